@@ -30,6 +30,7 @@ typedef struct tl_error {
     char message[512];
     char detail[512];
     char hint[256];
+    char context[256];  /* PostgreSQL's CONTEXT field, e.g. "COPY t, line 3" */
 } tl_error;
 
 /* Record an error and return -1, so callers can write `return tl_errorf(...)`.

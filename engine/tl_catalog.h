@@ -1,0 +1,155 @@
+/*
+ * tl_catalog.h — the engine's catalog and write path as the query layer sees them:
+ * relations (tables, indexes), their attributes and constraints, enum types, roles,
+ * the reader/writer protocol, and ingest of typed, validated batches.
+ *
+ * Locking: the catalog lock is a reader/writer lock. Every statement holds it shared
+ * for its whole run; DDL holds it exclusive. Writers of data (INSERT, COPY) hold it
+ * shared plus the single writer mutex, so appends never block reads. Rows become
+ * visible at tl_engine_publish, under a sequence lock readers use to snapshot all the
+ * tables of a statement at one epoch.
+ */
+#ifndef TL_CATALOG_H
+#define TL_CATALOG_H
+
+#include "tl_engine.h"
+#include "tl_table.h"
+
+typedef enum tl_relkind {
+    TL_REL_TABLE = 'r',
+    TL_REL_INDEX = 'i',
+    TL_REL_VIEW = 'v',
+    TL_REL_MATVIEW = 'm',
+} tl_relkind;
+
+#define TL_NSP_PG_CATALOG 11
+#define TL_NSP_PUBLIC 2200
+#define TL_MAX_KEY_COLS 8
+
+typedef struct tl_attr {
+    char *name;
+    tl_type type;
+    bool not_null;
+    char *default_sql;   /* DEFAULT expression as SQL text, or NULL */
+    char *generated_sql; /* GENERATED ALWAYS AS (expr) STORED, or NULL */
+} tl_attr;
+
+typedef struct tl_fkey {
+    char *name;
+    int ncols;
+    int cols[TL_MAX_KEY_COLS];
+    uint32_t ref_oid;
+    int ref_cols[TL_MAX_KEY_COLS];
+    char on_delete; /* 'a' no action, 'c' cascade, 'n' set null, 'r' restrict */
+} tl_fkey;
+
+typedef struct tl_pkindex tl_pkindex;
+
+typedef struct tl_rel {
+    uint32_t oid;
+    char *name;
+    uint32_t nsp;
+    tl_relkind kind;
+    int natts;
+    tl_attr *atts;
+    /* primary key */
+    int npk;
+    int pk[TL_MAX_KEY_COLS];
+    char *pk_name;
+    tl_pkindex *pkidx;
+    /* foreign keys */
+    int nfk;
+    tl_fkey *fks;
+    /* index relations: what they index (a zone-map hint only; see README) */
+    uint32_t index_of;
+    int nidx;
+    int idx_cols[TL_MAX_KEY_COLS];
+    bool idx_unique;
+    char *idx_def;
+    /* data (tables only) */
+    tl_table *data;
+    int part_col; /* date column that partitions the table, -1 none */
+} tl_rel;
+
+typedef struct tl_enum {
+    uint32_t oid;
+    uint32_t array_oid;
+    char *name;
+    uint32_t nsp;
+    int nlabels;
+    char **labels;
+} tl_enum;
+
+typedef struct tl_role {
+    uint32_t oid;
+    char *name;
+    bool superuser;
+    bool login;
+} tl_role;
+
+/* ---- locking and epochs ----------------------------------------------------- */
+
+void tl_engine_read_lock(tl_engine *e);
+void tl_engine_write_lock(tl_engine *e); /* exclusive: DDL */
+void tl_engine_unlock(tl_engine *e);
+void tl_engine_writer_begin(tl_engine *e); /* data writers, with the read lock held */
+void tl_engine_writer_end(tl_engine *e);
+/* Make the appended rows of these tables visible together. */
+void tl_engine_publish(tl_engine *e, tl_rel *const *rels, int n);
+/* Snapshot these tables' published rows at one epoch (arrays in `a`). */
+void tl_engine_snapshot(tl_engine *e, tl_rel *const *rels, int n, tl_table_snap *snaps,
+                        tl_arena *a);
+
+/* ---- catalog ---------------------------------------------------------------- */
+
+tl_rel *tl_catalog_find_rel(tl_engine *e, uint32_t nsp, const char *name);
+tl_rel *tl_catalog_rel_by_oid(tl_engine *e, uint32_t oid);
+int tl_catalog_nrels(tl_engine *e);
+tl_rel *tl_catalog_rel_at(tl_engine *e, int i);
+uint32_t tl_catalog_nsp_oid(const char *name); /* 0 if unknown */
+tl_enum *tl_catalog_find_enum(tl_engine *e, uint32_t nsp, const char *name);
+tl_enum *tl_catalog_enum_by_oid(tl_engine *e, uint32_t oid);
+tl_role *tl_catalog_find_role(tl_engine *e, const char *name);
+
+/* The definition of a new table. Attribute strings are copied. */
+typedef struct tl_table_def {
+    const char *name;
+    uint32_t nsp;
+    int natts;
+    const tl_attr *atts;
+    int npk;
+    const int *pk;
+    int nfk;
+    const tl_fkey *fks;
+    int part_col;
+} tl_table_def;
+
+/* Exclusive lock held. 42P07 if the name is taken. */
+tl_rel *tl_catalog_create_table(tl_engine *e, const tl_table_def *def, tl_error *err);
+tl_rel *tl_catalog_create_index(tl_engine *e, const char *name, tl_rel *table, int ncols,
+                                const int *cols, bool unique, const char *def, tl_error *err);
+tl_enum *tl_catalog_create_enum(tl_engine *e, const char *name, uint32_t nsp, int nlabels,
+                                const char *const *labels, tl_error *err);
+/* Drops the relation and what depends on it (indexes); 2BP01 when another table's
+ * foreign key references it and cascade is false. */
+int tl_catalog_drop_rel(tl_engine *e, tl_rel *r, bool cascade, tl_error *err);
+int tl_catalog_drop_enum(tl_engine *e, tl_enum *en, tl_error *err);
+uint32_t tl_catalog_new_oid(tl_engine *e);
+
+/* ---- ingest ----------------------------------------------------------------- */
+
+/* One statement's worth of appends to one or more tables, applied all or nothing.
+ * Writer mutex held. Checks NOT NULL (23502), primary keys (23505) and foreign keys
+ * (23503) row by row; the first failure rolls back every append of the batch. */
+typedef struct tl_ingest tl_ingest;
+tl_ingest *tl_ingest_begin(tl_engine *e);
+/* Append n rows (one vector per attribute, all attributes). `row_base` is added to the
+ * row index in error context (COPY line numbers); pass -1 for none. */
+int tl_ingest_append(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n, tl_error *err);
+/* Publish and free; returns rows appended. */
+uint64_t tl_ingest_commit(tl_ingest *g);
+void tl_ingest_abort(tl_ingest *g);
+/* Which row of the last tl_ingest_append failed (0-based within that call), -1 if none. */
+long tl_ingest_failed_row(const tl_ingest *g);
+
+#endif

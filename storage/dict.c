@@ -1,0 +1,162 @@
+/*
+ * dict.c — per-column string dictionaries. Codes are dense from 0 in insertion order.
+ * Strings live in append-only blocks and the code->string table in fixed chunks reached
+ * through a directory allocated once, so readers may resolve any code they have seen in
+ * a published row without a lock while the writer keeps interning. The hash index
+ * (string -> code) is the writer's alone and may be rebuilt at will.
+ */
+#include "tl_table.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#define DICT_CHUNK_SHIFT 16
+#define DICT_CHUNK (1u << DICT_CHUNK_SHIFT)
+#define DICT_MAX_CHUNKS 65536
+#define DICT_BLOCK (1u << 20)
+
+typedef struct dict_block {
+    struct dict_block *next;
+    size_t used, cap;
+    char data[];
+} dict_block;
+
+struct tl_dict {
+    tl_str **chunks;   /* directory: DICT_MAX_CHUNKS pointers to DICT_CHUNK entries */
+    uint32_t n;
+    dict_block *blocks;
+    uint32_t *slots;   /* open addressing: code + 1, 0 = empty */
+    uint32_t *hashes;  /* low 32 bits of each slot's hash, to skip most compares */
+    uint32_t nslots;   /* power of two */
+    size_t bytes;
+};
+
+tl_dict *tl_dict_new(void)
+{
+    tl_dict *d = tl_xcalloc(1, sizeof *d);
+    d->chunks = tl_xcalloc(DICT_MAX_CHUNKS, sizeof *d->chunks);
+    d->nslots = 64;
+    d->slots = tl_xcalloc(d->nslots, sizeof *d->slots);
+    d->hashes = tl_xcalloc(d->nslots, sizeof *d->hashes);
+    return d;
+}
+
+void tl_dict_free(tl_dict *d)
+{
+    if (!d) return;
+    for (uint32_t i = 0; i < DICT_MAX_CHUNKS && d->chunks[i]; i++) free(d->chunks[i]);
+    free(d->chunks);
+    dict_block *b = d->blocks;
+    while (b) {
+        dict_block *n = b->next;
+        free(b);
+        b = n;
+    }
+    free(d->slots);
+    free(d->hashes);
+    free(d);
+}
+
+tl_str tl_dict_get(const tl_dict *d, uint32_t code)
+{
+    return d->chunks[code >> DICT_CHUNK_SHIFT][code & (DICT_CHUNK - 1)];
+}
+
+uint32_t tl_dict_size(const tl_dict *d)
+{
+    return __atomic_load_n(&d->n, __ATOMIC_ACQUIRE);
+}
+
+size_t tl_dict_bytes(const tl_dict *d)
+{
+    return d->bytes + (size_t)d->nslots * 8;
+}
+
+static const char *dict_store(tl_dict *d, const char *s, uint32_t len)
+{
+    dict_block *b = d->blocks;
+    if (!b || b->cap - b->used < (size_t)len + 1) {
+        size_t cap = len + 1 > DICT_BLOCK ? (size_t)len + 1 : DICT_BLOCK;
+        b = tl_xmalloc(sizeof *b + cap);
+        b->used = 0;
+        b->cap = cap;
+        b->next = d->blocks;
+        d->blocks = b;
+        d->bytes += cap;
+    }
+    char *p = b->data + b->used;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    b->used += len + 1;
+    return p;
+}
+
+static int64_t dict_probe(const tl_dict *d, const char *s, uint32_t len, uint64_t h, uint32_t *slot)
+{
+    uint32_t mask = d->nslots - 1, i = (uint32_t)(h >> 32) & mask, h32 = (uint32_t)h;
+    for (;;) {
+        uint32_t c = d->slots[i];
+        if (c == 0) {
+            *slot = i;
+            return -1;
+        }
+        if (d->hashes[i] == h32) {
+            tl_str e = tl_dict_get(d, c - 1);
+            if (e.len == len && memcmp(e.ptr, s, len) == 0) {
+                *slot = i;
+                return c - 1;
+            }
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+static void dict_grow(tl_dict *d)
+{
+    uint32_t old_n = d->nslots;
+    uint32_t *old_slots = d->slots, *old_hashes = d->hashes;
+    d->nslots *= 2;
+    d->slots = tl_xcalloc(d->nslots, sizeof *d->slots);
+    d->hashes = tl_xcalloc(d->nslots, sizeof *d->hashes);
+    uint32_t mask = d->nslots - 1;
+    for (uint32_t i = 0; i < old_n; i++) {
+        uint32_t c = old_slots[i];
+        if (!c) continue;
+        tl_str e = tl_dict_get(d, c - 1);
+        uint64_t h = XXH3_64bits(e.ptr, e.len);
+        uint32_t j = (uint32_t)(h >> 32) & mask;
+        while (d->slots[j]) j = (j + 1) & mask;
+        d->slots[j] = c;
+        d->hashes[j] = (uint32_t)h;
+    }
+    free(old_slots);
+    free(old_hashes);
+}
+
+int64_t tl_dict_find(const tl_dict *d, const char *s, uint32_t len)
+{
+    uint32_t slot;
+    return dict_probe(d, s, len, XXH3_64bits(s, len), &slot);
+}
+
+uint32_t tl_dict_intern(tl_dict *d, const char *s, uint32_t len)
+{
+    uint64_t h = XXH3_64bits(s, len);
+    uint32_t slot;
+    int64_t c = dict_probe(d, s, len, h, &slot);
+    if (c >= 0) return (uint32_t)c;
+    uint32_t code = d->n;
+    uint32_t ci = code >> DICT_CHUNK_SHIFT;
+    if (ci >= DICT_MAX_CHUNKS) tl_panic("dictionary full (%u entries)", code);
+    if (!d->chunks[ci]) d->chunks[ci] = tl_xmalloc(DICT_CHUNK * sizeof(tl_str));
+    tl_str *e = &d->chunks[ci][code & (DICT_CHUNK - 1)];
+    e->ptr = dict_store(d, s, len);
+    e->len = len;
+    d->slots[slot] = code + 1;
+    d->hashes[slot] = (uint32_t)h;
+    __atomic_store_n(&d->n, code + 1, __ATOMIC_RELEASE);
+    d->bytes += sizeof(tl_str);
+    if ((uint64_t)d->n * 10 > (uint64_t)d->nslots * 7) dict_grow(d);
+    return code;
+}
