@@ -15,13 +15,13 @@ typedef enum phys {
 typedef struct part_col {
     void **chunks;     /* TL_MAX_CHUNKS slots, chunk i holds rows [i<<SHIFT, ...) */
     uint8_t **nulls;   /* parallel null bytes, allocated with the chunk */
-} part_col;
+} pcol;
 
 typedef struct part {
     int32_t month;
     uint64_t rows;     /* writer's count, including unpublished rows */
     uint64_t pub_rows; /* readers' count (atomic) */
-    part_col cols[];
+    pcol cols[];
 } part;
 
 #define MAP_SLOTS (TL_MAX_PARTS * 2)
@@ -137,7 +137,7 @@ static int part_for_month(tl_table *t, int32_t month, tl_error *err)
     }
     if (t->nparts >= TL_MAX_PARTS)
         return tl_errorf(err, "54000", "too many partitions (more than %d months)", TL_MAX_PARTS);
-    part *pt = tl_xcalloc(1, sizeof *pt + sizeof(part_col) * (size_t)t->ncols);
+    part *pt = tl_xcalloc(1, sizeof *pt + sizeof(pcol) * (size_t)t->ncols);
     pt->month = month;
     for (int c = 0; c < t->ncols; c++) {
         pt->cols[c].chunks = tl_xcalloc(TL_MAX_CHUNKS, sizeof(void *));
@@ -151,7 +151,7 @@ static int part_for_month(tl_table *t, int32_t month, tl_error *err)
 
 static void col_store(tl_table *t, part *pt, int c, uint64_t row, const tl_vec *v, uint32_t i)
 {
-    part_col *pc = &pt->cols[c];
+    pcol *pc = &pt->cols[c];
     uint32_t k = (uint32_t)(row >> TL_CHUNK_SHIFT), off = (uint32_t)(row & (TL_CHUNK_ROWS - 1));
     phys p = (phys)t->phys[c];
     if (!pc->chunks[k]) {
@@ -250,7 +250,7 @@ uint64_t tl_table_snap_total(const tl_table_snap *snap)
 void tl_table_read(const tl_table *t, uint32_t pi, int c, uint64_t start, uint32_t n, tl_vec *out,
                    tl_arena *a)
 {
-    const part_col *pc = &t->parts[pi]->cols[c];
+    const pcol *pc = &t->parts[pi]->cols[c];
     phys p = (phys)t->phys[c];
     tl_vec_alloc(out, t->types[c], n, a);
     out->n = n;
@@ -295,7 +295,7 @@ void tl_table_read(const tl_table *t, uint32_t pi, int c, uint64_t start, uint32
 
 void tl_table_get(const tl_table *t, uint32_t pi, int c, uint64_t row, tl_datum *out)
 {
-    const part_col *pc = &t->parts[pi]->cols[c];
+    const pcol *pc = &t->parts[pi]->cols[c];
     phys p = (phys)t->phys[c];
     uint32_t k = (uint32_t)(row >> TL_CHUNK_SHIFT), off = (uint32_t)(row & (TL_CHUNK_ROWS - 1));
     memset(out, 0, sizeof *out);
@@ -320,7 +320,7 @@ void tl_table_get(const tl_table *t, uint32_t pi, int c, uint64_t row, tl_datum 
 
 uint32_t tl_table_get_code(const tl_table *t, uint32_t pi, int c, uint64_t row)
 {
-    const part_col *pc = &t->parts[pi]->cols[c];
+    const pcol *pc = &t->parts[pi]->cols[c];
     uint32_t k = (uint32_t)(row >> TL_CHUNK_SHIFT), off = (uint32_t)(row & (TL_CHUNK_ROWS - 1));
     return ((const uint32_t *)pc->chunks[k])[off];
 }

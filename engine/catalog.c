@@ -1,0 +1,394 @@
+/*
+ * catalog.c — the engine object: catalog of relations, enum types and roles, the
+ * catalog lock, the writer mutex and the sequence lock that publishes appends as one
+ * epoch. Oids below 16384 are PostgreSQL's own; user objects start there, as in PG.
+ */
+#include "engine_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FIRST_USER_OID 16384
+
+tl_engine *tl_engine_open(const tl_engine_config *cfg, tl_error *err)
+{
+    tl_engine *e = tl_xcalloc(1, sizeof *e);
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    /* DDL must not starve behind a stream of dashboard queries. */
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&e->lock, &ra);
+    pthread_rwlockattr_destroy(&ra);
+    pthread_mutex_init(&e->writer, NULL);
+    e->database = tl_xstrdup(cfg && cfg->database ? cfg->database : "postgres");
+    e->next_oid = FIRST_USER_OID;
+    tl_role *su = tl_xcalloc(1, sizeof *su);
+    su->oid = 10; /* BOOTSTRAP_SUPERUSERID */
+    su->name = tl_xstrdup(cfg && cfg->superuser ? cfg->superuser : "postgres");
+    su->superuser = true;
+    su->login = true;
+    e->roles = tl_xmalloc(sizeof *e->roles);
+    e->roles[0] = su;
+    e->nroles = 1;
+    (void)err;
+    return e;
+}
+
+static void rel_free(tl_rel *r)
+{
+    for (int i = 0; i < r->natts; i++) {
+        free(r->atts[i].name);
+        free(r->atts[i].default_sql);
+        free(r->atts[i].generated_sql);
+    }
+    for (int i = 0; i < r->nfk; i++) free(r->fks[i].name);
+    free(r->fks);
+    free(r->atts);
+    free(r->name);
+    free(r->pk_name);
+    free(r->idx_def);
+    tl_pkindex_free(r->pkidx);
+    tl_table_free(r->data);
+    free(r);
+}
+
+static void enum_free(tl_enum *en)
+{
+    for (int i = 0; i < en->nlabels; i++) free(en->labels[i]);
+    free(en->labels);
+    free(en->name);
+    free(en);
+}
+
+void tl_engine_close(tl_engine *e)
+{
+    if (!e) return;
+    for (int i = 0; i < e->nrels; i++) rel_free(e->rels[i]);
+    for (int i = 0; i < e->nenums; i++) enum_free(e->enums[i]);
+    for (int i = 0; i < e->nroles; i++) {
+        free(e->roles[i]->name);
+        free(e->roles[i]);
+    }
+    free(e->rels);
+    free(e->enums);
+    free(e->roles);
+    free(e->database);
+    pthread_rwlock_destroy(&e->lock);
+    pthread_mutex_destroy(&e->writer);
+    free(e);
+}
+
+const char *tl_engine_database(const tl_engine *e)
+{
+    return e->database;
+}
+
+bool tl_engine_database_exists(tl_engine *e, const char *name)
+{
+    return strcmp(name, e->database) == 0;
+}
+
+bool tl_engine_role_exists(tl_engine *e, const char *name)
+{
+    tl_engine_read_lock(e);
+    bool ok = tl_catalog_find_role(e, name) != NULL;
+    tl_engine_unlock(e);
+    return ok;
+}
+
+/* ---- locks ---------------------------------------------------------------------- */
+
+void tl_engine_read_lock(tl_engine *e)
+{
+    pthread_rwlock_rdlock(&e->lock);
+}
+
+void tl_engine_write_lock(tl_engine *e)
+{
+    pthread_rwlock_wrlock(&e->lock);
+}
+
+void tl_engine_unlock(tl_engine *e)
+{
+    pthread_rwlock_unlock(&e->lock);
+}
+
+void tl_engine_writer_begin(tl_engine *e)
+{
+    pthread_mutex_lock(&e->writer);
+}
+
+void tl_engine_writer_end(tl_engine *e)
+{
+    pthread_mutex_unlock(&e->writer);
+}
+
+void tl_engine_publish(tl_engine *e, tl_rel *const *rels, int n)
+{
+    __atomic_add_fetch(&e->seq, 1, __ATOMIC_ACQ_REL); /* odd: publishing */
+    for (int i = 0; i < n; i++)
+        if (rels[i]->data) tl_table_publish(rels[i]->data);
+    __atomic_add_fetch(&e->seq, 1, __ATOMIC_ACQ_REL);
+}
+
+void tl_engine_snapshot(tl_engine *e, tl_rel *const *rels, int n, tl_table_snap *snaps, tl_arena *a)
+{
+    for (;;) {
+        uint64_t s1 = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
+        if (s1 & 1) {
+            sched_yield();
+            continue;
+        }
+        for (int i = 0; i < n; i++) {
+            if (rels[i]->data) {
+                tl_table_snapshot(rels[i]->data, &snaps[i], a);
+            } else {
+                snaps[i].nparts = 0;
+                snaps[i].rows = NULL;
+            }
+        }
+        if (__atomic_load_n(&e->seq, __ATOMIC_ACQUIRE) == s1) return;
+    }
+}
+
+/* ---- catalog lookups ------------------------------------------------------------- */
+
+uint32_t tl_catalog_nsp_oid(const char *name)
+{
+    if (strcmp(name, "public") == 0) return TL_NSP_PUBLIC;
+    if (strcmp(name, "pg_catalog") == 0) return TL_NSP_PG_CATALOG;
+    return 0;
+}
+
+uint32_t tl_catalog_new_oid(tl_engine *e)
+{
+    return __atomic_fetch_add(&e->next_oid, 1, __ATOMIC_RELAXED);
+}
+
+tl_rel *tl_catalog_find_rel(tl_engine *e, uint32_t nsp, const char *name)
+{
+    for (int i = 0; i < e->nrels; i++)
+        if (e->rels[i]->nsp == nsp && strcmp(e->rels[i]->name, name) == 0) return e->rels[i];
+    return NULL;
+}
+
+tl_rel *tl_catalog_rel_by_oid(tl_engine *e, uint32_t oid)
+{
+    for (int i = 0; i < e->nrels; i++)
+        if (e->rels[i]->oid == oid) return e->rels[i];
+    return NULL;
+}
+
+int tl_catalog_nrels(tl_engine *e)
+{
+    return e->nrels;
+}
+
+tl_rel *tl_catalog_rel_at(tl_engine *e, int i)
+{
+    return e->rels[i];
+}
+
+tl_enum *tl_catalog_find_enum(tl_engine *e, uint32_t nsp, const char *name)
+{
+    for (int i = 0; i < e->nenums; i++)
+        if (e->enums[i]->nsp == nsp && strcmp(e->enums[i]->name, name) == 0) return e->enums[i];
+    return NULL;
+}
+
+tl_enum *tl_catalog_enum_by_oid(tl_engine *e, uint32_t oid)
+{
+    for (int i = 0; i < e->nenums; i++)
+        if (e->enums[i]->oid == oid) return e->enums[i];
+    return NULL;
+}
+
+tl_role *tl_catalog_find_role(tl_engine *e, const char *name)
+{
+    for (int i = 0; i < e->nroles; i++)
+        if (strcmp(e->roles[i]->name, name) == 0) return e->roles[i];
+    return NULL;
+}
+
+static bool name_taken(tl_engine *e, uint32_t nsp, const char *name)
+{
+    return tl_catalog_find_rel(e, nsp, name) || tl_catalog_find_enum(e, nsp, name);
+}
+
+static void rels_push(tl_engine *e, tl_rel *r)
+{
+    if (e->nrels == e->caprels) {
+        e->caprels = e->caprels ? e->caprels * 2 : 16;
+        e->rels = tl_xrealloc(e->rels, sizeof *e->rels * (size_t)e->caprels);
+    }
+    e->rels[e->nrels++] = r;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? tl_xstrdup(s) : NULL;
+}
+
+tl_rel *tl_catalog_create_table(tl_engine *e, const tl_table_def *def, tl_error *err)
+{
+    if (name_taken(e, def->nsp, def->name)) {
+        tl_errorf(err, "42P07", "relation \"%s\" already exists", def->name);
+        return NULL;
+    }
+    tl_rel *r = tl_xcalloc(1, sizeof *r);
+    r->oid = tl_catalog_new_oid(e);
+    r->name = tl_xstrdup(def->name);
+    r->nsp = def->nsp;
+    r->kind = TL_REL_TABLE;
+    r->natts = def->natts;
+    r->atts = tl_xcalloc((size_t)def->natts + 1, sizeof *r->atts);
+    tl_type *types = tl_xmalloc(sizeof *types * ((size_t)def->natts + 1));
+    for (int i = 0; i < def->natts; i++) {
+        r->atts[i] = def->atts[i];
+        r->atts[i].name = tl_xstrdup(def->atts[i].name);
+        r->atts[i].default_sql = dup_or_null(def->atts[i].default_sql);
+        r->atts[i].generated_sql = dup_or_null(def->atts[i].generated_sql);
+        types[i] = def->atts[i].type;
+    }
+    r->npk = def->npk;
+    memcpy(r->pk, def->pk, sizeof(int) * (size_t)def->npk);
+    for (int i = 0; i < def->npk; i++) r->atts[def->pk[i]].not_null = true;
+    if (def->npk) {
+        r->pk_name = tl_xstrdup(def->name);
+        size_t n = strlen(def->name) + 6;
+        r->pk_name = tl_xrealloc(r->pk_name, n);
+        strcat(r->pk_name, "_pkey");
+        r->pkidx = tl_pkindex_new();
+    }
+    r->nfk = def->nfk;
+    r->fks = tl_xcalloc((size_t)def->nfk + 1, sizeof *r->fks);
+    for (int i = 0; i < def->nfk; i++) {
+        r->fks[i] = def->fks[i];
+        r->fks[i].name = tl_xstrdup(def->fks[i].name);
+    }
+    r->part_col = def->part_col;
+    r->data = tl_table_new(def->natts, types, def->part_col);
+    free(types);
+    rels_push(e, r);
+    return r;
+}
+
+tl_rel *tl_catalog_create_index(tl_engine *e, const char *name, tl_rel *table, int ncols,
+                                const int *cols, bool unique, const char *def, tl_error *err)
+{
+    if (name_taken(e, table->nsp, name)) {
+        tl_errorf(err, "42P07", "relation \"%s\" already exists", name);
+        return NULL;
+    }
+    tl_rel *r = tl_xcalloc(1, sizeof *r);
+    r->oid = tl_catalog_new_oid(e);
+    r->name = tl_xstrdup(name);
+    r->nsp = table->nsp;
+    r->kind = TL_REL_INDEX;
+    r->index_of = table->oid;
+    r->nidx = ncols < TL_MAX_KEY_COLS ? ncols : TL_MAX_KEY_COLS;
+    memcpy(r->idx_cols, cols, sizeof(int) * (size_t)r->nidx);
+    r->idx_unique = unique;
+    r->idx_def = dup_or_null(def);
+    r->part_col = -1;
+    rels_push(e, r);
+    return r;
+}
+
+tl_enum *tl_catalog_create_enum(tl_engine *e, const char *name, uint32_t nsp, int nlabels,
+                                const char *const *labels, tl_error *err)
+{
+    if (name_taken(e, nsp, name)) {
+        tl_errorf(err, "42710", "type \"%s\" already exists", name);
+        return NULL;
+    }
+    for (int i = 0; i < nlabels; i++)
+        for (int j = 0; j < i; j++)
+            if (strcmp(labels[i], labels[j]) == 0) {
+                tl_errorf(err, "42710", "enum label \"%s\" used more than once", labels[i]);
+                return NULL;
+            }
+    tl_enum *en = tl_xcalloc(1, sizeof *en);
+    en->oid = tl_catalog_new_oid(e);
+    en->array_oid = tl_catalog_new_oid(e);
+    en->name = tl_xstrdup(name);
+    en->nsp = nsp;
+    en->nlabels = nlabels;
+    en->labels = tl_xcalloc((size_t)nlabels + 1, sizeof *en->labels);
+    for (int i = 0; i < nlabels; i++) en->labels[i] = tl_xstrdup(labels[i]);
+    if (e->nenums == e->capenums) {
+        e->capenums = e->capenums ? e->capenums * 2 : 8;
+        e->enums = tl_xrealloc(e->enums, sizeof *e->enums * (size_t)e->capenums);
+    }
+    e->enums[e->nenums++] = en;
+    return en;
+}
+
+static void rels_remove(tl_engine *e, tl_rel *r)
+{
+    for (int i = 0; i < e->nrels; i++)
+        if (e->rels[i] == r) {
+            memmove(&e->rels[i], &e->rels[i + 1], sizeof *e->rels * (size_t)(e->nrels - i - 1));
+            e->nrels--;
+            return;
+        }
+}
+
+int tl_catalog_drop_rel(tl_engine *e, tl_rel *r, bool cascade, tl_error *err)
+{
+    if (r->kind == TL_REL_TABLE) {
+        for (int i = 0; i < e->nrels; i++) {
+            tl_rel *o = e->rels[i];
+            if (o == r) continue;
+            for (int k = 0; k < o->nfk; k++) {
+                if (o->fks[k].ref_oid != r->oid) continue;
+                if (!cascade) {
+                    tl_errorf(err, "2BP01", "cannot drop table %s because other objects depend on it",
+                              r->name);
+                    tl_error_detail(err, "constraint %s on table %s depends on table %s",
+                                    o->fks[k].name, o->name, r->name);
+                    snprintf(err->hint, sizeof err->hint,
+                             "Use DROP ... CASCADE to drop the dependent objects too.");
+                    return -1;
+                }
+                /* CASCADE drops the constraint, not the referencing table (as PG). */
+                free(o->fks[k].name);
+                memmove(&o->fks[k], &o->fks[k + 1], sizeof *o->fks * (size_t)(o->nfk - k - 1));
+                o->nfk--;
+                k--;
+            }
+        }
+        for (int i = 0; i < e->nrels; i++) {
+            tl_rel *o = e->rels[i];
+            if (o->kind == TL_REL_INDEX && o->index_of == r->oid) {
+                rels_remove(e, o);
+                rel_free(o);
+                i--;
+            }
+        }
+    }
+    rels_remove(e, r);
+    rel_free(r);
+    return 0;
+}
+
+int tl_catalog_drop_enum(tl_engine *e, tl_enum *en, tl_error *err)
+{
+    for (int i = 0; i < e->nrels; i++)
+        for (int a = 0; a < e->rels[i]->natts; a++)
+            if (e->rels[i]->atts[a].type.id == TL_ENUM && e->rels[i]->atts[a].type.oid == en->oid) {
+                tl_errorf(err, "2BP01", "cannot drop type %s because other objects depend on it",
+                          en->name);
+                tl_error_detail(err, "column %s of table %s depends on type %s",
+                                e->rels[i]->atts[a].name, e->rels[i]->name, en->name);
+                return -1;
+            }
+    for (int i = 0; i < e->nenums; i++)
+        if (e->enums[i] == en) {
+            memmove(&e->enums[i], &e->enums[i + 1], sizeof *e->enums * (size_t)(e->nenums - i - 1));
+            e->nenums--;
+            break;
+        }
+    enum_free(en);
+    return 0;
+}

@@ -1,0 +1,34 @@
+/*
+ * engine_int.h — the engine's private structures, shared by its own files only.
+ */
+#ifndef TL_ENGINE_INT_H
+#define TL_ENGINE_INT_H
+
+#include "tl_catalog.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+
+struct tl_engine {
+    pthread_rwlock_t lock; /* catalog lock: shared per statement, exclusive for DDL */
+    pthread_mutex_t writer; /* one data writer at a time */
+    uint64_t seq;          /* sequence lock over publication; odd while publishing */
+    char *database;
+    tl_rel **rels;
+    int nrels, caprels;
+    tl_enum **enums;
+    int nenums, capenums;
+    tl_role **roles;
+    int nroles;
+    uint32_t next_oid;
+};
+
+tl_pkindex *tl_pkindex_new(void);
+void tl_pkindex_free(tl_pkindex *ix);
+
+/* Text of a key for constraint messages: "(a, b)=(1, x)" style pieces. */
+void tl_engine_format_key(tl_engine *e, const tl_rel *r, const int *cols, int ncols,
+                          const tl_datum *vals, tl_buf *out);
+
+#endif

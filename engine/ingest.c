@@ -1,0 +1,302 @@
+/*
+ * ingest.c — the write path's validation and atomicity. A batch is appended to the
+ * tables first (invisible to readers), then checked row by row against NOT NULL,
+ * primary keys and foreign keys; the first violation truncates every table of the
+ * statement back to where it started and removes the key entries it added, so a
+ * failed COPY of a million rows leaves nothing behind. Success publishes all tables
+ * at one epoch.
+ *
+ * Primary keys are a hash index of row locations (12 bytes a row): the key values stay
+ * in the columns and are compared from there, so the index costs no second copy.
+ */
+#include "engine_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- primary-key index ----------------------------------------------------------- */
+
+#define SLOT_EMPTY 0u
+#define SLOT_TOMB UINT32_MAX
+
+typedef struct pk_slot {
+    uint32_t h32;
+    uint32_t part1; /* partition + 1; SLOT_EMPTY or SLOT_TOMB */
+    uint32_t row;
+} pk_slot;
+
+struct tl_pkindex {
+    pk_slot *slots;
+    uint32_t nslots; /* power of two */
+    uint32_t used;   /* live + tombstones */
+};
+
+tl_pkindex *tl_pkindex_new(void)
+{
+    tl_pkindex *ix = tl_xcalloc(1, sizeof *ix);
+    ix->nslots = 1024;
+    ix->slots = tl_xcalloc(ix->nslots, sizeof *ix->slots);
+    return ix;
+}
+
+void tl_pkindex_free(tl_pkindex *ix)
+{
+    if (!ix) return;
+    free(ix->slots);
+    free(ix);
+}
+
+static void pk_grow(tl_pkindex *ix)
+{
+    uint32_t old_n = ix->nslots;
+    pk_slot *old = ix->slots;
+    ix->nslots *= 2;
+    ix->slots = tl_xcalloc(ix->nslots, sizeof *ix->slots);
+    ix->used = 0;
+    uint32_t mask = ix->nslots - 1;
+    for (uint32_t i = 0; i < old_n; i++) {
+        if (old[i].part1 == SLOT_EMPTY || old[i].part1 == SLOT_TOMB) continue;
+        /* Re-probe from the stored 32-bit hash: enough bits for placement. */
+        uint32_t j = (old[i].h32 * 2654435761u) & mask;
+        while (ix->slots[j].part1 != SLOT_EMPTY) j = (j + 1) & mask;
+        ix->slots[j] = old[i];
+        ix->used++;
+    }
+    free(old);
+}
+
+static uint64_t key_hash(const tl_rel *r, const int *cols, int n, const tl_datum *vals)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < n; i++) {
+        tl_type_id t = r->atts[cols[i]].type.id;
+        h = (h ^ tl_datum_hash(t, &vals[i])) * 0x100000001B3ull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+static bool key_equal_row(const tl_rel *r, const int *cols, int n, const tl_datum *vals,
+                          uint32_t part, uint32_t row)
+{
+    for (int i = 0; i < n; i++) {
+        tl_datum d;
+        tl_table_get(r->data, part, cols[i], row, &d);
+        if (d.isnull || tl_datum_cmp(r->atts[cols[i]].type.id, &d, &vals[i]) != 0) return false;
+    }
+    return true;
+}
+
+/* Find the row holding this key; returns slot index of a match or -1, and in *ins the
+ * slot where a new entry would go. */
+static int64_t pk_find(const tl_rel *r, const tl_pkindex *ix, const int *cols, int n,
+                       const tl_datum *vals, uint64_t h, uint32_t *ins)
+{
+    uint32_t mask = ix->nslots - 1, h32 = (uint32_t)(h >> 32);
+    uint32_t j = (h32 * 2654435761u) & mask;
+    int64_t first_tomb = -1;
+    for (;;) {
+        pk_slot *s = &ix->slots[j];
+        if (s->part1 == SLOT_EMPTY) break;
+        if (s->part1 == SLOT_TOMB) {
+            if (first_tomb < 0) first_tomb = j;
+        } else if (s->h32 == h32 && key_equal_row(r, cols, n, vals, s->part1 - 1, s->row)) {
+            return j;
+        }
+        j = (j + 1) & mask;
+    }
+    if (ins) *ins = first_tomb >= 0 ? (uint32_t)first_tomb : j;
+    return -1;
+}
+
+/* ---- ingest ------------------------------------------------------------------------ */
+
+#define MAX_INGEST_RELS 16
+
+typedef struct undo_ent {
+    tl_pkindex *ix;
+    uint32_t slot;
+} undo_ent;
+
+struct tl_ingest {
+    tl_engine *e;
+    int nrels;
+    tl_rel *rels[MAX_INGEST_RELS];
+    tl_table_mark marks[MAX_INGEST_RELS];
+    undo_ent *undo;
+    size_t nundo, capundo;
+    uint64_t rows;
+    long failed_row;
+};
+
+tl_ingest *tl_ingest_begin(tl_engine *e)
+{
+    tl_ingest *g = tl_xcalloc(1, sizeof *g);
+    g->e = e;
+    g->failed_row = -1;
+    return g;
+}
+
+long tl_ingest_failed_row(const tl_ingest *g)
+{
+    return g->failed_row;
+}
+
+void tl_engine_format_key(tl_engine *e, const tl_rel *r, const int *cols, int ncols,
+                          const tl_datum *vals, tl_buf *out)
+{
+    tl_buf_putc(out, '(');
+    for (int i = 0; i < ncols; i++) tl_buf_printf(out, "%s%s", i ? ", " : "", r->atts[cols[i]].name);
+    tl_buf_puts(out, ")=(");
+    tl_fmt_ctx fc = {.tz = tl_tz_utc(), .extra_float_digits = 1};
+    for (int i = 0; i < ncols; i++) {
+        if (i) tl_buf_puts(out, ", ");
+        tl_type t = r->atts[cols[i]].type;
+        if (vals[i].isnull) {
+            tl_buf_puts(out, "null");
+        } else if (t.id == TL_ENUM) {
+            tl_enum *en = tl_catalog_enum_by_oid(e, t.oid);
+            if (en && vals[i].v.i >= 0 && vals[i].v.i < en->nlabels) tl_buf_puts(out, en->labels[vals[i].v.i]);
+        } else {
+            tl_value_out(t, &vals[i], &fc, out);
+        }
+    }
+    tl_buf_putc(out, ')');
+}
+
+static int register_rel(tl_ingest *g, tl_rel *r, tl_error *err)
+{
+    for (int i = 0; i < g->nrels; i++)
+        if (g->rels[i] == r) return 0;
+    if (g->nrels == MAX_INGEST_RELS)
+        return tl_errorf(err, "54000", "too many tables written by one statement");
+    tl_table_mark_take(r->data, &g->marks[g->nrels]);
+    g->rels[g->nrels++] = r;
+    return 0;
+}
+
+static void undo_push(tl_ingest *g, tl_pkindex *ix, uint32_t slot)
+{
+    if (g->nundo == g->capundo) {
+        g->capundo = g->capundo ? g->capundo * 2 : 1024;
+        g->undo = tl_xrealloc(g->undo, sizeof *g->undo * g->capundo);
+    }
+    g->undo[g->nundo].ix = ix;
+    g->undo[g->nundo].slot = slot;
+    g->nundo++;
+}
+
+static int check_not_null(const tl_rel *r, const tl_vec *cols, uint32_t n, tl_ingest *g, tl_error *err)
+{
+    for (int c = 0; c < r->natts; c++) {
+        if (!r->atts[c].not_null || !cols[c].nulls) continue;
+        for (uint32_t i = 0; i < n; i++) {
+            if (!cols[c].nulls[i]) continue;
+            g->failed_row = i;
+            return tl_errorf(err, "23502",
+                             "null value in column \"%s\" of relation \"%s\" violates not-null constraint",
+                             r->atts[c].name, r->name);
+        }
+    }
+    return 0;
+}
+
+static int check_fkeys(tl_ingest *g, const tl_rel *r, const tl_vec *cols, uint32_t n, tl_error *err)
+{
+    for (int k = 0; k < r->nfk; k++) {
+        const tl_fkey *fk = &r->fks[k];
+        tl_rel *ref = tl_catalog_rel_by_oid(g->e, fk->ref_oid);
+        if (!ref || !ref->pkidx) continue;
+        tl_datum vals[TL_MAX_KEY_COLS];
+        for (uint32_t i = 0; i < n; i++) {
+            bool anynull = false;
+            for (int c = 0; c < fk->ncols; c++) {
+                tl_vec_get(&cols[fk->cols[c]], i, &vals[c]);
+                anynull |= vals[c].isnull;
+            }
+            if (anynull) continue; /* MATCH SIMPLE: a NULL column satisfies the key */
+            uint64_t h = key_hash(ref, fk->ref_cols, fk->ncols, vals);
+            if (pk_find(ref, ref->pkidx, fk->ref_cols, fk->ncols, vals, h, NULL) >= 0) continue;
+            g->failed_row = i;
+            tl_errorf(err, "23503", "insert or update on table \"%s\" violates foreign key constraint \"%s\"",
+                      r->name, fk->name);
+            tl_buf b;
+            tl_buf_init(&b);
+            tl_buf_puts(&b, "Key ");
+            tl_engine_format_key(g->e, r, fk->cols, fk->ncols, vals, &b);
+            tl_error_detail(err, "%s is not present in table \"%s\".", b.data, ref->name);
+            tl_buf_free(&b);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int insert_keys(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n,
+                       const tl_rowloc *loc, tl_error *err)
+{
+    tl_pkindex *ix = r->pkidx;
+    tl_datum vals[TL_MAX_KEY_COLS];
+    for (uint32_t i = 0; i < n; i++) {
+        if ((uint64_t)(ix->used + 1) * 10 > (uint64_t)ix->nslots * 7) pk_grow(ix);
+        for (int c = 0; c < r->npk; c++) tl_vec_get(&cols[r->pk[c]], i, &vals[c]);
+        uint64_t h = key_hash(r, r->pk, r->npk, vals);
+        uint32_t ins;
+        if (pk_find(r, ix, r->pk, r->npk, vals, h, &ins) >= 0) {
+            g->failed_row = i;
+            tl_errorf(err, "23505", "duplicate key value violates unique constraint \"%s\"", r->pk_name);
+            tl_buf b;
+            tl_buf_init(&b);
+            tl_buf_puts(&b, "Key ");
+            tl_engine_format_key(g->e, r, r->pk, r->npk, vals, &b);
+            tl_error_detail(err, "%s already exists.", b.data);
+            tl_buf_free(&b);
+            return -1;
+        }
+        pk_slot *s = &ix->slots[ins];
+        if (s->part1 == SLOT_EMPTY) ix->used++;
+        s->h32 = (uint32_t)(h >> 32);
+        s->part1 = loc[i].part + 1;
+        s->row = loc[i].row;
+        undo_push(g, ix, ins);
+    }
+    return 0;
+}
+
+int tl_ingest_append(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n, tl_error *err)
+{
+    g->failed_row = -1;
+    if (n == 0) return 0;
+    if (register_rel(g, r, err) < 0) return -1;
+    if (check_not_null(r, cols, n, g, err) < 0) return -1;
+    if (check_fkeys(g, r, cols, n, err) < 0) return -1;
+    tl_rowloc *loc = r->pkidx ? tl_xmalloc(sizeof *loc * n) : NULL;
+    int rc = tl_table_append(r->data, cols, n, loc, err);
+    if (rc == 0 && r->pkidx) rc = insert_keys(g, r, cols, n, loc, err);
+    free(loc);
+    if (rc == 0) g->rows += n;
+    return rc;
+}
+
+static void ingest_free(tl_ingest *g)
+{
+    for (int i = 0; i < g->nrels; i++) tl_table_mark_release(&g->marks[i]);
+    free(g->undo);
+    free(g);
+}
+
+uint64_t tl_ingest_commit(tl_ingest *g)
+{
+    uint64_t rows = g->rows;
+    tl_engine_publish(g->e, g->rels, g->nrels);
+    ingest_free(g);
+    return rows;
+}
+
+void tl_ingest_abort(tl_ingest *g)
+{
+    /* Tombstones, not empties: later entries of a probe chain must stay reachable. */
+    for (size_t i = g->nundo; i-- > 0;) g->undo[i].ix->slots[g->undo[i].slot].part1 = SLOT_TOMB;
+    for (int i = 0; i < g->nrels; i++) tl_table_rollback(g->rels[i]->data, &g->marks[i]);
+    ingest_free(g);
+}
