@@ -37,6 +37,10 @@ int tl_copy_decoder_feed(tl_copy_decoder *d, const char *data, size_t len, tl_er
 /* End of data: flushes a last line without newline; a text-format "\\." line ends data. */
 int tl_copy_decoder_finish(tl_copy_decoder *d, tl_error *err);
 long tl_copy_decoder_line(const tl_copy_decoder *d); /* line being decoded now (1-based) */
+/* The raw text of the line whose fields are being reported (during the row callback, and
+ * after an error raised while splitting it), else NULL: PostgreSQL's error context quotes
+ * it ("COPY t, line 3: \"...\"") only once the whole line has been read. */
+const char *tl_copy_decoder_line_text(const tl_copy_decoder *d, size_t *len);
 void tl_copy_decoder_free(tl_copy_decoder *d);
 
 /* Encode one row (values NULL = SQL NULL) in the chosen format, newline included. */
