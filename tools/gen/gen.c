@@ -1095,23 +1095,37 @@ static int poisson(rng *r, double lambda)
 }
 
 /* The JSON text PostgreSQL's jsonb output would print (", " and ": " spacing), so
- * values compare equal as text after a round trip through either server. */
-static int event_json(char *buf, size_t cap, int type, rng *r)
+ * values compare equal as text after a round trip through either server. Built by
+ * hand: snprintf here cost a third of the events table's time. */
+static int event_json(char *buf, int type, rng *r)
 {
+    static const char *const str_keys[EV_COUNT] = {
+        [EV_FILLER] = "{\"word\": \"", [EV_QUESTION] = "{\"kind\": \"", [EV_KEYWORD] = "{\"keyword\": \"",
+        [EV_OBJECTION] = "{\"severity\": \"",
+    };
+    char *p = buf;
+    const char *word = NULL;
     switch (type) {
-    case EV_FILLER:
-        return snprintf(buf, cap, "{\"word\": \"%s\"}", filler_words[rng_below(r, TL_ARRAY_LEN(filler_words))]);
-    case EV_QUESTION:
-        return snprintf(buf, cap, "{\"kind\": \"%s\"}", rng_below(r, 5) < 2 ? "open" : "closed");
-    case EV_KEYWORD:
-        return snprintf(buf, cap, "{\"keyword\": \"%s\"}", keywords[rng_below(r, TL_ARRAY_LEN(keywords))]);
+    case EV_FILLER: word = filler_words[rng_below(r, TL_ARRAY_LEN(filler_words))]; break;
+    case EV_QUESTION: word = rng_below(r, 5) < 2 ? "open" : "closed"; break;
+    case EV_KEYWORD: word = keywords[rng_below(r, TL_ARRAY_LEN(keywords))]; break;
+    case EV_OBJECTION: word = severities[rng_below(r, 3)]; break;
     case EV_INTERRUPTION:
-        return snprintf(buf, cap, "{\"overlap_ms\": %u}", 200 + rng_below(r, 2800));
-    case EV_OBJECTION:
-        return snprintf(buf, cap, "{\"severity\": \"%s\"}", severities[rng_below(r, 3)]);
+        p = put_cstr(p, "{\"overlap_ms\": ");
+        p = put_u64(p, 200 + rng_below(r, 2800));
+        break;
     default:
-        return snprintf(buf, cap, "{\"duration_ms\": %u}", 5000 + rng_below(r, 10000));
+        p = put_cstr(p, "{\"duration_ms\": ");
+        p = put_u64(p, 5000 + rng_below(r, 10000));
+        break;
     }
+    if (word) {
+        p = put_cstr(p, str_keys[type]);
+        p = put_cstr(p, word);
+        *p++ = '"';
+    }
+    *p++ = '}';
+    return (int)(p - buf);
 }
 
 static int64_t write_events(const gen_world *w, out *o)
@@ -1156,7 +1170,7 @@ static int64_t write_events(const gen_world *w, out *o)
             int type = 0;
             while (pick >= cum[type])
                 type++;
-            int jn = event_json(json, sizeof json, type, &r);
+            int jn = event_json(json, type, &r);
             bool null_value = rng_below(&r, 200) == 0;
             char *p = out_row(o);
             p = put_str(p, id, 36);
