@@ -101,6 +101,7 @@ def session_alive(conn):
 
 def check_statement(tap, both, name, sql):
     """SQLSTATE and position as PostgreSQL; the session answers afterwards."""
+    tap.start(name)
     want = err_of(both.p, sql)
     got = err_of(both.t, sql)
     problems = []
@@ -123,6 +124,7 @@ def check_statement(tap, both, name, sql):
 
 def check_copy(tap, both, name, data, table=FACT, cols=FACT_COLS, options="format csv, header"):
     """SQLSTATE and line number as PostgreSQL; count(*) unchanged on both."""
+    tap.start(name)
     before = (both.count(both.t, table), both.count(both.p, table))
     want = copy_err(both.p, table, cols, data, options)
     got = copy_err(both.t, table, cols, data, options)
@@ -152,6 +154,7 @@ def check_copy(tap, both, name, data, table=FACT, cols=FACT_COLS, options="forma
 
 def check_insert(tap, both, name, sql, verify=None):
     """SQLSTATE as PostgreSQL; afterwards count(*) (and `verify` query) as PostgreSQL."""
+    tap.start(name)
     before = both.count(both.t)
     want = err_of(both.p, sql)
     got = err_of(both.t, sql)
@@ -254,6 +257,7 @@ def raw_session(port, payload, do_startup=True):
 
 def check_protocol(tap, both, name, payload, do_startup=True):
     """The connection ends as on PostgreSQL; the server keeps serving others."""
+    tap.start(name)
     bystander = lib.connect(both.tally_port)  # opened before, must survive
     want = raw_session(both.pg_port, payload, do_startup)
     got = raw_session(both.tally_port, payload, do_startup)
@@ -299,6 +303,7 @@ def main():
     ap.add_argument("--pg-port", type=int, required=True)
     a = ap.parse_args()
     tap = lib.Tap()
+    tap.start("connect to tally and PostgreSQL")
     try:
         both = Both(a.tally_port, a.pg_port)
     except psycopg2.Error as e:
@@ -323,6 +328,7 @@ def main():
                     "select 1; select * from no_such_table; select 2")
 
     # -- a valid COPY first, so that "nothing left behind" is measured on a non-empty table
+    tap.start("COPY of 5 valid rows is accepted (setup for the cases below)")
     rows = [good_row() for _ in range(5)]
     data = FACT_COLS + "\n" + "\n".join(rows) + "\n"
     t_err, p_err = copy_err(both.t, FACT, FACT_COLS, data), copy_err(both.p, FACT, FACT_COLS, data)
@@ -384,6 +390,7 @@ def main():
                  ins + "('%s', '%s', 'user_x', 1), ('%s', '%s', 'user_y', 2)" % (a1, ORG, a1, ORG),
                  "select count(*) from fact_scenario_attempts where attempt_id = '%s'" % a1)
     # Across statements: the first insert succeeds on both, the second must not.
+    tap.start("INSERT of a new attempt_id is accepted (setup for the next case)")
     first = ins + "('%s', '%s', 'user_x', 10)" % (a2, ORG)
     e1, e2 = err_of(both.p, first), err_of(both.t, first)
     tap.check("INSERT of a new attempt_id is accepted (setup for the next case)",

@@ -202,6 +202,7 @@ def main():
     tap.check("tally: schema file runs through psql", t_schema and t_schema[0] == "ok",
               t_schema and t_schema[1])
 
+    tap.start("tally: connect with psycopg2")
     pg = lib.connect(a.pg_port)
     try:
         tally = lib.connect(a.tally_port)
@@ -219,6 +220,7 @@ def main():
                   got == pg_steps.get(t),
                   "tally: %s, PostgreSQL: %s" % (got, pg_steps.get(t)))
         sql = "select count(*) from %s" % t
+        tap.start("count(*) from %s" % t)
         diff = lib.compare(lib.run(tally, sql), lib.run(pg, sql), False)
         tap.check("count(*) from %s" % t, diff is None, diff)
 
@@ -238,6 +240,7 @@ def main():
 
     for name, sql, ordered, order_cols in QUERIES:
         q = sql.format(**params)
+        tap.start("query: " + name)
         want = lib.run(pg, q)
         got = lib.run(tally, q)
         diff = lib.compare(got, want, ordered, order_cols)

@@ -6,8 +6,10 @@ text output formats; numbers are compared as decimals within 1e-9 relative, ever
 else character for character. Column names and type OIDs must be equal.
 """
 import decimal
+import os
 import re
 import sys
+import threading
 
 import psycopg2
 import psycopg2.extensions as ext
@@ -22,13 +24,38 @@ _RAW = ext.new_type(_PARSED_OIDS, "TALLY_RAW_TEXT", lambda value, cur: value)
 
 
 class Tap:
-    """TAP producer: one `ok`/`not ok` line per check, the plan at the end."""
+    """TAP producer: one `ok`/`not ok` line per check, the plan at the end.
+
+    start(name) arms a watchdog for the check about to run: a server that never
+    answers makes that check fail after TL_CHECK_TIMEOUT seconds (default 120) and
+    ends the suite there (Bail out!), instead of hanging until meson's timeout."""
 
     def __init__(self):
         self.n = 0
         self.failed = 0
+        self.timeout = float(os.environ.get("TL_CHECK_TIMEOUT", "120"))
+        self._timer = None
+
+    def start(self, name):
+        self._disarm()
+        self._timer = threading.Timer(self.timeout, self._expired, (name,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _disarm(self):
+        if self._timer:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expired(self, name):
+        print("not ok %d - %s" % (self.n + 1, name))
+        print("#   no answer within %.0f s" % self.timeout)
+        print("Bail out! a server stopped answering")
+        sys.stdout.flush()
+        os._exit(1)
 
     def check(self, name, passed, diag=None):
+        self._disarm()
         self.n += 1
         if not passed:
             self.failed += 1

@@ -14,6 +14,7 @@ TL_PYTHON=${TL_PYTHON:-/usr/bin/python3} # Debian's python: it has psycopg2
 TL_TMP_ROOT=${TL_TMP_ROOT:-${TMPDIR:-/tmp}}
 TL_TABLES=(dim_orgs dim_users dim_scenarios dim_time fact_scenario_attempts fact_kpi_events)
 TL_CLEANUP_DIRS=()
+TL_PSQL_TIMEOUT=${TL_PSQL_TIMEOUT:-600} # seconds: a server that stops answering fails the step
 
 tl_log() { echo "# $*" >&2; }
 tl_die() { echo "lib.sh: $*" >&2; exit 1; }
@@ -26,7 +27,7 @@ tl_free_port() {
 
 tl_psql() {
     local port=$1; shift
-    PGCONNECT_TIMEOUT=10 psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"
+    PGCONNECT_TIMEOUT=10 timeout "$TL_PSQL_TIMEOUT" psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"
 }
 
 # Wait until a server on PORT answers `select 1`, while PID lives. 0 = up.
@@ -184,7 +185,7 @@ tl_load() {
         cols=$(head -n 1 "$dir/$t.csv" | tr -d '\r')
         t0=$(date +%s.%N)
         # Without -q psql prints \copy's "COPY n" tag: the server's own row count.
-        if res=$(PGCONNECT_TIMEOUT=10 psql -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" \
+        if res=$(PGCONNECT_TIMEOUT=10 timeout "$TL_PSQL_TIMEOUT" psql -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" \
                     -U postgres -d postgres \
                     -c "\\copy $t ($cols) from '$dir/$t.csv' with (format csv, header)" 2>&1); then
             t1=$(tl__since "$t0")
