@@ -1,0 +1,208 @@
+/*
+ * tallyd.c — the server executable: flags and an optional `key = value` config file
+ * (flags win), open the engine, listen, serve until SIGTERM/SIGINT.
+ *
+ * Signals are blocked in every thread and taken by sigwait() on the main thread, so no
+ * handler ever runs inside a connection thread's allocator; on a signal the listener is
+ * closed and the process exits 0 (durability comes from the WAL, not from shutdown).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tl_engine.h"
+#include "tl_server.h"
+
+typedef struct settings {
+    char *listen;
+    int port;
+    char *data_dir;
+    char *database;
+} settings;
+
+static void usage(FILE *f)
+{
+    fputs("Usage: tallyd [OPTION]...\n"
+          "Columnar OLAP engine speaking the PostgreSQL wire protocol.\n\n"
+          "  --listen ADDR     address to listen on (default 127.0.0.1)\n"
+          "  --port N          TCP port (default 5433)\n"
+          "  --data-dir DIR    data directory (default: none, purely in memory)\n"
+          "  --database NAME   name of the one database (default postgres)\n"
+          "  --config FILE     read `key = value` lines (listen, port, data_dir, database);\n"
+          "                    command-line flags override the file\n"
+          "  --help            show this help and exit\n",
+          f);
+}
+
+static int parse_port(const char *v, int *out)
+{
+    char *end;
+    errno = 0;
+    long p = strtol(v, &end, 10);
+    if (errno || end == v || *end != '\0' || p < 0 || p > 65535)
+        return -1;
+    *out = (int)p;
+    return 0;
+}
+
+static int set_key(settings *st, const char *key, const char *val, const char *where)
+{
+    if (strcmp(key, "listen") == 0) {
+        free(st->listen);
+        st->listen = tl_xstrdup(val);
+    } else if (strcmp(key, "port") == 0) {
+        if (parse_port(val, &st->port) != 0) {
+            fprintf(stderr, "tallyd: %s: invalid port \"%s\"\n", where, val);
+            return -1;
+        }
+    } else if (strcmp(key, "data_dir") == 0 || strcmp(key, "data-dir") == 0) {
+        free(st->data_dir);
+        st->data_dir = tl_xstrdup(val);
+    } else if (strcmp(key, "database") == 0) {
+        free(st->database);
+        st->database = tl_xstrdup(val);
+    } else {
+        fprintf(stderr, "tallyd: %s: unknown setting \"%s\"\n", where, key);
+        return -1;
+    }
+    return 0;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+static int read_config(settings *st, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "tallyd: could not open config file \"%s\": %s\n", path, strerror(errno));
+        return -1;
+    }
+    char line[4096], where[4200];
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        snprintf(where, sizeof where, "%s:%d", path, lineno);
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        char *s = trim(line);
+        if (*s == '\0')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            fprintf(stderr, "tallyd: %s: expected key = value\n", where);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(s), *val = trim(eq + 1);
+        /* values may be quoted, as in postgresql.conf */
+        size_t vl = strlen(val);
+        if (vl >= 2 && (val[0] == '\'' || val[0] == '"') && val[vl - 1] == val[0]) {
+            val[vl - 1] = '\0';
+            val++;
+        }
+        rc = set_key(st, key, val, where);
+    }
+    fclose(f);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    settings file = {0}, flags = {.port = -1};
+    const char *config = NULL;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        /* --name VALUE or --name=VALUE */
+        const char *names[] = {"--listen", "--port", "--data-dir", "--database", "--config"};
+        const char *val = NULL;
+        size_t which = TL_ARRAY_LEN(names);
+        for (size_t k = 0; k < TL_ARRAY_LEN(names); k++) {
+            size_t nl = strlen(names[k]);
+            if (strcmp(a, names[k]) == 0) {
+                if (i + 1 >= argc) {
+                    fprintf(stderr, "tallyd: option %s needs a value\n", a);
+                    return 2;
+                }
+                val = argv[++i];
+                which = k;
+                break;
+            }
+            if (strncmp(a, names[k], nl) == 0 && a[nl] == '=') {
+                val = a + nl + 1;
+                which = k;
+                break;
+            }
+        }
+        if (which == TL_ARRAY_LEN(names)) {
+            fprintf(stderr, "tallyd: unknown option \"%s\"\n", a);
+            usage(stderr);
+            return 2;
+        }
+        if (which == 4) {
+            config = val;
+            continue;
+        }
+        static const char *keys[] = {"listen", "port", "data_dir", "database"};
+        if (set_key(&flags, keys[which], val, "command line") != 0)
+            return 2;
+    }
+    file.port = -1;
+    if (config && read_config(&file, config) != 0)
+        return 2;
+
+    const char *listen = flags.listen ? flags.listen : file.listen ? file.listen : "127.0.0.1";
+    int port = flags.port >= 0 ? flags.port : file.port >= 0 ? file.port : 5433;
+    const char *data_dir = flags.data_dir ? flags.data_dir : file.data_dir;
+    const char *database =
+        flags.database ? flags.database : file.database ? file.database : "postgres";
+
+    /* a client vanishing mid-reply must end its session, not the server */
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL); /* inherited by every thread started below */
+
+    tl_error err;
+    tl_error_clear(&err);
+    tl_engine_config ecfg = {.database = database, .data_dir = data_dir, .superuser = "postgres"};
+    tl_engine *eng = tl_engine_open(&ecfg, &err);
+    if (!eng) {
+        fprintf(stderr, "tallyd: could not open the engine: %s\n", err.message);
+        return 1;
+    }
+    tl_server_opts sopts = {.listen_addr = listen, .port = port};
+    tl_server *srv = tl_server_new(eng, &sopts);
+    if (tl_server_listen(srv, &err) != 0 || tl_server_start(srv, &err) != 0) {
+        fprintf(stderr, "tallyd: %s\n", err.message);
+        return 1;
+    }
+    fprintf(stderr, "tallyd: listening on %s:%d\n", listen, tl_server_port(srv));
+
+    int sig = 0;
+    while (sigwait(&stop, &sig) != 0)
+        ;
+    tl_server_stop(srv);
+    /* connection threads may still be inside the engine: exit without tearing it down */
+    exit(0);
+}

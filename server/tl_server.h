@@ -1,0 +1,40 @@
+/*
+ * tl_server.h — the pgwire v3 server: one accept thread, one small-stack thread per
+ * connection, each connection a query session (tl_query.h). The connection loop is
+ * callable on any socket (tl_server_serve_fd), so tests drive it over socketpairs and
+ * loopback sockets with a fake query layer.
+ */
+#ifndef TL_SERVER_H
+#define TL_SERVER_H
+
+#include "tl_base.h"
+
+typedef struct tl_engine tl_engine;
+typedef struct tl_server tl_server;
+
+typedef struct tl_server_opts {
+    const char *listen_addr; /* IPv4/IPv6 literal or host name; NULL = "127.0.0.1" */
+    int port;                /* 0 = let the kernel pick (tests); read it with tl_server_port */
+    size_t stack_size;       /* per connection thread; 0 = default (512 KiB) */
+} tl_server_opts;
+
+/* The engine is borrowed: it must outlive the server. */
+tl_server *tl_server_new(tl_engine *eng, const tl_server_opts *o);
+/* Bind and listen: 0, or -1 with err (08006 naming the address and errno). */
+int tl_server_listen(tl_server *s, tl_error *err);
+int tl_server_port(const tl_server *s); /* the bound port, after tl_server_listen */
+/* Accept connections on this thread until tl_server_stop. */
+void tl_server_run(tl_server *s);
+/* Accept on a thread of its own (tests); 0, or -1 with err. */
+int tl_server_start(tl_server *s, tl_error *err);
+/* Close the listener so accepting ends; callable from a signal-waiting thread. */
+void tl_server_stop(tl_server *s);
+/* Serve one client on the calling thread until it leaves; closes fd. */
+void tl_server_serve_fd(tl_server *s, int fd);
+/* Serve one client on a new detached thread; 0, or -1 (fd closed) when no thread. */
+int tl_server_spawn(tl_server *s, int fd);
+int tl_server_connections(tl_server *s); /* live connections, for tests and logs */
+/* Stop accepting, disconnect every client, wait for their threads, free. NULL is a no-op. */
+void tl_server_free(tl_server *s);
+
+#endif
