@@ -1022,11 +1022,39 @@ int tl_trunc_local(const char *unit_s, int64_t local_us, int64_t *out, tl_error 
     case U_MICROSEC:
         break;
     case U_NONE:
+    case U_DOW: case U_ISODOW: case U_DOY: case U_ISOYEAR: case U_EPOCH: case U_JULIAN:
+        /* date_trunc consults only the units table, not DecodeSpecial's words */
         return unit_error(low, false, err);
     default:
         return unit_error(low, true, err);
     }
     *out = tm_to_local(&tm);
+    return 0;
+}
+
+/* PG timestamptz_trunc_internal re-resolves the zone offset only for day and coarser
+ * units; finer units keep the instant's own offset, which matters in a fall-back hour. */
+int tl_trunc_ts(const char *unit_s, int64_t ts, const tl_tz *tz, int64_t *out, tl_error *err)
+{
+    if (tz == NULL)
+        tz = tl_tz_utc();
+    int64_t local = tl_ts_to_local(ts, tz), t;
+    if (tl_trunc_local(unit_s, local, &t, err) != 0)
+        return -1;
+    if (ts == TL_TS_NOBEGIN || ts == TL_TS_NOEND) {
+        *out = ts;
+        return 0;
+    }
+    char low[64];
+    lower_unit(unit_s, low, sizeof low);
+    switch (unit_lookup(low, strlen(low))) {
+    case U_HOUR: case U_MINUTE: case U_SECOND: case U_MILLISEC: case U_MICROSEC:
+        *out = ts - (local - t);
+        break;
+    default:
+        *out = tl_local_to_ts(t, tz);
+        break;
+    }
     return 0;
 }
 

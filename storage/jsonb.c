@@ -58,29 +58,84 @@ static void ws(jparser *jp)
         jp->p++;
 }
 
-/* The current token's extent, as PostgreSQL's lexer reports it in error details. */
-static int token_len(const jparser *jp)
+static bool json_alnum(char c)
 {
-    const char *q = jp->p;
-    if (q >= jp->end)
-        return 0;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || (unsigned char)c >= 0x80;
+}
+
+/* The token at jp->p as PostgreSQL's lexer cuts it (for error details), and whether
+ * it is a well-formed token at all: a bad token is reported as such, a good one in
+ * the wrong place as "Expected ..., but found ...". */
+static int token_at(const jparser *jp, bool *valid)
+{
+    const char *q = jp->p, *e = jp->end;
+    *valid = true;
     if (strchr("{}[],:", *q) != NULL)
         return 1;
-    while (q < jp->end && strchr(" \t\n\r{}[],:\"", *q) == NULL)
+    if (*q == '"') {
+        for (q++; q < e && *q != '"'; q++)
+            if (*q == '\\' && q + 1 < e)
+                q++;
+        if (q >= e) {
+            *valid = false;
+            return (int)(e - jp->p);
+        }
+        return (int)(q + 1 - jp->p);
+    }
+    if (*q == '-' || (*q >= '0' && *q <= '9')) {
+        const char *n = q;
+        if (*n == '-')
+            n++;
+        bool ok = n < e && *n >= '0' && *n <= '9';
+        if (ok && *n == '0')
+            n++;
+        else
+            while (n < e && *n >= '0' && *n <= '9')
+                n++;
+        if (ok && n < e && *n == '.') {
+            const char *f = ++n;
+            while (n < e && *n >= '0' && *n <= '9')
+                n++;
+            ok = n > f;
+        }
+        if (ok && n < e && (*n == 'e' || *n == 'E')) {
+            n++;
+            if (n < e && (*n == '+' || *n == '-'))
+                n++;
+            const char *f = n;
+            while (n < e && *n >= '0' && *n <= '9')
+                n++;
+            ok = n > f;
+        }
+        const char *t = n;
+        while (t < e && json_alnum(*t))
+            t++;
+        *valid = ok && t == n;
+        return (int)((t > n ? t : n) - jp->p);
+    }
+    while (q < e && json_alnum(*q))
         q++;
-    return q == jp->p ? 1 : (int)(q - jp->p);
+    if (q == jp->p)
+        q++;
+    size_t n = (size_t)(q - jp->p);
+    *valid = (n == 4 && (memcmp(jp->p, "true", 4) == 0 || memcmp(jp->p, "null", 4) == 0)) ||
+             (n == 5 && memcmp(jp->p, "false", 5) == 0);
+    return (int)n;
 }
 
 static int unexpected(jparser *jp, const char *expected)
 {
     if (jp->p >= jp->end)
         return json_fail(jp, "22P02", NULL, "The input string ended unexpectedly.%.*s", "", 0);
+    bool valid;
+    int n = token_at(jp, &valid);
     char fmt[96];
-    if (expected == NULL)
+    if (!valid || expected == NULL)
         snprintf(fmt, sizeof fmt, "Token \"%%.*s\" is invalid.");
     else
         snprintf(fmt, sizeof fmt, "Expected %s, but found \"%%.*s\".", expected);
-    return json_fail(jp, "22P02", NULL, fmt, jp->p, token_len(jp));
+    return json_fail(jp, "22P02", NULL, fmt, jp->p, n);
 }
 
 static void put_utf8(tl_buf *b, uint32_t cp)
@@ -124,6 +179,7 @@ static int hex4(const char *q, uint32_t *out)
 
 static int parse_string(jparser *jp, jv *out)
 {
+    const char *start = jp->p;
     jp->p++; /* opening quote */
     tl_buf b;
     tl_buf_init(&b);
@@ -158,6 +214,8 @@ static int parse_string(jparser *jp, jv *out)
                 goto done;
             }
             jp->p += 6;
+            if (!jp->decode)
+                continue; /* json keeps its text: PG checks surrogates only when decoding */
             if (cp >= 0xD800 && cp <= 0xDBFF) {
                 if (hi_sur) {
                     json_fail(jp, "22P02", NULL,
@@ -217,6 +275,7 @@ static int parse_string(jparser *jp, jv *out)
         goto done;
     }
     if (jp->p >= jp->end) {
+        jp->p = start; /* PG reports the whole unterminated string as the bad token */
         unexpected(jp, NULL);
         goto done;
     }
@@ -345,10 +404,10 @@ static int parse_object(jparser *jp, jv *out, int depth)
         rc = 0;
         goto done;
     }
-    for (;;) {
+    for (bool first = true;; first = false) {
         ws(jp);
         if (jp->p >= jp->end || *jp->p != '"') {
-            unexpected(jp, "string");
+            unexpected(jp, first ? "string or \"}\"" : "string");
             goto done;
         }
         jv *k = tl_arena_zalloc(jp->a, sizeof *k);
@@ -418,6 +477,8 @@ static int parse_value(jparser *jp, jv *out, int depth)
     ws(jp);
     if (jp->p >= jp->end)
         return unexpected(jp, NULL);
+    if (strchr("}],:", *jp->p) != NULL)
+        return unexpected(jp, "JSON value");
     switch (*jp->p) {
     case '{': return parse_object(jp, out, depth);
     case '[': return parse_array(jp, out, depth);
@@ -443,7 +504,7 @@ static int parse_value(jparser *jp, jv *out, int depth)
         jp->p += 4;
         return 0;
     }
-    return unexpected(jp, NULL);
+    return unexpected(jp, "JSON value");
 }
 
 /* ---- normalized output -------------------------------------------------------------- */
@@ -576,7 +637,7 @@ int val__json_in(const char *s, size_t len, bool jsonb, tl_arena *a, tl_str *out
     if (rc == 0) {
         ws(&jp);
         if (jp.p < jp.end)
-            rc = unexpected(&jp, NULL);
+            rc = unexpected(&jp, "end of input");
     }
     if (rc == 0) {
         if (!jsonb) {

@@ -196,6 +196,9 @@ int64_t tl_local_to_ts(int64_t local_us, const tl_tz *tz);
 /* date_trunc on a wall-clock timestamp; unit as PostgreSQL spells it (microseconds ..
  * millennium, week = ISO Monday). Returns -1 + 22023 for an unknown unit. */
 int tl_trunc_local(const char *unit, int64_t local_us, int64_t *out, tl_error *err);
+/* date_trunc(unit, timestamptz) in `tz`: day and coarser units re-resolve the offset of
+ * the truncated wall-clock time, finer ones keep the instant's offset (as PostgreSQL). */
+int tl_trunc_ts(const char *unit, int64_t ts, const tl_tz *tz, int64_t *out, tl_error *err);
 /* extract/date_part on a wall-clock timestamp (epoch handled by caller). 22023 for unknown. */
 int tl_extract_local(const char *unit, int64_t local_us, tl_numeric *out, tl_error *err);
 /* ts + interval, as PostgreSQL: months then days in `tz` wall-clock time, then us. */
