@@ -707,7 +707,13 @@ static void conn_loop(pgw_conn *c)
             if (send_ready(c) != 0)
                 return;
             break;
-        case 'P': case 'B': case 'D': case 'E': case 'C': case 'H': case 'F':
+        case 'F':
+            /* FunctionCall is not extended protocol: its client waits for ReadyForQuery */
+            send_simple_error(c, TL_SEV_ERROR, "0A000", "function call protocol not supported");
+            if (send_ready(c) != 0)
+                return;
+            break;
+        case 'P': case 'B': case 'D': case 'E': case 'C': case 'H':
             if (type == 'H' && !skip_to_sync) {
                 if (flush_out(c) != 0)
                     return;

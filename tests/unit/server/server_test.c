@@ -510,12 +510,12 @@ Test(pgwire, copy_in_split_weirdly)
     tl_buf b;
     tl_buf_init(&b);
     frame(&b, 'd', "a\tb\nc", 5);
-    frame(&b, 'H', NULL, 0); /* Flush and Sync are ignored during COPY */
+    frame(&b, 'H', "", 0); /* Flush and Sync are ignored during COPY */
     frame(&b, 'd', "\td\n", 3);
-    frame(&b, 'S', NULL, 0);
+    frame(&b, 'S', "", 0);
     frame(&b, 'd', "", 0);
     frame(&b, 'd', "0123456789abcdef\n", 17);
-    frame(&b, 'c', NULL, 0);
+    frame(&b, 'c', "", 0);
     /* send one byte at a time: headers and bodies split everywhere */
     for (size_t i = 0; i < b.len; i++)
         send_all(fd, b.data + i, 1);
@@ -560,7 +560,7 @@ Test(pgwire, copy_statement_stops_early)
     tl_buf_init(&b);
     frame(&b, 'd', "hello world\n", 12);
     frame(&b, 'd', "more\n", 5);
-    frame(&b, 'c', NULL, 0);
+    frame(&b, 'c', "", 0);
     frame(&b, 'd', "stray\n", 6);
     frame(&b, 'Q', "select 1", 9);
     send_all(fd, b.data, b.len);
@@ -628,12 +628,14 @@ Test(pgwire, extended_protocol_refused_until_sync)
     frame(&b, 'P', "\0select 1\0\0\0", 12);
     frame(&b, 'B', "\0\0\0\0\0\0\0\0", 8);
     frame(&b, 'E', "\0\0\0\0\0", 5);
-    frame(&b, 'S', NULL, 0);
+    frame(&b, 'S', "", 0);
     send_all(fd, b.data, b.len);
     tl_buf_free(&b);
     expect(fd, "E(ERROR 0A000:extended query protocol not supported yet) Z(I)");
-    send_msg(fd, 'S', NULL, 0);
+    send_msg(fd, 'S', "", 0);
     expect(fd, "Z(I)");
+    send_msg(fd, 'F', "\0\0\0\1\0\0\0\0\0\0", 10);
+    expect(fd, "E(ERROR 0A000:function call protocol not supported) Z(I)");
     send_query(fd, "select 1");
     expect(fd, "T(?column?) D(1) C(SELECT 1) Z(I)");
     close(fd);
@@ -643,7 +645,7 @@ Test(pgwire, terminate)
 {
     int fd = session(NULL);
     wait_connections(1);
-    send_msg(fd, 'X', NULL, 0);
+    send_msg(fd, 'X', "", 0);
     cr_assert(at_eof(fd));
     close(fd);
     wait_connections(0);
