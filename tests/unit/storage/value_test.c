@@ -283,7 +283,8 @@ Test(value, bpchar_compares_without_trailing_spaces)
 
 Test(value, type_catalogue_matches_pg_type)
 {
-    /* format_type() names and typlen recorded from PostgreSQL 15's pg_type */
+    /* typlen from PostgreSQL 15's pg_type; names as format_type() prints a typed column
+     * (bpchar is "character" there, "bpchar" only without a typmod) */
     cr_assert_str_eq(tl_type_name(TL_TIMESTAMPTZ), "timestamp with time zone");
     cr_assert_str_eq(tl_type_name(TL_VARCHAR), "character varying");
     cr_assert_str_eq(tl_type_name(TL_BPCHAR), "character");
