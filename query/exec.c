@@ -1,0 +1,1052 @@
+/*
+ * exec.c — the vectorised operators: scan (with pushed-down filter), values, filter,
+ * project, hash aggregate, hash join, sort and limit. Each pulls 2048-row batches from
+ * its child; a batch lives in the producing operator's arena until its next call.
+ * Materialising operators (aggregate, join build side, sort) copy what they keep into
+ * their own long-lived arena.
+ */
+#include "query_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+static void op_init(op *o, int ncols, const tl_type *types, qctx *q)
+{
+    o->ncols = ncols;
+    o->types = tl_arena_alloc(&q->arena, sizeof *o->types * (size_t)(ncols ? ncols : 1));
+    if (ncols) memcpy(o->types, types, sizeof *types * (size_t)ncols);
+    tl_arena_init(&o->arena);
+}
+
+void op_free(op *o)
+{
+    if (!o) return;
+    if (o->close) o->close(o);
+    tl_arena_free(&o->arena);
+    free(o);
+}
+
+static batch *batch_new(tl_arena *a, int ncols, uint32_t n)
+{
+    batch *b = tl_arena_alloc(a, sizeof *b);
+    b->ncols = ncols;
+    b->n = n;
+    b->cols = tl_arena_zalloc(a, sizeof *b->cols * (size_t)(ncols ? ncols : 1));
+    return b;
+}
+
+/* Keep rows whose predicate is true; returns a new batch or the input if all pass. */
+static int filter_batch(qctx *q, const tl_expr *pred, batch *in, batch **out, tl_arena *a, tl_error *err)
+{
+    tl_vec v;
+    if (expr_eval(q, pred, in, &v, a, err) < 0) return -1;
+    uint32_t *sel = tl_arena_alloc(a, sizeof *sel * (in->n ? in->n : 1)), ns = 0;
+    for (uint32_t i = 0; i < in->n; i++)
+        if (!(v.nulls && v.nulls[i]) && v.d.b[i]) sel[ns++] = i;
+    if (ns == in->n) {
+        *out = in;
+        return 0;
+    }
+    batch *b = batch_new(a, in->ncols, ns);
+    for (int c = 0; c < in->ncols; c++) {
+        const tl_vec *src = &in->cols[c];
+        tl_vec *dst = &b->cols[c];
+        if (!src->d.raw) {
+            *dst = *src;
+            dst->n = ns;
+            continue;
+        }
+        tl_vec_alloc(dst, src->type, ns, a);
+        dst->n = ns;
+        size_t es = tl_vec_elem_size(src->type.id);
+        for (uint32_t i = 0; i < ns; i++) {
+            memcpy((char *)dst->d.raw + es * i, (const char *)src->d.raw + es * sel[i], es);
+            dst->nulls[i] = src->nulls ? src->nulls[sel[i]] : 0;
+        }
+    }
+    *out = b;
+    return 0;
+}
+
+/* ---- scan -------------------------------------------------------------------------------------- */
+
+typedef struct scan_op {
+    op base;
+    tl_rel *rel;
+    tl_table_snap snap;
+    bool *need;
+    tl_expr *filter;
+    uint32_t part;
+    uint64_t row;
+} scan_op;
+
+static int scan_next(op *o, qctx *q, batch **out, tl_error *err)
+{
+    scan_op *s = (scan_op *)o;
+    for (;;) {
+        while (s->part < s->snap.nparts && s->row >= s->snap.rows[s->part]) {
+            s->part++;
+            s->row = 0;
+        }
+        if (s->part >= s->snap.nparts) return 0;
+        tl_arena_reset(&o->arena);
+        uint64_t left = s->snap.rows[s->part] - s->row;
+        uint32_t n = left > TL_VEC_SIZE ? TL_VEC_SIZE : (uint32_t)left;
+        batch *b = batch_new(&o->arena, o->ncols, n);
+        for (int c = 0; c < o->ncols; c++) {
+            if (s->need[c]) {
+                tl_table_read(s->rel->data, s->part, c, s->row, n, &b->cols[c], &o->arena);
+            } else {
+                b->cols[c].type = o->types[c];
+                b->cols[c].n = n;
+            }
+        }
+        s->row += n;
+        if (s->filter) {
+            if (filter_batch(q, s->filter, b, &b, &o->arena, err) < 0) return -1;
+            if (b->n == 0) continue;
+        }
+        *out = b;
+        return 1;
+    }
+}
+
+op *op_scan(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, tl_expr *filter)
+{
+    scan_op *s = tl_xcalloc(1, sizeof *s);
+    tl_type *types = tl_arena_alloc(&q->arena, sizeof *types * (size_t)(rel->natts + 1));
+    for (int i = 0; i < rel->natts; i++) types[i] = rel->atts[i].type;
+    op_init(&s->base, rel->natts, types, q);
+    s->base.next = scan_next;
+    s->rel = rel;
+    s->snap = *snap;
+    s->need = tl_arena_alloc(&q->arena, (size_t)rel->natts + 1);
+    memcpy(s->need, need, (size_t)rel->natts);
+    s->filter = filter;
+    return &s->base;
+}
+
+/* ---- values: rows without columns (SELECT without FROM) -------------------------------------------- */
+
+typedef struct values_op {
+    op base;
+    int nrows;
+    bool done;
+} values_op;
+
+static int values_next(op *o, qctx *q, batch **out, tl_error *err)
+{
+    values_op *v = (values_op *)o;
+    (void)q;
+    (void)err;
+    if (v->done) return 0;
+    v->done = true;
+    tl_arena_reset(&o->arena);
+    *out = batch_new(&o->arena, 0, (uint32_t)v->nrows);
+    return 1;
+}
+
+op *op_values(qctx *q, int ncols, const tl_type *types, int nrows, tl_expr ***rows)
+{
+    (void)rows;
+    values_op *v = tl_xcalloc(1, sizeof *v);
+    op_init(&v->base, ncols, types, q);
+    v->base.next = values_next;
+    v->nrows = nrows;
+    return &v->base;
+}
+
+/* ---- filter and project ------------------------------------------------------------------------------- */
+
+typedef struct filter_op {
+    op base;
+    op *child;
+    tl_expr *pred;
+} filter_op;
+
+static int filter_next(op *o, qctx *q, batch **out, tl_error *err)
+{
+    filter_op *f = (filter_op *)o;
+    for (;;) {
+        batch *in;
+        int rc = f->child->next(f->child, q, &in, err);
+        if (rc <= 0) return rc;
+        tl_arena_reset(&o->arena);
+        if (filter_batch(q, f->pred, in, out, &o->arena, err) < 0) return -1;
+        if ((*out)->n) return 1;
+    }
+}
+
+static void child_close(op *o)
+{
+    op_free(((filter_op *)o)->child);
+}
+
+op *op_filter(qctx *q, op *child, tl_expr *pred)
+{
+    filter_op *f = tl_xcalloc(1, sizeof *f);
+    op_init(&f->base, child->ncols, child->types, q);
+    f->base.next = filter_next;
+    f->base.close = child_close;
+    f->child = child;
+    f->pred = pred;
+    return &f->base;
+}
+
+typedef struct project_op {
+    op base;
+    op *child; /* first, so child_close works */
+    int n;
+    tl_expr **exprs;
+} project_op;
+
+static int project_next(op *o, qctx *q, batch **out, tl_error *err)
+{
+    project_op *p = (project_op *)o;
+    batch *in;
+    int rc = p->child->next(p->child, q, &in, err);
+    if (rc <= 0) return rc;
+    tl_arena_reset(&o->arena);
+    batch *b = batch_new(&o->arena, p->n, in->n);
+    for (int i = 0; i < p->n; i++)
+        if (expr_eval(q, p->exprs[i], in, &b->cols[i], &o->arena, err) < 0) return -1;
+    *out = b;
+    return 1;
+}
+
+op *op_project(qctx *q, op *child, int n, tl_expr **exprs)
+{
+    project_op *p = tl_xcalloc(1, sizeof *p);
+    tl_type *types = tl_arena_alloc(&q->arena, sizeof *types * (size_t)(n + 1));
+    for (int i = 0; i < n; i++) types[i] = exprs[i]->type;
+    op_init(&p->base, n, types, q);
+    p->base.next = project_next;
+    p->base.close = child_close;
+    p->child = child;
+    p->n = n;
+    p->exprs = exprs;
+    return &p->base;
+}
+
+/* ---- stored rows: a growable column store for materialising operators ---------------------------------- */
+
+typedef struct rowstore {
+    int ncols;
+    tl_type *types;
+    uint64_t n, cap;
+    void **data;      /* per column: cap * elem size */
+    uint8_t **nulls;  /* per column */
+    tl_arena strings; /* deep copies of string values */
+} rowstore;
+
+static void rs_init(rowstore *rs, int ncols, const tl_type *types)
+{
+    memset(rs, 0, sizeof *rs);
+    rs->ncols = ncols;
+    rs->types = tl_xmalloc(sizeof *types * (size_t)(ncols ? ncols : 1));
+    if (ncols) memcpy(rs->types, types, sizeof *types * (size_t)ncols);
+    rs->data = tl_xcalloc((size_t)ncols + 1, sizeof *rs->data);
+    rs->nulls = tl_xcalloc((size_t)ncols + 1, sizeof *rs->nulls);
+    tl_arena_init(&rs->strings);
+}
+
+static void rs_free(rowstore *rs)
+{
+    for (int c = 0; c < rs->ncols; c++) {
+        free(rs->data[c]);
+        free(rs->nulls[c]);
+    }
+    free(rs->data);
+    free(rs->nulls);
+    free(rs->types);
+    tl_arena_free(&rs->strings);
+}
+
+static void rs_reserve(rowstore *rs, uint64_t n)
+{
+    if (n <= rs->cap) return;
+    uint64_t cap = rs->cap ? rs->cap : 1024;
+    while (cap < n) cap *= 2;
+    for (int c = 0; c < rs->ncols; c++) {
+        rs->data[c] = tl_xrealloc(rs->data[c], tl_vec_elem_size(rs->types[c].id) * cap);
+        rs->nulls[c] = tl_xrealloc(rs->nulls[c], cap);
+    }
+    rs->cap = cap;
+}
+
+/* Append one row taken from column vectors (only the first rs->ncols columns). */
+static void rs_put(rowstore *rs, uint64_t at, int c, const tl_vec *v, uint32_t i)
+{
+    size_t es = tl_vec_elem_size(rs->types[c].id);
+    bool isnull = !v->d.raw || (v->nulls && v->nulls[i]);
+    rs->nulls[c][at] = isnull;
+    char *dst = (char *)rs->data[c] + es * at;
+    if (isnull) {
+        memset(dst, 0, es);
+        return;
+    }
+    memcpy(dst, (const char *)v->d.raw + es * i, es);
+    if (tl_type_is_string(rs->types[c].id) || rs->types[c].id == TL_UNKNOWN) {
+        tl_str *s = (tl_str *)dst;
+        s->ptr = tl_arena_strndup(&rs->strings, s->ptr, s->len);
+    }
+}
+
+static void rs_append_batch(rowstore *rs, const batch *b)
+{
+    rs_reserve(rs, rs->n + b->n);
+    for (int c = 0; c < rs->ncols; c++)
+        for (uint32_t i = 0; i < b->n; i++) rs_put(rs, rs->n + i, c, &b->cols[c], i);
+    rs->n += b->n;
+}
+
+static void rs_get(const rowstore *rs, int c, uint64_t r, tl_datum *d)
+{
+    tl_vec v = {.type = rs->types[c], .n = 1, .nulls = rs->nulls[c] + r};
+    v.d.raw = (char *)rs->data[c] + tl_vec_elem_size(rs->types[c].id) * r;
+    tl_vec_get(&v, 0, d);
+}
+
+/* Emit rows idx[from..from+n) as a batch. */
+static batch *rs_gather(const rowstore *rs, const uint64_t *idx, uint64_t from, uint32_t n, tl_arena *a)
+{
+    batch *b = batch_new(a, rs->ncols, n);
+    for (int c = 0; c < rs->ncols; c++) {
+        tl_vec *v = &b->cols[c];
+        tl_vec_alloc(v, rs->types[c], n, a);
+        v->n = n;
+        size_t es = tl_vec_elem_size(rs->types[c].id);
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t r = idx ? idx[from + i] : from + i;
+            memcpy((char *)v->d.raw + es * i, (char *)rs->data[c] + es * r, es);
+            v->nulls[i] = rs->nulls[c][r];
+        }
+    }
+    return b;
+}
+
+/* ---- hash aggregate ------------------------------------------------------------------------------------- */
+
+typedef struct agg_state {
+    int64_t count;
+    tl_i128 isum;   /* integer sums (exact) */
+    tl_numeric nsum;
+    double fsum;
+    tl_datum best; /* min / max */
+    bool has;
+} agg_state;
+
+typedef struct hashagg_op {
+    op base;
+    op *child;
+    int ngroups, naggs;
+    tl_expr **groups, **aggs;
+    bool scalar;        /* no GROUP BY: exactly one output row */
+    rowstore keys;      /* one row per group */
+    agg_state *states;  /* ngroups_found * naggs */
+    uint64_t nfound, capfound;
+    uint32_t *table;    /* group index + 1, 0 = empty */
+    uint64_t *hashes;
+    uint64_t nslots;
+    bool built;
+    uint64_t emitted;
+    tl_arena keep;
+} hashagg_op;
+
+static uint64_t row_hash(const tl_vec *cols, int n, uint32_t i)
+{
+    uint64_t h = 0x243F6A8885A308D3ull;
+    for (int c = 0; c < n; c++) {
+        tl_datum d;
+        uint64_t x;
+        if (tl_vec_isnull(&cols[c], i)) {
+            x = 0x9E3779B97F4A7C15ull;
+        } else {
+            tl_vec_get(&cols[c], i, &d);
+            x = tl_datum_hash(cols[c].type.id == TL_UNKNOWN ? TL_TEXT : cols[c].type.id, &d);
+        }
+        h = (h ^ x) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    return h;
+}
+
+static bool group_equal(const hashagg_op *h, uint64_t g, const tl_vec *cols, uint32_t i)
+{
+    for (int c = 0; c < h->ngroups; c++) {
+        tl_datum a, b;
+        rs_get(&h->keys, c, g, &a);
+        bool bn = tl_vec_isnull(&cols[c], i);
+        if (a.isnull || bn) {
+            if (a.isnull != bn) return false;
+            continue;
+        }
+        tl_vec_get(&cols[c], i, &b);
+        tl_type_id t = cols[c].type.id == TL_UNKNOWN ? TL_TEXT : cols[c].type.id;
+        if (tl_datum_cmp(t, &a, &b) != 0) return false;
+        if (t == TL_NUMERIC && a.v.n.scale != b.v.n.scale) return false; /* 1.0 vs 1.00 print differently */
+    }
+    return true;
+}
+
+static void agg_grow(hashagg_op *h)
+{
+    uint64_t ns = h->nslots ? h->nslots * 2 : 1024;
+    uint32_t *t = tl_xcalloc(ns, sizeof *t);
+    for (uint64_t s = 0; s < h->nslots; s++) {
+        if (!h->table[s]) continue;
+        uint64_t g = h->table[s] - 1, j = h->hashes[g] & (ns - 1);
+        while (t[j]) j = (j + 1) & (ns - 1);
+        t[j] = (uint32_t)(g + 1);
+    }
+    free(h->table);
+    h->table = t;
+    h->nslots = ns;
+}
+
+static uint64_t new_group(hashagg_op *h, const tl_vec *cols, uint32_t i, uint64_t hash)
+{
+    uint64_t g = h->nfound++;
+    rs_reserve(&h->keys, h->nfound);
+    for (int c = 0; c < h->ngroups; c++) rs_put(&h->keys, g, c, &cols[c], i);
+    h->keys.n = h->nfound;
+    if (h->nfound > h->capfound) {
+        uint64_t cap = h->capfound ? h->capfound * 2 : 256;
+        h->states = tl_xrealloc(h->states, sizeof *h->states * cap * (size_t)(h->naggs ? h->naggs : 1));
+        h->hashes = tl_xrealloc(h->hashes, sizeof *h->hashes * cap);
+        h->capfound = cap;
+    }
+    memset(&h->states[g * (uint64_t)h->naggs], 0, sizeof *h->states * (size_t)h->naggs);
+    h->hashes[g] = hash;
+    return g;
+}
+
+static int agg_update(hashagg_op *h, qctx *q, agg_state *st, const tl_expr *ae, const tl_vec *arg, uint32_t i,
+                      tl_error *err)
+{
+    agg_kind k = ae->agg->kind;
+    if (k == A_COUNT_STAR) {
+        st->count++;
+        return 0;
+    }
+    if (tl_vec_isnull(arg, i)) return 0;
+    st->count++;
+    tl_type_id t = arg->type.id;
+    switch (k) {
+    case A_COUNT: return 0;
+    case A_SUM:
+    case A_AVG:
+        if (tl_type_is_integer(t)) {
+            st->isum += arg->d.i[i];
+        } else if (t == TL_NUMERIC) {
+            if (!st->has) {
+                st->nsum = arg->d.n[i];
+                st->has = true;
+            } else if (tl_numeric_add(&st->nsum, &arg->d.n[i], &st->nsum, err) < 0) {
+                return -1;
+            }
+        } else if (t == TL_INTERVAL) {
+            st->best.v.iv.us += arg->d.iv[i].us;
+            st->best.v.iv.days += arg->d.iv[i].days;
+            st->best.v.iv.months += arg->d.iv[i].months;
+        } else {
+            st->fsum += arg->d.f[i];
+        }
+        return 0;
+    case A_MIN:
+    case A_MAX: {
+        tl_datum d;
+        tl_vec_get(arg, i, &d);
+        if (st->has) {
+            int c = tl_datum_cmp(t, &d, &st->best);
+            if (k == A_MIN ? c >= 0 : c <= 0) return 0;
+        }
+        if (tl_type_is_string(t) || t == TL_UNKNOWN) d.v.s.ptr = tl_arena_strndup(&h->keep, d.v.s.ptr, d.v.s.len);
+        st->best = d;
+        st->has = true;
+        return 0;
+    }
+    default: break;
+    }
+    (void)q;
+    return 0;
+}
+
+static int agg_final(qctx *q, const agg_state *st, const tl_expr *ae, tl_datum *out, tl_error *err)
+{
+    memset(out, 0, sizeof *out);
+    agg_kind k = ae->agg->kind;
+    if (k == A_COUNT_STAR || k == A_COUNT) {
+        out->v.i = st->count;
+        return 0;
+    }
+    if (st->count == 0) {
+        out->isnull = true;
+        return 0;
+    }
+    tl_type_id at = ae->args[0]->type.id;
+    if (k == A_MIN || k == A_MAX) {
+        *out = st->best;
+        return 0;
+    }
+    if (tl_type_is_integer(at)) {
+        tl_numeric s = {.mant = st->isum, .scale = 0, .nan = 0};
+        if (k == A_SUM) {
+            if (ae->type.id == TL_INT8) {
+                if (st->isum > INT64_MAX || st->isum < INT64_MIN) return tl_errorf(err, "22003", "bigint out of range");
+                out->v.i = (int64_t)st->isum;
+            } else {
+                out->v.n = s;
+            }
+            return 0;
+        }
+        return tl_numeric_div_i64(&s, st->count, &out->v.n, err);
+    }
+    if (at == TL_NUMERIC) {
+        if (k == A_SUM) {
+            out->v.n = st->nsum;
+            return 0;
+        }
+        return tl_numeric_div_i64(&st->nsum, st->count, &out->v.n, err);
+    }
+    if (at == TL_INTERVAL) {
+        out->v.iv = st->best.v.iv;
+        if (k == A_AVG) {
+            out->v.iv.months = (int32_t)(st->best.v.iv.months / st->count);
+            out->v.iv.days = (int32_t)(st->best.v.iv.days / st->count);
+            out->v.iv.us = st->best.v.iv.us / st->count;
+        }
+        return 0;
+    }
+    out->v.f = k == A_SUM ? st->fsum : st->fsum / (double)st->count;
+    (void)q;
+    return 0;
+}
+
+static int hashagg_build(hashagg_op *h, qctx *q, tl_error *err)
+{
+    tl_arena scratch;
+    tl_arena_init(&scratch);
+    tl_vec *gv = tl_xcalloc((size_t)h->ngroups + 1, sizeof *gv);
+    tl_vec *av = tl_xcalloc((size_t)h->naggs + 1, sizeof *av);
+    tl_vec *fv = tl_xcalloc((size_t)h->naggs + 1, sizeof *fv);
+    int rc = 0;
+    for (;;) {
+        batch *in;
+        rc = h->child->next(h->child, q, &in, err);
+        if (rc <= 0) break;
+        tl_arena_reset(&scratch);
+        if ((rc = q_check_cancel(q, err)) < 0) break;
+        for (int c = 0; c < h->ngroups && rc == 0; c++) rc = expr_eval(q, h->groups[c], in, &gv[c], &scratch, err);
+        for (int k = 0; k < h->naggs && rc == 0; k++) {
+            const tl_expr *ae = h->aggs[k];
+            if (ae->nargs) rc = expr_eval(q, ae->args[0], in, &av[k], &scratch, err);
+            if (rc == 0 && ae->agg_filter) rc = expr_eval(q, ae->agg_filter, in, &fv[k], &scratch, err);
+        }
+        if (rc < 0) break;
+        for (uint32_t i = 0; i < in->n && rc == 0; i++) {
+            uint64_t g;
+            if (h->ngroups == 0) {
+                g = 0;
+            } else {
+                uint64_t hash = row_hash(gv, h->ngroups, i);
+                if ((h->nfound + 1) * 10 > h->nslots * 7) agg_grow(h);
+                uint64_t j = hash & (h->nslots - 1);
+                for (;;) {
+                    uint32_t t = h->table[j];
+                    if (!t) {
+                        g = new_group(h, gv, i, hash);
+                        h->table[j] = (uint32_t)(g + 1);
+                        break;
+                    }
+                    if (h->hashes[t - 1] == hash && group_equal(h, t - 1, gv, i)) {
+                        g = t - 1;
+                        break;
+                    }
+                    j = (j + 1) & (h->nslots - 1);
+                }
+            }
+            agg_state *st = &h->states[g * (uint64_t)h->naggs];
+            for (int k = 0; k < h->naggs && rc == 0; k++) {
+                const tl_expr *ae = h->aggs[k];
+                if (ae->agg_filter && (tl_vec_isnull(&fv[k], i) || !fv[k].d.b[i])) continue;
+                rc = agg_update(h, q, &st[k], ae, &av[k], i, err);
+            }
+        }
+        if (rc < 0) break;
+    }
+    free(gv);
+    free(av);
+    free(fv);
+    tl_arena_free(&scratch);
+    return rc < 0 ? -1 : 0;
+}
+
+static int hashagg_next(op *o, qctx *q, batch **out, tl_error *err)
+{
+    hashagg_op *h = (hashagg_op *)o;
+    if (!h->built) {
+        if (h->scalar) {
+            tl_vec none;
+            memset(&none, 0, sizeof none);
+            new_group(h, &none, 0, 0);
+        }
+        if (hashagg_build(h, q, err) < 0) return -1;
+        h->built = true;
+    }
+    if (h->emitted >= h->nfound) return 0;
+    tl_arena_reset(&o->arena);
+    uint64_t left = h->nfound - h->emitted;
+    uint32_t n = left > TL_VEC_SIZE ? TL_VEC_SIZE : (uint32_t)left;
+    batch *b = batch_new(&o->arena, o->ncols, n);
+    if (h->ngroups) {
+        batch *kb = rs_gather(&h->keys, NULL, h->emitted, n, &o->arena);
+        for (int c = 0; c < h->ngroups; c++) b->cols[c] = kb->cols[c];
+    }
+    for (int k = 0; k < h->naggs; k++) {
+        tl_vec *v = &b->cols[h->ngroups + k];
+        tl_vec_alloc(v, h->aggs[k]->type, n, &o->arena);
+        v->n = n;
+        for (uint32_t i = 0; i < n; i++) {
+            tl_datum d;
+            if (agg_final(q, &h->states[(h->emitted + i) * (uint64_t)h->naggs + (uint64_t)k], h->aggs[k], &d, err) < 0)
+                return -1;
+            tl_vec_set(v, i, &d);
+        }
+    }
+    h->emitted += n;
+    *out = b;
+    return 1;
+}
+
+static void hashagg_close(op *o)
+{
+    hashagg_op *h = (hashagg_op *)o;
+    op_free(h->child);
+    rs_free(&h->keys);
+    free(h->states);
+    free(h->table);
+    free(h->hashes);
+    tl_arena_free(&h->keep);
+}
+
+op *op_hashagg(qctx *q, op *child, int ngroups, tl_expr **groups, int naggs, tl_expr **aggs)
+{
+    hashagg_op *h = tl_xcalloc(1, sizeof *h);
+    tl_type *types = tl_arena_alloc(&q->arena, sizeof *types * (size_t)(ngroups + naggs + 1));
+    for (int i = 0; i < ngroups; i++) {
+        types[i] = groups[i]->type;
+        if (types[i].id == TL_UNKNOWN) types[i] = tl_type_make(TL_TEXT);
+    }
+    for (int i = 0; i < naggs; i++) types[ngroups + i] = aggs[i]->type;
+    op_init(&h->base, ngroups + naggs, types, q);
+    h->base.next = hashagg_next;
+    h->base.close = hashagg_close;
+    h->child = child;
+    h->ngroups = ngroups;
+    h->naggs = naggs;
+    h->groups = groups;
+    h->aggs = aggs;
+    h->scalar = ngroups == 0;
+    rs_init(&h->keys, ngroups, types);
+    tl_arena_init(&h->keep);
+    return &h->base;
+}
+
+/* ---- sort ------------------------------------------------------------------------------------------------- */
+
+typedef struct sort_op {
+    op base;
+    op *child;
+    int nkeys;
+    sort_key *keys;
+    rowstore rows;
+    uint64_t *idx;
+    bool built;
+    uint64_t emitted;
+    int64_t limit;
+} sort_op;
+
+static int cmp_rows(const sort_op *s, uint64_t a, uint64_t b)
+{
+    for (int k = 0; k < s->nkeys; k++) {
+        const sort_key *key = &s->keys[k];
+        int c = key->col;
+        bool an = s->rows.nulls[c][a], bn = s->rows.nulls[c][b];
+        if (an || bn) {
+            if (an && bn) continue;
+            /* nulls_first already folds in PostgreSQL's default (first when DESC) */
+            return an == key->nulls_first ? -1 : 1;
+        }
+        tl_datum x, y;
+        rs_get(&s->rows, c, a, &x);
+        rs_get(&s->rows, c, b, &y);
+        tl_type_id t = s->rows.types[c].id == TL_UNKNOWN ? TL_TEXT : s->rows.types[c].id;
+        int r = tl_datum_cmp(t, &x, &y);
+        if (r) return key->desc ? -r : r;
+    }
+    return a < b ? -1 : a > b;
+}
+
+static int sort_cmp(const void *pa, const void *pb, void *arg)
+{
+    return cmp_rows(arg, *(const uint64_t *)pa, *(const uint64_t *)pb);
+}
+
+static int sort_next(op *o, qctx *q, batch **out, tl_error *err)
+{
+    sort_op *s = (sort_op *)o;
+    if (!s->built) {
+        for (;;) {
+            batch *in;
+            int rc = s->child->next(s->child, q, &in, err);
+            if (rc < 0) return -1;
+            if (rc == 0) break;
+            if (q_check_cancel(q, err) < 0) return -1;
+            rs_append_batch(&s->rows, in);
+        }
+        s->idx = tl_xmalloc(sizeof *s->idx * (s->rows.n ? s->rows.n : 1));
+        for (uint64_t i = 0; i < s->rows.n; i++) s->idx[i] = i;
+        qsort_r(s->idx, s->rows.n, sizeof *s->idx, sort_cmp, s);
+        s->built = true;
+    }
+    uint64_t total = s->rows.n;
+    if (s->limit >= 0 && (uint64_t)s->limit < total) total = (uint64_t)s->limit;
+    if (s->emitted >= total) return 0;
+    tl_arena_reset(&o->arena);
+    uint64_t left = total - s->emitted;
+    uint32_t n = left > TL_VEC_SIZE ? TL_VEC_SIZE : (uint32_t)left;
+    *out = rs_gather(&s->rows, s->idx, s->emitted, n, &o->arena);
+    s->emitted += n;
+    return 1;
+}
+
+static void sort_close(op *o)
+{
+    sort_op *s = (sort_op *)o;
+    op_free(s->child);
+    rs_free(&s->rows);
+    free(s->idx);
+}
+
+op *op_sort(qctx *q, op *child, int nkeys, const sort_key *keys, int64_t limit_hint)
+{
+    sort_op *s = tl_xcalloc(1, sizeof *s);
+    op_init(&s->base, child->ncols, child->types, q);
+    s->base.next = sort_next;
+    s->base.close = sort_close;
+    s->child = child;
+    s->nkeys = nkeys;
+    s->keys = tl_arena_alloc(&q->arena, sizeof *keys * (size_t)(nkeys + 1));
+    memcpy(s->keys, keys, sizeof *keys * (size_t)nkeys);
+    s->limit = limit_hint;
+    rs_init(&s->rows, child->ncols, child->types);
+    return &s->base;
+}
+
+/* ---- limit ------------------------------------------------------------------------------------------------- */
+
+typedef struct limit_op {
+    op base;
+    op *child;
+    int64_t offset, count, seen, sent;
+} limit_op;
+
+static int limit_next(op *o, qctx *q, batch **out, tl_error *err)
+{
+    limit_op *l = (limit_op *)o;
+    for (;;) {
+        if (l->count >= 0 && l->sent >= l->count) return 0;
+        batch *in;
+        int rc = l->child->next(l->child, q, &in, err);
+        if (rc <= 0) return rc;
+        int64_t skip = 0;
+        if (l->seen < l->offset) {
+            skip = l->offset - l->seen;
+            if (skip > (int64_t)in->n) skip = in->n;
+        }
+        l->seen += in->n;
+        int64_t take = (int64_t)in->n - skip;
+        if (l->count >= 0 && take > l->count - l->sent) take = l->count - l->sent;
+        if (take <= 0) continue;
+        tl_arena_reset(&o->arena);
+        batch *b = batch_new(&o->arena, in->ncols, (uint32_t)take);
+        for (int c = 0; c < in->ncols; c++) {
+            tl_vec *dst = &b->cols[c];
+            const tl_vec *src = &in->cols[c];
+            *dst = *src;
+            dst->n = (uint32_t)take;
+            if (!src->d.raw) continue;
+            size_t es = tl_vec_elem_size(src->type.id);
+            dst->d.raw = (char *)src->d.raw + es * (size_t)skip;
+            if (src->nulls) dst->nulls = src->nulls + skip;
+        }
+        l->sent += take;
+        *out = b;
+        return 1;
+    }
+}
+
+op *op_limit(qctx *q, op *child, int64_t offset, int64_t count)
+{
+    limit_op *l = tl_xcalloc(1, sizeof *l);
+    op_init(&l->base, child->ncols, child->types, q);
+    l->base.next = limit_next;
+    l->base.close = child_close;
+    l->child = child;
+    l->offset = offset;
+    l->count = count;
+    return &l->base;
+}
+
+/* ---- hash join ----------------------------------------------------------------------------------------------- */
+
+typedef struct hashjoin_op {
+    op base;
+    op *left; /* first, for child_close style */
+    op *right;
+    int nkeys;
+    tl_expr **lkeys, **rkeys;
+    int jointype;
+    tl_expr *residual;
+    rowstore build;     /* right rows */
+    rowstore bkeys;     /* right key values */
+    uint64_t *bhash;
+    uint32_t *table;    /* row + 1 */
+    uint32_t *chain;    /* next row + 1 with the same slot */
+    uint64_t nslots;
+    bool built;
+} hashjoin_op;
+
+#define JOIN_INNER 1
+#define JOIN_LEFT 2
+
+static int hashjoin_build(hashjoin_op *j, qctx *q, tl_error *err)
+{
+    tl_arena scratch;
+    tl_arena_init(&scratch);
+    tl_vec *kv = tl_xcalloc((size_t)j->nkeys + 1, sizeof *kv);
+    int rc;
+    for (;;) {
+        batch *in;
+        rc = j->right->next(j->right, q, &in, err);
+        if (rc <= 0) break;
+        tl_arena_reset(&scratch);
+        for (int k = 0; k < j->nkeys && rc >= 0; k++) rc = expr_eval(q, j->rkeys[k], in, &kv[k], &scratch, err);
+        if (rc < 0) break;
+        uint64_t base = j->build.n;
+        rs_append_batch(&j->build, in);
+        rs_reserve(&j->bkeys, base + in->n);
+        j->bhash = tl_xrealloc(j->bhash, sizeof *j->bhash * j->build.cap);
+        for (int k = 0; k < j->nkeys; k++)
+            for (uint32_t i = 0; i < in->n; i++) rs_put(&j->bkeys, base + i, k, &kv[k], i);
+        j->bkeys.n = base + in->n;
+        for (uint32_t i = 0; i < in->n; i++) {
+            bool anynull = false;
+            for (int k = 0; k < j->nkeys; k++) anynull |= tl_vec_isnull(&kv[k], i);
+            j->bhash[base + i] = anynull ? UINT64_MAX : row_hash(kv, j->nkeys, i);
+        }
+    }
+    free(kv);
+    tl_arena_free(&scratch);
+    if (rc < 0) return -1;
+    uint64_t n = j->build.n;
+    j->nslots = 16;
+    while (j->nslots < n * 2) j->nslots *= 2;
+    j->table = tl_xcalloc(j->nslots, sizeof *j->table);
+    j->chain = tl_xcalloc(n ? n : 1, sizeof *j->chain);
+    for (uint64_t r = 0; r < n; r++) {
+        if (j->bhash[r] == UINT64_MAX) continue; /* NULL keys never match */
+        uint64_t s = j->bhash[r] & (j->nslots - 1);
+        j->chain[r] = j->table[s];
+        j->table[s] = (uint32_t)(r + 1);
+    }
+    return 0;
+}
+
+static bool keys_match(const hashjoin_op *j, const tl_vec *kv, uint32_t i, uint64_t r)
+{
+    for (int k = 0; k < j->nkeys; k++) {
+        tl_datum a, b;
+        rs_get(&j->bkeys, k, r, &a);
+        tl_vec_get(&kv[k], i, &b);
+        tl_type_id t = kv[k].type.id == TL_UNKNOWN ? TL_TEXT : kv[k].type.id;
+        if (tl_datum_cmp(t, &a, &b) != 0) return false;
+    }
+    return true;
+}
+
+static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
+{
+    hashjoin_op *j = (hashjoin_op *)o;
+    if (!j->built) {
+        if (hashjoin_build(j, q, err) < 0) return -1;
+        j->built = true;
+    }
+    int nl = j->left->ncols, nr = j->right->ncols;
+    for (;;) {
+        batch *in;
+        int rc = j->left->next(j->left, q, &in, err);
+        if (rc <= 0) return rc;
+        if (q_check_cancel(q, err) < 0) return -1;
+        tl_arena_reset(&o->arena);
+        tl_vec *kv = tl_arena_zalloc(&o->arena, sizeof *kv * (size_t)(j->nkeys + 1));
+        for (int k = 0; k < j->nkeys; k++)
+            if (expr_eval(q, j->lkeys[k], in, &kv[k], &o->arena, err) < 0) return -1;
+        /* candidate pairs */
+        uint64_t cap = in->n * 2 + 16, np = 0;
+        uint32_t *li = tl_xmalloc(sizeof *li * cap);
+        uint64_t *ri = tl_xmalloc(sizeof *ri * cap);
+        for (uint32_t i = 0; i < in->n; i++) {
+            bool anynull = false;
+            for (int k = 0; k < j->nkeys; k++) anynull |= tl_vec_isnull(&kv[k], i);
+            if (anynull) continue;
+            uint64_t h = j->nkeys ? row_hash(kv, j->nkeys, i) : 0;
+            if (j->nkeys == 0) {
+                for (uint64_t r = 0; r < j->build.n; r++) {
+                    if (np == cap) {
+                        cap *= 2;
+                        li = tl_xrealloc(li, sizeof *li * cap);
+                        ri = tl_xrealloc(ri, sizeof *ri * cap);
+                    }
+                    li[np] = i;
+                    ri[np++] = r;
+                }
+                continue;
+            }
+            for (uint32_t e = j->table[h & (j->nslots - 1)]; e; e = j->chain[e - 1]) {
+                uint64_t r = e - 1;
+                if (j->bhash[r] != h || !keys_match(j, kv, i, r)) continue;
+                if (np == cap) {
+                    cap *= 2;
+                    li = tl_xrealloc(li, sizeof *li * cap);
+                    ri = tl_xrealloc(ri, sizeof *ri * cap);
+                }
+                li[np] = i;
+                ri[np++] = r;
+            }
+        }
+        /* materialise joined pairs, then the residual condition */
+        batch *b = batch_new(&o->arena, nl + nr, (uint32_t)np);
+        for (int c = 0; c < nl; c++) {
+            const tl_vec *src = &in->cols[c];
+            tl_vec *dst = &b->cols[c];
+            if (!src->d.raw) {
+                *dst = *src;
+                dst->n = (uint32_t)np;
+                continue;
+            }
+            tl_vec_alloc(dst, src->type, (uint32_t)np, &o->arena);
+            dst->n = (uint32_t)np;
+            size_t es = tl_vec_elem_size(src->type.id);
+            for (uint64_t p = 0; p < np; p++) {
+                memcpy((char *)dst->d.raw + es * p, (const char *)src->d.raw + es * li[p], es);
+                dst->nulls[p] = src->nulls ? src->nulls[li[p]] : 0;
+            }
+        }
+        batch *rb = rs_gather(&j->build, ri, 0, (uint32_t)np, &o->arena);
+        for (int c = 0; c < nr; c++) b->cols[nl + c] = rb->cols[c];
+        uint8_t *keep = tl_arena_alloc(&o->arena, np + 1);
+        memset(keep, 1, np);
+        if (j->residual && np) {
+            tl_vec v;
+            if (expr_eval(q, j->residual, b, &v, &o->arena, err) < 0) {
+                free(li);
+                free(ri);
+                return -1;
+            }
+            for (uint64_t p = 0; p < np; p++) keep[p] = !(v.nulls && v.nulls[p]) && v.d.b[p];
+        }
+        uint8_t *matched = tl_arena_zalloc(&o->arena, in->n + 1);
+        uint64_t nk = 0;
+        for (uint64_t p = 0; p < np; p++)
+            if (keep[p]) {
+                matched[li[p]] = 1;
+                nk++;
+            }
+        uint64_t nun = 0;
+        if (j->jointype == JOIN_LEFT)
+            for (uint32_t i = 0; i < in->n; i++) nun += !matched[i];
+        uint64_t total = nk + nun;
+        batch *ob = batch_new(&o->arena, nl + nr, (uint32_t)total);
+        for (int c = 0; c < nl + nr; c++) {
+            const tl_vec *src = c < nl ? NULL : &b->cols[c];
+            tl_vec *dst = &ob->cols[c];
+            tl_type t = c < nl ? in->cols[c].type : b->cols[c].type;
+            bool have = c < nl ? in->cols[c].d.raw != NULL : true;
+            if (!have) {
+                dst->type = t;
+                dst->n = (uint32_t)total;
+                continue;
+            }
+            tl_vec_alloc(dst, t, (uint32_t)total, &o->arena);
+            dst->n = (uint32_t)total;
+            size_t es = tl_vec_elem_size(t.id);
+            uint64_t w = 0;
+            for (uint64_t p = 0; p < np; p++) {
+                if (!keep[p]) continue;
+                const tl_vec *sv = c < nl ? &b->cols[c] : src;
+                memcpy((char *)dst->d.raw + es * w, (const char *)sv->d.raw + es * p, es);
+                dst->nulls[w] = sv->nulls ? sv->nulls[p] : 0;
+                w++;
+            }
+            for (uint32_t i = 0; i < in->n && j->jointype == JOIN_LEFT; i++) {
+                if (matched[i]) continue;
+                if (c < nl) {
+                    memcpy((char *)dst->d.raw + es * w, (const char *)in->cols[c].d.raw + es * i, es);
+                    dst->nulls[w] = in->cols[c].nulls ? in->cols[c].nulls[i] : 0;
+                } else {
+                    memset((char *)dst->d.raw + es * w, 0, es);
+                    dst->nulls[w] = 1;
+                }
+                w++;
+            }
+        }
+        free(li);
+        free(ri);
+        if (total == 0) continue;
+        *out = ob;
+        return 1;
+    }
+}
+
+static void hashjoin_close(op *o)
+{
+    hashjoin_op *j = (hashjoin_op *)o;
+    op_free(j->left);
+    op_free(j->right);
+    rs_free(&j->build);
+    rs_free(&j->bkeys);
+    free(j->bhash);
+    free(j->table);
+    free(j->chain);
+}
+
+op *op_hashjoin(qctx *q, op *left, op *right, int nkeys, tl_expr **lkeys, tl_expr **rkeys, int jointype,
+                tl_expr *residual)
+{
+    hashjoin_op *j = tl_xcalloc(1, sizeof *j);
+    int n = left->ncols + right->ncols;
+    tl_type *types = tl_arena_alloc(&q->arena, sizeof *types * (size_t)(n + 1));
+    memcpy(types, left->types, sizeof *types * (size_t)left->ncols);
+    memcpy(types + left->ncols, right->types, sizeof *types * (size_t)right->ncols);
+    op_init(&j->base, n, types, q);
+    j->base.next = hashjoin_next;
+    j->base.close = hashjoin_close;
+    j->left = left;
+    j->right = right;
+    j->nkeys = nkeys;
+    j->lkeys = tl_arena_alloc(&q->arena, sizeof *lkeys * (size_t)(nkeys + 1));
+    j->rkeys = tl_arena_alloc(&q->arena, sizeof *rkeys * (size_t)(nkeys + 1));
+    memcpy(j->lkeys, lkeys, sizeof *lkeys * (size_t)nkeys);
+    memcpy(j->rkeys, rkeys, sizeof *rkeys * (size_t)nkeys);
+    j->jointype = jointype;
+    j->residual = residual;
+    rs_init(&j->build, right->ncols, right->types);
+    tl_type *kt = tl_arena_alloc(&q->arena, sizeof *kt * (size_t)(nkeys + 1));
+    for (int k = 0; k < nkeys; k++) kt[k] = rkeys[k]->type;
+    rs_init(&j->bkeys, nkeys, kt);
+    return &j->base;
+}

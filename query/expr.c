@@ -1,0 +1,334 @@
+/*
+ * expr.c — evaluation of bound expressions over a batch, one vector at a time.
+ * Strict functions see a pre-computed NULL mask in out->nulls and skip those rows, so a
+ * kernel never divides by the zero that stands in a NULL slot. CASE evaluates each
+ * branch only on the rows that reach it (gather, evaluate, scatter), as PostgreSQL
+ * evaluates lazily: `case when n = 0 then 0 else x / n end` must not fail.
+ */
+#include "query_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+tl_expr *expr_new(qctx *q, ekind k, tl_type t, int location)
+{
+    tl_expr *e = tl_arena_zalloc(&q->arena, sizeof *e);
+    e->kind = k;
+    e->type = t;
+    e->location = location;
+    return e;
+}
+
+tl_expr *expr_const(qctx *q, tl_type t, const tl_datum *d, int location)
+{
+    tl_expr *e = expr_new(q, E_CONST, t, location);
+    e->cval = *d;
+    return e;
+}
+
+bool expr_is_const(const tl_expr *e)
+{
+    return e->kind == E_CONST;
+}
+
+static bool datum_same(tl_type t, const tl_datum *a, const tl_datum *b)
+{
+    if (a->isnull || b->isnull) return a->isnull == b->isnull;
+    if (t.id == TL_UNKNOWN)
+        return a->v.s.len == b->v.s.len && memcmp(a->v.s.ptr, b->v.s.ptr, a->v.s.len) == 0;
+    if (t.id == TL_NUMERIC) return a->v.n.scale == b->v.n.scale && tl_numeric_cmp(&a->v.n, &b->v.n) == 0;
+    return tl_datum_cmp(t.id, a, b) == 0;
+}
+
+bool expr_equal(const tl_expr *a, const tl_expr *b)
+{
+    if (a == b) return true;
+    if (!a || !b) return false;
+    if (a->kind != b->kind || a->type.id != b->type.id || a->type.typmod != b->type.typmod) return false;
+    if (a->nargs != b->nargs) return false;
+    switch (a->kind) {
+    case E_CONST:
+        if (!datum_same(a->type, &a->cval, &b->cval)) return false;
+        break;
+    case E_COL:
+        if (a->col != b->col) return false;
+        break;
+    case E_FUNC:
+        if (a->fn != b->fn) return false;
+        break;
+    case E_AGG:
+        if (a->agg != b->agg || a->agg_star != b->agg_star || a->agg_distinct != b->agg_distinct) return false;
+        if (!expr_equal(a->agg_filter, b->agg_filter)) return false;
+        break;
+    case E_IN:
+        if (a->negated != b->negated) return false;
+        break;
+    case E_CASE:
+        if (a->has_else != b->has_else) return false;
+        break;
+    default:
+        break;
+    }
+    for (int i = 0; i < a->nargs; i++)
+        if (!expr_equal(a->args[i], b->args[i])) return false;
+    return true;
+}
+
+/* ---- helpers over vectors ------------------------------------------------------------------- */
+
+static void vec_fill(tl_vec *v, const tl_datum *d, uint32_t n)
+{
+    v->n = n;
+    if (d->isnull) {
+        memset(v->nulls, 1, n);
+        return;
+    }
+    memset(v->nulls, 0, n);
+    for (uint32_t i = 0; i < n; i++) tl_vec_set(v, i, d);
+}
+
+/* Gather rows `sel` of a batch into a new batch (shallow values). */
+static batch *batch_gather(const batch *in, const uint32_t *sel, uint32_t nsel, tl_arena *a)
+{
+    batch *b = tl_arena_alloc(a, sizeof *b);
+    b->ncols = in->ncols;
+    b->n = nsel;
+    b->cols = tl_arena_zalloc(a, sizeof *b->cols * (size_t)(in->ncols ? in->ncols : 1));
+    for (int c = 0; c < in->ncols; c++) {
+        const tl_vec *src = &in->cols[c];
+        tl_vec *dst = &b->cols[c];
+        if (!src->d.raw) {
+            *dst = *src;
+            dst->n = nsel;
+            continue;
+        }
+        tl_vec_alloc(dst, src->type, nsel, a);
+        dst->n = nsel;
+        size_t es = tl_vec_elem_size(src->type.id);
+        for (uint32_t i = 0; i < nsel; i++) {
+            memcpy((char *)dst->d.raw + es * i, (const char *)src->d.raw + es * sel[i], es);
+            dst->nulls[i] = src->nulls ? src->nulls[sel[i]] : 0;
+        }
+    }
+    return b;
+}
+
+int expr_eval(qctx *q, const tl_expr *e, const batch *in, tl_vec *out, tl_arena *a, tl_error *err);
+
+static int eval_args(qctx *q, const tl_expr *e, const batch *in, tl_vec *args, tl_arena *a, tl_error *err)
+{
+    for (int i = 0; i < e->nargs; i++)
+        if (expr_eval(q, e->args[i], in, &args[i], a, err) < 0) return -1;
+    return 0;
+}
+
+/* Three-valued truth of a boolean vector element: 1 true, 0 false, -1 NULL. */
+static inline int truth(const tl_vec *v, uint32_t i)
+{
+    if (v->nulls && v->nulls[i]) return -1;
+    return v->d.b[i] ? 1 : 0;
+}
+
+static int eval_in(qctx *q, const tl_expr *e, const batch *in, tl_vec *out, tl_arena *a, tl_error *err)
+{
+    uint32_t n = in->n;
+    tl_vec *args = tl_arena_alloc(a, sizeof *args * (size_t)e->nargs);
+    if (eval_args(q, e, in, args, a, err) < 0) return -1;
+    tl_vec_alloc(out, tl_type_make(TL_BOOL), n, a);
+    out->n = n;
+    tl_type_id t = e->args[0]->type.id;
+    for (uint32_t i = 0; i < n; i++) {
+        if (tl_vec_isnull(&args[0], i)) {
+            out->nulls[i] = 1;
+            continue;
+        }
+        tl_datum l, r;
+        tl_vec_get(&args[0], i, &l);
+        bool found = false, sawnull = false;
+        for (int k = 1; k < e->nargs && !found; k++) {
+            if (tl_vec_isnull(&args[k], i)) {
+                sawnull = true;
+                continue;
+            }
+            tl_vec_get(&args[k], i, &r);
+            found = tl_datum_cmp(t, &l, &r) == 0;
+        }
+        if (found) {
+            out->nulls[i] = 0;
+            out->d.b[i] = !e->negated;
+        } else if (sawnull) {
+            out->nulls[i] = 1;
+        } else {
+            out->nulls[i] = 0;
+            out->d.b[i] = e->negated;
+        }
+    }
+    return 0;
+}
+
+static int eval_case(qctx *q, const tl_expr *e, const batch *in, tl_vec *out, tl_arena *a, tl_error *err)
+{
+    uint32_t n = in->n;
+    tl_vec_alloc(out, e->type, n, a);
+    out->n = n;
+    memset(out->nulls, 1, n);
+    uint32_t *rem = tl_arena_alloc(a, sizeof *rem * (n ? n : 1)); /* rows not yet decided */
+    uint32_t nrem = n;
+    for (uint32_t i = 0; i < n; i++) rem[i] = i;
+    int nw = (e->nargs - (e->has_else ? 1 : 0)) / 2;
+    size_t es = tl_vec_elem_size(e->type.id);
+    for (int w = 0; w < nw && nrem; w++) {
+        batch *sub = batch_gather(in, rem, nrem, a);
+        tl_vec cond;
+        if (expr_eval(q, e->args[2 * w], sub, &cond, a, err) < 0) return -1;
+        uint32_t *hit = tl_arena_alloc(a, sizeof *hit * nrem), nhit = 0, nleft = 0;
+        uint32_t *hitsub = tl_arena_alloc(a, sizeof *hitsub * nrem);
+        for (uint32_t i = 0; i < nrem; i++) {
+            if (truth(&cond, i) == 1) {
+                hitsub[nhit] = i;
+                hit[nhit++] = rem[i];
+            } else {
+                rem[nleft++] = rem[i];
+            }
+        }
+        if (nhit) {
+            batch *hb = batch_gather(sub, hitsub, nhit, a);
+            tl_vec r;
+            if (expr_eval(q, e->args[2 * w + 1], hb, &r, a, err) < 0) return -1;
+            for (uint32_t i = 0; i < nhit; i++) {
+                out->nulls[hit[i]] = tl_vec_isnull(&r, i);
+                memcpy((char *)out->d.raw + es * hit[i], (char *)r.d.raw + es * i, es);
+            }
+        }
+        nrem = nleft;
+    }
+    if (e->has_else && nrem) {
+        batch *sub = batch_gather(in, rem, nrem, a);
+        tl_vec r;
+        if (expr_eval(q, e->args[e->nargs - 1], sub, &r, a, err) < 0) return -1;
+        for (uint32_t i = 0; i < nrem; i++) {
+            out->nulls[rem[i]] = tl_vec_isnull(&r, i);
+            memcpy((char *)out->d.raw + es * rem[i], (char *)r.d.raw + es * i, es);
+        }
+    }
+    return 0;
+}
+
+int expr_eval(qctx *q, const tl_expr *e, const batch *in, tl_vec *out, tl_arena *a, tl_error *err)
+{
+    uint32_t n = in->n;
+    switch (e->kind) {
+    case E_CONST:
+        tl_vec_alloc(out, e->type, n, a);
+        vec_fill(out, &e->cval, n);
+        return 0;
+    case E_COL:
+        *out = in->cols[e->col];
+        out->n = n;
+        return 0;
+    case E_FUNC: {
+        tl_vec *args = tl_arena_alloc(a, sizeof *args * (size_t)(e->nargs ? e->nargs : 1));
+        if (eval_args(q, e, in, args, a, err) < 0) return -1;
+        tl_vec_alloc(out, e->type, n, a);
+        out->n = n;
+        memset(out->nulls, 0, n);
+        if (!e->fn->nonstrict)
+            for (int k = 0; k < e->nargs; k++)
+                if (args[k].nulls)
+                    for (uint32_t i = 0; i < n; i++) out->nulls[i] |= args[k].nulls[i];
+        if (e->fn->fn(q, e, args, n, out, err) < 0) {
+            if (err->position == 0 && e->location >= 0 && !strcmp(err->sqlstate, "22P02"))
+                err->position = e->location + 1;
+            return -1;
+        }
+        return 0;
+    }
+    case E_AND:
+    case E_OR: {
+        tl_vec_alloc(out, tl_type_make(TL_BOOL), n, a);
+        out->n = n;
+        bool is_and = e->kind == E_AND;
+        for (uint32_t i = 0; i < n; i++) {
+            out->d.b[i] = is_and;
+            out->nulls[i] = 0;
+        }
+        for (int k = 0; k < e->nargs; k++) {
+            tl_vec v;
+            if (expr_eval(q, e->args[k], in, &v, a, err) < 0) return -1;
+            for (uint32_t i = 0; i < n; i++) {
+                int t = truth(&v, i);
+                if (is_and) {
+                    if (t == 0) {
+                        out->d.b[i] = 0;
+                        out->nulls[i] = 0;
+                    } else if (t < 0 && out->d.b[i]) {
+                        out->nulls[i] = 1;
+                    }
+                } else {
+                    if (t == 1) {
+                        out->d.b[i] = 1;
+                        out->nulls[i] = 0;
+                    } else if (t < 0 && !out->d.b[i]) {
+                        out->nulls[i] = 1;
+                    }
+                }
+            }
+        }
+        return 0;
+    }
+    case E_NOT: {
+        tl_vec v;
+        if (expr_eval(q, e->args[0], in, &v, a, err) < 0) return -1;
+        tl_vec_alloc(out, tl_type_make(TL_BOOL), n, a);
+        out->n = n;
+        for (uint32_t i = 0; i < n; i++) {
+            out->nulls[i] = tl_vec_isnull(&v, i);
+            out->d.b[i] = !v.d.b[i];
+        }
+        return 0;
+    }
+    case E_ISNULL:
+    case E_ISNOTNULL: {
+        tl_vec v;
+        if (expr_eval(q, e->args[0], in, &v, a, err) < 0) return -1;
+        tl_vec_alloc(out, tl_type_make(TL_BOOL), n, a);
+        out->n = n;
+        memset(out->nulls, 0, n);
+        for (uint32_t i = 0; i < n; i++) out->d.b[i] = tl_vec_isnull(&v, i) == (e->kind == E_ISNULL);
+        return 0;
+    }
+    case E_COALESCE: {
+        tl_vec_alloc(out, e->type, n, a);
+        out->n = n;
+        memset(out->nulls, 1, n);
+        size_t es = tl_vec_elem_size(e->type.id);
+        for (int k = 0; k < e->nargs; k++) {
+            tl_vec v;
+            if (expr_eval(q, e->args[k], in, &v, a, err) < 0) return -1;
+            for (uint32_t i = 0; i < n; i++) {
+                if (!out->nulls[i] || tl_vec_isnull(&v, i)) continue;
+                out->nulls[i] = 0;
+                memcpy((char *)out->d.raw + es * i, (char *)v.d.raw + es * i, es);
+            }
+        }
+        return 0;
+    }
+    case E_IN:
+        return eval_in(q, e, in, out, a, err);
+    case E_CASE:
+        return eval_case(q, e, in, out, a, err);
+    case E_AGG:
+        return tl_errorf(err, "42803", "aggregate function calls are not allowed here");
+    }
+    return tl_errorf(err, "XX000", "unknown expression kind");
+}
+
+int expr_eval_scalar(qctx *q, const tl_expr *e, tl_datum *out, tl_arena *a, tl_error *err)
+{
+    batch b = {.ncols = 0, .n = 1, .cols = NULL};
+    tl_vec v;
+    if (expr_eval(q, e, &b, &v, a, err) < 0) return -1;
+    tl_vec_get(&v, 0, out);
+    return 0;
+}

@@ -1,0 +1,946 @@
+/*
+ * func.c — the scalar function and operator registry with its vectorised kernels,
+ * casts, and the aggregate catalogue. Overload resolution is PostgreSQL's in spirit:
+ * an exact signature first, then one reachable by implicit casts (int -> bigint ->
+ * numeric -> double, date -> timestamp -> timestamptz, the string types among
+ * themselves), with untyped literals taking whatever type the signature wants.
+ */
+#include "query_int.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- implicit casts ------------------------------------------------------------------------ */
+
+static int num_rank(tl_type_id t)
+{
+    switch (t) {
+    case TL_INT2: return 1;
+    case TL_INT4: return 2;
+    case TL_INT8: return 3;
+    case TL_NUMERIC: return 4;
+    case TL_FLOAT4: return 5;
+    case TL_FLOAT8: return 6;
+    default: return 0;
+    }
+}
+
+static bool stringish(tl_type_id t)
+{
+    return t == TL_TEXT || t == TL_VARCHAR || t == TL_BPCHAR || t == TL_NAME;
+}
+
+bool can_implicit_cast(tl_type_id from, tl_type_id to)
+{
+    if (from == to || from == TL_UNKNOWN) return true;
+    int rf = num_rank(from), rt = num_rank(to);
+    if (rf && rt) return rf < rt;
+    if (stringish(from) && stringish(to)) return true;
+    if (from == TL_DATE && (to == TL_TIMESTAMP || to == TL_TIMESTAMPTZ)) return true;
+    if (from == TL_TIMESTAMP && to == TL_TIMESTAMPTZ) return true;
+    return false;
+}
+
+/* ---- kernels: comparison ---------------------------------------------------------------------- */
+
+typedef enum cmpop { C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE } cmpop;
+
+static cmpop cmpop_of(const char *name)
+{
+    if (!strcmp(name, "=")) return C_EQ;
+    if (!strcmp(name, "<>")) return C_NE;
+    if (!strcmp(name, "<")) return C_LT;
+    if (!strcmp(name, "<=")) return C_LE;
+    if (!strcmp(name, ">")) return C_GT;
+    return C_GE;
+}
+
+static inline bool cmp_result(cmpop opk, int c)
+{
+    switch (opk) {
+    case C_EQ: return c == 0;
+    case C_NE: return c != 0;
+    case C_LT: return c < 0;
+    case C_LE: return c <= 0;
+    case C_GT: return c > 0;
+    case C_GE: return c >= 0;
+    }
+    return false;
+}
+
+static int k_cmp(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    cmpop opk = cmpop_of(e->fn->name);
+    tl_type_id t = args[0].type.id;
+    const uint8_t *nl = out->nulls;
+    if (tl_type_is_integer(t) || t == TL_DATE || t == TL_TIMESTAMP || t == TL_TIMESTAMPTZ || t == TL_ENUM) {
+        const int64_t *a = args[0].d.i, *b = args[1].d.i;
+        switch (opk) {
+        case C_EQ: for (uint32_t i = 0; i < n; i++) out->d.b[i] = a[i] == b[i]; break;
+        case C_NE: for (uint32_t i = 0; i < n; i++) out->d.b[i] = a[i] != b[i]; break;
+        case C_LT: for (uint32_t i = 0; i < n; i++) out->d.b[i] = a[i] < b[i]; break;
+        case C_LE: for (uint32_t i = 0; i < n; i++) out->d.b[i] = a[i] <= b[i]; break;
+        case C_GT: for (uint32_t i = 0; i < n; i++) out->d.b[i] = a[i] > b[i]; break;
+        case C_GE: for (uint32_t i = 0; i < n; i++) out->d.b[i] = a[i] >= b[i]; break;
+        }
+        return 0;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (nl[i]) continue;
+        tl_datum x, y;
+        tl_vec_get(&args[0], i, &x);
+        tl_vec_get(&args[1], i, &y);
+        out->d.b[i] = cmp_result(opk, tl_datum_cmp(t, &x, &y));
+    }
+    (void)q;
+    (void)err;
+    return 0;
+}
+
+/* ---- kernels: arithmetic ------------------------------------------------------------------------- */
+
+static const char *int_range_msg(tl_type_id t)
+{
+    return t == TL_INT2 ? "smallint out of range" : t == TL_INT4 ? "integer out of range" : "bigint out of range";
+}
+
+static bool int_fits(tl_type_id t, int64_t v)
+{
+    if (t == TL_INT2) return v >= INT16_MIN && v <= INT16_MAX;
+    if (t == TL_INT4) return v >= INT32_MIN && v <= INT32_MAX;
+    return true;
+}
+
+static int k_int_arith(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    char opk = e->fn->name[0];
+    tl_type_id t = e->type.id;
+    const int64_t *a = args[0].d.i, *b = args[1].d.i;
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        int64_t r;
+        bool ovf = false;
+        switch (opk) {
+        case '+': ovf = __builtin_add_overflow(a[i], b[i], &r); break;
+        case '-': ovf = __builtin_sub_overflow(a[i], b[i], &r); break;
+        case '*': ovf = __builtin_mul_overflow(a[i], b[i], &r); break;
+        case '/':
+            if (b[i] == 0) return tl_errorf(err, "22012", "division by zero");
+            if (b[i] == -1) ovf = __builtin_sub_overflow((int64_t)0, a[i], &r); /* INT64_MIN / -1 */
+            else r = a[i] / b[i];
+            break;
+        default: /* % */
+            if (b[i] == 0) return tl_errorf(err, "22012", "division by zero");
+            r = b[i] == -1 ? 0 : a[i] % b[i];
+            break;
+        }
+        if (ovf || !int_fits(t, r)) return tl_errorf(err, "22003", "%s", int_range_msg(t));
+        out->d.i[i] = r;
+    }
+    (void)q;
+    return 0;
+}
+
+static int k_num_arith(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    char opk = e->fn->name[0];
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        const tl_numeric *a = &args[0].d.n[i], *b = &args[1].d.n[i];
+        int rc;
+        switch (opk) {
+        case '+': rc = tl_numeric_add(a, b, &out->d.n[i], err); break;
+        case '-': rc = tl_numeric_sub(a, b, &out->d.n[i], err); break;
+        case '*': rc = tl_numeric_mul(a, b, &out->d.n[i], err); break;
+        case '/': rc = tl_numeric_div(a, b, &out->d.n[i], err); break;
+        default: {
+            /* a % b = a - trunc(a / b) * b */
+            tl_numeric qn, t2;
+            rc = tl_numeric_div(a, b, &qn, err);
+            if (rc == 0) rc = tl_numeric_round(&qn, 0, &t2, err);
+            if (rc == 0) {
+                /* truncate toward zero, not round */
+                tl_numeric tr = qn;
+                while (tr.scale > 0) {
+                    tr.mant /= 10;
+                    tr.scale--;
+                }
+                rc = tl_numeric_mul(&tr, b, &t2, err);
+                if (rc == 0) rc = tl_numeric_sub(a, &t2, &out->d.n[i], err);
+            }
+            break;
+        }
+        }
+        if (rc < 0) return -1;
+    }
+    (void)q;
+    return 0;
+}
+
+static int k_float_arith(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    char opk = e->fn->name[0];
+    const double *a = args[0].d.f, *b = args[1].d.f;
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        double r;
+        switch (opk) {
+        case '+': r = a[i] + b[i]; break;
+        case '-': r = a[i] - b[i]; break;
+        case '*': r = a[i] * b[i]; break;
+        default:
+            if (b[i] == 0) return tl_errorf(err, "22012", "division by zero");
+            r = a[i] / b[i];
+            break;
+        }
+        if (isinf(r) && !isinf(a[i]) && !isinf(b[i]))
+            return tl_errorf(err, "22003", "value out of range: overflow");
+        out->d.f[i] = r;
+    }
+    (void)q;
+    return 0;
+}
+
+static int k_ts_pm_interval(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    bool minus = e->fn->name[0] == '-';
+    bool iv_first = args[0].type.id == TL_INTERVAL;
+    const tl_vec *ts = iv_first ? &args[1] : &args[0];
+    const tl_vec *iv = iv_first ? &args[0] : &args[1];
+    /* timestamp without zone does its calendar arithmetic in UTC: no DST to honour. */
+    const tl_tz *tz = e->type.id == TL_TIMESTAMPTZ ? q->fc.tz : tl_tz_utc();
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        tl_interval v = iv->d.iv[i];
+        if (minus) {
+            v.us = -v.us;
+            v.days = -v.days;
+            v.months = -v.months;
+        }
+        if (tl_ts_add_interval(ts->d.i[i], &v, tz, &out->d.i[i], err) < 0) return -1;
+    }
+    return 0;
+}
+
+static int k_date_pm_int(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    bool minus = e->fn->name[0] == '-';
+    bool int_first = args[0].type.id != TL_DATE;
+    const tl_vec *d = int_first ? &args[1] : &args[0];
+    const tl_vec *k = int_first ? &args[0] : &args[1];
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        out->d.i[i] = minus ? d->d.i[i] - k->d.i[i] : d->d.i[i] + k->d.i[i];
+    }
+    (void)q;
+    (void)err;
+    return 0;
+}
+
+static int k_date_minus_date(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (!out->nulls[i]) out->d.i[i] = args[0].d.i[i] - args[1].d.i[i];
+    (void)q;
+    (void)e;
+    (void)err;
+    return 0;
+}
+
+static int k_ts_minus_ts(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    /* PostgreSQL's timestamp_mi: microseconds, then justify_hours into days. */
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        int64_t d = args[0].d.i[i] - args[1].d.i[i];
+        tl_interval v = {.us = d % TL_USECS_PER_DAY, .days = (int32_t)(d / TL_USECS_PER_DAY), .months = 0};
+        out->d.iv[i] = v;
+    }
+    (void)q;
+    (void)e;
+    (void)err;
+    return 0;
+}
+
+static int k_interval_pm(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    int s = e->fn->name[0] == '-' ? -1 : 1;
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        out->d.iv[i].us = args[0].d.iv[i].us + s * args[1].d.iv[i].us;
+        out->d.iv[i].days = args[0].d.iv[i].days + s * args[1].d.iv[i].days;
+        out->d.iv[i].months = args[0].d.iv[i].months + s * args[1].d.iv[i].months;
+    }
+    (void)q;
+    (void)err;
+    return 0;
+}
+
+static int k_concat(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        tl_str a = args[0].d.s[i], b = args[1].d.s[i];
+        char *p = tl_arena_alloc(&q->arena, (size_t)a.len + b.len + 1);
+        memcpy(p, a.ptr, a.len);
+        memcpy(p + a.len, b.ptr, b.len);
+        p[a.len + b.len] = '\0';
+        out->d.s[i].ptr = p;
+        out->d.s[i].len = a.len + b.len;
+    }
+    (void)e;
+    (void)err;
+    return 0;
+}
+
+/* ---- kernels: functions ------------------------------------------------------------------------ */
+
+static int k_now(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    for (uint32_t i = 0; i < n; i++) out->d.i[i] = q->now;
+    (void)e;
+    (void)args;
+    (void)err;
+    return 0;
+}
+
+static int k_localtimestamp(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    int64_t v = tl_ts_to_local(q->now, q->fc.tz);
+    for (uint32_t i = 0; i < n; i++) out->d.i[i] = v;
+    (void)e;
+    (void)args;
+    (void)err;
+    return 0;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t d = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? d - 1 : d;
+}
+
+static int k_current_date(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    int64_t v = floor_div(tl_ts_to_local(q->now, q->fc.tz), TL_USECS_PER_DAY);
+    for (uint32_t i = 0; i < n; i++) out->d.i[i] = v;
+    (void)e;
+    (void)args;
+    (void)err;
+    return 0;
+}
+
+static int k_gen_uuid(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    for (uint32_t i = 0; i < n; i++) tl_uuid_v4(&out->d.u[i]);
+    (void)q;
+    (void)e;
+    (void)args;
+    (void)err;
+    return 0;
+}
+
+static char *unit_lower(qctx *q, tl_str s)
+{
+    char *u = tl_arena_strndup(&q->arena, s.ptr, s.len);
+    for (char *p = u; *p; p++)
+        if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+    return u;
+}
+
+static int k_date_trunc(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    bool tz = e->type.id == TL_TIMESTAMPTZ;
+    const char *last = NULL;
+    char *unit = NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        if (!unit || args[0].d.s[i].ptr != last) {
+            unit = unit_lower(q, args[0].d.s[i]);
+            last = args[0].d.s[i].ptr;
+        }
+        int64_t v = args[1].d.i[i];
+        if (v == INT64_MAX || v == INT64_MIN) { /* infinity truncates to itself */
+            out->d.i[i] = v;
+            continue;
+        }
+        int64_t t;
+        int rc = tz ? tl_trunc_ts(unit, v, q->fc.tz, &t, err) : tl_trunc_local(unit, v, &t, err);
+        if (rc < 0) {
+            if (!strcmp(err->sqlstate, "22023")) {
+                tl_error_clear(err);
+                return tl_errorf(err, "22023", "unit \"%s\" not recognized for type %s", unit,
+                                 tz ? "timestamp with time zone" : "timestamp without time zone");
+            }
+            return -1;
+        }
+        out->d.i[i] = t;
+    }
+    return 0;
+}
+
+static int k_date_part(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    /* extract() returns numeric in PostgreSQL 14+, date_part() double precision. */
+    bool as_num = e->type.id == TL_NUMERIC;
+    tl_type_id st = args[1].type.id;
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        char *unit = unit_lower(q, args[0].d.s[i]);
+        int64_t v = args[1].d.i[i];
+        tl_numeric r;
+        if (!strcmp(unit, "epoch")) {
+            int64_t us = st == TL_DATE ? v * TL_USECS_PER_DAY : v;
+            if (st == TL_TIMESTAMP || st == TL_DATE) us = v * (st == TL_DATE ? TL_USECS_PER_DAY : 1);
+            us += (int64_t)TL_UNIX_EPOCH_DAYS * TL_USECS_PER_DAY;
+            r.mant = us;
+            r.scale = 6;
+            r.nan = 0;
+            if (st == TL_DATE) {
+                r.mant = us / 1000000;
+                r.scale = 0;
+            }
+        } else {
+            int64_t local = st == TL_TIMESTAMPTZ ? tl_ts_to_local(v, q->fc.tz)
+                            : st == TL_DATE      ? v * TL_USECS_PER_DAY
+                                                 : v;
+            if (tl_extract_local(unit, local, &r, err) < 0) return -1;
+        }
+        if (as_num) out->d.n[i] = r;
+        else out->d.f[i] = tl_numeric_to_double(&r);
+    }
+    return 0;
+}
+
+static int k_lower_upper(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    bool up = e->fn->name[0] == 'u';
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        tl_str s = args[0].d.s[i];
+        char *p = tl_arena_strndup(&q->arena, s.ptr, s.len);
+        for (uint32_t k = 0; k < s.len; k++) {
+            if (up && p[k] >= 'a' && p[k] <= 'z') p[k] = (char)(p[k] - 32);
+            if (!up && p[k] >= 'A' && p[k] <= 'Z') p[k] = (char)(p[k] + 32);
+        }
+        out->d.s[i].ptr = p;
+        out->d.s[i].len = s.len;
+    }
+    (void)err;
+    return 0;
+}
+
+static int k_length(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        tl_str s = args[0].d.s[i];
+        int64_t c = 0;
+        for (uint32_t k = 0; k < s.len; k++) c += ((unsigned char)s.ptr[k] & 0xC0) != 0x80;
+        out->d.i[i] = c;
+    }
+    (void)q;
+    (void)e;
+    (void)err;
+    return 0;
+}
+
+static int k_abs(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    tl_type_id t = e->type.id;
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        if (t == TL_NUMERIC) {
+            out->d.n[i] = args[0].d.n[i];
+            if (out->d.n[i].mant < 0) out->d.n[i].mant = -out->d.n[i].mant;
+        } else if (t == TL_FLOAT8 || t == TL_FLOAT4) {
+            out->d.f[i] = fabs(args[0].d.f[i]);
+        } else {
+            int64_t v = args[0].d.i[i];
+            if (v < 0 && (v == INT64_MIN || !int_fits(t, -v))) return tl_errorf(err, "22003", "%s", int_range_msg(t));
+            out->d.i[i] = v < 0 ? -v : v;
+        }
+    }
+    (void)q;
+    return 0;
+}
+
+static int k_round(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    bool has_scale = e->nargs == 2;
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        if (e->type.id == TL_FLOAT8) {
+            out->d.f[i] = rint(args[0].d.f[i]);
+            continue;
+        }
+        int sc = has_scale ? (int)args[1].d.i[i] : 0;
+        if (sc < 0) sc = 0; /* negative scales round to tens: not supported, clamp */
+        if (tl_numeric_round(&args[0].d.n[i], sc, &out->d.n[i], err) < 0) return -1;
+    }
+    (void)q;
+    return 0;
+}
+
+static int k_floor_ceil(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    bool ceil_ = e->fn->name[0] == 'c';
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        if (e->type.id == TL_FLOAT8) {
+            out->d.f[i] = ceil_ ? ceil(args[0].d.f[i]) : floor(args[0].d.f[i]);
+            continue;
+        }
+        tl_numeric v = args[0].d.n[i];
+        tl_i128 p = 1;
+        for (int k = 0; k < v.scale; k++) p *= 10;
+        tl_i128 qv = v.mant / p, r = v.mant % p;
+        if (r != 0 && ((r > 0) == ceil_)) qv += ceil_ ? 1 : -1;
+        out->d.n[i].mant = qv;
+        out->d.n[i].scale = 0;
+        out->d.n[i].nan = v.nan;
+    }
+    (void)q;
+    (void)err;
+    return 0;
+}
+
+static int k_nullif(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    size_t es = tl_vec_elem_size(e->type.id);
+    for (uint32_t i = 0; i < n; i++) {
+        bool an = tl_vec_isnull(&args[0], i);
+        out->nulls[i] = an;
+        if (an) continue;
+        memcpy((char *)out->d.raw + es * i, (char *)args[0].d.raw + es * i, es);
+        if (tl_vec_isnull(&args[1], i)) continue;
+        tl_datum a, b;
+        tl_vec_get(&args[0], i, &a);
+        tl_vec_get(&args[1], i, &b);
+        if (tl_datum_cmp(e->type.id, &a, &b) == 0) out->nulls[i] = 1;
+    }
+    (void)q;
+    (void)err;
+    return 0;
+}
+
+static int k_cast(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    tl_vec tmp;
+    if (cast_vec(q, &args[0], e->type, &tmp, &q->arena, err) < 0) return -1;
+    size_t es = tl_vec_elem_size(e->type.id);
+    memcpy(out->d.raw, tmp.d.raw, es * n);
+    for (uint32_t i = 0; i < n; i++) out->nulls[i] |= tl_vec_isnull(&tmp, i);
+    return 0;
+}
+
+static int k_version(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    static const char v[] = "PostgreSQL 15.0 (tally 0.1.0) on x86_64-pc-linux-gnu, compiled by gcc, 64-bit";
+    for (uint32_t i = 0; i < n; i++) {
+        out->d.s[i].ptr = v;
+        out->d.s[i].len = sizeof v - 1;
+    }
+    (void)q;
+    (void)e;
+    (void)args;
+    (void)err;
+    return 0;
+}
+
+/* ---- the registry ------------------------------------------------------------------------------------ */
+
+#define U TL_UNKNOWN
+static const fn_def cmp_defs[] = {
+    {"=", 2, {U, U}, TL_BOOL, k_cmp, false, false},  {"<>", 2, {U, U}, TL_BOOL, k_cmp, false, false},
+    {"<", 2, {U, U}, TL_BOOL, k_cmp, false, false},  {"<=", 2, {U, U}, TL_BOOL, k_cmp, false, false},
+    {">", 2, {U, U}, TL_BOOL, k_cmp, false, false},  {">=", 2, {U, U}, TL_BOOL, k_cmp, false, false},
+};
+
+#define ARITH(T)                                                                                   \
+    {"+", 2, {T, T}, T, NULL, false, false}, {"-", 2, {T, T}, T, NULL, false, false},              \
+        {"*", 2, {T, T}, T, NULL, false, false}, {"/", 2, {T, T}, T, NULL, false, false}
+
+static fn_def fns[] = {
+    ARITH(TL_INT2), ARITH(TL_INT4), ARITH(TL_INT8), ARITH(TL_NUMERIC), ARITH(TL_FLOAT8), ARITH(TL_FLOAT4),
+    {"%", 2, {TL_INT2, TL_INT2}, TL_INT2, k_int_arith, false, false},
+    {"%", 2, {TL_INT4, TL_INT4}, TL_INT4, k_int_arith, false, false},
+    {"%", 2, {TL_INT8, TL_INT8}, TL_INT8, k_int_arith, false, false},
+    {"%", 2, {TL_NUMERIC, TL_NUMERIC}, TL_NUMERIC, k_num_arith, false, false},
+    {"+", 2, {TL_TIMESTAMPTZ, TL_INTERVAL}, TL_TIMESTAMPTZ, k_ts_pm_interval, false, false},
+    {"-", 2, {TL_TIMESTAMPTZ, TL_INTERVAL}, TL_TIMESTAMPTZ, k_ts_pm_interval, false, false},
+    {"+", 2, {TL_INTERVAL, TL_TIMESTAMPTZ}, TL_TIMESTAMPTZ, k_ts_pm_interval, false, false},
+    {"+", 2, {TL_TIMESTAMP, TL_INTERVAL}, TL_TIMESTAMP, k_ts_pm_interval, false, false},
+    {"-", 2, {TL_TIMESTAMP, TL_INTERVAL}, TL_TIMESTAMP, k_ts_pm_interval, false, false},
+    {"+", 2, {TL_DATE, TL_INT4}, TL_DATE, k_date_pm_int, false, false},
+    {"-", 2, {TL_DATE, TL_INT4}, TL_DATE, k_date_pm_int, false, false},
+    {"+", 2, {TL_INT4, TL_DATE}, TL_DATE, k_date_pm_int, false, false},
+    {"-", 2, {TL_DATE, TL_DATE}, TL_INT4, k_date_minus_date, false, false},
+    {"-", 2, {TL_TIMESTAMPTZ, TL_TIMESTAMPTZ}, TL_INTERVAL, k_ts_minus_ts, false, false},
+    {"-", 2, {TL_TIMESTAMP, TL_TIMESTAMP}, TL_INTERVAL, k_ts_minus_ts, false, false},
+    {"+", 2, {TL_INTERVAL, TL_INTERVAL}, TL_INTERVAL, k_interval_pm, false, false},
+    {"-", 2, {TL_INTERVAL, TL_INTERVAL}, TL_INTERVAL, k_interval_pm, false, false},
+    {"||", 2, {TL_TEXT, TL_TEXT}, TL_TEXT, k_concat, false, false},
+    {"now", 0, {0}, TL_TIMESTAMPTZ, k_now, false, false},
+    {"current_timestamp", 0, {0}, TL_TIMESTAMPTZ, k_now, false, false},
+    {"transaction_timestamp", 0, {0}, TL_TIMESTAMPTZ, k_now, false, false},
+    {"statement_timestamp", 0, {0}, TL_TIMESTAMPTZ, k_now, false, false},
+    {"localtimestamp", 0, {0}, TL_TIMESTAMP, k_localtimestamp, false, false},
+    {"current_date", 0, {0}, TL_DATE, k_current_date, false, false},
+    {"gen_random_uuid", 0, {0}, TL_UUID, k_gen_uuid, false, true},
+    {"date_trunc", 2, {TL_TEXT, TL_TIMESTAMPTZ}, TL_TIMESTAMPTZ, k_date_trunc, false, false},
+    {"date_trunc", 2, {TL_TEXT, TL_TIMESTAMP}, TL_TIMESTAMP, k_date_trunc, false, false},
+    {"extract", 2, {TL_TEXT, TL_TIMESTAMPTZ}, TL_NUMERIC, k_date_part, false, false},
+    {"extract", 2, {TL_TEXT, TL_TIMESTAMP}, TL_NUMERIC, k_date_part, false, false},
+    {"extract", 2, {TL_TEXT, TL_DATE}, TL_NUMERIC, k_date_part, false, false},
+    {"date_part", 2, {TL_TEXT, TL_TIMESTAMPTZ}, TL_FLOAT8, k_date_part, false, false},
+    {"date_part", 2, {TL_TEXT, TL_TIMESTAMP}, TL_FLOAT8, k_date_part, false, false},
+    {"lower", 1, {TL_TEXT}, TL_TEXT, k_lower_upper, false, false},
+    {"upper", 1, {TL_TEXT}, TL_TEXT, k_lower_upper, false, false},
+    {"length", 1, {TL_TEXT}, TL_INT4, k_length, false, false},
+    {"char_length", 1, {TL_TEXT}, TL_INT4, k_length, false, false},
+    {"abs", 1, {TL_INT4}, TL_INT4, k_abs, false, false},
+    {"abs", 1, {TL_INT8}, TL_INT8, k_abs, false, false},
+    {"abs", 1, {TL_NUMERIC}, TL_NUMERIC, k_abs, false, false},
+    {"abs", 1, {TL_FLOAT8}, TL_FLOAT8, k_abs, false, false},
+    {"round", 1, {TL_NUMERIC}, TL_NUMERIC, k_round, false, false},
+    {"round", 2, {TL_NUMERIC, TL_INT4}, TL_NUMERIC, k_round, false, false},
+    {"round", 1, {TL_FLOAT8}, TL_FLOAT8, k_round, false, false},
+    {"floor", 1, {TL_NUMERIC}, TL_NUMERIC, k_floor_ceil, false, false},
+    {"floor", 1, {TL_FLOAT8}, TL_FLOAT8, k_floor_ceil, false, false},
+    {"ceil", 1, {TL_NUMERIC}, TL_NUMERIC, k_floor_ceil, false, false},
+    {"ceil", 1, {TL_FLOAT8}, TL_FLOAT8, k_floor_ceil, false, false},
+    {"ceiling", 1, {TL_NUMERIC}, TL_NUMERIC, k_floor_ceil, false, false},
+    {"ceiling", 1, {TL_FLOAT8}, TL_FLOAT8, k_floor_ceil, false, false},
+    {"nullif", 2, {U, U}, U, k_nullif, true, false},
+    {"version", 0, {0}, TL_TEXT, k_version, false, false},
+};
+#undef U
+
+static const fn_def cast_def = {"cast", 1, {TL_UNKNOWN}, TL_UNKNOWN, k_cast, false, false};
+
+static void fns_init(void)
+{
+    static bool done = false;
+    if (done) return;
+    for (size_t i = 0; i < TL_ARRAY_LEN(fns); i++) {
+        if (fns[i].fn) continue;
+        tl_type_id t = fns[i].args[0];
+        fns[i].fn = t == TL_NUMERIC ? k_num_arith : (t == TL_FLOAT8 || t == TL_FLOAT4) ? k_float_arith : k_int_arith;
+    }
+    __atomic_store_n(&done, true, __ATOMIC_RELEASE);
+}
+
+static bool comparable(tl_type_id t)
+{
+    return t != TL_JSON && t != TL_VOID && t != TL_UNKNOWN;
+}
+
+const fn_def *fn_lookup(const char *name, int nargs, const tl_type_id *args)
+{
+    fns_init();
+    if (nargs == 2) {
+        for (size_t i = 0; i < TL_ARRAY_LEN(cmp_defs); i++) {
+            if (strcmp(cmp_defs[i].name, name) != 0) continue;
+            bool same = args[0] == args[1] || (stringish(args[0]) && stringish(args[1]));
+            if (same && comparable(args[0])) return &cmp_defs[i];
+            return NULL;
+        }
+    }
+    /* exact */
+    for (size_t i = 0; i < TL_ARRAY_LEN(fns); i++) {
+        if (strcmp(fns[i].name, name) != 0 || fns[i].nargs != nargs) continue;
+        bool ok = true;
+        for (int k = 0; k < nargs && ok; k++)
+            ok = fns[i].args[k] == TL_UNKNOWN || fns[i].args[k] == args[k] ||
+                 (stringish(fns[i].args[k]) && stringish(args[k]));
+        if (ok) return &fns[i];
+    }
+    /* by implicit casts, the first declared match wins (declarations are ordered so the
+     * preferred candidate comes first, e.g. timestamptz before timestamp) */
+    for (size_t i = 0; i < TL_ARRAY_LEN(fns); i++) {
+        if (strcmp(fns[i].name, name) != 0 || fns[i].nargs != nargs) continue;
+        bool ok = true;
+        for (int k = 0; k < nargs && ok; k++)
+            ok = fns[i].args[k] == TL_UNKNOWN || can_implicit_cast(args[k], fns[i].args[k]);
+        if (ok) return &fns[i];
+    }
+    return NULL;
+}
+
+const fn_def *fn_lookup_name(const char *name)
+{
+    fns_init();
+    for (size_t i = 0; i < TL_ARRAY_LEN(fns); i++)
+        if (!strcmp(fns[i].name, name)) return &fns[i];
+    return NULL;
+}
+
+/* ---- aggregates ------------------------------------------------------------------------------------------ */
+
+static const agg_def aggs[] = {
+    {"count(*)", A_COUNT_STAR}, {"count", A_COUNT}, {"sum", A_SUM}, {"avg", A_AVG}, {"min", A_MIN}, {"max", A_MAX},
+};
+
+const agg_def *agg_lookup(const char *name)
+{
+    for (size_t i = 0; i < TL_ARRAY_LEN(aggs); i++)
+        if (!strcmp(aggs[i].name, name)) return &aggs[i];
+    return NULL;
+}
+
+tl_type agg_result_type(const agg_def *a, tl_type arg)
+{
+    tl_type bad = tl_type_make(TL_TYPE_COUNT);
+    switch (a->kind) {
+    case A_COUNT_STAR:
+    case A_COUNT: return tl_type_make(TL_INT8);
+    case A_SUM:
+        switch (arg.id) {
+        case TL_INT2: case TL_INT4: return tl_type_make(TL_INT8);
+        case TL_INT8: case TL_NUMERIC: return tl_type_make(TL_NUMERIC);
+        case TL_FLOAT4: return tl_type_make(TL_FLOAT4);
+        case TL_FLOAT8: return tl_type_make(TL_FLOAT8);
+        case TL_INTERVAL: return tl_type_make(TL_INTERVAL);
+        default: return bad;
+        }
+    case A_AVG:
+        switch (arg.id) {
+        case TL_INT2: case TL_INT4: case TL_INT8: case TL_NUMERIC: return tl_type_make(TL_NUMERIC);
+        case TL_FLOAT4: case TL_FLOAT8: return tl_type_make(TL_FLOAT8);
+        default: return bad;
+        }
+    case A_MIN:
+    case A_MAX:
+        if (arg.id == TL_JSON || arg.id == TL_JSONB || arg.id == TL_BOOL || arg.id == TL_UUID) return bad;
+        if (arg.id == TL_VARCHAR || arg.id == TL_BPCHAR || arg.id == TL_NAME) return tl_type_make(TL_TEXT);
+        return arg.id == TL_NUMERIC ? tl_type_make(TL_NUMERIC) : arg;
+    }
+    return bad;
+}
+
+/* ---- casts ------------------------------------------------------------------------------------------------- */
+
+int enum_in(qctx *q, tl_type t, const char *s, size_t len, tl_datum *out, tl_error *err)
+{
+    tl_enum *en = tl_catalog_enum_by_oid(q->eng, t.oid);
+    if (!en) return tl_errorf(err, "42704", "type with OID %u does not exist", t.oid);
+    for (int i = 0; i < en->nlabels; i++) {
+        if (strlen(en->labels[i]) == len && memcmp(en->labels[i], s, len) == 0) {
+            out->isnull = false;
+            out->v.i = i;
+            return 0;
+        }
+    }
+    return tl_errorf(err, "22P02", "invalid input value for enum %s: \"%.*s\"", en->name, (int)len, s);
+}
+
+static bool is_text_out(tl_type_id t)
+{
+    return stringish(t) || t == TL_UNKNOWN;
+}
+
+static bool cast_allowed(tl_type_id f, tl_type_id t, bool explicit_)
+{
+    if (f == t || f == TL_UNKNOWN) return true;
+    if (can_implicit_cast(f, t)) return true;
+    /* assignment-level casts */
+    if (num_rank(f) && num_rank(t)) return true;
+    if (is_text_out(t)) return true; /* every type has an output function */
+    if (f == TL_TIMESTAMPTZ && (t == TL_TIMESTAMP || t == TL_DATE)) return true;
+    if (f == TL_TIMESTAMP && t == TL_DATE) return true;
+    if ((f == TL_JSON && t == TL_JSONB) || (f == TL_JSONB && t == TL_JSON)) return true;
+    if (!explicit_) return false;
+    if (stringish(f)) return true; /* text -> anything through its input function */
+    if ((f == TL_BOOL && t == TL_INT4) || (f == TL_INT4 && t == TL_BOOL)) return true;
+    if (f == TL_OID && tl_type_is_integer(t)) return true;
+    if (tl_type_is_integer(f) && t == TL_OID) return true;
+    return false;
+}
+
+int cast_datum(qctx *q, const tl_datum *in, tl_type from, tl_type to, tl_datum *out, tl_arena *a, tl_error *err)
+{
+    if (in->isnull) {
+        memset(out, 0, sizeof *out);
+        out->isnull = true;
+        return 0;
+    }
+    tl_type_id f = from.id, t = to.id;
+    *out = *in;
+    if (f == TL_UNKNOWN || (stringish(f) && !is_text_out(t))) {
+        if (t == TL_ENUM) return enum_in(q, to, in->v.s.ptr, in->v.s.len, out, err);
+        if (tl_value_in(to, in->v.s.ptr, in->v.s.len, &q->fc, out, a, err) < 0) return -1;
+        if (t == TL_NUMERIC && to.typmod >= 0) return tl_numeric_apply_typmod(&out->v.n, to.typmod, err);
+        return 0;
+    }
+    if (is_text_out(t)) {
+        if (stringish(f)) {
+            if ((t == TL_VARCHAR || t == TL_BPCHAR) && to.typmod > 4) {
+                /* explicit varchar(n) truncates; PostgreSQL counts characters */
+                uint32_t maxc = (uint32_t)(to.typmod - 4), c = 0, k = 0;
+                while (k < in->v.s.len && c < maxc) {
+                    k++;
+                    while (k < in->v.s.len && ((unsigned char)in->v.s.ptr[k] & 0xC0) == 0x80) k++;
+                    c++;
+                }
+                out->v.s.len = k;
+            }
+            return 0;
+        }
+        tl_buf b;
+        tl_buf_init(&b);
+        q_format_value(q, from, in, &b);
+        out->v.s.ptr = tl_arena_strndup(a, b.data ? b.data : "", b.len);
+        out->v.s.len = (uint32_t)b.len;
+        tl_buf_free(&b);
+        return 0;
+    }
+    if (f == t) {
+        if (t == TL_NUMERIC && to.typmod >= 0) return tl_numeric_apply_typmod(&out->v.n, to.typmod, err);
+        return 0;
+    }
+    int rf = num_rank(f), rt = num_rank(t);
+    if (rf && rt) {
+        if (rf <= 3 && rt <= 3) {
+            if (!int_fits(t, in->v.i)) return tl_errorf(err, "22003", "%s", int_range_msg(t));
+            return 0;
+        }
+        if (rf <= 3 && t == TL_NUMERIC) {
+            tl_numeric_from_i64(in->v.i, &out->v.n);
+            if (to.typmod >= 0) return tl_numeric_apply_typmod(&out->v.n, to.typmod, err);
+            return 0;
+        }
+        if (rf <= 3) {
+            out->v.f = (double)in->v.i;
+            return 0;
+        }
+        if (f == TL_NUMERIC && rt <= 3) {
+            int64_t v;
+            if (tl_numeric_to_i64(&in->v.n, &v, err) < 0 || !int_fits(t, v)) {
+                tl_error_clear(err);
+                return tl_errorf(err, "22003", "%s", int_range_msg(t));
+            }
+            out->v.i = v;
+            return 0;
+        }
+        if (f == TL_NUMERIC) {
+            out->v.f = tl_numeric_to_double(&in->v.n);
+            return 0;
+        }
+        if (rt <= 3) {
+            double d = rint(in->v.f);
+            if (isnan(d) || d < -9.2233720368547758e18 || d >= 9.2233720368547758e18 || !int_fits(t, (int64_t)d))
+                return tl_errorf(err, "22003", "%s", int_range_msg(t));
+            out->v.i = (int64_t)d;
+            return 0;
+        }
+        if (t == TL_NUMERIC) {
+            if (tl_numeric_from_double(in->v.f, &out->v.n, err) < 0) return -1;
+            if (to.typmod >= 0) return tl_numeric_apply_typmod(&out->v.n, to.typmod, err);
+            return 0;
+        }
+        return 0; /* float4 <-> float8 */
+    }
+    switch (f) {
+    case TL_DATE:
+        if (t == TL_TIMESTAMP) out->v.i = in->v.i * TL_USECS_PER_DAY;
+        else if (t == TL_TIMESTAMPTZ) out->v.i = tl_local_to_ts(in->v.i * TL_USECS_PER_DAY, q->fc.tz);
+        else break;
+        return 0;
+    case TL_TIMESTAMP:
+        if (t == TL_TIMESTAMPTZ) out->v.i = tl_local_to_ts(in->v.i, q->fc.tz);
+        else if (t == TL_DATE) out->v.i = floor_div(in->v.i, TL_USECS_PER_DAY);
+        else break;
+        return 0;
+    case TL_TIMESTAMPTZ:
+        if (t == TL_TIMESTAMP) out->v.i = tl_ts_to_local(in->v.i, q->fc.tz);
+        else if (t == TL_DATE) out->v.i = floor_div(tl_ts_to_local(in->v.i, q->fc.tz), TL_USECS_PER_DAY);
+        else break;
+        return 0;
+    case TL_BOOL:
+        if (t == TL_INT4) {
+            out->v.i = in->v.b;
+            return 0;
+        }
+        break;
+    case TL_INT4:
+        if (t == TL_BOOL) {
+            out->v.b = in->v.i != 0;
+            return 0;
+        }
+        break;
+    case TL_JSON:
+    case TL_JSONB: {
+        /* through text: jsonb output is normalised, json keeps the text */
+        tl_buf b;
+        tl_buf_init(&b);
+        q_format_value(q, from, in, &b);
+        int rc = tl_value_in(to, b.data ? b.data : "", b.len, &q->fc, out, a, err);
+        tl_buf_free(&b);
+        return rc;
+    }
+    default:
+        break;
+    }
+    return tl_errorf(err, "42846", "cannot cast type %s to %s", q_type_display_name(q, from),
+                     q_type_display_name(q, to));
+}
+
+int cast_vec(qctx *q, const tl_vec *in, tl_type to, tl_vec *out, tl_arena *a, tl_error *err)
+{
+    uint32_t n = in->n;
+    tl_vec_alloc(out, to, n, a);
+    out->n = n;
+    tl_type_id f = in->type.id;
+    if (tl_type_is_integer(f) && to.id == TL_INT8) {
+        memcpy(out->d.i, in->d.i, sizeof(int64_t) * n);
+        if (in->nulls) memcpy(out->nulls, in->nulls, n);
+        else memset(out->nulls, 0, n);
+        return 0;
+    }
+    if (tl_type_is_integer(f) && (to.id == TL_FLOAT8 || to.id == TL_FLOAT4)) {
+        for (uint32_t i = 0; i < n; i++) out->d.f[i] = (double)in->d.i[i];
+        if (in->nulls) memcpy(out->nulls, in->nulls, n);
+        else memset(out->nulls, 0, n);
+        return 0;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        tl_datum d, r;
+        tl_vec_get(in, i, &d);
+        if (cast_datum(q, &d, in->type, to, &r, a, err) < 0) return -1;
+        tl_vec_set(out, i, &r);
+    }
+    return 0;
+}
+
+tl_expr *cast_expr(qctx *q, tl_expr *e, tl_type to, bool explicit_, tl_error *err)
+{
+    tl_type_id f = e->type.id;
+    if (f == to.id && (to.id != TL_ENUM || e->type.oid == to.oid) && (to.typmod < 0 || to.typmod == e->type.typmod))
+        return e;
+    if (!cast_allowed(f, to.id, explicit_) && !(f == TL_ENUM && to.id == TL_ENUM && e->type.oid == to.oid)) {
+        err_at(err, e->location, "42846", "cannot cast type %s to %s", q_type_display_name(q, e->type),
+               q_type_display_name(q, to));
+        return NULL;
+    }
+    if (e->kind == E_CONST) {
+        tl_datum r;
+        if (cast_datum(q, &e->cval, e->type, to, &r, &q->arena, err) < 0) {
+            if (err->position == 0 && e->location >= 0) err->position = e->location + 1;
+            return NULL;
+        }
+        tl_expr *c = expr_const(q, to, &r, e->location);
+        c->name = e->name;
+        return c;
+    }
+    tl_expr *c = expr_new(q, E_FUNC, to, e->location);
+    c->fn = &cast_def;
+    c->name = e->name;
+    c->nargs = 1;
+    c->args = tl_arena_alloc(&q->arena, sizeof *c->args);
+    c->args[0] = e;
+    return c;
+}

@@ -1,0 +1,304 @@
+/*
+ * session.c — per-connection settings (PostgreSQL's GUCs, the subset clients read and
+ * write) and the simple-query driver: split a query string into statements with
+ * libpg_query and run each, stopping at the first error as PostgreSQL does.
+ */
+#include "query_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+struct guc_def {
+    const char *name;
+    const char *dflt;
+    bool report;   /* sent as ParameterStatus at startup and when changed */
+    bool readonly; /* SET refused with 55P02 / 42501 as PostgreSQL does */
+};
+
+/* Order matters: ParameterStatus is sent in this order at startup. */
+static const guc_def gucs[] = {
+    {"application_name", "", true, false},
+    {"client_encoding", "UTF8", true, false},
+    {"DateStyle", "ISO, MDY", true, false},
+    {"default_transaction_read_only", "off", true, false},
+    {"in_hot_standby", "off", true, true},
+    {"integer_datetimes", "on", true, true},
+    {"IntervalStyle", "postgres", true, false},
+    {"is_superuser", "on", true, true},
+    {"server_encoding", "UTF8", true, true},
+    {"server_version", "15.0", true, true},
+    {"session_authorization", "", true, true},
+    {"standard_conforming_strings", "on", true, false},
+    {"TimeZone", "UTC", true, false},
+    /* not reported */
+    {"search_path", "\"$user\", public", false, false},
+    {"extra_float_digits", "1", false, false},
+    {"server_version_num", "150000", false, true},
+    {"max_identifier_length", "63", false, true},
+    {"transaction_isolation", "read committed", false, false},
+    {"default_transaction_isolation", "read committed", false, false},
+    {"transaction_read_only", "off", false, false},
+    {"statement_timeout", "0", false, false},
+    {"lock_timeout", "0", false, false},
+    {"idle_in_transaction_session_timeout", "0", false, false},
+    {"work_mem", "4MB", false, false},
+    {"lc_messages", "C", false, false},
+    {"lc_monetary", "C", false, false},
+    {"lc_numeric", "C", false, false},
+    {"lc_time", "C", false, false},
+    {"lc_collate", "C", false, true},
+    {"lc_ctype", "C", false, true},
+    {"synchronous_commit", "on", false, false},
+    {"max_connections", "100", false, true},
+    {"block_size", "8192", false, true},
+    {"bytea_output", "hex", false, false},
+    {"client_min_messages", "notice", false, false},
+    {"jit", "off", false, false},
+    {"row_security", "on", false, false},
+    {"timezone_abbreviations", "Default", false, false},
+    {"tally.now_override", "", false, false},
+};
+#define NGUCS ((int)TL_ARRAY_LEN(gucs))
+
+static int guc_index(const char *name)
+{
+    for (int i = 0; i < NGUCS; i++)
+        if (strcasecmp(gucs[i].name, name) == 0) return i;
+    return -1;
+}
+
+tl_qsession *tl_qsession_new(tl_engine *eng, const char *user, const char *database)
+{
+    tl_qsession *s = tl_xcalloc(1, sizeof *s);
+    s->eng = eng;
+    s->user = tl_xstrdup(user);
+    s->database = tl_xstrdup(database);
+    s->values = tl_xcalloc(NGUCS, sizeof *s->values);
+    for (int i = 0; i < NGUCS; i++) s->values[i] = tl_xstrdup(gucs[i].dflt);
+    int sa = guc_index("session_authorization");
+    free(s->values[sa]);
+    s->values[sa] = tl_xstrdup(user);
+    s->tz = tl_tz_utc();
+    s->extra_float_digits = 1;
+    s->tx = 'I';
+    return s;
+}
+
+void tl_qsession_free(tl_qsession *s)
+{
+    if (!s) return;
+    for (int i = 0; i < NGUCS; i++) free(s->values[i]);
+    free(s->values);
+    free(s->user);
+    free(s->database);
+    free(s);
+}
+
+const char *tl_qsession_get(tl_qsession *s, const char *name)
+{
+    int i = guc_index(name);
+    return i < 0 ? NULL : s->values[i];
+}
+
+/* Canonical forms PostgreSQL reports back: SET datestyle = 'iso' shows "ISO, MDY". */
+static int normalize(tl_qsession *s, int i, const char *value, char **out, tl_error *err)
+{
+    const char *name = gucs[i].name;
+    if (strcmp(name, "TimeZone") == 0) {
+        tl_error e2;
+        tl_error_clear(&e2);
+        const tl_tz *tz = tl_tz_get(value, &e2);
+        if (!tz) return tl_errorf(err, "22023", "invalid value for parameter \"TimeZone\": \"%s\"", value);
+        s->tz = tz;
+        *out = tl_xstrdup(value);
+        return 0;
+    }
+    if (strcmp(name, "DateStyle") == 0) {
+        /* Only ISO output is implemented; MDY/DMY ordering only affects input. */
+        if (strcasestr(value, "iso") == NULL && strcasestr(value, "mdy") == NULL &&
+            strcasestr(value, "dmy") == NULL && strcasestr(value, "ymd") == NULL)
+            return tl_errorf(err, "22023", "invalid value for parameter \"DateStyle\": \"%s\"", value);
+        *out = tl_xstrdup("ISO, MDY");
+        return 0;
+    }
+    if (strcmp(name, "client_encoding") == 0) {
+        if (strcasecmp(value, "UTF8") != 0 && strcasecmp(value, "UTF-8") != 0 &&
+            strcasecmp(value, "unicode") != 0)
+            return tl_errorf(err, "22023", "invalid value for parameter \"client_encoding\": \"%s\"", value);
+        *out = tl_xstrdup("UTF8");
+        return 0;
+    }
+    if (strcmp(name, "extra_float_digits") == 0) {
+        char *end;
+        long v = strtol(value, &end, 10);
+        if (*end || end == value)
+            return tl_errorf(err, "22023", "invalid value for parameter \"extra_float_digits\": \"%s\"", value);
+        if (v < -15 || v > 3)
+            return tl_errorf(err, "22023", "%ld is outside the valid range for parameter \"extra_float_digits\" (-15 .. 3)", v);
+        s->extra_float_digits = (int)v;
+        *out = tl_xstrdup(value);
+        return 0;
+    }
+    if (strcmp(name, "tally.now_override") == 0) {
+        if (*value) {
+            tl_datum d;
+            tl_arena a;
+            tl_arena_init(&a);
+            tl_fmt_ctx fc = {.tz = s->tz, .extra_float_digits = 1};
+            int rc = tl_value_in(tl_type_make(TL_TIMESTAMPTZ), value, strlen(value), &fc, &d, &a, err);
+            tl_arena_free(&a);
+            if (rc < 0) return -1;
+            s->fixed_now = d.v.i;
+        } else {
+            s->fixed_now = 0;
+        }
+        *out = tl_xstrdup(value);
+        return 0;
+    }
+    *out = tl_xstrdup(value);
+    return 0;
+}
+
+int tl_qsession_set(tl_qsession *s, const char *name, const char *value, tl_error *err)
+{
+    int i = guc_index(name);
+    if (i < 0) {
+        /* Custom (dotted) parameters are allowed, as PostgreSQL's placeholders; we
+         * simply do not keep them yet. */
+        if (strchr(name, '.')) return 0;
+        return tl_errorf(err, "42704", "unrecognized configuration parameter \"%s\"", name);
+    }
+    if (gucs[i].readonly) {
+        if (strcmp(name, "is_superuser") == 0 || strcmp(name, "session_authorization") == 0)
+            return 0;
+        return tl_errorf(err, "55P02", "parameter \"%s\" cannot be changed", gucs[i].name);
+    }
+    char *v;
+    if (normalize(s, i, value, &v, err) < 0) return -1;
+    free(s->values[i]);
+    s->values[i] = v;
+    return 0;
+}
+
+int tl_qsession_reset(tl_qsession *s, const char *name, tl_error *err);
+int tl_qsession_reset(tl_qsession *s, const char *name, tl_error *err)
+{
+    int i = guc_index(name);
+    if (i < 0) return tl_errorf(err, "42704", "unrecognized configuration parameter \"%s\"", name);
+    if (gucs[i].readonly) return 0;
+    return tl_qsession_set(s, gucs[i].name, gucs[i].dflt, err);
+}
+
+bool tl_qsession_guc_reported(const char *name);
+bool tl_qsession_guc_reported(const char *name)
+{
+    int i = guc_index(name);
+    return i >= 0 && gucs[i].report;
+}
+
+const char *tl_qsession_guc_canonical(const char *name);
+const char *tl_qsession_guc_canonical(const char *name)
+{
+    int i = guc_index(name);
+    return i < 0 ? NULL : gucs[i].name;
+}
+
+void tl_qsession_report_params(tl_qsession *s, void (*fn)(void *ctx, const char *name, const char *value),
+                               void *ctx)
+{
+    for (int i = 0; i < NGUCS; i++)
+        if (gucs[i].report) fn(ctx, gucs[i].name, s->values[i]);
+}
+
+char tl_qsession_tx_status(const tl_qsession *s)
+{
+    return s->tx;
+}
+
+void tl_qsession_cancel(tl_qsession *s)
+{
+    __atomic_store_n(&s->cancel, 1, __ATOMIC_RELEASE);
+}
+
+int q_check_cancel(qctx *q, tl_error *err)
+{
+    if (__atomic_exchange_n(&q->s->cancel, 0, __ATOMIC_ACQ_REL))
+        return tl_errorf(err, "57014", "canceling statement due to user request");
+    return 0;
+}
+
+int64_t q_clock_now(const tl_qsession *s)
+{
+    if (s->fixed_now) return s->fixed_now;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ((int64_t)ts.tv_sec - (int64_t)TL_UNIX_EPOCH_DAYS * 86400) * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- the simple-query driver ------------------------------------------------------------ */
+
+int err_at(tl_error *err, int location, const char *sqlstate, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bool had = tl_error_set(err);
+    tl_verrorf(err, sqlstate, fmt, ap);
+    va_end(ap);
+    if (!had && location >= 0) err->position = location + 1;
+    return -1;
+}
+
+/* libpg_query reports byte offsets; PostgreSQL's P field counts characters. */
+static void fix_position(const char *sql, tl_error *err)
+{
+    if (err->position <= 0) return;
+    int chars = 0;
+    for (int i = 0; i < err->position - 1 && sql[i]; i++)
+        if (((unsigned char)sql[i] & 0xC0) != 0x80) chars++;
+    err->position = chars + 1;
+}
+
+int tl_query_simple(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *err)
+{
+    PgQueryProtobufParseResult pr = pg_query_parse_protobuf(sql);
+    if (pr.error) {
+        tl_errorf(err, "42601", "%s", pr.error->message);
+        err->position = pr.error->cursorpos;
+        fix_position(sql, err);
+        pg_query_free_protobuf_parse_result(pr);
+        return -1;
+    }
+    PgQuery__ParseResult *res =
+        pg_query__parse_result__unpack(NULL, pr.parse_tree.len, (const uint8_t *)pr.parse_tree.data);
+    pg_query_free_protobuf_parse_result(pr);
+    if (!res) return tl_errorf(err, "XX000", "could not decode parse tree");
+    int rc = 0;
+    if (res->n_stmts == 0 && sink->empty) sink->empty(sink->ctx);
+    __atomic_store_n(&s->cancel, 0, __ATOMIC_RELEASE);
+    for (size_t i = 0; i < res->n_stmts && rc == 0; i++) {
+        PgQuery__RawStmt *rs = res->stmts[i];
+        qctx q = {0};
+        q.s = s;
+        q.eng = s->eng;
+        q.sql = sql;
+        q.fc.tz = s->tz;
+        q.fc.extra_float_digits = s->extra_float_digits;
+        q.now = q_clock_now(s);
+        tl_arena_init(&q.arena);
+        if (s->tx == 'E' && rs->stmt && rs->stmt->node_case != PG_QUERY__NODE__NODE_TRANSACTION_STMT) {
+            rc = tl_errorf(err, "25P02",
+                           "current transaction is aborted, commands ignored until end of transaction block");
+        } else {
+            rc = run_statement(&q, rs->stmt, rs->stmt_location, rs->stmt_len, sink, err);
+        }
+        tl_arena_free(&q.arena);
+    }
+    if (rc < 0) {
+        fix_position(sql, err);
+        if (s->tx == 'T') s->tx = 'E';
+    }
+    pg_query__parse_result__free_unpacked(res, NULL);
+    return rc;
+}

@@ -1,0 +1,387 @@
+/*
+ * stmt.c — one statement from parse tree to sink: dispatch by statement kind, result
+ * emission (text format), transaction-control bookkeeping, and the small helpers the
+ * binder files share (type names, string nodes).
+ */
+#include "query_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int tl_qsession_reset(tl_qsession *s, const char *name, tl_error *err);
+bool tl_qsession_guc_reported(const char *name);
+const char *tl_qsession_guc_canonical(const char *name);
+
+const char *pn_str(const pnode *n)
+{
+    if (n && n->node_case == PG_QUERY__NODE__NODE_STRING) return n->string->sval;
+    return NULL;
+}
+
+typedef struct type_alias {
+    const char *name;
+    tl_type_id id;
+} type_alias;
+
+static const type_alias type_aliases[] = {
+    {"bool", TL_BOOL},          {"boolean", TL_BOOL},
+    {"int2", TL_INT2},          {"smallint", TL_INT2},
+    {"int4", TL_INT4},          {"int", TL_INT4},
+    {"integer", TL_INT4},       {"int8", TL_INT8},
+    {"bigint", TL_INT8},        {"float4", TL_FLOAT4},
+    {"real", TL_FLOAT4},        {"float8", TL_FLOAT8},
+    {"double precision", TL_FLOAT8}, {"float", TL_FLOAT8},
+    {"numeric", TL_NUMERIC},    {"decimal", TL_NUMERIC},
+    {"text", TL_TEXT},          {"varchar", TL_VARCHAR},
+    {"character varying", TL_VARCHAR}, {"bpchar", TL_BPCHAR},
+    {"char", TL_BPCHAR},        {"character", TL_BPCHAR},
+    {"name", TL_NAME},          {"uuid", TL_UUID},
+    {"date", TL_DATE},          {"timestamp", TL_TIMESTAMP},
+    {"timestamp without time zone", TL_TIMESTAMP},
+    {"timestamptz", TL_TIMESTAMPTZ}, {"timestamp with time zone", TL_TIMESTAMPTZ},
+    {"interval", TL_INTERVAL},  {"json", TL_JSON},
+    {"jsonb", TL_JSONB},        {"oid", TL_OID},
+    {"void", TL_VOID},
+};
+
+static int typmod_int(pnode *n, int *out)
+{
+    if (n && n->node_case == PG_QUERY__NODE__NODE_A_CONST && n->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL) {
+        *out = n->a_const->ival->ival;
+        return 0;
+    }
+    return -1;
+}
+
+int type_from_typename(qctx *q, PgQuery__TypeName *tn, tl_type *out, tl_error *err)
+{
+    const char *name = NULL, *schema = NULL;
+    if (tn->n_names == 1) {
+        name = pn_str(tn->names[0]);
+    } else if (tn->n_names == 2) {
+        schema = pn_str(tn->names[0]);
+        name = pn_str(tn->names[1]);
+    }
+    if (!name) return err_at(err, tn->location, "42601", "unsupported type name");
+    if (tn->n_array_bounds > 0)
+        return err_at(err, tn->location, "0A000", "array types are not supported yet");
+    for (size_t i = 0; i < TL_ARRAY_LEN(type_aliases); i++) {
+        if (strcmp(type_aliases[i].name, name) != 0) continue;
+        if (schema && strcmp(schema, "pg_catalog") != 0) break;
+        *out = tl_type_make(type_aliases[i].id);
+        if (out->id == TL_NUMERIC && tn->n_typmods > 0) {
+            int p = 0, sc = 0;
+            if (typmod_int(tn->typmods[0], &p) < 0 || (tn->n_typmods > 1 && typmod_int(tn->typmods[1], &sc) < 0))
+                return err_at(err, tn->location, "42601", "type modifiers must be simple constants or identifiers");
+            if (p < 1 || p > 1000)
+                return err_at(err, tn->location, "22023", "NUMERIC precision %d must be between 1 and 1000", p);
+            if (sc < 0 || sc > p)
+                return err_at(err, tn->location, "22023", "NUMERIC scale %d must be between 0 and precision %d", sc, p);
+            out->typmod = ((p << 16) | sc) + 4;
+        } else if ((out->id == TL_VARCHAR || out->id == TL_BPCHAR) && tn->n_typmods > 0) {
+            int len = 0;
+            if (typmod_int(tn->typmods[0], &len) < 0 || len < 1)
+                return err_at(err, tn->location, "22023", "length for type %s must be at least 1", name);
+            out->typmod = len + 4;
+        } else if (out->id == TL_BPCHAR && tn->n_typmods == 0 && strcmp(name, "bpchar") != 0) {
+            out->typmod = 1 + 4; /* char means char(1) */
+        }
+        return 0;
+    }
+    uint32_t nsp = schema ? tl_catalog_nsp_oid(schema) : TL_NSP_PUBLIC;
+    tl_enum *en = nsp ? tl_catalog_find_enum(q->eng, nsp, name) : NULL;
+    if (en) {
+        out->id = TL_ENUM;
+        out->typmod = -1;
+        out->oid = en->oid;
+        return 0;
+    }
+    return err_at(err, tn->location, "42704", "type \"%s\" does not exist", name);
+}
+
+/* ---- result emission ------------------------------------------------------------------- */
+
+int emit_result(qctx *q, qresult *r, tl_sink *sink, uint64_t *rows, tl_error *err)
+{
+    if (sink->describe && sink->describe(sink->ctx, r->ncols, r->desc) < 0)
+        return tl_errorf(err, "08006", "connection lost");
+    tl_buf buf;
+    tl_buf_init(&buf);
+    tl_cell *cells = tl_arena_alloc(&q->arena, sizeof *cells * (size_t)(r->ncols + 1));
+    size_t *offs = tl_arena_alloc(&q->arena, sizeof *offs * (size_t)(r->ncols + 1));
+    uint64_t n = 0;
+    int rc = 0;
+    for (;;) {
+        batch *b;
+        rc = r->root->next(r->root, q, &b, err);
+        if (rc <= 0) break;
+        if ((rc = q_check_cancel(q, err)) < 0) break;
+        for (uint32_t i = 0; i < b->n; i++) {
+            tl_buf_clear(&buf);
+            for (int c = 0; c < r->ncols; c++) {
+                const tl_vec *v = &b->cols[c];
+                if (tl_vec_isnull(v, i)) {
+                    offs[c] = SIZE_MAX;
+                    continue;
+                }
+                tl_datum d;
+                tl_vec_get(v, i, &d);
+                offs[c] = buf.len;
+                q_format_value(q, v->type, &d, &buf);
+                tl_buf_putc(&buf, '\0');
+            }
+            for (int c = 0; c < r->ncols; c++) {
+                if (offs[c] == SIZE_MAX) {
+                    cells[c].ptr = NULL;
+                    cells[c].len = 0;
+                } else {
+                    cells[c].ptr = buf.data + offs[c];
+                    cells[c].len = strlen(buf.data + offs[c]);
+                }
+            }
+            if (sink->row && sink->row(sink->ctx, r->ncols, cells) < 0) {
+                rc = tl_errorf(err, "08006", "connection lost");
+                break;
+            }
+            n++;
+        }
+        if (rc < 0) break;
+    }
+    tl_buf_free(&buf);
+    if (rc < 0) return -1;
+    *rows = n;
+    return 0;
+}
+
+static int complete(tl_sink *sink, const char *tag)
+{
+    return sink->complete ? sink->complete(sink->ctx, tag) : 0;
+}
+
+static int notice(tl_sink *sink, const char *sqlstate, const char *msg)
+{
+    tl_error n;
+    tl_error_clear(&n);
+    tl_errorf(&n, sqlstate, "%s", msg);
+    n.severity = TL_SEV_NOTICE;
+    return sink->notice ? sink->notice(sink->ctx, &n) : 0;
+}
+
+/* ---- SET / SHOW ------------------------------------------------------------------------- */
+
+static char *set_value_text(qctx *q, PgQuery__VariableSetStmt *st, tl_error *err)
+{
+    tl_buf b;
+    tl_buf_init(&b);
+    for (size_t i = 0; i < st->n_args; i++) {
+        pnode *a = st->args[i];
+        if (i) tl_buf_puts(&b, ", ");
+        if (a->node_case == PG_QUERY__NODE__NODE_A_CONST) {
+            PgQuery__AConst *c = a->a_const;
+            switch (c->val_case) {
+            case PG_QUERY__A__CONST__VAL_SVAL: tl_buf_puts(&b, c->sval->sval); break;
+            case PG_QUERY__A__CONST__VAL_IVAL: tl_buf_printf(&b, "%d", c->ival->ival); break;
+            case PG_QUERY__A__CONST__VAL_FVAL: tl_buf_puts(&b, c->fval->fval); break;
+            case PG_QUERY__A__CONST__VAL_BOOLVAL: tl_buf_puts(&b, c->boolval->boolval ? "on" : "off"); break;
+            default: break;
+            }
+        } else if (a->node_case == PG_QUERY__NODE__NODE_TYPE_CAST &&
+                   a->type_cast->arg->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+                   a->type_cast->arg->a_const->val_case == PG_QUERY__A__CONST__VAL_SVAL) {
+            /* SET TIME ZONE INTERVAL '+02:00' HOUR TO MINUTE */
+            tl_buf_puts(&b, a->type_cast->arg->a_const->sval->sval);
+        } else {
+            tl_buf_free(&b);
+            err_at(err, -1, "42601", "unsupported SET value");
+            return NULL;
+        }
+    }
+    char *s = tl_arena_strdup(&q->arena, b.data ? b.data : "");
+    tl_buf_free(&b);
+    return s;
+}
+
+static const char *guc_name_of(const char *name)
+{
+    if (strcasecmp(name, "timezone") == 0) return "TimeZone";
+    if (strcasecmp(name, "datestyle") == 0) return "DateStyle";
+    if (strcasecmp(name, "transaction_isolation") == 0) return "transaction_isolation";
+    const char *c = tl_qsession_guc_canonical(name);
+    return c ? c : name;
+}
+
+static int report_if_needed(qctx *q, tl_sink *sink, const char *name)
+{
+    if (!tl_qsession_guc_reported(name) || !sink->param_status) return 0;
+    return sink->param_status(sink->ctx, tl_qsession_guc_canonical(name), tl_qsession_get(q->s, name));
+}
+
+int exec_set(qctx *q, PgQuery__VariableSetStmt *st, tl_sink *sink, tl_error *err)
+{
+    switch (st->kind) {
+    case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_VALUE: {
+        const char *name = guc_name_of(st->name);
+        char *v = set_value_text(q, st, err);
+        if (!v) return -1;
+        if (strcmp(name, "TimeZone") == 0 && strcasecmp(v, "local") == 0) v = "UTC";
+        if (tl_qsession_set(q->s, name, v, err) < 0) return -1;
+        return report_if_needed(q, sink, name);
+    }
+    case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_DEFAULT:
+    case PG_QUERY__VARIABLE_SET_KIND__VAR_RESET: {
+        const char *name = guc_name_of(st->name);
+        if (tl_qsession_reset(q->s, name, err) < 0) return -1;
+        return report_if_needed(q, sink, name);
+    }
+    case PG_QUERY__VARIABLE_SET_KIND__VAR_RESET_ALL:
+        return 0;
+    case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_MULTI:
+        /* SET TRANSACTION ...: a read sees one epoch already; nothing to change. */
+        return 0;
+    default:
+        return err_at(err, -1, "0A000", "unsupported SET form");
+    }
+}
+
+int exec_show(qctx *q, PgQuery__VariableShowStmt *st, tl_sink *sink, tl_error *err)
+{
+    const char *name = guc_name_of(st->name);
+    if (strcasecmp(st->name, "all") == 0) return err_at(err, -1, "0A000", "SHOW ALL is not supported yet");
+    const char *v = tl_qsession_get(q->s, name);
+    if (!v) return tl_errorf(err, "42704", "unrecognized configuration parameter \"%s\"", st->name);
+    tl_coldesc d = {.name = st->name, .type_oid = TL_OID_TEXT, .typlen = -1, .typmod = -1};
+    if (strcasecmp(st->name, "timezone") == 0) d.name = "TimeZone";
+    else if (strcasecmp(st->name, "datestyle") == 0) d.name = "DateStyle";
+    if (sink->describe) sink->describe(sink->ctx, 1, &d);
+    tl_cell c = {.ptr = v, .len = strlen(v)};
+    if (sink->row) sink->row(sink->ctx, 1, &c);
+    return 0;
+}
+
+/* ---- dispatch ----------------------------------------------------------------------------- */
+
+static int exec_transaction(qctx *q, PgQuery__TransactionStmt *st, tl_sink *sink, const char **tag,
+                            tl_error *err)
+{
+    switch (st->kind) {
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_BEGIN:
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_START:
+        if (q->s->tx != 'I') notice(sink, "25001", "there is already a transaction in progress");
+        else q->s->tx = 'T';
+        *tag = "BEGIN";
+        return 0;
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_COMMIT:
+        if (q->s->tx == 'I') notice(sink, "25P01", "there is no transaction in progress");
+        *tag = q->s->tx == 'E' ? "ROLLBACK" : "COMMIT";
+        q->s->tx = 'I';
+        return 0;
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK:
+        if (q->s->tx == 'I') notice(sink, "25P01", "there is no transaction in progress");
+        *tag = "ROLLBACK";
+        q->s->tx = 'I';
+        return 0;
+    default:
+        return err_at(err, -1, "0A000", "this transaction command is not supported yet");
+    }
+}
+
+static int statement_kind_is_write(pnode *stmt)
+{
+    switch (stmt->node_case) {
+    case PG_QUERY__NODE__NODE_CREATE_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_ENUM_STMT:
+    case PG_QUERY__NODE__NODE_INDEX_STMT:
+    case PG_QUERY__NODE__NODE_DROP_STMT:
+        return 2; /* exclusive catalog lock */
+    default:
+        return 0;
+    }
+}
+
+int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sink, tl_error *err)
+{
+    (void)stmt_loc;
+    (void)stmt_len;
+    char tagbuf[64];
+    const char *tag = NULL;
+    int rc = 0;
+    int lockmode = statement_kind_is_write(stmt);
+    if (lockmode == 2) tl_engine_write_lock(q->eng);
+    else tl_engine_read_lock(q->eng);
+    switch (stmt->node_case) {
+    case PG_QUERY__NODE__NODE_SELECT_STMT: {
+        qresult r = {0};
+        uint64_t rows = 0;
+        rc = plan_select(q, stmt->select_stmt, &r, err);
+        if (rc == 0) rc = emit_result(q, &r, sink, &rows, err);
+        if (r.root) op_free(r.root);
+        snprintf(tagbuf, sizeof tagbuf, "SELECT %llu", (unsigned long long)rows);
+        tag = tagbuf;
+        break;
+    }
+    case PG_QUERY__NODE__NODE_INSERT_STMT: {
+        uint64_t rows = 0;
+        rc = exec_insert(q, stmt->insert_stmt, &rows, err);
+        snprintf(tagbuf, sizeof tagbuf, "INSERT 0 %llu", (unsigned long long)rows);
+        tag = tagbuf;
+        break;
+    }
+    case PG_QUERY__NODE__NODE_COPY_STMT: {
+        uint64_t rows = 0;
+        rc = exec_copy(q, stmt->copy_stmt, sink, &rows, err);
+        snprintf(tagbuf, sizeof tagbuf, "COPY %llu", (unsigned long long)rows);
+        tag = tagbuf;
+        break;
+    }
+    case PG_QUERY__NODE__NODE_CREATE_STMT:
+        rc = exec_create_table(q, stmt->create_stmt, err);
+        tag = "CREATE TABLE";
+        break;
+    case PG_QUERY__NODE__NODE_CREATE_ENUM_STMT:
+        rc = exec_create_enum(q, stmt->create_enum_stmt, err);
+        tag = "CREATE TYPE";
+        break;
+    case PG_QUERY__NODE__NODE_INDEX_STMT:
+        rc = exec_create_index(q, stmt->index_stmt, err);
+        tag = "CREATE INDEX";
+        break;
+    case PG_QUERY__NODE__NODE_DROP_STMT:
+        rc = exec_drop(q, stmt->drop_stmt, &tag, err);
+        break;
+    case PG_QUERY__NODE__NODE_CREATE_EXTENSION_STMT: {
+        /* pgcrypto (gen_random_uuid) and friends are built in: accept, as installed. */
+        PgQuery__CreateExtensionStmt *ce = stmt->create_extension_stmt;
+        if (strcmp(ce->extname, "pgcrypto") != 0 && strcmp(ce->extname, "plpgsql") != 0 &&
+            strcmp(ce->extname, "uuid-ossp") != 0) {
+            rc = tl_errorf(err, "0A000", "extension \"%s\" is not available", ce->extname);
+        } else if (!ce->if_not_exists) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "extension \"%s\" is built into tally", ce->extname);
+            notice(sink, "00000", msg);
+        }
+        tag = "CREATE EXTENSION";
+        break;
+    }
+    case PG_QUERY__NODE__NODE_VARIABLE_SET_STMT:
+        rc = exec_set(q, stmt->variable_set_stmt, sink, err);
+        tag = stmt->variable_set_stmt->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_RESET ||
+                      stmt->variable_set_stmt->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_RESET_ALL
+                  ? "RESET"
+                  : "SET";
+        break;
+    case PG_QUERY__NODE__NODE_VARIABLE_SHOW_STMT:
+        rc = exec_show(q, stmt->variable_show_stmt, sink, err);
+        tag = "SHOW";
+        break;
+    case PG_QUERY__NODE__NODE_TRANSACTION_STMT:
+        rc = exec_transaction(q, stmt->transaction_stmt, sink, &tag, err);
+        break;
+    default:
+        rc = tl_errorf(err, "0A000", "statement type %d is not supported yet", (int)stmt->node_case);
+        break;
+    }
+    tl_engine_unlock(q->eng);
+    if (rc == 0 && tag) rc = complete(sink, tag) < 0 ? tl_errorf(err, "08006", "connection lost") : 0;
+    return rc;
+}
