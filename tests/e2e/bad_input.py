@@ -99,11 +99,17 @@ def session_alive(conn):
     return r.error is None and r.rows == [("1",)]
 
 
-def check_statement(tap, both, name, sql):
-    """SQLSTATE and position as PostgreSQL; the session answers afterwards."""
-    tap.start(name)
-    want = err_of(both.p, sql)
-    got = err_of(both.t, sql)
+def check_error(tap, both, title, run, second=None, table=None, verify=None, sql=None):
+    """Run the same bad input on both servers; one TAP check.
+
+    run(conn) -> None if accepted, else (sqlstate, second_field, message). The SQLSTATE
+    must equal PostgreSQL's, and so must the second field when `second` names it
+    ("position", "line"). table: its count(*) must be unchanged on tally and equal to
+    PostgreSQL's afterwards. verify: a query with equal results on both afterwards.
+    Always: tally's session still answers `select 1`."""
+    tap.start(title)
+    before = both.count(both.t, table) if table else None
+    want, got = run(both.p), run(both.t)
     problems = []
     if want is None:
         problems.append("harness: PostgreSQL accepted it")
@@ -112,74 +118,44 @@ def check_statement(tap, both, name, sql):
     else:
         if got[0] != want[0]:
             problems.append("SQLSTATE: tally %s, PostgreSQL %s" % (got[0], want[0]))
-        if got[1] != want[1]:
-            problems.append("position: tally %s, PostgreSQL %s" % (got[1], want[1]))
-    if not session_alive(both.t):
-        problems.append("tally's session did not answer `select 1` after the error")
-    tap.check("%s -> %s" % (name, want[0] if want else "?"), not problems,
-              "\n".join(problems + ["sql: " + sql,
-                                    "tally said: %s" % (got[2] if got else None),
-                                    "PostgreSQL said: %s" % (want[2] if want else None)]))
-
-
-def check_copy(tap, both, name, data, table=FACT, cols=FACT_COLS, options="format csv, header"):
-    """SQLSTATE and line number as PostgreSQL; count(*) unchanged on both."""
-    tap.start(name)
-    before = (both.count(both.t, table), both.count(both.p, table))
-    want = copy_err(both.p, table, cols, data, options)
-    got = copy_err(both.t, table, cols, data, options)
-    after = (both.count(both.t, table), both.count(both.p, table))
-    problems = []
-    if want is None:
-        problems.append("harness: PostgreSQL accepted it")
-    elif got is None:
-        problems.append("tally accepted it; PostgreSQL: %s %s" % (want[0], want[2]))
-    else:
-        if got[0] != want[0]:
-            problems.append("SQLSTATE: tally %s, PostgreSQL %s" % (got[0], want[0]))
-        if got[1] != want[1]:
-            problems.append("line: tally %s, PostgreSQL %s" % (got[1], want[1]))
-    if after[0] != before[0]:
-        problems.append("tally's count(*) went from %s to %s: the failed COPY left rows" %
-                        (before[0], after[0]))
-    if after[0] != after[1]:
-        problems.append("count(*): tally %s, PostgreSQL %s" % after)
-    if not session_alive(both.t):
-        problems.append("tally's session did not answer `select 1` after the error")
-    tap.check("COPY %s -> %s line %s" % (name, want[0] if want else "?", want[1] if want else "?"),
-              not problems,
-              "\n".join(problems + ["tally said: %s" % (got[2] if got else None),
-                                    "PostgreSQL said: %s" % (want[2] if want else None)]))
-
-
-def check_insert(tap, both, name, sql, verify=None):
-    """SQLSTATE as PostgreSQL; afterwards count(*) (and `verify` query) as PostgreSQL."""
-    tap.start(name)
-    before = both.count(both.t)
-    want = err_of(both.p, sql)
-    got = err_of(both.t, sql)
-    problems = []
-    if want is None:
-        problems.append("harness: PostgreSQL accepted it")
-    elif got is None:
-        problems.append("tally accepted it; PostgreSQL: %s %s" % (want[0], want[2]))
-    elif got[0] != want[0]:
-        problems.append("SQLSTATE: tally %s, PostgreSQL %s" % (got[0], want[0]))
-    after = (both.count(both.t), both.count(both.p))
-    if after[0] != before:
-        problems.append("tally's count(*) went from %s to %s" % (before, after[0]))
-    if after[0] != after[1]:
-        problems.append("count(*): tally %s, PostgreSQL %s" % after)
+        if second and got[1] != want[1]:
+            problems.append("%s: tally %s, PostgreSQL %s" % (second, got[1], want[1]))
+    if table:
+        after = (both.count(both.t, table), both.count(both.p, table))
+        if after[0] != before:
+            problems.append("tally's count(*) of %s went from %s to %s: the failed statement "
+                            "left rows behind" % (table, before, after[0]))
+        if after[0] != after[1]:
+            problems.append("count(*) of %s: tally %s, PostgreSQL %s" % ((table,) + after))
     if verify:
         diff = lib.compare(lib.run(both.t, verify), lib.run(both.p, verify), False)
         if diff:
             problems.append("%s: %s" % (verify, diff))
     if not session_alive(both.t):
         problems.append("tally's session did not answer `select 1` after the error")
-    tap.check("%s -> %s" % (name, want[0] if want else "?"), not problems,
-              "\n".join(problems + ["sql: " + sql,
-                                    "tally said: %s" % (got[2] if got else None),
-                                    "PostgreSQL said: %s" % (want[2] if want else None)]))
+    title += " -> %s" % (want[0] if want else "?")
+    if second == "line":
+        title += " line %s" % (want[1] if want else "?")
+    tap.check(title, not problems,
+              "\n".join(problems + (["sql: " + sql] if sql else []) +
+                        ["tally said: %s" % (got[2] if got else None),
+                         "PostgreSQL said: %s" % (want[2] if want else None)]))
+
+
+def check_statement(tap, both, name, sql):
+    """SQLSTATE and position as PostgreSQL."""
+    check_error(tap, both, name, lambda c: err_of(c, sql), "position", sql=sql)
+
+
+def check_copy(tap, both, name, data, table=FACT, cols=FACT_COLS, options="format csv, header"):
+    """SQLSTATE and line number as PostgreSQL; count(*) unchanged."""
+    check_error(tap, both, "COPY " + name, lambda c: copy_err(c, table, cols, data, options),
+                "line", table=table)
+
+
+def check_insert(tap, both, name, sql, verify=None):
+    """SQLSTATE as PostgreSQL; count(*) unchanged, `verify` equal."""
+    check_error(tap, both, name, lambda c: err_of(c, sql), table=FACT, verify=verify, sql=sql)
 
 
 # ---- raw pgwire -----------------------------------------------------------------------
