@@ -619,7 +619,7 @@ static int copy_to(qctx *q, PgQuery__CopyStmt *st, tl_sink *sink, uint64_t *rows
 
 int exec_copy(qctx *q, PgQuery__CopyStmt *st, tl_sink *sink, uint64_t *rows, tl_error *err)
 {
-    if (st->filename || st->is_program)
+    if ((st->filename && *st->filename) || st->is_program)
         return err_at(err, -1, "0A000", "COPY to or from a server file or program is not supported; use STDIN/STDOUT (psql's \\copy)");
     return st->is_from ? copy_from(q, st, sink, rows, err) : copy_to(q, st, sink, rows, err);
 }

@@ -834,7 +834,7 @@ static const char *expr_colname(const tl_expr *e)
  * reference, the function's name, the type name for a bare cast, else ?column?. */
 static const char *target_name(qctx *q, PgQuery__ResTarget *rt, const tl_expr *e)
 {
-    if (rt->name) return rt->name;
+    if (rt->name && *rt->name) return rt->name;
     pnode *v = rt->val;
     while (v && v->node_case == PG_QUERY__NODE__NODE_TYPE_CAST) {
         pnode *inner = v->type_cast->arg;
@@ -1002,7 +1002,7 @@ static tl_expr *shift_cols(qctx *q, const tl_expr *e, int delta)
 
 /* Operators over a FROM tree. Every join outputs all scope columns of its subtree at the
  * scope's own positions relative to the subtree's first column. */
-static op *build_from(qctx *q, scope *sc, fromitem *fi, const bool *need, const tl_table_snap *snaps,
+static op *build_from(qctx *q, scope *sc, fromitem *fi, bool *need, const tl_table_snap *snaps,
                       tl_expr *pushed, tl_error *err)
 {
     if (fi->kind == 0) {
@@ -1012,21 +1012,19 @@ static op *build_from(qctx *q, scope *sc, fromitem *fi, const bool *need, const 
     int llo, lhi, rlo, rhi;
     span_of(fi->l, sc, &llo, &lhi);
     span_of(fi->r, sc, &rlo, &rhi);
+    /* Bind ON first: its columns must be read by the scans below. */
+    bindctx bc = {.q = q, .sc = sc};
+    tl_expr *on = NULL;
+    if (fi->quals) {
+        on = bind_expr(&bc, fi->quals, err);
+        if (!on || !(on = coerce(&bc, on, tl_type_make(TL_BOOL), err))) return NULL;
+        mark_cols(on, need);
+    }
     op *l = build_from(q, sc, fi->l, need, snaps, NULL, err);
     op *r = l ? build_from(q, sc, fi->r, need, snaps, NULL, err) : NULL;
     if (!r) {
         if (l) op_free(l);
         return NULL;
-    }
-    bindctx bc = {.q = q, .sc = sc};
-    tl_expr *on = NULL;
-    if (fi->quals) {
-        on = bind_expr(&bc, fi->quals, err);
-        if (!on || !(on = coerce(&bc, on, tl_type_make(TL_BOOL), err))) {
-            op_free(l);
-            op_free(r);
-            return NULL;
-        }
     }
     tl_expr *conj[32];
     int nconj = 0;
