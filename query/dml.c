@@ -340,6 +340,27 @@ typedef struct copy_in {
     tl_copy_decoder *dec;
 } copy_in;
 
+/* PostgreSQL's limit_printout_length: at most 100 bytes of data in a CONTEXT line,
+ * cut on a character boundary, then "...". */
+static void context_data(char *dst, size_t cap, const char *s, size_t len)
+{
+    size_t n = len;
+    if (n > 100) {
+        n = 100;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    }
+    snprintf(dst, cap, "%.*s%s", (int)n, s, len > 100 ? "..." : "");
+}
+
+static void copy_context(char *ctx, size_t cap, const char *rel, long line, const char *col, const char *s, size_t len)
+{
+    char data[128];
+    if (s) context_data(data, sizeof data, s, len);
+    if (col) snprintf(ctx, cap, "COPY %s, line %ld, column %s: \"%s\"", rel, line, col, s ? data : "");
+    else if (s && len) snprintf(ctx, cap, "COPY %s, line %ld: \"%s\"", rel, line, data);
+    else snprintf(ctx, cap, "COPY %s, line %ld", rel, line);
+}
+
 static int copy_row(void *ctx, int nfields, char **fields, const size_t *lens, long lineno, tl_error *err)
 {
     copy_in *c = ctx;
@@ -368,8 +389,7 @@ static int copy_row(void *ctx, int nfields, char **fields, const size_t *lens, l
                                  : tl_value_in(t, fields[k], lens[k], &q->fc, &d, &w->batch_arena, err);
         if (rc == 0 && t.id == TL_NUMERIC && t.typmod >= 0) rc = tl_numeric_apply_typmod(&d.v.n, t.typmod, err);
         if (rc < 0) {
-            snprintf(err->context, sizeof err->context, "COPY %s, line %ld, column %s: \"%.*s\"", c->relname, lineno,
-                     r->atts[a].name, (int)(lens[k] > 100 ? 100 : lens[k]), fields[k]);
+            copy_context(err->context, sizeof err->context, c->relname, lineno, r->atts[a].name, fields[k], lens[k]);
             return -1;
         }
         tl_vec_set(v, w->n, &d);
@@ -380,16 +400,20 @@ static int copy_row(void *ctx, int nfields, char **fields, const size_t *lens, l
     if (w->n == TL_VEC_SIZE && wctx_flush(w, err) < 0) return -1;
     return 0;
 context:
-    snprintf(err->context, sizeof err->context, "COPY %s, line %ld", c->relname, lineno);
     {
-        size_t len;
+        size_t len = 0;
         const char *text = tl_copy_decoder_line_text(c->dec, &len);
-        if (text && len) {
-            size_t used = strlen(err->context);
-            snprintf(err->context + used, sizeof err->context - used, ": \"%.*s\"", (int)(len > 100 ? 100 : len), text);
-        }
+        copy_context(err->context, sizeof err->context, c->relname, lineno, NULL, text, len);
     }
     return -1;
+}
+
+/* An error of the decoder itself (quoting, encoding) names the line it was reading. */
+static void decoder_context(copy_in *c, tl_error *err)
+{
+    size_t len = 0;
+    const char *text = tl_copy_decoder_line_text(c->dec, &len);
+    copy_context(err->context, sizeof err->context, c->relname, tl_copy_decoder_line(c->dec), NULL, text, len);
 }
 
 static const char *defel_string(qctx *q, PgQuery__DefElem *d)
@@ -489,10 +513,14 @@ static int copy_from(qctx *q, PgQuery__CopyStmt *st, tl_sink *sink, uint64_t *ro
         }
         if (got == 0) break;
         if (rc == 0 && tl_copy_decoder_feed(c.dec, buf, (size_t)got, err) < 0) rc = -1;
+        if (rc < 0 && !err->context[0] && !strncmp(err->sqlstate, "22", 2)) decoder_context(&c, err);
         if (rc == 0 && q_check_cancel(q, err) < 0) rc = -1;
         /* after an error, keep draining the client's data up to CopyDone/CopyFail */
     }
-    if (rc == 0 && tl_copy_decoder_finish(c.dec, err) < 0) rc = -1;
+    if (rc == 0 && tl_copy_decoder_finish(c.dec, err) < 0) {
+        rc = -1;
+        if (!err->context[0]) decoder_context(&c, err);
+    }
     if (rc == 0) rc = wctx_flush(&c.w, err);
     if (rc == 0) {
         *rows = tl_ingest_commit(c.w.ing);
