@@ -216,7 +216,7 @@ static int type_index(tl_tz *z, int32_t off, bool isdst, const char *abbr)
     tz_type *t = &z->types[z->ntypes];
     t->off = off;
     t->isdst = isdst;
-    snprintf(t->abbr, sizeof t->abbr, "%s", abbr);
+    snprintf(t->abbr, sizeof t->abbr, "%.*s", (int)sizeof t->abbr - 1, abbr);
     return z->ntypes++;
 }
 
