@@ -57,7 +57,6 @@ struct tl_table {
     uint32_t pub_nparts;
     int32_t map_key[MAP_SLOTS];
     int32_t map_val[MAP_SLOTS]; /* partition index + 1, 0 = empty */
-    size_t tail_bytes;  /* raw chunks */
     size_t seg_bytes;   /* sealed segments */
     int readers;        /* pins (atomic) */
     retired *retire;    /* writer's list of memory to free once no reader is pinned */
@@ -249,7 +248,6 @@ static void col_store(tl_table *t, part *pt, int c, uint64_t row, const tl_vec *
     if (!pc->chunks[k]) {
         pc->chunks[k] = tl_xmalloc(phys_size(p) * TL_CHUNK_ROWS);
         pc->nulls[k] = tl_xmalloc(TL_CHUNK_ROWS);
-        t->tail_bytes += (phys_size(p) + 1) * TL_CHUNK_ROWS;
     }
     bool isnull = v->nulls && v->nulls[i];
     pc->nulls[k][off] = isnull;
@@ -436,7 +434,6 @@ static void seal_part(tl_table *t, part *pt)
             seg_col *s = seal_chunk(t, c, pc->chunks[k], pc->nulls[k], TL_CHUNK_ROWS);
             __atomic_store_n(&pc->segs[k], s, __ATOMIC_SEQ_CST);
             t->seg_bytes += s->len + sizeof *s;
-            t->tail_bytes -= (phys_size((phys)t->phys[c]) + 1) * TL_CHUNK_ROWS;
             /* The slots keep their (soon dangling) pointers: a reader that loaded a NULL
              * segment just before the swap still finds the chunk, alive while it is pinned.
              * Nobody dereferences them once the segment is set. */
@@ -679,7 +676,14 @@ uint32_t tl_table_get_code(const tl_table *t, uint32_t pi, int c, uint64_t row)
 
 size_t tl_table_bytes(const tl_table *t)
 {
-    size_t b = t->tail_bytes + t->seg_bytes;
+    /* Tail chunks are allocated whole but the kernel backs only the pages written, so
+     * count what the tails' rows occupy (rounded to pages), not their capacity. */
+    size_t b = t->seg_bytes, roww = 0;
+    for (int c = 0; c < t->ncols; c++) roww += phys_size((phys)t->phys[c]) + 1;
+    for (uint32_t p = 0; p < t->nparts; p++) {
+        uint64_t tail = t->parts[p]->rows - (uint64_t)t->parts[p]->nsealed * TL_CHUNK_ROWS;
+        b += ((size_t)(tail * roww) + 4095) & ~(size_t)4095;
+    }
     for (uint32_t p = 0; p < t->nparts; p++) {
         const tl_delmap *m = t->parts[p]->pub_dels;
         if (!m) continue;
