@@ -165,6 +165,8 @@ const char *q_type_display_name(qctx *q, tl_type t);
 
 /* exec.c: operators */
 op *op_scan(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, tl_expr *filter);
+/* scanpred.c: storage predicates implied by a scan's filter (arena-allocated); count. */
+int scanpred_extract(qctx *q, tl_rel *rel, const tl_expr *filter, tl_scan_pred **out);
 op *op_values(qctx *q, int ncols, const tl_type *types, int nrows, tl_expr ***rows);
 op *op_filter(qctx *q, op *child, tl_expr *pred);
 op *op_project(qctx *q, op *child, int n, tl_expr **exprs);

@@ -747,7 +747,13 @@ char tl_table_pred_domain(const tl_table *t, int col)
     switch ((phys)t->phys[col]) {
     case P_U8: case P_I64: return 'i';
     case P_I32: return t->types[col].id == TL_OID || t->types[col].id == TL_ENUM ? 0 : 'i';
-    case P_CODE: case P_UCODE: return 'c';
+    case P_UCODE: return 'c';
+    case P_CODE: {
+        /* Byte equality of codes is SQL equality only for these (bpchar ignores trailing
+         * blanks, json keeps whitespace, jsonb compares semantically). */
+        tl_type_id id = t->types[col].id;
+        return id == TL_TEXT || id == TL_VARCHAR || id == TL_NAME ? 'c' : 0;
+    }
     default: return 0;
     }
 }

@@ -90,7 +90,8 @@ typedef struct tl_table_snap {
     const uint64_t *rows;          /* per partition: row positions [0, rows) */
     const tl_delmap *const *dels;  /* per partition: deleted rows at this epoch (NULL: none) */
 } tl_table_snap;
-/* Fill `snap` (rows array allocated in `a`). Caller provides consistency (seqlock). */
+/* Fill `snap` (rows array allocated in `a`). Caller provides consistency (seqlock).
+ * The snapshot pins the table until `a` is freed or reset, so free `a` before the table. */
 void tl_table_snapshot(const tl_table *t, tl_table_snap *snap, tl_arena *a);
 uint64_t tl_table_snap_total(const tl_table_snap *snap); /* live rows (deleted ones excluded) */
 
