@@ -202,6 +202,7 @@ int exec_create_enum(qctx *q, PgQuery__CreateEnumStmt *st, tl_error *err);
 int exec_create_index(qctx *q, PgQuery__IndexStmt *st, tl_error *err);
 int exec_drop(qctx *q, PgQuery__DropStmt *st, const char **tag, tl_error *err);
 int exec_insert(qctx *q, PgQuery__InsertStmt *st, uint64_t *rows, tl_error *err);
+int exec_delete(qctx *q, PgQuery__DeleteStmt *st, uint64_t *rows, tl_error *err);
 int exec_copy(qctx *q, PgQuery__CopyStmt *st, tl_sink *sink, uint64_t *rows, tl_error *err);
 int exec_set(qctx *q, PgQuery__VariableSetStmt *st, tl_sink *sink, tl_error *err);
 int exec_show(qctx *q, PgQuery__VariableShowStmt *st, tl_sink *sink, tl_error *err);
