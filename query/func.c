@@ -683,7 +683,25 @@ const fn_def *fn_lookup_name(const char *name)
 
 static const agg_def aggs[] = {
     {"count(*)", A_COUNT_STAR}, {"count", A_COUNT}, {"sum", A_SUM}, {"avg", A_AVG}, {"min", A_MIN}, {"max", A_MAX},
+    {"variance", A_VAR_SAMP}, {"var_samp", A_VAR_SAMP}, {"var_pop", A_VAR_POP}, {"stddev", A_STDDEV_SAMP},
+    {"stddev_samp", A_STDDEV_SAMP}, {"stddev_pop", A_STDDEV_POP}, {"bool_and", A_BOOL_AND},
+    {"bool_or", A_BOOL_OR}, {"every", A_BOOL_AND}, {"string_agg", A_STRING_AGG},
+    {"percentile_cont", A_PCT_CONT}, {"percentile_disc", A_PCT_DISC},
 };
+
+static const agg_def wins[] = {
+    {"row_number", W_ROW_NUMBER}, {"rank", W_RANK}, {"dense_rank", W_DENSE_RANK},
+    {"percent_rank", W_PERCENT_RANK}, {"cume_dist", W_CUME_DIST}, {"ntile", W_NTILE},
+    {"lag", W_LAG}, {"lead", W_LEAD}, {"first_value", W_FIRST_VALUE}, {"last_value", W_LAST_VALUE},
+    {"nth_value", W_NTH_VALUE},
+};
+
+const agg_def *win_lookup(const char *name)
+{
+    for (size_t i = 0; i < TL_ARRAY_LEN(wins); i++)
+        if (!strcmp(wins[i].name, name)) return &wins[i];
+    return NULL;
+}
 
 const agg_def *agg_lookup(const char *name)
 {
@@ -713,6 +731,23 @@ tl_type agg_result_type(const agg_def *a, tl_type arg)
         case TL_FLOAT4: case TL_FLOAT8: return tl_type_make(TL_FLOAT8);
         default: return bad;
         }
+    case A_VAR_SAMP:
+    case A_VAR_POP:
+    case A_STDDEV_SAMP:
+    case A_STDDEV_POP:
+        switch (arg.id) {
+        case TL_INT2: case TL_INT4: case TL_INT8: case TL_NUMERIC: return tl_type_make(TL_NUMERIC);
+        case TL_FLOAT4: case TL_FLOAT8: return tl_type_make(TL_FLOAT8);
+        default: return bad;
+        }
+    case A_BOOL_AND:
+    case A_BOOL_OR: return arg.id == TL_BOOL ? arg : bad;
+    case A_STRING_AGG: return tl_type_is_string(arg.id) || arg.id == TL_UNKNOWN ? tl_type_make(TL_TEXT) : bad;
+    case A_PCT_CONT: return num_rank(arg.id) || arg.id == TL_UNKNOWN ? tl_type_make(TL_FLOAT8) : bad;
+    case A_PCT_DISC: return arg.id == TL_JSON ? bad : arg;
+    case W_ROW_NUMBER: case W_RANK: case W_DENSE_RANK: case W_NTILE: return tl_type_make(TL_INT8);
+    case W_PERCENT_RANK: case W_CUME_DIST: return tl_type_make(TL_FLOAT8);
+    case W_LAG: case W_LEAD: case W_FIRST_VALUE: case W_LAST_VALUE: case W_NTH_VALUE: return arg;
     case A_MIN:
     case A_MAX:
         if (arg.id == TL_JSON || arg.id == TL_JSONB || arg.id == TL_BOOL || arg.id == TL_UUID) return bad;
