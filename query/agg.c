@@ -71,6 +71,8 @@ static int fold(agg_state *st, const tl_expr *ae, tl_type_id t, const tl_datum *
             st->best.v.iv.us += v->v.iv.us;
             st->best.v.iv.days += v->v.iv.days;
             st->best.v.iv.months += v->v.iv.months;
+        } else if (t == TL_FLOAT4 && k == A_SUM) {
+            st->fsum = (double)((float)st->fsum + (float)v->v.f); /* float4pl: sums in float4 */
         } else {
             st->fsum += v->v.f;
         }

@@ -173,6 +173,7 @@ struct qctx {
     struct cte_def *ctes; /* WITH queries visible to the SELECT being bound */
     op **pending;         /* planned subqueries not yet attached to a plan (freed on error) */
     int npending, cappending;
+    bool keep_unknown;    /* planning a set operation's branch */
 };
 
 /* ---- functions in the layer ----------------------------------------------------------- */

@@ -295,6 +295,14 @@ static tl_type common_type(tl_type a, tl_type b)
     return tl_type_make(TL_TYPE_COUNT);
 }
 
+/* common_type for CASE, COALESCE, GREATEST and set operations: two untyped inputs stay
+ * untyped (PostgreSQL resolves them to text only at the end). */
+static tl_type merge_type(tl_type a, tl_type b)
+{
+    if (a.id == TL_UNKNOWN && b.id == TL_UNKNOWN) return a;
+    return common_type(a, b);
+}
+
 static tl_expr *coerce(bindctx *bc, tl_expr *e, tl_type to, tl_error *err)
 {
     if (e->type.id == to.id && (to.id != TL_ENUM || e->type.oid == to.oid)) return e;
@@ -320,6 +328,22 @@ static tl_expr *make_func(bindctx *bc, const fn_def *fn, const char *name, int n
     e->args = tl_arena_alloc(&bc->q->arena, sizeof *e->args * (size_t)(nargs ? nargs : 1));
     memcpy(e->args, args, sizeof *args * (size_t)nargs);
     return e;
+}
+
+/* Arguments found through implicit casts get those casts (date -> timestamptz for
+ * date_trunc, int -> numeric for numeric / int). */
+static int coerce_args(bindctx *bc, const fn_def *fn, tl_expr **args, int n, tl_error *err)
+{
+    for (int i = 0; i < n; i++) {
+        tl_type_id want = fn->nargs < 0 ? fn->args[0] : i < 4 ? fn->args[i] : TL_UNKNOWN;
+        tl_type_id have = args[i]->type.id;
+        if (want == TL_UNKNOWN || want == have) continue;
+        bool sw = want == TL_TEXT || want == TL_VARCHAR || want == TL_BPCHAR || want == TL_NAME;
+        bool sh = have == TL_TEXT || have == TL_VARCHAR || have == TL_BPCHAR || have == TL_NAME;
+        if (sw && sh) continue;
+        if (!(args[i] = coerce(bc, args[i], tl_type_make(want), err))) return -1;
+    }
+    return 0;
 }
 
 static bool is_cmp_op(const char *opn)
@@ -377,8 +401,9 @@ static tl_expr *bind_binop(bindctx *bc, const char *opn, tl_expr *l, tl_expr *r,
         return NULL;
     }
     tl_expr *a[2] = {l, r};
+    if (fn->args[0] != TL_UNKNOWN && coerce_args(bc, fn, a, 2, err) < 0) return NULL;
     tl_expr *e = make_func(bc, fn, opn, 2, a, location);
-    if (fn->ret == TL_UNKNOWN) e->type = l->type;
+    if (fn->ret == TL_UNKNOWN) e->type = a[0]->type;
     return e;
 }
 
@@ -1008,6 +1033,7 @@ static tl_expr *bind_func(bindctx *bc, PgQuery__FuncCall *fc, tl_error *err)
         tl_buf_free(&b);
         return NULL;
     }
+    if (coerce_args(bc, fn, args, n, err) < 0) return NULL;
     tl_expr *e = make_func(bc, fn, name, n, args, fc->location);
     return e;
 }
@@ -1056,7 +1082,7 @@ static tl_expr *bind_case(bindctx *bc, PgQuery__CaseExpr *ce, tl_error *err)
         if (!r) return NULL;
         e->args[2 * i] = c;
         e->args[2 * i + 1] = r;
-        tl_type ct = common_type(rt, r->type);
+        tl_type ct = merge_type(rt, r->type);
         if (ct.id == TL_TYPE_COUNT) {
             err_at(err, r->location, "42804", "CASE types %s and %s cannot be matched", op_display(rt, bc->q),
                    op_display(r->type, bc->q));
@@ -1068,7 +1094,7 @@ static tl_expr *bind_case(bindctx *bc, PgQuery__CaseExpr *ce, tl_error *err)
         tl_expr *r = bind_expr(bc, ce->defresult, err);
         if (!r) return NULL;
         e->args[e->nargs - 1] = r;
-        tl_type ct = common_type(rt, r->type);
+        tl_type ct = merge_type(rt, r->type);
         if (ct.id == TL_TYPE_COUNT) {
             err_at(err, r->location, "42804", "CASE types %s and %s cannot be matched", op_display(rt, bc->q),
                    op_display(r->type, bc->q));
@@ -1093,7 +1119,7 @@ static tl_expr *bind_coalesce(bindctx *bc, PgQuery__CoalesceExpr *ce, tl_error *
     tl_type t = tl_type_make(TL_UNKNOWN);
     for (int i = 0; i < n; i++) {
         if (!(e->args[i] = bind_expr(bc, ce->args[i], err))) return NULL;
-        tl_type c = common_type(t, e->args[i]->type);
+        tl_type c = merge_type(t, e->args[i]->type);
         if (c.id == TL_TYPE_COUNT) {
             err_at(err, e->args[i]->location, "42804", "COALESCE types %s and %s cannot be matched",
                    op_display(t, bc->q), op_display(e->args[i]->type, bc->q));
@@ -1315,7 +1341,7 @@ static tl_expr *bind_expr(bindctx *bc, pnode *n, tl_error *err)
         tl_type t = tl_type_make(TL_UNKNOWN);
         for (int i = 0; i < e->nargs; i++) {
             if (!(e->args[i] = bind_expr(bc, mm->args[i], err))) return NULL;
-            tl_type c = common_type(t, e->args[i]->type);
+            tl_type c = merge_type(t, e->args[i]->type);
             if (c.id == TL_TYPE_COUNT) {
                 err_at(err, e->args[i]->location, "42804", "%s types %s and %s cannot be matched",
                        e->negated ? "LEAST" : "GREATEST", op_display(t, bc->q), op_display(e->args[i]->type, bc->q));
@@ -1515,6 +1541,18 @@ static const char *target_name(qctx *q, PgQuery__ResTarget *rt, const tl_expr *e
     }
     if (v && v->node_case == PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION) return expr_colname(e);
     if (v && v->node_case == PG_QUERY__NODE__NODE_CASE_EXPR) return "case";
+    if (v && v->node_case == PG_QUERY__NODE__NODE_MIN_MAX_EXPR)
+        return v->min_max_expr->op == PG_QUERY__MIN_MAX_OP__IS_LEAST ? "least" : "greatest";
+    if (v && v->node_case == PG_QUERY__NODE__NODE_SUB_LINK) {
+        PgQuery__SubLink *sl = v->sub_link;
+        if (sl->sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK) return "exists";
+        if (sl->sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXPR_SUBLINK && sl->subselect &&
+            sl->subselect->node_case == PG_QUERY__NODE__NODE_SELECT_STMT) {
+            PgQuery__SelectStmt *ss = sl->subselect->select_stmt;
+            while (ss->op != PG_QUERY__SET_OPERATION__SETOP_NONE && ss->larg) ss = ss->larg;
+            if (ss->n_target_list == 1) return target_name(q, ss->target_list[0]->res_target, e);
+        }
+    }
     if (v && v->node_case == PG_QUERY__NODE__NODE_COALESCE_EXPR) return "coalesce";
     if (v && v->node_case == PG_QUERY__NODE__NODE_A_EXPR && v->a_expr->kind == PG_QUERY__A__EXPR__KIND__AEXPR_NULLIF)
         return "nullif";
@@ -2054,20 +2092,22 @@ static int plan_setop(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *
                        : st->op == PG_QUERY__SET_OPERATION__SETOP_INTERSECT ? "INTERSECT"
                                                                             : "EXCEPT";
     qresult l, r;
+    q->keep_unknown = true;
     if (plan_select(q, st->larg, &l, err) < 0) return -1;
     pending_add(q, l.root);
+    q->keep_unknown = true;
     if (plan_select(q, st->rarg, &r, err) < 0) return -1;
     pending_add(q, r.root);
     if (l.ncols != r.ncols) return err_at(err, -1, "42601", "each %s query must have the same number of columns", what);
     int n = l.ncols;
     tl_type *types = tl_arena_alloc(&q->arena, sizeof *types * (size_t)(n + 1));
     for (int i = 0; i < n; i++) {
-        tl_type t = common_type(l.types[i], r.types[i]);
+        tl_type t = merge_type(l.types[i], r.types[i]);
         if (t.id == TL_TYPE_COUNT)
             return err_at(err, -1, "42804", "%s types %s and %s cannot be matched", what, op_display(l.types[i], q),
                           op_display(r.types[i], q));
-        if (t.id == TL_UNKNOWN) t = tl_type_make(TL_TEXT);
         if (l.types[i].id == r.types[i].id && l.types[i].typmod == r.types[i].typmod) t = l.types[i];
+        if (t.id == TL_UNKNOWN) t = tl_type_make(TL_TEXT);
         types[i] = t;
     }
     op *lo = conform(q, &l, types, err);
@@ -2148,6 +2188,8 @@ static int plan_setop(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *
 
 static int plan_simple(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err)
 {
+    bool keep_unknown = q->keep_unknown; /* a set operation's branch: outputs stay untyped */
+    q->keep_unknown = false;
     if (st->n_values_lists) return err_at(err, -1, "0A000", "VALUES lists are not supported yet");
     if (st->into_clause) return err_at(err, -1, "0A000", "SELECT INTO is not supported");
     if (st->n_locking_clause) return err_at(err, -1, "0A000", "FOR UPDATE/SHARE is not supported");
@@ -2212,7 +2254,7 @@ static int plan_simple(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error 
         }
         tl_expr *e = bind_expr(&bc, rt->val, err);
         if (!e) return -1;
-        if (e->type.id == TL_UNKNOWN && !(e = coerce(&bc, e, tl_type_make(TL_TEXT), err))) return -1;
+        if (e->type.id == TL_UNKNOWN && !keep_unknown && !(e = coerce(&bc, e, tl_type_make(TL_TEXT), err))) return -1;
         if (nt == cap) {
             cap *= 2;
             target *n2 = tl_arena_alloc(&q->arena, sizeof *n2 * (size_t)cap);
@@ -2451,6 +2493,8 @@ int plan_select(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err)
 {
     int mark = q->npending;
     cte_def *saved = q->ctes;
+    bool keep_unknown = q->keep_unknown;
+    q->keep_unknown = false;
     int rc = 0;
     if (st->with_clause) {
         PgQuery__WithClause *w = st->with_clause;
@@ -2471,8 +2515,10 @@ int plan_select(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err)
             q->ctes = d;
         }
     }
+    q->keep_unknown = keep_unknown && st->op == PG_QUERY__SET_OPERATION__SETOP_NONE;
     if (rc == 0)
         rc = st->op != PG_QUERY__SET_OPERATION__SETOP_NONE ? plan_setop(q, st, res, err) : plan_simple(q, st, res, err);
+    q->keep_unknown = false;
     q->ctes = saved;
     if (rc < 0)
         for (int i = mark; i < q->npending; i++)
