@@ -341,8 +341,10 @@ tl_enum *tl_catalog_create_enum(tl_engine *e, const char *name, uint32_t nsp, in
                 return NULL;
             }
     tl_enum *en = tl_xcalloc(1, sizeof *en);
-    en->oid = tl_catalog_new_oid(e);
+    /* PostgreSQL's DefineEnum assigns the array type's oid first (AssignTypeArrayOid),
+     * so clients see the same enum type oid from both servers */
     en->array_oid = tl_catalog_new_oid(e);
+    en->oid = tl_catalog_new_oid(e);
     en->name = tl_xstrdup(name);
     en->nsp = nsp;
     en->nlabels = nlabels;

@@ -6,10 +6,10 @@ tally, the row counts per table (COPY tags and count(*)) equal PostgreSQL's, the
 query below returns on tally what it returns on PostgreSQL (lib.compare: column names,
 type OIDs, values as text, numbers within 1e-9 relative, order where ORDER BY).
 
-The queries stay inside the walking skeleton's SQL surface (one table, projections,
-WHERE with comparisons / AND / OR / NOT / IS NULL / IN, GROUP BY, count/sum/avg/min/max,
-ORDER BY, LIMIT/OFFSET, date_trunc, now()). Joins, views and window functions are
-in queries_later.sql for the SQL-engine issue.
+QUERIES below stay inside the walking skeleton's SQL surface; queries_sql.sql (read by
+read_query_file) holds the SQL engine's: joins, subqueries, CTEs, set operations, window
+functions, the statistical aggregates, the seed document's and the captured clients'
+queries, Metabase-shaped questions, and error cases compared by SQLSTATE.
 
 Placeholders are filled from the oracle's data: {org} the org with most attempts,
 {org2} another org, {user} that org's busiest user, {last} the latest started_at
@@ -194,6 +194,37 @@ WRITES = [
 ]
 
 
+def read_query_file(path):
+    """Queries of a .sql file: blocks that start with `-- name: NAME`, directives
+    `-- order: none | full | C1,C2` (0-based tie columns, as order_cols above; default
+    none) and `-- error` (the query must fail: SQLSTATEs compared), then the SQL."""
+    out = []
+    with open(path) as f:
+        text = f.read()
+    for block in text.split("\n-- name:")[1:]:
+        lines = block.split("\n")
+        name = lines[0].strip()
+        order, error, sql = "none", False, []
+        for line in lines[1:]:
+            if line.startswith("-- order:"):
+                order = line.split(":", 1)[1].strip()
+            elif line.strip() == "-- error":
+                error = True
+            elif line.startswith("--") and not sql:
+                continue
+            else:
+                sql.append(line)
+        q = "\n".join(sql).strip().rstrip(";").strip()
+        if order == "none":
+            ordered, cols = False, None
+        elif order == "full":
+            ordered, cols = True, None
+        else:
+            ordered, cols = True, [int(c) for c in order.split(",")]
+        out.append((name, q, ordered, cols, error))
+    return out
+
+
 def read_load(path):
     """{table: rows or ('error', msg)}, schema status, from tl_load's OUT file."""
     steps, schema = {}, None
@@ -264,11 +295,24 @@ def main():
                   last84=last84)
     tap.note("placeholders: %s" % params)
 
-    for name, sql, ordered, order_cols in QUERIES:
+    queries = [(n, s, o, c, False) for n, s, o, c in QUERIES]
+    queries += read_query_file(os.path.join(os.path.dirname(os.path.abspath(__file__)), "queries_sql.sql"))
+    for name, sql, ordered, order_cols, error in queries:
         q = sql.format(**params)
         tap.start("query: " + name)
         want = lib.run(pg, q)
         got = lib.run(tally, q)
+        if error:
+            if want.error is None:
+                diff = "oracle did not fail (harness bug?)"
+            elif got.error is None:
+                diff = "tally did not fail; PostgreSQL: %s %s" % want.error
+            elif got.error[0] != want.error[0]:
+                diff = "SQLSTATE: tally %s (%s), PostgreSQL %s (%s)" % (got.error + want.error)
+            else:
+                diff = None
+            tap.check("error: " + name, diff is None, (diff or "") + "\n" + q)
+            continue
         diff = lib.compare(got, want, ordered, order_cols)
         tap.check("query: " + name, diff is None, (diff or "") + "\n" + q)
         if diff is None and want.rows is not None:
