@@ -323,6 +323,13 @@ static void infer_insert(qctx *q, PgQuery__InsertStmt *ins)
     }
 }
 
+/* An error in an extended-protocol message aborts the transaction block, if any. */
+static int fail(tl_qsession *s)
+{
+    if (s->tx == 'T') s->tx = 'E';
+    return -1;
+}
+
 static int aborted_error(tl_error *err)
 {
     return tl_errorf(err, "25P02", "current transaction is aborted, commands ignored until end of transaction block");
@@ -356,16 +363,20 @@ int tl_prepare(tl_qsession *s, const char *name, const char *sql, int nparams,
     struct pstate *ps = st_of(s);
     pstmt **link = NULL;
     pstmt *old = find_stmt(ps, name, &link);
-    if (old && name[0]) return tl_errorf(err, "42P05", "prepared statement \"%s\" already exists", name);
+    if (old && name[0]) {
+        tl_errorf(err, "42P05", "prepared statement \"%s\" already exists", name);
+        return fail(s);
+    }
     ptree *t = ptree_get(ps, sql, err);
-    if (!t) return -1;
+    if (!t) return fail(s);
     if (s->tx == 'E' && !is_tx_stmt(t)) {
         ptree_unref(t);
         return aborted_error(err);
     }
     if (t->res->n_stmts > 1) {
         ptree_unref(t);
-        return tl_errorf(err, "42601", "cannot insert multiple commands into a prepared statement");
+        tl_errorf(err, "42601", "cannot insert multiple commands into a prepared statement");
+        return fail(s);
     }
     pstmt *p = tl_xcalloc(1, sizeof *p);
     p->name = tl_xstrdup(name);
@@ -378,7 +389,7 @@ int tl_prepare(tl_qsession *s, const char *name, const char *sql, int nparams,
     for (int i = 0; i < p->nparams; i++) {
         if (type_of_oid(s, i < nparams ? param_oids[i] : 0, &p->ptypes[i], err) < 0) {
             pstmt_free(p);
-            return -1;
+            return fail(s);
         }
     }
     /* Bind the statement once with placeholders: parameter types from context, errors
@@ -412,7 +423,7 @@ int tl_prepare(tl_qsession *s, const char *name, const char *sql, int nparams,
     if (rc < 0) {
         char_position(t->sql, err);
         pstmt_free(p);
-        return -1;
+        return fail(s);
     }
     for (int i = 0; i < p->nparams; i++) p->poids[i] = param_oid(p->ptypes[i]);
     if (old && link) {
@@ -434,7 +445,7 @@ int tl_prepared_describe(tl_qsession *s, const char *name, int *nparams, const u
                          int *ncols, const tl_coldesc **cols, tl_error *err)
 {
     pstmt *p = find_stmt(st_of(s), name, NULL);
-    if (!p) return no_stmt(err, name);
+    if (!p) return no_stmt(err, name), fail(s);
     if (s->tx == 'E' && !is_tx_stmt(p->t)) return aborted_error(err);
     *nparams = p->nparams;
     *oids = p->poids;
@@ -518,9 +529,9 @@ static int bind_value(qctx *q, tl_type t, int fmt, const tl_cell *v, tl_datum *o
     return tl_value_in(t, v->ptr, v->len, &q->fc, out, &q->arena, err);
 }
 
-int tl_bind(tl_qsession *s, const char *pname, const char *sname, int nformats,
-            const int16_t *formats, int nvalues, const tl_cell *values, int nrformats,
-            const int16_t *rformats, tl_error *err)
+static int bind_impl(tl_qsession *s, const char *pname, const char *sname, int nformats,
+                     const int16_t *formats, int nvalues, const tl_cell *values, int nrformats,
+                     const int16_t *rformats, tl_error *err)
 {
     struct pstate *ps = st_of(s);
     pstmt *st = find_stmt(ps, sname, NULL);
@@ -552,6 +563,9 @@ int tl_bind(tl_qsession *s, const char *pname, const char *sname, int nformats,
     for (int i = 0; i < nvalues && rc == 0; i++) {
         rc = bind_value(&p->q, p->params.types[i], format_of(nformats, formats, i), &values[i],
                         &p->params.values[i], err);
+        if (rc < 0 && strcmp(err->sqlstate, "22P03") == 0 &&
+            strcmp(err->message, "incorrect binary data format") == 0)
+            snprintf(err->message, sizeof err->message, "incorrect binary data format in bind parameter %d", i + 1);
         if (rc < 0 && !err->context[0])
             snprintf(err->context, sizeof err->context, "%s parameter $%d",
                      pname[0] ? "portal" : "unnamed portal", i + 1);
@@ -590,13 +604,22 @@ int tl_bind(tl_qsession *s, const char *pname, const char *sname, int nformats,
     return 0;
 }
 
+int tl_bind(tl_qsession *s, const char *pname, const char *sname, int nformats,
+            const int16_t *formats, int nvalues, const tl_cell *values, int nrformats,
+            const int16_t *rformats, tl_error *err)
+{
+    if (bind_impl(s, pname, sname, nformats, formats, nvalues, values, nrformats, rformats, err) < 0)
+        return fail(s);
+    return 0;
+}
+
 int tl_portal_describe(tl_qsession *s, const char *name, int *ncols, const tl_coldesc **cols,
                        tl_error *err)
 {
     portal *p = find_portal(st_of(s), name, NULL);
     if (!p) {
-        if (!name[0]) return tl_errorf(err, "34000", "portal \"\" does not exist");
-        return tl_errorf(err, "34000", "portal \"%s\" does not exist", name);
+        tl_errorf(err, "34000", "portal \"%s\" does not exist", name);
+        return fail(s);
     }
     if (s->tx == 'E' && !is_tx_stmt(p->t)) return aborted_error(err);
     *ncols = p->ncols;
@@ -680,10 +703,16 @@ static int run_select(tl_qsession *s, portal *p, int64_t max_rows, tl_sink *sink
 typedef struct tagsink {
     tl_sink in;
     portal *p;
+    int64_t rows, max_rows;
+    bool suspended;
 } tagsink;
 
 #define FWD(t) (((tagsink *)(t))->in)
-static int w_row(void *c, int n, const tl_cell *cells) { return FWD(c).row ? FWD(c).row(FWD(c).ctx, n, cells) : 0; }
+static int w_row(void *c, int n, const tl_cell *cells)
+{
+    ((tagsink *)c)->rows++;
+    return FWD(c).row ? FWD(c).row(FWD(c).ctx, n, cells) : 0;
+}
 static int w_notice(void *c, const tl_error *e) { return FWD(c).notice ? FWD(c).notice(FWD(c).ctx, e) : 0; }
 static int w_param(void *c, const char *n, const char *v)
 {
@@ -702,13 +731,19 @@ static int w_complete(void *c, const char *tag)
 {
     tagsink *t = c;
     snprintf(t->p->tag, sizeof t->p->tag, "%s", tag);
+    if (t->max_rows > 0 && t->rows >= t->max_rows) {
+        /* SHOW's rows are a portal's too: a row limit reached means PortalSuspended */
+        t->suspended = true;
+        return 0;
+    }
     return t->in.complete ? t->in.complete(t->in.ctx, tag) : 0;
 }
 
-static int run_utility(tl_qsession *s, portal *p, pnode *stmt, tl_sink *sink, tl_error *err)
+static int run_utility(tl_qsession *s, portal *p, pnode *stmt, int64_t max_rows, tl_sink *sink,
+                       bool *suspended, tl_error *err)
 {
     PgQuery__RawStmt *rs = p->t->res->stmts[0];
-    tagsink ts = {.in = *sink, .p = p};
+    tagsink ts = {.in = *sink, .p = p, .max_rows = max_rows};
     tl_sink w = {
         .ctx = &ts, .row = w_row, .complete = w_complete, .notice = w_notice,
         .param_status = w_param, .copy_in_begin = w_cib, .copy_in_read = w_cir,
@@ -720,6 +755,7 @@ static int run_utility(tl_qsession *s, portal *p, pnode *stmt, tl_sink *sink, tl
     p->q.fc.extra_float_digits = s->extra_float_digits;
     int rc = run_statement(&p->q, stmt, rs->stmt_location, rs->stmt_len, &w, err);
     if (before != 'I' && s->tx == 'I') prepared_end_tx(s); /* COMMIT / ROLLBACK */
+    *suspended = rc == 0 && ts.suspended;
     return rc;
 }
 
@@ -729,8 +765,8 @@ int tl_execute(tl_qsession *s, const char *name, int64_t max_rows, tl_sink *sink
     *suspended = false;
     portal *p = find_portal(st_of(s), name, NULL);
     if (!p) {
-        if (!name[0]) return tl_errorf(err, "34000", "portal \"\" does not exist");
-        return tl_errorf(err, "34000", "portal \"%s\" does not exist", name);
+        tl_errorf(err, "34000", "portal \"%s\" does not exist", name);
+        return fail(s);
     }
     if (s->tx == 'E' && !is_tx_stmt(p->t)) return aborted_error(err);
     __atomic_store_n(&s->cancel, 0, __ATOMIC_RELEASE);
@@ -745,7 +781,7 @@ int tl_execute(tl_qsession *s, const char *name, int64_t max_rows, tl_sink *sink
     else if (p->ran)
         rc = sink->complete && p->tag[0] ? sink->complete(sink->ctx, p->tag) : 0;
     else
-        rc = run_utility(s, p, stmt, sink, err);
+        rc = run_utility(s, p, stmt, max_rows, sink, suspended, err);
     if (rc < 0) {
         char_position(t->sql, err);
         if (s->tx == 'T') s->tx = 'E';

@@ -144,8 +144,38 @@ static void send_fatal(pgw_conn *c, const char *sqlstate, const char *msg)
     flush_out(c);
 }
 
+static void send_param_status(pgw_conn *c, const char *name, const char *value);
+
+static struct pgw_param *param_slot(pgw_conn *c, const char *name)
+{
+    for (int i = 0; i < c->nparams; i++)
+        if (strcmp(c->params[i].name, name) == 0)
+            return &c->params[i];
+    if (c->nparams == (int)TL_ARRAY_LEN(c->params))
+        return NULL;
+    struct pgw_param *p = &c->params[c->nparams++];
+    p->name = tl_xstrdup(name);
+    return p;
+}
+
+/* Changed settings, in the order they changed, before ReadyForQuery. */
+static void flush_param_status(pgw_conn *c)
+{
+    for (int i = 0; i < c->nparams; i++) {
+        struct pgw_param *p = &c->params[i];
+        if (!p->pending)
+            continue;
+        if (!p->sent || strcmp(p->sent, p->pending) != 0)
+            send_param_status(c, p->name, p->pending);
+        free(p->sent);
+        p->sent = p->pending;
+        p->pending = NULL;
+    }
+}
+
 static int send_ready(pgw_conn *c)
 {
+    flush_param_status(c);
     msg_begin(c, 'Z');
     tl_buf_putc(&c->out, c->qs ? tl_qsession_tx_status(c->qs) : 'I');
     msg_end(c);
@@ -162,7 +192,13 @@ static void send_param_status(pgw_conn *c, const char *name, const char *value)
 
 static void report_param_cb(void *ctx, const char *name, const char *value)
 {
-    send_param_status(ctx, name, value);
+    pgw_conn *c = ctx;
+    send_param_status(c, name, value);
+    struct pgw_param *p = param_slot(c, name);
+    if (p) {
+        free(p->sent);
+        p->sent = tl_xstrdup(value ? value : "");
+    }
 }
 
 /* ---- input ---------------------------------------------------------------------- */
@@ -339,7 +375,13 @@ static int sink_notice(void *ctx, const tl_error *notice)
 static int sink_param_status(void *ctx, const char *name, const char *value)
 {
     pgw_conn *c = ctx;
-    send_param_status(c, name, value);
+    struct pgw_param *p = param_slot(c, name);
+    if (!p) {
+        send_param_status(c, name, value); /* no room to defer: report at once */
+    } else {
+        free(p->pending);
+        p->pending = tl_xstrdup(value ? value : "");
+    }
     return c->broken ? -1 : 0;
 }
 
@@ -968,6 +1010,11 @@ void tl_server_serve_fd(tl_server *s, int fd)
     close(fd);
     tl_buf_free(&c->out);
     tl_buf_free(&c->body);
+    for (int i = 0; i < c->nparams; i++) {
+        free(c->params[i].name);
+        free(c->params[i].sent);
+        free(c->params[i].pending);
+    }
     free(c->in);
     free(c);
 }

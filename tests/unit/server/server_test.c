@@ -484,7 +484,7 @@ Test(pgwire, empty_query_and_set)
     send_query(fd, " ; ");
     expect(fd, "I Z(I)");
     send_query(fd, "set application_name = x");
-    expect(fd, "S(application_name=x) C(SET) Z(I)");
+    expect(fd, "C(SET) S(application_name=x) Z(I)");
     send_query(fd, "begin");
     expect(fd, "C(BEGIN) Z(T)");
     send_query(fd, "commit");
@@ -780,7 +780,7 @@ Test(pgwire, pipeline_without_sync_between_statements)
     frame_named(&b, 'C', 'P', "p1");
     frame(&b, 'S', "", 0);
     send_buf(fd, &b);
-    expect(fd, "1 1 1 2 2 2 D(0) C(SELECT 1) S(application_name=piped) C(SET) I 3 Z(I)");
+    expect(fd, "1 1 1 2 2 2 D(0) C(SELECT 1) C(SET) I 3 S(application_name=piped) Z(I)");
     /* portals are gone after Sync outside a transaction block */
     frame_exec(&b, "p2", 0);
     frame(&b, 'S', "", 0);
