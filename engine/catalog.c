@@ -273,6 +273,33 @@ tl_rel *tl_catalog_create_table(tl_engine *e, const tl_table_def *def, tl_error 
     return r;
 }
 
+tl_rel *tl_catalog_create_virtual(tl_engine *e, const char *name, uint32_t nsp, tl_relkind kind, int natts,
+                                  const tl_attr *atts, tl_rel_materialize_fn fn, void *arg, tl_error *err)
+{
+    if (name_taken(e, nsp, name)) {
+        tl_errorf(err, "42P07", "relation \"%s\" already exists", name);
+        return NULL;
+    }
+    tl_rel *r = tl_xcalloc(1, sizeof *r);
+    r->oid = tl_catalog_new_oid(e);
+    r->name = tl_xstrdup(name);
+    r->nsp = nsp;
+    r->kind = kind;
+    r->natts = natts;
+    r->atts = tl_xcalloc((size_t)natts + 1, sizeof *r->atts);
+    for (int i = 0; i < natts; i++) {
+        r->atts[i] = atts[i];
+        r->atts[i].name = tl_xstrdup(atts[i].name);
+        r->atts[i].default_sql = dup_or_null(atts[i].default_sql);
+        r->atts[i].generated_sql = dup_or_null(atts[i].generated_sql);
+    }
+    r->part_col = -1;
+    r->materialize = fn;
+    r->mat_arg = arg;
+    rels_push(e, r);
+    return r;
+}
+
 tl_rel *tl_catalog_create_index(tl_engine *e, const char *name, tl_rel *table, int ncols,
                                 const int *cols, bool unique, const char *def, tl_error *err)
 {

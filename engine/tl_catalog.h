@@ -44,8 +44,16 @@ typedef struct tl_fkey {
 } tl_fkey;
 
 typedef struct tl_pkindex tl_pkindex;
+typedef struct tl_rel tl_rel;
 
-typedef struct tl_rel {
+/* A virtual relation's rows: append them to `out` (a fresh table with the relation's
+ * column types) with tl_table_append. Called with the catalog lock held shared, once
+ * per statement that reads the relation; the query layer scans `out` with the ordinary
+ * executor and frees it when the statement ends. System catalogs (pg_catalog,
+ * information_schema), tally_storage and non-incremental views use this. */
+typedef int (*tl_rel_materialize_fn)(tl_engine *e, const tl_rel *r, tl_table *out, tl_error *err);
+
+struct tl_rel {
     uint32_t oid;
     char *name;
     uint32_t nsp;
@@ -69,7 +77,10 @@ typedef struct tl_rel {
     /* data (tables only) */
     tl_table *data;
     int part_col; /* date column that partitions the table, -1 none */
-} tl_rel;
+    /* virtual relations (data == NULL): rows produced at statement time */
+    tl_rel_materialize_fn materialize;
+    void *mat_arg;
+};
 
 typedef struct tl_enum {
     uint32_t oid;
@@ -132,6 +143,10 @@ tl_enum *tl_catalog_create_enum(tl_engine *e, const char *name, uint32_t nsp, in
                                 const char *const *labels, tl_error *err);
 /* Drops the relation and what depends on it (indexes); 2BP01 when another table's
  * foreign key references it and cascade is false. */
+/* A relation whose rows come from `fn` (kind 'v' for system views). Exclusive lock or
+ * engine start-up. */
+tl_rel *tl_catalog_create_virtual(tl_engine *e, const char *name, uint32_t nsp, tl_relkind kind, int natts,
+                                  const tl_attr *atts, tl_rel_materialize_fn fn, void *arg, tl_error *err);
 int tl_catalog_drop_rel(tl_engine *e, tl_rel *r, bool cascade, tl_error *err);
 int tl_catalog_drop_enum(tl_engine *e, tl_enum *en, tl_error *err);
 uint32_t tl_catalog_new_oid(tl_engine *e);

@@ -419,6 +419,7 @@ int tl_prepare(tl_qsession *s, const char *name, const char *sql, int nparams,
         p->ncols = 1;
         copy_cols(&p->arena, 1, &d, &p->cols);
     }
+    q_free_temps(&q);
     tl_arena_free(&q.arena);
     if (rc < 0) {
         char_position(t->sql, err);
@@ -486,6 +487,7 @@ static void portal_finish(tl_qsession *s, portal *p)
 static void portal_free(tl_qsession *s, portal *p)
 {
     portal_finish(s, p);
+    q_free_temps(&p->q); /* virtual relations' rows, after the operators reading them */
     tl_arena_free(&p->q.arena);
     ptree_unref(p->t);
     free(p->name);

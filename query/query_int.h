@@ -150,7 +150,14 @@ struct qctx {
     tl_fmt_ctx fc;
     int64_t now;          /* statement start time (now() is stable in a statement) */
     qparams *params;      /* extended protocol: $n values/types, NULL for simple query */
+    /* tables materialised for virtual relations; freed with the statement */
+    tl_table **temps;
+    int ntemps, captemps;
 };
+
+/* A statement-local copy of a virtual relation with its rows materialised now. */
+tl_rel *q_materialize(qctx *q, tl_rel *r, tl_error *err);
+void q_free_temps(qctx *q);
 
 /* ---- functions in the layer ----------------------------------------------------------- */
 
