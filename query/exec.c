@@ -114,6 +114,8 @@ static int scan_next(op *o, qctx *q, batch **out, tl_error *err)
             s->positioned = false;
             continue;
         }
+        /* a selective filter can loop here over many batches: stay cancellable */
+        if (q_check_cancel(q, err) < 0) return -1;
         tl_arena_reset(&o->arena);
         uint64_t left = s->snap.rows[s->part] - s->row;
         uint32_t n = left > TL_VEC_SIZE ? TL_VEC_SIZE : (uint32_t)left;

@@ -1252,6 +1252,7 @@ int cast_vec(qctx *q, const tl_vec *in, tl_type to, tl_vec *out, tl_arena *a, tl
 
 tl_expr *cast_expr(qctx *q, tl_expr *e, tl_type to, bool explicit_, tl_error *err)
 {
+    if (e->param > 0) return param_cast_hook(q, e, to); /* $n: its type is decided here */
     tl_type_id f = e->type.id;
     if (f == to.id && (to.id != TL_ENUM || e->type.oid == to.oid) && (to.typmod < 0 || to.typmod == e->type.typmod))
         return e;

@@ -32,6 +32,11 @@ struct tl_qsession {
     char tx;             /* 'I', 'T', 'E' */
     volatile int cancel; /* set by tl_qsession_cancel from another thread */
     int64_t fixed_now;   /* tests: tally.now_override, 0 = real clock */
+    struct pstate *ext;  /* prepared.c: statements, portals, parse cache */
+    int lock_depth;      /* read locks held for suspended portals (one real lock) */
+    bool tx_read_only;   /* SET TRANSACTION READ ONLY / START TRANSACTION READ ONLY */
+    char **savepoints;   /* names, innermost last, while in a transaction block */
+    int nsavepoints;
 };
 
 /* ---- expressions ----------------------------------------------------------------- */
@@ -96,6 +101,7 @@ struct tl_expr {
     double agg_frac;        /* percentile_cont / percentile_disc fraction */
     bool ilike;             /* E_LIKE */
     struct win_spec *win;   /* E_WIN */
+    int param;           /* E_CONST standing for $param while inferring (0 = none) */
     /* provenance for RowDescription */
     uint32_t src_table;
     int16_t src_attnum;
@@ -162,6 +168,20 @@ struct op {
     tl_arena arena;       /* output of the last next(); reset on each call */
 };
 
+/* Extended-protocol parameters ($n) of the statement being bound (prepared.c). While
+ * inferring (Parse), a parameter binds as a NULL placeholder whose type is recorded by
+ * the first cast the binder applies to it; after Bind, as a constant of its type. */
+typedef struct qparams {
+    int n;
+    tl_type *types;    /* TL_UNKNOWN until declared or inferred */
+    bool infer;
+    tl_datum *values;  /* after Bind */
+} qparams;
+
+/* prepared.c: ParamRef -> expression; the cast hook that records inferred types. */
+tl_expr *param_expr(qctx *q, int number, int location, tl_error *err);
+tl_expr *param_cast_hook(qctx *q, tl_expr *e, tl_type to);
+
 /* Per-statement context. */
 struct qctx {
     tl_qsession *s;
@@ -170,6 +190,7 @@ struct qctx {
     const char *sql;
     tl_fmt_ctx fc;
     int64_t now;          /* statement start time (now() is stable in a statement) */
+    qparams *params;      /* extended protocol: $n values/types, NULL for simple query */
     /* tables materialised for virtual relations; freed with the statement */
     tl_table **temps;
     int ntemps, captemps;
@@ -290,6 +311,14 @@ typedef struct qresult {
 int plan_select(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err);
 /* Bind an expression over one relation's columns (defaults, generated columns). */
 tl_expr *bind_rel_expr(qctx *q, tl_rel *rel, pnode *n, tl_error *err);
+
+/* prepared.c: session teardown and the statement-level hooks */
+void prepared_free(tl_qsession *s);
+void prepared_end_tx(tl_qsession *s);      /* COMMIT/ROLLBACK: non-holdable portals go */
+int prepared_deallocate(tl_qsession *s, const char *name, tl_error *err); /* NULL = ALL */
+/* The engine read lock for a statement, shared with this session's suspended portals. */
+void q_read_lock(tl_qsession *s);
+void q_read_unlock(tl_qsession *s);
 
 /* stmt.c */
 int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sink, tl_error *err);

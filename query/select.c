@@ -1329,9 +1329,8 @@ static tl_expr *bind_expr(bindctx *bc, pnode *n, tl_error *err)
         return bind_coalesce(bc, n->coalesce_expr, err);
     case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
         return bind_sqlvalue(bc, n->sqlvalue_function, err);
-    case PG_QUERY__NODE__NODE_PARAM_REF:
-        err_at(err, n->param_ref->location, "42P02", "there is no parameter $%d", n->param_ref->number);
-        return NULL;
+    case PG_QUERY__NODE__NODE_PARAM_REF: /* extended protocol: prepared.c owns $n */
+        return param_expr(bc->q, n->param_ref->number, n->param_ref->location, err);
     case PG_QUERY__NODE__NODE_SUB_LINK:
         return bind_sublink(bc, n->sub_link, err);
     case PG_QUERY__NODE__NODE_MIN_MAX_EXPR: {

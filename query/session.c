@@ -58,6 +58,7 @@ static const guc_def gucs[] = {
     {"jit", "off", false, false},
     {"row_security", "on", false, false},
     {"timezone_abbreviations", "Default", false, false},
+    {"role", "none", false, false},
     {"tally.now_override", "", false, false},
 };
 #define NGUCS ((int)TL_ARRAY_LEN(gucs))
@@ -89,6 +90,9 @@ tl_qsession *tl_qsession_new(tl_engine *eng, const char *user, const char *datab
 void tl_qsession_free(tl_qsession *s)
 {
     if (!s) return;
+    prepared_free(s); /* portals give back their locks first */
+    for (int i = 0; i < s->nsavepoints; i++) free(s->savepoints[i]);
+    free(s->savepoints);
     for (int i = 0; i < NGUCS; i++) free(s->values[i]);
     free(s->values);
     free(s->user);
@@ -189,6 +193,38 @@ int tl_qsession_reset(tl_qsession *s, const char *name, tl_error *err)
     if (i < 0) return tl_errorf(err, "42704", "unrecognized configuration parameter \"%s\"", name);
     if (gucs[i].readonly) return 0;
     return tl_qsession_set(s, gucs[i].name, gucs[i].dflt, err);
+}
+
+/* RESET ALL / DISCARD ALL: every settable parameter back to its default; fn is told of
+ * each reported one whose value changed (ParameterStatus). */
+int tl_qsession_reset_all(tl_qsession *s, void (*fn)(void *ctx, const char *name, const char *value),
+                          void *ctx);
+int tl_qsession_reset_all(tl_qsession *s, void (*fn)(void *ctx, const char *name, const char *value),
+                          void *ctx)
+{
+    tl_error err;
+    tl_error_clear(&err);
+    for (int i = 0; i < NGUCS; i++) {
+        if (gucs[i].readonly || strcmp(s->values[i], gucs[i].dflt) == 0) continue;
+        if (tl_qsession_set(s, gucs[i].name, gucs[i].dflt, &err) < 0) return -1;
+        if (gucs[i].report && fn) fn(ctx, gucs[i].name, s->values[i]);
+    }
+    return 0;
+}
+
+/* SHOW ALL: every parameter in name order, as pg_settings lists them. */
+void tl_qsession_each(tl_qsession *s, void (*fn)(void *ctx, const char *name, const char *value), void *ctx);
+void tl_qsession_each(tl_qsession *s, void (*fn)(void *ctx, const char *name, const char *value), void *ctx)
+{
+    int order[NGUCS];
+    for (int i = 0; i < NGUCS; i++) order[i] = i;
+    for (int i = 1; i < NGUCS; i++)
+        for (int j = i; j > 0 && strcasecmp(gucs[order[j - 1]].name, gucs[order[j]].name) > 0; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    for (int i = 0; i < NGUCS; i++) fn(ctx, gucs[order[i]].name, s->values[order[i]]);
 }
 
 bool tl_qsession_guc_reported(const char *name);
@@ -304,6 +340,7 @@ int tl_query_simple(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *er
     int rc = 0;
     if (res->n_stmts == 0 && sink->empty) sink->empty(sink->ctx);
     __atomic_store_n(&s->cancel, 0, __ATOMIC_RELEASE);
+    tl_close_portal(s, ""); /* a simple Query drops the unnamed portal, as PostgreSQL */
     for (size_t i = 0; i < res->n_stmts && rc == 0; i++) {
         PgQuery__RawStmt *rs = res->stmts[i];
         qctx q = {0};
@@ -318,7 +355,9 @@ int tl_query_simple(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *er
             rc = tl_errorf(err, "25P02",
                            "current transaction is aborted, commands ignored until end of transaction block");
         } else {
+            char before = s->tx;
             rc = run_statement(&q, rs->stmt, rs->stmt_location, rs->stmt_len, sink, err);
+            if (before != 'I' && s->tx == 'I') prepared_end_tx(s);
         }
         /* the arena holds snapshot pins on the temporary tables: release them first */
         tl_arena_free(&q.arena);
@@ -328,6 +367,7 @@ int tl_query_simple(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *er
         fix_position(sql, err);
         if (s->tx == 'T') s->tx = 'E';
     }
+    tl_sync(s); /* the implicit transaction ends with the query string */
     pg_query__parse_result__free_unpacked(res, NULL);
     return rc;
 }

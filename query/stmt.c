@@ -12,6 +12,9 @@
 int tl_qsession_reset(tl_qsession *s, const char *name, tl_error *err);
 bool tl_qsession_guc_reported(const char *name);
 const char *tl_qsession_guc_canonical(const char *name);
+int tl_qsession_reset_all(tl_qsession *s, void (*fn)(void *ctx, const char *name, const char *value),
+                          void *ctx);
+void tl_qsession_each(tl_qsession *s, void (*fn)(void *ctx, const char *name, const char *value), void *ctx);
 
 const char *pn_str(const pnode *n)
 {
@@ -217,8 +220,75 @@ static int report_if_needed(qctx *q, tl_sink *sink, const char *name)
     return sink->param_status(sink->ctx, tl_qsession_guc_canonical(name), tl_qsession_get(q->s, name));
 }
 
+static void report_cb(void *ctx, const char *name, const char *value)
+{
+    tl_sink *sink = ctx;
+    if (sink->param_status) sink->param_status(sink->ctx, name, value);
+}
+
+/* Transaction characteristics from DefElems (BEGIN ... / SET TRANSACTION ... / SET SESSION
+ * CHARACTERISTICS AS TRANSACTION ...): isolation level and read-only. Every isolation
+ * level is accepted: a statement reads one epoch, which is at least what each promises
+ * for the reads tally serves. */
+static int tx_options(qctx *q, pnode **opts, size_t n, bool session, tl_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (opts[i]->node_case != PG_QUERY__NODE__NODE_DEF_ELEM) continue;
+        PgQuery__DefElem *d = opts[i]->def_elem;
+        pnode *a = d->arg;
+        if (strcmp(d->defname, "transaction_isolation") == 0) {
+            const char *v = a && a->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+                                    a->a_const->val_case == PG_QUERY__A__CONST__VAL_SVAL
+                                ? a->a_const->sval->sval
+                                : "read committed";
+            if (tl_qsession_set(q->s, session ? "default_transaction_isolation" : "transaction_isolation", v,
+                                err) < 0)
+                return -1;
+        } else if (strcmp(d->defname, "transaction_read_only") == 0) {
+            bool ro = a && a->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+                      ((a->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL && a->a_const->ival->ival) ||
+                       (a->a_const->val_case == PG_QUERY__A__CONST__VAL_BOOLVAL && a->a_const->boolval->boolval));
+            if (session) {
+                if (tl_qsession_set(q->s, "default_transaction_read_only", ro ? "on" : "off", err) < 0) return -1;
+            } else {
+                q->s->tx_read_only = ro;
+            }
+        }
+    }
+    return 0;
+}
+
+static int set_multi(qctx *q, PgQuery__VariableSetStmt *st, tl_sink *sink, tl_error *err)
+{
+    if (strcmp(st->name, "TRANSACTION") == 0) {
+        if (q->s->tx == 'I') {
+            tl_error w;
+            tl_error_clear(&w);
+            tl_errorf(&w, "25P01", "SET TRANSACTION can only be used in transaction blocks");
+            w.severity = TL_SEV_WARNING;
+            if (sink->notice) sink->notice(sink->ctx, &w);
+            return 0;
+        }
+        return tx_options(q, st->args, st->n_args, false, err);
+    }
+    if (strcmp(st->name, "SESSION CHARACTERISTICS") == 0) {
+        if (tx_options(q, st->args, st->n_args, true, err) < 0) return -1;
+        return report_if_needed(q, sink, "default_transaction_read_only");
+    }
+    return err_at(err, -1, "0A000", "SET %s is not supported", st->name);
+}
+
 int exec_set(qctx *q, PgQuery__VariableSetStmt *st, tl_sink *sink, tl_error *err)
 {
+    if (st->name && strcmp(st->name, "role") == 0 && st->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_SET_VALUE) {
+        /* SET ROLE: accepted for an existing role; privileges are the security layer's */
+        char *v = set_value_text(q, st, err);
+        if (!v) return -1;
+        if (strcasecmp(v, "none") != 0 && !tl_catalog_find_role(q->eng, v))
+            return tl_errorf(err, "22023", "role \"%s\" does not exist", v);
+        return tl_qsession_set(q->s, "role", v, err);
+    }
+    if (st->name && strcmp(st->name, "session_authorization") == 0) return 0;
     switch (st->kind) {
     case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_VALUE: {
         const char *name = guc_name_of(st->name);
@@ -235,20 +305,40 @@ int exec_set(qctx *q, PgQuery__VariableSetStmt *st, tl_sink *sink, tl_error *err
         return report_if_needed(q, sink, name);
     }
     case PG_QUERY__VARIABLE_SET_KIND__VAR_RESET_ALL:
-        return 0;
+        return tl_qsession_reset_all(q->s, report_cb, sink);
     case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_MULTI:
-        /* SET TRANSACTION ...: a read sees one epoch already; nothing to change. */
-        return 0;
+        return set_multi(q, st, sink, err);
     default:
         return err_at(err, -1, "0A000", "unsupported SET form");
     }
 }
 
+static void show_all_row(void *ctx, const char *name, const char *value)
+{
+    tl_sink *sink = ctx;
+    tl_cell c[3] = {{name, strlen(name)}, {value, strlen(value)}, {"", 0}};
+    if (sink->row) sink->row(sink->ctx, 3, c);
+}
+
 int exec_show(qctx *q, PgQuery__VariableShowStmt *st, tl_sink *sink, tl_error *err)
 {
     const char *name = guc_name_of(st->name);
-    if (strcasecmp(st->name, "all") == 0) return err_at(err, -1, "0A000", "SHOW ALL is not supported yet");
+    if (strcasecmp(st->name, "all") == 0) {
+        tl_coldesc d[3] = {
+            {.name = "name", .type_oid = TL_OID_TEXT, .typlen = -1, .typmod = -1},
+            {.name = "setting", .type_oid = TL_OID_TEXT, .typlen = -1, .typmod = -1},
+            {.name = "description", .type_oid = TL_OID_TEXT, .typlen = -1, .typmod = -1},
+        };
+        if (sink->describe) sink->describe(sink->ctx, 3, d);
+        tl_qsession_each(q->s, show_all_row, sink);
+        return 0;
+    }
     const char *v = tl_qsession_get(q->s, name);
+    if (strcmp(name, "transaction_read_only") == 0)
+        v = (q->s->tx != 'I' ? q->s->tx_read_only
+                             : strcmp(tl_qsession_get(q->s, "default_transaction_read_only"), "on") == 0)
+                ? "on"
+                : "off";
     if (!v) return tl_errorf(err, "42704", "unrecognized configuration parameter \"%s\"", st->name);
     tl_coldesc d = {.name = st->name, .type_oid = TL_OID_TEXT, .typlen = -1, .typmod = -1};
     if (strcasecmp(st->name, "timezone") == 0) d.name = "TimeZone";
@@ -261,28 +351,115 @@ int exec_show(qctx *q, PgQuery__VariableShowStmt *st, tl_sink *sink, tl_error *e
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
 
+static void savepoints_clear(tl_qsession *s)
+{
+    for (int i = 0; i < s->nsavepoints; i++) free(s->savepoints[i]);
+    s->nsavepoints = 0;
+}
+
+static int find_savepoint(tl_qsession *s, const char *name)
+{
+    for (int i = s->nsavepoints - 1; i >= 0; i--)
+        if (strcmp(s->savepoints[i], name) == 0) return i;
+    return -1;
+}
+
+/* Transaction control. Reads see one epoch per statement; savepoints are kept by name so
+ * RELEASE / ROLLBACK TO behave (ROLLBACK TO leaves an aborted block usable again). */
 static int exec_transaction(qctx *q, PgQuery__TransactionStmt *st, tl_sink *sink, const char **tag,
                             tl_error *err)
 {
+    tl_qsession *s = q->s;
     switch (st->kind) {
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_BEGIN:
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_START:
-        if (q->s->tx != 'I') notice(sink, "25001", "there is already a transaction in progress");
-        else q->s->tx = 'T';
-        *tag = "BEGIN";
+        *tag = st->kind == PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_BEGIN ? "BEGIN" : "START TRANSACTION";
+        if (s->tx != 'I') {
+            tl_error w;
+            tl_error_clear(&w);
+            tl_errorf(&w, "25001", "there is already a transaction in progress");
+            w.severity = TL_SEV_WARNING;
+            if (sink->notice) sink->notice(sink->ctx, &w);
+            return 0;
+        }
+        s->tx = 'T';
+        s->tx_read_only = strcmp(tl_qsession_get(s, "default_transaction_read_only"), "on") == 0;
+        tl_qsession_set(s, "transaction_isolation", tl_qsession_get(s, "default_transaction_isolation"), err);
+        if (tx_options(q, st->options, st->n_options, false, err) < 0) {
+            s->tx = 'I';
+            return -1;
+        }
         return 0;
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_COMMIT:
-        if (q->s->tx == 'I') notice(sink, "25P01", "there is no transaction in progress");
-        *tag = q->s->tx == 'E' ? "ROLLBACK" : "COMMIT";
-        q->s->tx = 'I';
-        return 0;
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK:
-        if (q->s->tx == 'I') notice(sink, "25P01", "there is no transaction in progress");
-        *tag = "ROLLBACK";
-        q->s->tx = 'I';
+        if (s->tx == 'I') {
+            tl_error w;
+            tl_error_clear(&w);
+            tl_errorf(&w, "25P01", "there is no transaction in progress");
+            w.severity = TL_SEV_WARNING;
+            if (sink->notice) sink->notice(sink->ctx, &w);
+        }
+        *tag = st->kind == PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK || s->tx == 'E' ? "ROLLBACK"
+                                                                                                 : "COMMIT";
+        s->tx = 'I';
+        s->tx_read_only = false;
+        savepoints_clear(s);
+        tl_qsession_set(s, "transaction_isolation", tl_qsession_get(s, "default_transaction_isolation"), err);
+        return 0;
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_SAVEPOINT:
+        if (s->tx == 'I')
+            return tl_errorf(err, "25P01", "SAVEPOINT can only be used in transaction blocks");
+        s->savepoints = tl_xrealloc(s->savepoints, sizeof *s->savepoints * (size_t)(s->nsavepoints + 1));
+        s->savepoints[s->nsavepoints++] = tl_xstrdup(st->savepoint_name);
+        *tag = "SAVEPOINT";
+        return 0;
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_RELEASE:
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK_TO: {
+        bool release = st->kind == PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_RELEASE;
+        if (s->tx == 'I')
+            return tl_errorf(err, "25P01", "%s can only be used in transaction blocks",
+                             release ? "RELEASE SAVEPOINT" : "ROLLBACK TO SAVEPOINT");
+        int i = find_savepoint(s, st->savepoint_name);
+        if (i < 0) return tl_errorf(err, "3B001", "savepoint \"%s\" does not exist", st->savepoint_name);
+        int keep = release ? i : i + 1;
+        for (int k = keep; k < s->nsavepoints; k++) free(s->savepoints[k]);
+        s->nsavepoints = keep;
+        if (!release) s->tx = 'T';
+        *tag = release ? "RELEASE" : "ROLLBACK";
+        return 0;
+    }
+    default:
+        return err_at(err, -1, "0A000", "two-phase commit is not supported");
+    }
+}
+
+/* A write in a read-only transaction (or with default_transaction_read_only on). */
+static int check_writable(qctx *q, const char *what, tl_error *err)
+{
+    tl_qsession *s = q->s;
+    bool ro = s->tx != 'I' ? s->tx_read_only
+                           : strcmp(tl_qsession_get(s, "default_transaction_read_only"), "on") == 0;
+    if (ro) return tl_errorf(err, "25006", "cannot execute %s in a read-only transaction", what);
+    return 0;
+}
+
+static int exec_discard(qctx *q, PgQuery__DiscardStmt *d, tl_sink *sink, const char **tag, tl_error *err)
+{
+    switch (d->target) {
+    case PG_QUERY__DISCARD_MODE__DISCARD_ALL:
+        if (q->s->tx != 'I') return tl_errorf(err, "25001", "DISCARD ALL cannot run inside a transaction block");
+        *tag = "DISCARD ALL";
+        if (prepared_deallocate(q->s, NULL, err) < 0) return -1;
+        return tl_qsession_reset_all(q->s, report_cb, sink);
+    case PG_QUERY__DISCARD_MODE__DISCARD_PLANS:
+        *tag = "DISCARD PLANS";
+        return 0;
+    case PG_QUERY__DISCARD_MODE__DISCARD_SEQUENCES:
+        *tag = "DISCARD SEQUENCES";
         return 0;
     default:
-        return err_at(err, -1, "0A000", "this transaction command is not supported yet");
+        *tag = "DISCARD TEMP";
+        return 0;
     }
 }
 
@@ -307,8 +484,18 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
     const char *tag = NULL;
     int rc = 0;
     int lockmode = statement_kind_is_write(stmt);
-    if (lockmode == 2) tl_engine_write_lock(q->eng);
-    else tl_engine_read_lock(q->eng);
+    if (lockmode == 2) {
+        if (q->s->lock_depth > 0)
+            return tl_errorf(err, "55006", "cannot change the catalog while this session has a suspended portal");
+        if (check_writable(q, "CREATE/DROP", err) < 0) return -1;
+        tl_engine_write_lock(q->eng);
+    } else {
+        if (stmt->node_case == PG_QUERY__NODE__NODE_INSERT_STMT && check_writable(q, "INSERT", err) < 0) return -1;
+        if (stmt->node_case == PG_QUERY__NODE__NODE_COPY_STMT && stmt->copy_stmt->is_from &&
+            check_writable(q, "COPY FROM", err) < 0)
+            return -1;
+        q_read_lock(q->s);
+    }
     switch (stmt->node_case) {
     case PG_QUERY__NODE__NODE_SELECT_STMT: {
         qresult r = {0};
@@ -384,11 +571,28 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
     case PG_QUERY__NODE__NODE_TRANSACTION_STMT:
         rc = exec_transaction(q, stmt->transaction_stmt, sink, &tag, err);
         break;
+    case PG_QUERY__NODE__NODE_DISCARD_STMT:
+        rc = exec_discard(q, stmt->discard_stmt, sink, &tag, err);
+        break;
+    case PG_QUERY__NODE__NODE_DEALLOCATE_STMT: {
+        const char *n = stmt->deallocate_stmt->name;
+        rc = prepared_deallocate(q->s, n && n[0] ? n : NULL, err);
+        tag = n && n[0] ? "DEALLOCATE" : "DEALLOCATE ALL";
+        break;
+    }
+    case PG_QUERY__NODE__NODE_LISTEN_STMT:
+        /* accepted; no notifications are ever sent (nothing issues NOTIFY) */
+        tag = "LISTEN";
+        break;
+    case PG_QUERY__NODE__NODE_UNLISTEN_STMT:
+        tag = "UNLISTEN";
+        break;
     default:
         rc = tl_errorf(err, "0A000", "statement type %d is not supported yet", (int)stmt->node_case);
         break;
     }
-    tl_engine_unlock(q->eng);
+    if (lockmode == 2) tl_engine_unlock(q->eng);
+    else q_read_unlock(q->s);
     if (rc == 0 && tag) rc = complete(sink, tag) < 0 ? tl_errorf(err, "08006", "connection lost") : 0;
     return rc;
 }

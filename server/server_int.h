@@ -28,6 +28,13 @@ typedef struct pgw_conn {
     tl_buf body;         /* body of the message being handled */
     bool broken;         /* a read or write failed: the session ends */
 
+    /* ParameterStatus: PostgreSQL reports changed settings just before ReadyForQuery,
+     * and only when the value differs from the one last reported (pgwire.c) */
+    struct pgw_param {
+        char *name, *sent, *pending;
+    } params[32];
+    int nparams;
+
     /* COPY FROM STDIN sub-protocol */
     bool copy_active;    /* CopyInResponse sent, CopyDone/CopyFail not yet read */
     size_t copy_left;    /* bytes of the current CopyData still on the socket */

@@ -162,6 +162,17 @@ int tl_value_in(tl_type t, const char *s, size_t len, const tl_fmt_ctx *fc, tl_d
 /* Append the text form of a non-NULL datum to `out`. Enum output is the engine's job. */
 void tl_value_out(tl_type t, const tl_datum *d, const tl_fmt_ctx *fc, tl_buf *out);
 
+/* ---- binary input/output (PostgreSQL's typsend/typrecv) --------------------------- */
+
+/* Whether the type has a binary form here (enum's is its label: the engine's job). */
+bool tl_type_has_binary(tl_type_id id);
+/* Append the binary form of a non-NULL datum (int64 microsecond timestamps, numeric in
+ * base-10000 digits, jsonb with its version byte 1). */
+void tl_value_send(tl_type t, const tl_datum *d, tl_buf *out);
+/* Decode a binary value (a Bind parameter). 08P01 when data is short, 22P03 when bytes
+ * are left over or malformed, 22021 for bad UTF-8, the type's range errors otherwise. */
+int tl_value_recv(tl_type t, const char *p, size_t len, tl_datum *out, tl_arena *a, tl_error *err);
+
 /* Compare two non-NULL datums of the same type: <0, 0, >0 (text by bytes, as the C
  * collation). Hash consistent with equality (numeric 1.0 and 1.00 hash alike). */
 int tl_datum_cmp(tl_type_id t, const tl_datum *a, const tl_datum *b);
