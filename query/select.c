@@ -57,6 +57,7 @@ static int add_rel(qctx *q, scope *sc, PgQuery__RangeVar *rv, tl_error *err)
                           rv->relname);
         return err_at(err, rv->location, "42P01", "relation \"%s\" does not exist", rv->relname);
     }
+    if (acl_check_rel(q, r, TL_ACL_SELECT, rv->schemaname && *rv->schemaname, rv->location, err) < 0) return -1;
     if (sc->nrels == (int)TL_ARRAY_LEN(sc->rels))
         return err_at(err, rv->location, "54000", "too many tables in FROM");
     const char *alias = rv->alias && rv->alias->aliasname ? rv->alias->aliasname : r->name;
@@ -1007,7 +1008,7 @@ static op *build_from(qctx *q, scope *sc, fromitem *fi, bool *need, const tl_tab
 {
     if (fi->kind == 0) {
         scope_rel *sr = &sc->rels[fi->rel];
-        return op_scan(q, sr->rel, &snaps[fi->rel], need + sr->base, pushed);
+        return acl_scan(q, sr->rel, &snaps[fi->rel], need + sr->base, pushed); /* org scoping */
     }
     int llo, lhi, rlo, rhi;
     span_of(fi->l, sc, &llo, &lhi);
