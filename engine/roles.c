@@ -146,6 +146,17 @@ int tl_roles_set_org(tl_engine *e, tl_role *r, const char *org_id, tl_error *err
     return 0;
 }
 
+void tl_engine_login_info(tl_engine *e, const char *user, tl_login_info *out)
+{
+    tl_engine_read_lock(e);
+    tl_role *r = tl_catalog_find_role(e, user);
+    out->exists = r != NULL;
+    out->login = r && r->login;
+    out->may_connect = r && tl_acl_has(e, r, TL_OBJ_DB, TL_DB_OID, TL_ACL_CONNECT);
+    out->verifier = r && r->password ? tl_xstrdup(r->password) : NULL;
+    tl_engine_unlock(e);
+}
+
 /* ---- grants ---------------------------------------------------------------------------- */
 
 static tl_grant *find_grant(tl_grant *list, int n, uint32_t grantee, char kind, uint32_t oid)

@@ -4,7 +4,7 @@
  * OpenSSL's (SHA-256, HMAC, PBKDF2, MD5); nothing here is hand-rolled crypto. The
  * cleartext never outlives the call that hashes it.
  */
-#include "tl_roles.h"
+#include "tl_scram.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
