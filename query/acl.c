@@ -659,10 +659,13 @@ static int gate_nonsuper(qctx *q, pnode *stmt, tl_error *err)
         return need_rel(q, stmt->insert_stmt->relation, TL_ACL_INSERT, err);
     case PG_QUERY__NODE__NODE_DELETE_STMT:
         if (read_only_scoped(q, err) < 0) return -1;
-        return need_rel(q, stmt->delete_stmt->relation, TL_ACL_DELETE, err);
+        /* a WHERE clause reads columns: PG wants SELECT as well */
+        return need_rel(q, stmt->delete_stmt->relation,
+                        TL_ACL_DELETE | (stmt->delete_stmt->where_clause ? TL_ACL_SELECT : 0), err);
     case PG_QUERY__NODE__NODE_UPDATE_STMT:
         if (read_only_scoped(q, err) < 0) return -1;
-        return need_rel(q, stmt->update_stmt->relation, TL_ACL_UPDATE, err);
+        return need_rel(q, stmt->update_stmt->relation,
+                        TL_ACL_UPDATE | (stmt->update_stmt->where_clause ? TL_ACL_SELECT : 0), err);
     case PG_QUERY__NODE__NODE_TRUNCATE_STMT: {
         if (read_only_scoped(q, err) < 0) return -1;
         PgQuery__TruncateStmt *t = stmt->truncate_stmt;

@@ -381,7 +381,7 @@ static int query_simple_run(tl_qsession *s, const char *sql, tl_sink *sink, tl_e
  * level: they run on a helper thread whose stack is large (only touched pages cost
  * memory), so depth is checked before any small connection stack could overflow.
  * Short ones cannot nest deeply enough to matter and run here. */
-#define INLINE_SQL_MAX 1000
+#define INLINE_SQL_MAX 160
 #define DEEP_STACK (256u * 1024 * 1024)
 
 typedef struct deep_call {

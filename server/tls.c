@@ -77,7 +77,9 @@ ssize_t srv__io_recv(pgw_conn *c, void *buf, size_t n)
     int r = SSL_read(c->ssl, buf, k);
     if (r > 0) return r;
     int e = SSL_get_error(c->ssl, r);
-    if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)) c->timed_out = true;
+    /* a socket receive timeout surfaces as WANT_READ on a blocking socket */
+    if (e == SSL_ERROR_WANT_READ || (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)))
+        c->timed_out = true;
     if (e == SSL_ERROR_SYSCALL && errno == EINTR) return -1;
     ERR_clear_error();
     errno = EIO;
