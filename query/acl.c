@@ -252,8 +252,8 @@ static int create_role(qctx *q, PgQuery__CreateRoleStmt *st, const char **tag, t
 
 static int alter_role(qctx *q, PgQuery__AlterRoleStmt *st, const char **tag, tl_error *err)
 {
-    uint32_t oid;
-    const char *name;
+    uint32_t oid = 0;
+    const char *name = NULL;
     if (roles_from_spec(q, st->role, &oid, &name, err) < 0) return -1;
     if (oid == TL_ROLE_PUBLIC) return tl_errorf(err, "42704", "role \"public\" does not exist");
     tl_role *r = tl_catalog_role_by_oid(q->eng, oid);
@@ -279,8 +279,8 @@ static int alter_role(qctx *q, PgQuery__AlterRoleStmt *st, const char **tag, tl_
 static int alter_role_set(qctx *q, PgQuery__AlterRoleSetStmt *st, const char **tag, tl_error *err)
 {
     if (!st->role) return tl_errorf(err, "0A000", "ALTER ROLE ALL SET is not supported");
-    uint32_t oid;
-    const char *name;
+    uint32_t oid = 0;
+    const char *name = NULL;
     if (roles_from_spec(q, st->role, &oid, &name, err) < 0) return -1;
     tl_role *r = tl_catalog_role_by_oid(q->eng, oid);
     PgQuery__VariableSetStmt *vs = st->setstmt;
@@ -350,8 +350,8 @@ static int drop_owned(qctx *q, PgQuery__DropOwnedStmt *st, const char **tag, tl_
     uint32_t oids[64];
     size_t n = 0;
     for (size_t i = 0; i < st->n_roles && n < 64; i++) {
-        uint32_t oid;
-        const char *name;
+        uint32_t oid = 0;
+        const char *name = NULL;
         if (roles_from_spec(q, st->roles[i]->role_spec, &oid, &name, err) < 0) return -1;
         if (!(me && (me->superuser || me->oid == oid)))
             return tl_errorf(err, "42501", "permission denied to drop objects");
@@ -492,7 +492,7 @@ static int grant(qctx *q, PgQuery__GrantStmt *st, tl_sink *sink, const char **ta
     uint32_t grantees[64];
     size_t ng = 0;
     for (size_t i = 0; i < st->n_grantees && ng < 64; i++) {
-        const char *name;
+        const char *name = NULL;
         if (roles_from_spec(q, st->grantees[i]->role_spec, &grantees[ng], &name, err) < 0) return -1;
         ng++;
     }
@@ -535,8 +535,8 @@ static int alter_default_privileges(qctx *q, PgQuery__AlterDefaultPrivilegesStmt
             if (!nsp) return tl_errorf(err, "3F000", "schema \"%s\" does not exist", sn ? sn : "?");
         } else if (strcmp(d->defname, "roles") == 0) {
             for (size_t k = 0; k < l->n_items; k++) {
-                uint32_t oid;
-                const char *name;
+                uint32_t oid = 0;
+                const char *name = NULL;
                 if (roles_from_spec(q, l->items[k]->role_spec, &oid, &name, err) < 0) return -1;
                 tl_role *r = tl_catalog_role_by_oid(q->eng, oid);
                 tl_role *me = current_role(q);
@@ -553,7 +553,7 @@ static int alter_default_privileges(qctx *q, PgQuery__AlterDefaultPrivilegesStmt
     uint32_t grantees[64];
     size_t ng = 0;
     for (size_t i = 0; i < g->n_grantees && ng < 64; i++) {
-        const char *name;
+        const char *name = NULL;
         if (roles_from_spec(q, g->grantees[i]->role_spec, &grantees[ng], &name, err) < 0) return -1;
         ng++;
     }
