@@ -128,6 +128,9 @@ void tl_engine_publish(tl_engine *e, tl_rel *const *rels, int n)
     for (int i = 0; i < n; i++)
         if (rels[i]->data) tl_table_publish(rels[i]->data);
     __atomic_add_fetch(&e->seq, 1, __ATOMIC_ACQ_REL);
+    /* Seal full tails outside the sequence lock: readers keep snapshotting meanwhile. */
+    for (int i = 0; i < n; i++)
+        if (rels[i]->data) tl_table_seal(rels[i]->data);
 }
 
 void tl_engine_snapshot(tl_engine *e, tl_rel *const *rels, int n, tl_table_snap *snaps, tl_arena *a)
@@ -267,7 +270,36 @@ tl_rel *tl_catalog_create_table(tl_engine *e, const tl_table_def *def, tl_error 
     }
     r->part_col = def->part_col;
     r->data = tl_table_new(def->natts, types, def->part_col);
+    /* A lone uuid key is unique: a dictionary would only add its hash index. */
+    if (def->npk == 1 && types[def->pk[0]].id == TL_UUID) tl_table_hint_unique(r->data, def->pk[0]);
     free(types);
+    rels_push(e, r);
+    return r;
+}
+
+tl_rel *tl_catalog_create_virtual(tl_engine *e, const char *name, uint32_t nsp, tl_relkind kind, int natts,
+                                  const tl_attr *atts, tl_rel_materialize_fn fn, void *arg, tl_error *err)
+{
+    if (name_taken(e, nsp, name)) {
+        tl_errorf(err, "42P07", "relation \"%s\" already exists", name);
+        return NULL;
+    }
+    tl_rel *r = tl_xcalloc(1, sizeof *r);
+    r->oid = tl_catalog_new_oid(e);
+    r->name = tl_xstrdup(name);
+    r->nsp = nsp;
+    r->kind = kind;
+    r->natts = natts;
+    r->atts = tl_xcalloc((size_t)natts + 1, sizeof *r->atts);
+    for (int i = 0; i < natts; i++) {
+        r->atts[i] = atts[i];
+        r->atts[i].name = tl_xstrdup(atts[i].name);
+        r->atts[i].default_sql = dup_or_null(atts[i].default_sql);
+        r->atts[i].generated_sql = dup_or_null(atts[i].generated_sql);
+    }
+    r->part_col = -1;
+    r->materialize = fn;
+    r->mat_arg = arg;
     rels_push(e, r);
     return r;
 }

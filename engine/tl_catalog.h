@@ -44,8 +44,16 @@ typedef struct tl_fkey {
 } tl_fkey;
 
 typedef struct tl_pkindex tl_pkindex;
+typedef struct tl_rel tl_rel;
 
-typedef struct tl_rel {
+/* A virtual relation's rows: append them to `out` (a fresh table with the relation's
+ * column types) with tl_table_append. Called with the catalog lock held shared, once
+ * per statement that reads the relation; the query layer scans `out` with the ordinary
+ * executor and frees it when the statement ends. System catalogs (pg_catalog,
+ * information_schema), tally_storage and non-incremental views use this. */
+typedef int (*tl_rel_materialize_fn)(tl_engine *e, const tl_rel *r, tl_table *out, tl_error *err);
+
+struct tl_rel {
     uint32_t oid;
     char *name;
     uint32_t nsp;
@@ -69,7 +77,10 @@ typedef struct tl_rel {
     /* data (tables only) */
     tl_table *data;
     int part_col; /* date column that partitions the table, -1 none */
-} tl_rel;
+    /* virtual relations (data == NULL): rows produced at statement time */
+    tl_rel_materialize_fn materialize;
+    void *mat_arg;
+};
 
 typedef struct tl_enum {
     uint32_t oid;
@@ -137,6 +148,10 @@ tl_enum *tl_catalog_create_enum(tl_engine *e, const char *name, uint32_t nsp, in
                                 const char *const *labels, tl_error *err);
 /* Drops the relation and what depends on it (indexes); 2BP01 when another table's
  * foreign key references it and cascade is false. */
+/* A relation whose rows come from `fn` (kind 'v' for system views). Exclusive lock or
+ * engine start-up. */
+tl_rel *tl_catalog_create_virtual(tl_engine *e, const char *name, uint32_t nsp, tl_relkind kind, int natts,
+                                  const tl_attr *atts, tl_rel_materialize_fn fn, void *arg, tl_error *err);
 int tl_catalog_drop_rel(tl_engine *e, tl_rel *r, bool cascade, tl_error *err);
 int tl_catalog_drop_enum(tl_engine *e, tl_enum *en, tl_error *err);
 uint32_t tl_catalog_new_oid(tl_engine *e);
@@ -154,6 +169,13 @@ int tl_ingest_append(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n, tl
 /* Publish and free; returns rows appended. */
 uint64_t tl_ingest_commit(tl_ingest *g);
 void tl_ingest_abort(tl_ingest *g);
+/* DELETE: mark these published rows of partition `part` deleted (rows not already
+ * deleted; ascending), dropping their primary-key entries. Referencing rows are handled
+ * by tl_ingest_delete_finish: ON DELETE CASCADE deletes them (recursively), other rules
+ * fail with 23503. All of it publishes at commit or is undone by abort. */
+int tl_ingest_delete_rows(tl_ingest *g, tl_rel *r, uint32_t part, const uint64_t *rows, uint32_t n,
+                          tl_error *err);
+int tl_ingest_delete_finish(tl_ingest *g, tl_error *err);
 /* Which row of the last tl_ingest_append failed (0-based within that call), -1 if none. */
 long tl_ingest_failed_row(const tl_ingest *g);
 

@@ -60,6 +60,7 @@ static int add_rel(qctx *q, scope *sc, PgQuery__RangeVar *rv, tl_error *err)
     if (acl_check_rel(q, r, TL_ACL_SELECT, rv->schemaname && *rv->schemaname, rv->location, err) < 0) return -1;
     if (sc->nrels == (int)TL_ARRAY_LEN(sc->rels))
         return err_at(err, rv->location, "54000", "too many tables in FROM");
+    if (r->materialize && !(r = q_materialize(q, r, err))) return -1;
     const char *alias = rv->alias && rv->alias->aliasname ? rv->alias->aliasname : r->name;
     for (int i = 0; i < sc->nrels; i++)
         if (strcmp(sc->rels[i].alias, alias) == 0)

@@ -247,6 +247,33 @@ int64_t q_clock_now(const tl_qsession *s)
     return ((int64_t)ts.tv_sec - (int64_t)TL_UNIX_EPOCH_DAYS * 86400) * 1000000 + ts.tv_nsec / 1000;
 }
 
+tl_rel *q_materialize(qctx *q, tl_rel *r, tl_error *err)
+{
+    tl_type *types = tl_arena_alloc(&q->arena, sizeof *types * (size_t)(r->natts + 1));
+    for (int i = 0; i < r->natts; i++) types[i] = r->atts[i].type;
+    tl_table *t = tl_table_new(r->natts, types, -1);
+    if (q->ntemps == q->captemps) {
+        q->captemps = q->captemps ? q->captemps * 2 : 4;
+        q->temps = tl_xrealloc(q->temps, sizeof *q->temps * (size_t)q->captemps);
+    }
+    q->temps[q->ntemps++] = t;
+    if (r->materialize(q->eng, r, t, err) < 0) return NULL;
+    tl_table_publish(t);
+    tl_rel *copy = tl_arena_alloc(&q->arena, sizeof *copy);
+    *copy = *r;
+    copy->data = t;
+    copy->materialize = NULL;
+    return copy;
+}
+
+void q_free_temps(qctx *q)
+{
+    for (int i = 0; i < q->ntemps; i++) tl_table_free(q->temps[i]);
+    free(q->temps);
+    q->temps = NULL;
+    q->ntemps = q->captemps = 0;
+}
+
 /* ---- the simple-query driver ------------------------------------------------------------ */
 
 int err_at(tl_error *err, int location, const char *sqlstate, const char *fmt, ...)
@@ -366,7 +393,9 @@ static int query_simple_run(tl_qsession *s, const char *sql, tl_sink *sink, tl_e
         } else {
             rc = run_statement(&q, rs->stmt, rs->stmt_location, rs->stmt_len, sink, err);
         }
+        /* the arena holds snapshot pins on the temporary tables: release them first */
         tl_arena_free(&q.arena);
+        q_free_temps(&q);
     }
     if (rc < 0) {
         fix_position(sql, err);
