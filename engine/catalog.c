@@ -4,6 +4,7 @@
  * epoch. Oids below 16384 are PostgreSQL's own; user objects start there, as in PG.
  */
 #include "engine_int.h"
+#include "tl_roles.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@ tl_engine *tl_engine_open(const tl_engine_config *cfg, tl_error *err)
     su->name = tl_xstrdup(cfg && cfg->superuser ? cfg->superuser : "postgres");
     su->superuser = true;
     su->login = true;
+    su->createrole = su->createdb = su->inherit = true;
+    su->connlimit = -1;
     e->roles = tl_xmalloc(sizeof *e->roles);
     e->roles[0] = su;
     e->nroles = 1;
@@ -65,13 +68,9 @@ void tl_engine_close(tl_engine *e)
     if (!e) return;
     for (int i = 0; i < e->nrels; i++) rel_free(e->rels[i]);
     for (int i = 0; i < e->nenums; i++) enum_free(e->enums[i]);
-    for (int i = 0; i < e->nroles; i++) {
-        free(e->roles[i]->name);
-        free(e->roles[i]);
-    }
+    tl_roles_free_all(e);
     free(e->rels);
     free(e->enums);
-    free(e->roles);
     free(e->database);
     pthread_rwlock_destroy(&e->lock);
     pthread_mutex_destroy(&e->writer);
@@ -401,6 +400,7 @@ int tl_catalog_drop_rel(tl_engine *e, tl_rel *r, bool cascade, tl_error *err)
             }
         }
     }
+    tl_acl_forget_object(e, TL_OBJ_REL, r->oid);
     rels_remove(e, r);
     rel_free(r);
     return 0;

@@ -21,8 +21,22 @@ struct tl_engine {
     int nenums, capenums;
     tl_role **roles;
     int nroles;
+    struct tl_grant *grants;   /* roles.c */
+    int ngrants, capgrants;
+    struct tl_grant *defacls;  /* ALTER DEFAULT PRIVILEGES, per schema */
+    int ndefacls, capdefacls;
+    bool grants_seeded;        /* PUBLIC's PG 15 defaults are in grants */
     uint32_t next_oid;
 };
+
+/* One grant: privileges of a grantee (0 = PUBLIC) on an object. */
+typedef struct tl_grant {
+    uint32_t grantee;
+    char objkind;
+    uint32_t objoid;
+    unsigned privs;
+} tl_grant;
+void tl_roles_free_all(tl_engine *e); /* roles.c, from tl_engine_close */
 
 tl_pkindex *tl_pkindex_new(void);
 void tl_pkindex_free(tl_pkindex *ix);

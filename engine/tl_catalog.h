@@ -96,6 +96,11 @@ typedef struct tl_role {
     char *name;
     bool superuser;
     bool login;
+    /* roles.c (tl_roles.h) */
+    bool createrole, createdb, inherit;
+    int connlimit;     /* -1 = no limit */
+    char *password;    /* verifier ("SCRAM-SHA-256$…" or "md5…"), never cleartext; NULL none */
+    char *org_id;      /* org scope (tally.org_id), NULL = unscoped */
 } tl_role;
 
 /* ---- locking and epochs ----------------------------------------------------- */

@@ -966,7 +966,7 @@ const fn_def *fn_lookup(const char *name, int nargs, const tl_type_id *args)
             ok = fns[i].args[k] == TL_UNKNOWN || can_implicit_cast(args[k], fns[i].args[k]);
         if (ok) return &fns[i];
     }
-    return NULL;
+    return acl_fn_lookup(name, nargs, args); /* has_*_privilege (acl.c) */
 }
 
 const fn_def *fn_lookup_name(const char *name)
@@ -974,7 +974,7 @@ const fn_def *fn_lookup_name(const char *name)
     fns_init();
     for (size_t i = 0; i < TL_ARRAY_LEN(fns); i++)
         if (!strcmp(fns[i].name, name)) return &fns[i];
-    return NULL;
+    return acl_fn_lookup_name(name);
 }
 
 /* ---- aggregates ------------------------------------------------------------------------------------------ */

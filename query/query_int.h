@@ -10,6 +10,7 @@
 #include "tl_catalog.h"
 #include "tl_copy.h"
 #include "tl_query.h"
+#include "tl_roles.h"
 
 #include <stdio.h>
 
@@ -37,6 +38,9 @@ struct tl_qsession {
     bool tx_read_only;   /* SET TRANSACTION READ ONLY / START TRANSACTION READ ONLY */
     char **savepoints;   /* names, innermost last, while in a transaction block */
     int nsavepoints;
+    char *role;          /* SET ROLE target, NULL = the session user (acl.c) */
+    char *org_override;  /* superuser's SET tally.org_id (acl.c) */
+    int64_t deadline_us; /* statement_timeout: monotonic deadline, 0 = none */
 };
 
 /* ---- expressions ----------------------------------------------------------------- */
@@ -340,6 +344,16 @@ int type_from_typename(qctx *q, PgQuery__TypeName *tn, tl_type *out, tl_error *e
 int err_at(tl_error *err, int location, const char *sqlstate, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 char *deparse_expr(qctx *q, pnode *n, tl_error *err); /* for defaults; NULL if unsupported */
+
+/* acl.c: privileges, role statements, org scoping (see the file's comment) */
+int acl_check_rel(qctx *q, tl_rel *rel, unsigned privs, bool qualified, int location, tl_error *err);
+op *acl_scan(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, tl_expr *filter);
+int acl_statement(qctx *q, pnode *stmt, tl_sink *sink, const char **tag, tl_error *err);
+bool acl_statement_is_ddl(const pnode *stmt);
+void acl_after_create(qctx *q, PgQuery__RangeVar *rv);
+const char *acl_current_user(const tl_qsession *s);
+const fn_def *acl_fn_lookup(const char *name, int nargs, const tl_type_id *args);
+const fn_def *acl_fn_lookup_name(const char *name);
 
 /* Run a SELECT to completion into the sink (shared by simple query and COPY TO). */
 int emit_result(qctx *q, qresult *r, tl_sink *sink, uint64_t *rows, tl_error *err);

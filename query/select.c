@@ -108,6 +108,7 @@ static int add_rel(qctx *q, scope *sc, PgQuery__RangeVar *rv, tl_error *err)
                           rv->relname);
         return err_at(err, rv->location, "42P01", "relation \"%s\" does not exist", rv->relname);
     }
+    if (acl_check_rel(q, r, TL_ACL_SELECT, rv->schemaname && *rv->schemaname, rv->location, err) < 0) return -1;
     if (sc->nrels == (int)TL_ARRAY_LEN(sc->rels))
         return err_at(err, rv->location, "54000", "too many tables in FROM");
     if (r->materialize && !(r = q_materialize(q, r, err))) return -1;
@@ -1903,7 +1904,7 @@ static op *build_from(qctx *q, scope *sc, fromitem *fi, bool *need, const tl_tab
             if (pushed) o = op_filter(q, o, shift_cols(q, pushed, -sr->base));
             return o;
         }
-        return op_scan(q, sr->rel, &snaps[fi->rel], need + sr->base, pushed);
+        return acl_scan(q, sr->rel, &snaps[fi->rel], need + sr->base, pushed); /* org scoping */
     }
     int llo, lhi, rlo, rhi;
     span_of(fi->l, sc, &llo, &lhi);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <time.h>
 
 struct guc_def {
@@ -97,6 +99,8 @@ void tl_qsession_free(tl_qsession *s)
     free(s->values);
     free(s->user);
     free(s->database);
+    free(s->role);
+    free(s->org_override);
     free(s);
 }
 
@@ -258,8 +262,14 @@ void tl_qsession_cancel(tl_qsession *s)
     __atomic_store_n(&s->cancel, 1, __ATOMIC_RELEASE);
 }
 
+static int64_t mono_us(void);
+
 int q_check_cancel(qctx *q, tl_error *err)
 {
+    if (q->s->deadline_us && mono_us() > q->s->deadline_us) {
+        q->s->deadline_us = 0;
+        return tl_errorf(err, "57014", "canceling statement due to statement timeout");
+    }
     if (__atomic_exchange_n(&q->s->cancel, 0, __ATOMIC_ACQ_REL))
         return tl_errorf(err, "57014", "canceling statement due to user request");
     return 0;
@@ -323,8 +333,64 @@ static void fix_position(const char *sql, tl_error *err)
     err->position = chars + 1;
 }
 
-int tl_query_simple(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *err)
+/* Nesting of the parse tree in protobuf messages (about two per expression level),
+ * walked through protobuf-c's descriptors so every node kind is covered; stops
+ * counting past the limit. */
+#define MAX_TREE_DEPTH 2000
+static int tree_depth(const ProtobufCMessage *m, int depth)
 {
+    if (!m || depth > MAX_TREE_DEPTH) return depth;
+    int best = depth;
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    for (unsigned i = 0; i < d->n_fields && best <= MAX_TREE_DEPTH; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE) continue;
+        const char *base = (const char *)m;
+        /* a oneof's members share one pointer: only the member named by the case counts */
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+            continue;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)(base + f->quantifier_offset);
+            ProtobufCMessage *const *arr = *(ProtobufCMessage *const *const *)(base + f->offset);
+            for (size_t k = 0; k < n && best <= MAX_TREE_DEPTH; k++) {
+                int dd = tree_depth(arr[k], depth + 1);
+                if (dd > best) best = dd;
+            }
+        } else {
+            const ProtobufCMessage *c = *(const ProtobufCMessage *const *)(base + f->offset);
+            int dd = tree_depth(c, depth + 1);
+            if (dd > best) best = dd;
+        }
+    }
+    return best;
+}
+
+/* statement_timeout in milliseconds ("0", "250", "5s", "2min"); 0 = none. */
+static int64_t timeout_ms(const char *v)
+{
+    if (!v) return 0;
+    char *end;
+    double x = strtod(v, &end);
+    while (*end == ' ') end++;
+    if (x <= 0) return 0;
+    if (strcmp(end, "s") == 0) x *= 1000;
+    else if (strcmp(end, "min") == 0) x *= 60000;
+    else if (strcmp(end, "h") == 0) x *= 3600000;
+    else if (strcmp(end, "us") == 0) x /= 1000;
+    return (int64_t)x;
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int query_simple_run(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *err)
+{
+    int64_t tmo = timeout_ms(tl_qsession_get(s, "statement_timeout"));
+    s->deadline_us = tmo > 0 ? mono_us() + tmo * 1000 : 0;
     PgQueryProtobufParseResult pr = pg_query_parse_protobuf(sql);
     if (pr.error) {
         tl_errorf(err, "42601", "%s", pr.error->message);
@@ -337,6 +403,13 @@ int tl_query_simple(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *er
         pg_query__parse_result__unpack(NULL, pr.parse_tree.len, (const uint8_t *)pr.parse_tree.data);
     pg_query_free_protobuf_parse_result(pr);
     if (!res) return tl_errorf(err, "XX000", "could not decode parse tree");
+    if (tree_depth(&res->base, 0) > MAX_TREE_DEPTH) {
+        pg_query__parse_result__free_unpacked(res, NULL);
+        tl_errorf(err, "54001", "stack depth limit exceeded");
+        snprintf(err->hint, sizeof err->hint,
+                 "Nesting of the statement exceeds what tally evaluates; simplify the expression.");
+        return -1;
+    }
     int rc = 0;
     if (res->n_stmts == 0 && sink->empty) sink->empty(sink->ctx);
     __atomic_store_n(&s->cancel, 0, __ATOMIC_RELEASE);
@@ -369,5 +442,43 @@ int tl_query_simple(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *er
     }
     tl_sync(s); /* the implicit transaction ends with the query string */
     pg_query__parse_result__free_unpacked(res, NULL);
+    s->deadline_us = 0;
     return rc;
+}
+
+/* Long statements may nest deeply, and parsing, unpacking and binding recurse per
+ * level: they run on a helper thread whose stack is large (only touched pages cost
+ * memory), so depth is checked before any small connection stack could overflow.
+ * Short ones cannot nest deeply enough to matter and run here. */
+#define INLINE_SQL_MAX 160
+#define DEEP_STACK (256u * 1024 * 1024)
+
+typedef struct deep_call {
+    tl_qsession *s;
+    const char *sql;
+    tl_sink *sink;
+    tl_error *err;
+    int rc;
+} deep_call;
+
+static void *deep_main(void *arg)
+{
+    deep_call *c = arg;
+    c->rc = query_simple_run(c->s, c->sql, c->sink, c->err);
+    return NULL;
+}
+
+int tl_query_simple(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *err)
+{
+    if (strlen(sql) <= INLINE_SQL_MAX) return query_simple_run(s, sql, sink, err);
+    deep_call c = {s, sql, sink, err, -1};
+    pthread_attr_t attr;
+    pthread_t t;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, DEEP_STACK);
+    int prc = pthread_create(&t, &attr, deep_main, &c);
+    pthread_attr_destroy(&attr);
+    if (prc != 0) return tl_errorf(err, "53200", "out of memory");
+    pthread_join(t, NULL);
+    return c.rc;
 }

@@ -484,6 +484,7 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
     const char *tag = NULL;
     int rc = 0;
     int lockmode = statement_kind_is_write(stmt);
+    if (acl_statement_is_ddl(stmt)) lockmode = 2;
     if (lockmode == 2) {
         if (q->s->lock_depth > 0)
             return tl_errorf(err, "55006", "cannot change the catalog while this session has a suspended portal");
@@ -495,6 +496,12 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
             check_writable(q, "COPY FROM", err) < 0)
             return -1;
         q_read_lock(q->s);
+    }
+    /* privileges first (acl.c); role and grant statements run there */
+    int acl = acl_statement(q, stmt, sink, &tag, err);
+    if (acl != 0) {
+        rc = acl < 0 ? -1 : 0;
+        goto done;
     }
     switch (stmt->node_case) {
     case PG_QUERY__NODE__NODE_SELECT_STMT: {
@@ -530,6 +537,7 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
     }
     case PG_QUERY__NODE__NODE_CREATE_STMT:
         rc = exec_create_table(q, stmt->create_stmt, err);
+        if (rc == 0) acl_after_create(q, stmt->create_stmt->relation);
         tag = "CREATE TABLE";
         break;
     case PG_QUERY__NODE__NODE_CREATE_ENUM_STMT:
@@ -591,6 +599,7 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
         rc = tl_errorf(err, "0A000", "statement type %d is not supported yet", (int)stmt->node_case);
         break;
     }
+done:
     if (lockmode == 2) tl_engine_unlock(q->eng);
     else q_read_unlock(q->s);
     if (rc == 0 && tag) rc = complete(sink, tag) < 0 ? tl_errorf(err, "08006", "connection lost") : 0;

@@ -41,7 +41,7 @@ static int flush_out(pgw_conn *c)
 {
     size_t off = 0;
     while (off < c->out.len && !c->broken) {
-        ssize_t n = send(c->fd, c->out.data + off, c->out.len - off, MSG_NOSIGNAL);
+        ssize_t n = srv__io_send(c, c->out.data + off, c->out.len - off); /* tls.c */
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -223,7 +223,7 @@ static int read_exact(pgw_conn *c, void *dst, size_t n)
             return -1;
         if (c->out.len > 0 && flush_out(c) != 0)
             return -1;
-        ssize_t r = recv(c->fd, c->in, IN_BUF_SIZE, 0);
+        ssize_t r = srv__io_recv(c, c->in, IN_BUF_SIZE); /* tls.c */
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
@@ -320,6 +320,22 @@ static int read_header(pgw_conn *c, char *type, size_t *len)
     *type = (char)t;
     *len = (size_t)l - 4;
     return 0;
+}
+
+/* For auth.c: the same buffered I/O and error messages. */
+int srv__read_exact(pgw_conn *c, void *dst, size_t n)
+{
+    return read_exact(c, dst, n);
+}
+
+int srv__flush(pgw_conn *c)
+{
+    return flush_out(c);
+}
+
+void srv__send_error(pgw_conn *c, const tl_error *e, tl_severity sev)
+{
+    send_error(c, 'E', e, sev);
 }
 
 /* ---- sink: query results to protocol messages --------------------------------------- */
@@ -547,8 +563,22 @@ static int read_startup(pgw_conn *c)
         if (read_body(c, (size_t)len - 4) != 0)
             return -1;
         uint32_t code = get_u32(c->body.data);
+        if (code == PROTO_SSL && c->srv->ssl_ctx && !c->ssl) {
+            tl_buf_putc(&c->out, 'S');
+            if (flush_out(c) != 0)
+                return -1;
+            /* bytes after the SSLRequest that arrived in plaintext could be injected by
+             * a man in the middle (CVE-2021-23214): refuse them as PG does */
+            if (c->in_pos < c->in_len) {
+                send_fatal(c, "08P01", "received unencrypted data after SSL request");
+                return -1;
+            }
+            if (srv__tls_accept(c) != 0)
+                return -1;
+            continue;
+        }
         if (code == PROTO_SSL || code == PROTO_GSS) {
-            /* no TLS/GSS yet: 'N' tells the client to go on in plaintext */
+            /* no GSS, and TLS only when configured: 'N' tells the client to go on in plaintext */
             tl_buf_putc(&c->out, 'N');
             if (flush_out(c) != 0)
                 return -1;
@@ -632,18 +662,13 @@ static int startup(pgw_conn *c)
         send_negotiate(c, npq, pq_opts);
 
     tl_engine *eng = c->srv->eng;
-    char m[512];
-    /* PG checks the role (after authentication) before the database */
-    if (!tl_engine_role_exists(eng, user)) {
-        snprintf(m, sizeof m, "role \"%s\" does not exist", user);
-        send_fatal(c, "28000", m);
+    /* security (auth.c): the connection limit, then hba, password, role, database */
+    if (!srv__slot_take(c->srv, c)) {
+        send_fatal(c, "53300", "sorry, too many clients already");
         return -1;
     }
-    if (!tl_engine_database_exists(eng, database)) {
-        snprintf(m, sizeof m, "database \"%s\" does not exist", database);
-        send_fatal(c, "3D000", m);
+    if (srv__authenticate(c, user, database) != 0)
         return -1;
-    }
     tl_qsession *qs = tl_qsession_new(eng, user, database);
     if (!qs) {
         send_fatal(c, "53000", "could not create a session");
@@ -664,7 +689,7 @@ static int startup(pgw_conn *c)
     pthread_mutex_unlock(&c->srv->mu);
 
     msg_begin(c, 'R');
-    put_i32(c, 0); /* AuthenticationOk: trust */
+    put_i32(c, 0); /* AuthenticationOk */
     msg_end(c);
     tl_qsession_report_params(qs, report_param_cb, c);
     msg_begin(c, 'K');
@@ -942,6 +967,7 @@ static void conn_loop(pgw_conn *c)
     for (;;) {
         char type;
         size_t len;
+        srv__arm_idle_timeout(c); /* idle_in_transaction_session_timeout (listen.c) */
         if (read_header(c, &type, &len) != 0)
             return;
         if (type == 'd' || type == 'c' || type == 'f') {
@@ -1002,10 +1028,21 @@ void tl_server_serve_fd(tl_server *s, int fd)
     c->in = tl_xmalloc(IN_BUF_SIZE);
     tl_buf_init(&c->out);
     tl_buf_init(&c->body);
+    tl_buf_init(&c->auth_body);
     srv__register(s, c);
-    if (startup(c) == 0)
+    srv__set_timeout(c, s->auth_timeout_s, false); /* authentication_timeout */
+    if (startup(c) == 0) {
+        srv__set_timeout(c, 0, false);
         conn_loop(c);
+        if (c->timed_out && c->idle_armed) {
+            /* the socket is fine, the session sat idle inside a transaction */
+            c->broken = false;
+            tl_buf_clear(&c->out);
+            send_fatal(c, "25P03", "terminating connection due to idle-in-transaction timeout");
+        }
+    }
     flush_out(c);
+    srv__tls_close(c);
     srv__unregister(s, c); /* frees the session under the registry lock */
     close(fd);
     tl_buf_free(&c->out);
@@ -1015,6 +1052,7 @@ void tl_server_serve_fd(tl_server *s, int fd)
         free(c->params[i].sent);
         free(c->params[i].pending);
     }
+    tl_buf_free(&c->auth_body);
     free(c->in);
     free(c);
 }

@@ -98,7 +98,7 @@ tl_tallyd_start() {
     for try in 1 2 3; do
         TL_TALLY_PORT=${TL_TALLY_FIXED_PORT:-$(tl_free_port)}
         "$bin" --listen 127.0.0.1 --port "$TL_TALLY_PORT" --data-dir "$TL_TALLY_DIR" \
-            --database postgres >>"$TL_TALLY_LOG" 2>&1 &
+            --database postgres ${TL_TALLY_ARGS:-} >>"$TL_TALLY_LOG" 2>&1 &
         TL_TALLY_PID=$!
         if tl_wait_ready "$TL_TALLY_PORT" "$TL_TALLY_PID" "${TL_TALLY_START_SECS:-60}"; then
             return 0

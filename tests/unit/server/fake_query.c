@@ -38,6 +38,13 @@ bool tl_engine_role_exists(tl_engine *e, const char *name)
     return strcmp(name, "postgres") == 0 || strcmp(name, "alice") == 0;
 }
 
+void tl_engine_login_info(tl_engine *e, const char *user, tl_login_info *out)
+{
+    out->exists = tl_engine_role_exists(e, user);
+    out->login = out->may_connect = true;
+    out->verifier = NULL; /* the fake has no passwords: its clients come over trust */
+}
+
 tl_qsession *tl_qsession_new(tl_engine *eng, const char *user, const char *database)
 {
     (void)eng;
