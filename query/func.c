@@ -30,7 +30,7 @@ static int num_rank(tl_type_id t)
 
 static bool stringish(tl_type_id t)
 {
-    return t == TL_TEXT || t == TL_VARCHAR || t == TL_BPCHAR || t == TL_NAME;
+    return t == TL_TEXT || t == TL_VARCHAR || t == TL_BPCHAR || t == TL_NAME || t == TL_CHAR;
 }
 
 bool can_implicit_cast(tl_type_id from, tl_type_id to)
@@ -645,7 +645,10 @@ const fn_def *fn_lookup(const char *name, int nargs, const tl_type_id *args)
     if (nargs == 2) {
         for (size_t i = 0; i < TL_ARRAY_LEN(cmp_defs); i++) {
             if (strcmp(cmp_defs[i].name, name) != 0) continue;
-            bool same = args[0] == args[1] || (stringish(args[0]) && stringish(args[1]));
+            bool same = args[0] == args[1] || (stringish(args[0]) && stringish(args[1])) ||
+                        /* oid against an integer: PostgreSQL casts int4 to oid implicitly */
+                        ((args[0] == TL_OID || args[1] == TL_OID) && tl_type_is_integer(args[0]) &&
+                         tl_type_is_integer(args[1]));
             if (same && comparable(args[0])) return &cmp_defs[i];
             return NULL;
         }
@@ -668,7 +671,7 @@ const fn_def *fn_lookup(const char *name, int nargs, const tl_type_id *args)
             ok = fns[i].args[k] == TL_UNKNOWN || can_implicit_cast(args[k], fns[i].args[k]);
         if (ok) return &fns[i];
     }
-    return NULL;
+    return catfn_lookup(name, nargs, args);
 }
 
 const fn_def *fn_lookup_name(const char *name)
@@ -676,7 +679,7 @@ const fn_def *fn_lookup_name(const char *name)
     fns_init();
     for (size_t i = 0; i < TL_ARRAY_LEN(fns); i++)
         if (!strcmp(fns[i].name, name)) return &fns[i];
-    return NULL;
+    return catfn_lookup_name(name);
 }
 
 /* ---- aggregates ------------------------------------------------------------------------------------------ */
@@ -769,6 +772,8 @@ int cast_datum(qctx *q, const tl_datum *in, tl_type from, tl_type to, tl_datum *
         return 0;
     }
     tl_type_id f = from.id, t = to.id;
+    int crc = cat_cast_datum(q, in, from, to, out, err);
+    if (crc <= 0) return crc;
     *out = *in;
     if (f == TL_UNKNOWN || (stringish(f) && !is_text_out(t))) {
         if (t == TL_ENUM) return enum_in(q, to, in->v.s.ptr, in->v.s.len, out, err);
@@ -919,7 +924,7 @@ int cast_vec(qctx *q, const tl_vec *in, tl_type to, tl_vec *out, tl_arena *a, tl
 tl_expr *cast_expr(qctx *q, tl_expr *e, tl_type to, bool explicit_, tl_error *err)
 {
     tl_type_id f = e->type.id;
-    if (f == to.id && (to.id != TL_ENUM || e->type.oid == to.oid) && (to.typmod < 0 || to.typmod == e->type.typmod))
+    if (f == to.id && ((to.id != TL_ENUM && to.id != TL_OID && to.id != TL_ARRAY) || e->type.oid == to.oid) && (to.typmod < 0 || to.typmod == e->type.typmod))
         return e;
     if (!cast_allowed(f, to.id, explicit_) && !(f == TL_ENUM && to.id == TL_ENUM && e->type.oid == to.oid)) {
         err_at(err, e->location, "42846", "cannot cast type %s to %s", q_type_display_name(q, e->type),
