@@ -78,32 +78,64 @@ typedef struct scan_op {
     tl_table_snap snap;
     bool *need;
     tl_expr *filter;
+    tl_scan_pred *preds; /* storage-evaluated part of the filter (scanpred.c) */
+    int npreds;
     uint32_t part;
     uint64_t row;
+    bool positioned;     /* row has been advanced past pruned segments */
 } scan_op;
 
+/* Keep the selected rows of a freshly read column (sel ascending, ns < v->n). */
+static void gather(tl_vec *v, const uint32_t *sel, uint32_t ns)
+{
+    size_t es = tl_vec_elem_size(v->type.id);
+    for (uint32_t i = 0; i < ns; i++) {
+        memmove((char *)v->d.raw + es * i, (const char *)v->d.raw + es * sel[i], es);
+        if (v->nulls) v->nulls[i] = v->nulls[sel[i]];
+    }
+    v->n = ns;
+}
+
+/* Storage picks the live rows that satisfy the simple predicates, skipping pruned
+ * partitions and segments without reading them; the whole filter still runs after. */
 static int scan_next(op *o, qctx *q, batch **out, tl_error *err)
 {
     scan_op *s = (scan_op *)o;
+    tl_table *t = s->rel->data;
     for (;;) {
-        while (s->part < s->snap.nparts && s->row >= s->snap.rows[s->part]) {
+        if (s->part >= s->snap.nparts) return 0;
+        if (!s->positioned) {
+            s->row = tl_table_skip(t, &s->snap, s->part, s->row, s->preds, s->npreds);
+            s->positioned = true;
+        }
+        if (s->row >= s->snap.rows[s->part]) {
             s->part++;
             s->row = 0;
+            s->positioned = false;
+            continue;
         }
-        if (s->part >= s->snap.nparts) return 0;
         tl_arena_reset(&o->arena);
         uint64_t left = s->snap.rows[s->part] - s->row;
         uint32_t n = left > TL_VEC_SIZE ? TL_VEC_SIZE : (uint32_t)left;
-        batch *b = batch_new(&o->arena, o->ncols, n);
+        /* Stop at a segment boundary so the next segment's zone map is consulted. */
+        uint64_t seg_end = (s->row | (TL_CHUNK_ROWS - 1)) + 1;
+        if (s->row + n > seg_end) n = (uint32_t)(seg_end - s->row);
+        uint32_t *sel = tl_arena_alloc(&o->arena, sizeof *sel * n);
+        uint32_t ns = tl_table_select(t, &s->snap, s->part, s->row, n, s->preds, s->npreds, sel);
+        uint64_t start = s->row;
+        s->row += n;
+        if (s->row == seg_end) s->positioned = false;
+        if (ns == 0) continue;
+        batch *b = batch_new(&o->arena, o->ncols, ns);
         for (int c = 0; c < o->ncols; c++) {
             if (s->need[c]) {
-                tl_table_read(s->rel->data, s->part, c, s->row, n, &b->cols[c], &o->arena);
+                tl_table_read(t, s->part, c, start, n, &b->cols[c], &o->arena);
+                if (ns < n) gather(&b->cols[c], sel, ns);
             } else {
                 b->cols[c].type = o->types[c];
-                b->cols[c].n = n;
+                b->cols[c].n = ns;
             }
         }
-        s->row += n;
         if (s->filter) {
             if (filter_batch(q, s->filter, b, &b, &o->arena, err) < 0) return -1;
             if (b->n == 0) continue;
@@ -125,6 +157,7 @@ op *op_scan(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, t
     s->need = tl_arena_alloc(&q->arena, (size_t)rel->natts + 1);
     memcpy(s->need, need, (size_t)rel->natts);
     s->filter = filter;
+    s->npreds = scanpred_extract(q, rel, filter, &s->preds);
     return &s->base;
 }
 

@@ -186,6 +186,8 @@ const char *q_type_display_name(qctx *q, tl_type t);
 
 /* exec.c: operators */
 op *op_scan(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, tl_expr *filter);
+/* scanpred.c: storage predicates implied by a scan's filter (arena-allocated); count. */
+int scanpred_extract(qctx *q, tl_rel *rel, const tl_expr *filter, tl_scan_pred **out);
 op *op_values(qctx *q, int ncols, const tl_type *types, int nrows, tl_expr ***rows);
 op *op_filter(qctx *q, op *child, tl_expr *pred);
 op *op_project(qctx *q, op *child, int n, tl_expr **exprs);
@@ -221,6 +223,7 @@ int exec_create_enum(qctx *q, PgQuery__CreateEnumStmt *st, tl_error *err);
 int exec_create_index(qctx *q, PgQuery__IndexStmt *st, tl_error *err);
 int exec_drop(qctx *q, PgQuery__DropStmt *st, const char **tag, tl_error *err);
 int exec_insert(qctx *q, PgQuery__InsertStmt *st, uint64_t *rows, tl_error *err);
+int exec_delete(qctx *q, PgQuery__DeleteStmt *st, uint64_t *rows, tl_error *err);
 int exec_copy(qctx *q, PgQuery__CopyStmt *st, tl_sink *sink, uint64_t *rows, tl_error *err);
 int exec_set(qctx *q, PgQuery__VariableSetStmt *st, tl_sink *sink, tl_error *err);
 int exec_show(qctx *q, PgQuery__VariableShowStmt *st, tl_sink *sink, tl_error *err);
