@@ -33,7 +33,10 @@ tl_engine *tl_engine_open(const tl_engine_config *cfg, tl_error *err)
     e->roles = tl_xmalloc(sizeof *e->roles);
     e->roles[0] = su;
     e->nroles = 1;
-    (void)err;
+    if (tl_syscat_register(e, err) < 0) {
+        tl_engine_close(e);
+        return NULL;
+    }
     return e;
 }
 
@@ -159,6 +162,8 @@ uint32_t tl_catalog_nsp_oid(const char *name)
 {
     if (strcmp(name, "public") == 0) return TL_NSP_PUBLIC;
     if (strcmp(name, "pg_catalog") == 0) return TL_NSP_PG_CATALOG;
+    if (strcmp(name, "information_schema") == 0) return TL_NSP_INFORMATION_SCHEMA;
+    if (strcmp(name, "pg_toast") == 0) return TL_NSP_PG_TOAST;
     return 0;
 }
 
@@ -261,12 +266,15 @@ tl_rel *tl_catalog_create_table(tl_engine *e, const tl_table_def *def, tl_error 
         r->pk_name = tl_xrealloc(r->pk_name, n);
         strcat(r->pk_name, "_pkey");
         r->pkidx = tl_pkindex_new();
+        r->pk_index_oid = tl_catalog_new_oid(e);
+        r->pk_con_oid = tl_catalog_new_oid(e);
     }
     r->nfk = def->nfk;
     r->fks = tl_xcalloc((size_t)def->nfk + 1, sizeof *r->fks);
     for (int i = 0; i < def->nfk; i++) {
         r->fks[i] = def->fks[i];
         r->fks[i].name = tl_xstrdup(def->fks[i].name);
+        r->fks[i].oid = tl_catalog_new_oid(e);
     }
     r->part_col = def->part_col;
     r->data = tl_table_new(def->natts, types, def->part_col);
@@ -285,7 +293,9 @@ tl_rel *tl_catalog_create_virtual(tl_engine *e, const char *name, uint32_t nsp, 
         return NULL;
     }
     tl_rel *r = tl_xcalloc(1, sizeof *r);
-    r->oid = tl_catalog_new_oid(e);
+    /* System relations carry PostgreSQL's fixed oids (the caller sets them); only user
+     * relations draw from the counter, so the first user type is 16384 as in PG. */
+    r->oid = nsp == TL_NSP_PUBLIC ? tl_catalog_new_oid(e) : 0;
     r->name = tl_xstrdup(name);
     r->nsp = nsp;
     r->kind = kind;

@@ -24,6 +24,8 @@ typedef enum tl_relkind {
 
 #define TL_NSP_PG_CATALOG 11
 #define TL_NSP_PUBLIC 2200
+#define TL_NSP_INFORMATION_SCHEMA 13207
+#define TL_NSP_PG_TOAST 99
 #define TL_MAX_KEY_COLS 8
 
 typedef struct tl_attr {
@@ -41,6 +43,7 @@ typedef struct tl_fkey {
     uint32_t ref_oid;
     int ref_cols[TL_MAX_KEY_COLS];
     char on_delete; /* 'a' no action, 'c' cascade, 'n' set null, 'r' restrict */
+    uint32_t oid;   /* pg_constraint.oid, assigned by tl_catalog_create_table */
 } tl_fkey;
 
 typedef struct tl_pkindex tl_pkindex;
@@ -65,6 +68,8 @@ struct tl_rel {
     int pk[TL_MAX_KEY_COLS];
     char *pk_name;
     tl_pkindex *pkidx;
+    uint32_t pk_index_oid; /* the primary key's index and constraint as pg_catalog shows */
+    uint32_t pk_con_oid;   /* them (tally keeps no separate index relation for a key) */
     /* foreign keys */
     int nfk;
     tl_fkey *fks;
@@ -126,6 +131,7 @@ uint32_t tl_catalog_nsp_oid(const char *name); /* 0 if unknown */
 tl_enum *tl_catalog_find_enum(tl_engine *e, uint32_t nsp, const char *name);
 tl_enum *tl_catalog_enum_by_oid(tl_engine *e, uint32_t oid);
 tl_role *tl_catalog_find_role(tl_engine *e, const char *name);
+tl_role *tl_catalog_role_by_oid(tl_engine *e, uint32_t oid);
 
 /* The definition of a new table. Attribute strings are copied. */
 typedef struct tl_table_def {
@@ -155,6 +161,36 @@ tl_rel *tl_catalog_create_virtual(tl_engine *e, const char *name, uint32_t nsp, 
 int tl_catalog_drop_rel(tl_engine *e, tl_rel *r, bool cascade, tl_error *err);
 int tl_catalog_drop_enum(tl_engine *e, tl_enum *en, tl_error *err);
 uint32_t tl_catalog_new_oid(tl_engine *e);
+
+/* ---- system catalogs (syscat.c) ---------------------------------------------- */
+
+/* What pg_catalog needs from the layers above: the session's settings (pg_settings)
+ * and which built-in functions exist (pg_proc). Set once by the query layer; the
+ * callbacks run on the thread of the statement reading the catalog. */
+typedef struct tl_syscat_hooks {
+    /* Calls emit(ctx, name, setting, vartype) for each setting of the current session. */
+    void (*settings)(void *ctx, void (*emit)(void *ctx, const char *name, const char *setting,
+                                             const char *vartype));
+    bool (*function_exists)(const char *name);
+} tl_syscat_hooks;
+void tl_syscat_set_hooks(const tl_syscat_hooks *h);
+/* Register pg_catalog and information_schema (engine start-up). */
+int tl_syscat_register(tl_engine *e, tl_error *err);
+/* The system catalog behind a virtual relation, or NULL: its pg_class.relkind. */
+char tl_syscat_relkind(const tl_rel *r);
+/* Row count of a table at the current epoch (catalog lock held). */
+uint64_t tl_catalog_row_count(tl_engine *e, tl_rel *r);
+/* pg_get_constraintdef / pg_get_indexdef texts; NULL if no such object. Caller frees. */
+char *tl_syscat_constraintdef(tl_engine *e, uint32_t con_oid);
+char *tl_syscat_indexdef(tl_engine *e, uint32_t index_oid);
+/* Name of a type oid as format_type prints it (typmod -1: none); NULL if unknown. */
+const char *tl_syscat_type_name(tl_engine *e, uint32_t type_oid, char *buf, size_t cap);
+/* Lookups by name for regtype/regproc input. 0 if unknown. */
+uint32_t tl_syscat_type_oid(tl_engine *e, const char *name);
+uint32_t tl_syscat_proc_oid(const char *name);
+const char *tl_syscat_proc_name(uint32_t oid);
+/* A built-in function's result type and argument type oids ('23 25'); false if unknown. */
+bool tl_syscat_proc_sig(uint32_t oid, uint32_t *ret, const char **argtypes);
 
 /* ---- ingest ----------------------------------------------------------------- */
 

@@ -30,7 +30,7 @@ static int num_rank(tl_type_id t)
 
 static bool stringish(tl_type_id t)
 {
-    return t == TL_TEXT || t == TL_VARCHAR || t == TL_BPCHAR || t == TL_NAME;
+    return t == TL_TEXT || t == TL_VARCHAR || t == TL_BPCHAR || t == TL_NAME || t == TL_CHAR;
 }
 
 bool can_implicit_cast(tl_type_id from, tl_type_id to)
@@ -41,6 +41,7 @@ bool can_implicit_cast(tl_type_id from, tl_type_id to)
     if (stringish(from) && stringish(to)) return true;
     if (from == TL_DATE && (to == TL_TIMESTAMP || to == TL_TIMESTAMPTZ)) return true;
     if (from == TL_TIMESTAMP && to == TL_TIMESTAMPTZ) return true;
+    if ((from == TL_INT2 || from == TL_INT4 || from == TL_INT8) && to == TL_OID) return true; /* pg_cast 'i' */
     return false;
 }
 
@@ -941,7 +942,10 @@ const fn_def *fn_lookup(const char *name, int nargs, const tl_type_id *args)
     if (nargs == 2) {
         for (size_t i = 0; i < TL_ARRAY_LEN(cmp_defs); i++) {
             if (strcmp(cmp_defs[i].name, name) != 0) continue;
-            bool same = args[0] == args[1] || (stringish(args[0]) && stringish(args[1]));
+            bool same = args[0] == args[1] || (stringish(args[0]) && stringish(args[1])) ||
+                        /* oid against an integer: PostgreSQL casts int4 to oid implicitly */
+                        ((args[0] == TL_OID || args[1] == TL_OID) && tl_type_is_integer(args[0]) &&
+                         tl_type_is_integer(args[1]));
             if (same && comparable(args[0])) return &cmp_defs[i];
             return NULL;
         }
@@ -966,7 +970,9 @@ const fn_def *fn_lookup(const char *name, int nargs, const tl_type_id *args)
             ok = fns[i].args[k] == TL_UNKNOWN || can_implicit_cast(args[k], fns[i].args[k]);
         if (ok) return &fns[i];
     }
-    return acl_fn_lookup(name, nargs, args); /* has_*_privilege (acl.c) */
+    /* grants decide has_*_privilege (acl.c) before the catalog functions' defaults */
+    const fn_def *f = acl_fn_lookup(name, nargs, args);
+    return f ? f : catfn_lookup(name, nargs, args);
 }
 
 const fn_def *fn_lookup_name(const char *name)
@@ -974,7 +980,8 @@ const fn_def *fn_lookup_name(const char *name)
     fns_init();
     for (size_t i = 0; i < TL_ARRAY_LEN(fns); i++)
         if (!strcmp(fns[i].name, name)) return &fns[i];
-    return acl_fn_lookup_name(name);
+    const fn_def *f = acl_fn_lookup_name(name);
+    return f ? f : catfn_lookup_name(name);
 }
 
 /* ---- aggregates ------------------------------------------------------------------------------------------ */
@@ -1103,6 +1110,8 @@ int cast_datum(qctx *q, const tl_datum *in, tl_type from, tl_type to, tl_datum *
         return 0;
     }
     tl_type_id f = from.id, t = to.id;
+    int crc = cat_cast_datum(q, in, from, to, out, err);
+    if (crc <= 0) return crc;
     *out = *in;
     if (f == TL_UNKNOWN || (stringish(f) && !is_text_out(t))) {
         if (t == TL_ENUM) return enum_in(q, to, in->v.s.ptr, in->v.s.len, out, err);
@@ -1134,6 +1143,19 @@ int cast_datum(qctx *q, const tl_datum *in, tl_type from, tl_type to, tl_datum *
     }
     if (f == t) {
         if (t == TL_NUMERIC && to.typmod >= 0) return tl_numeric_apply_typmod(&out->v.n, to.typmod, err);
+        return 0;
+    }
+    if ((t == TL_OID && (f == TL_INT2 || f == TL_INT4 || f == TL_INT8)) ||
+        (f == TL_OID && (t == TL_INT2 || t == TL_INT4 || t == TL_INT8))) {
+        /* int4 <-> oid is binary coercible in PostgreSQL: -1::oid is 4294967295 */
+        int64_t v = in->v.i;
+        if (t == TL_OID) {
+            if (f == TL_INT8 && (v < 0 || v > UINT32_MAX)) return tl_errorf(err, "22003", "OID out of range");
+            out->v.i = (int64_t)(uint32_t)v;
+        } else if (t == TL_INT4 || t == TL_INT2) {
+            out->v.i = (int32_t)(uint32_t)v;
+            if (!int_fits(t, out->v.i)) return tl_errorf(err, "22003", "%s", int_range_msg(t));
+        }
         return 0;
     }
     int rf = num_rank(f), rt = num_rank(t);
@@ -1254,7 +1276,7 @@ tl_expr *cast_expr(qctx *q, tl_expr *e, tl_type to, bool explicit_, tl_error *er
 {
     if (e->param > 0) return param_cast_hook(q, e, to); /* $n: its type is decided here */
     tl_type_id f = e->type.id;
-    if (f == to.id && (to.id != TL_ENUM || e->type.oid == to.oid) && (to.typmod < 0 || to.typmod == e->type.typmod))
+    if (f == to.id && ((to.id != TL_ENUM && to.id != TL_OID && to.id != TL_ARRAY) || e->type.oid == to.oid) && (to.typmod < 0 || to.typmod == e->type.typmod))
         return e;
     if (!cast_allowed(f, to.id, explicit_) && !(f == TL_ENUM && to.id == TL_ENUM && e->type.oid == to.oid)) {
         err_at(err, e->location, "42846", "cannot cast type %s to %s", q_type_display_name(q, e->type),

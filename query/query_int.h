@@ -242,6 +242,19 @@ int k_case_map(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out,
 int k_to_char_ts(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 int k_json_get(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 int k_json_contains(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+/* catfuncs.c: catalog functions and reg* types, consulted after func.c's registry */
+const fn_def *catfn_lookup(const char *name, int nargs, const tl_type_id *args);
+const fn_def *catfn_lookup_name(const char *name);
+/* 0 with *out for regclass, int2vector, information_schema's domains ...; -1 unknown. */
+int cat_type_from_name(qctx *q, const char *schema, const char *name, tl_type *out);
+int cat_array_of(qctx *q, tl_type elem, tl_type *out); /* -1: no such array type */
+int cat_cast_datum(qctx *q, const tl_datum *in, tl_type from, tl_type to, tl_datum *out, tl_error *err);
+bool cat_format_value(qctx *q, tl_type t, const tl_datum *d, tl_buf *out);
+void catfn_install_hooks(void);
+void catfn_set_session(tl_qsession *s);
+/* session.c: every setting of the session, for pg_settings */
+void q_each_setting(tl_qsession *s, void *ctx,
+                    void (*emit)(void *ctx, const char *name, const char *setting, const char *vartype));
 
 /* output.c */
 void q_format_value(qctx *q, tl_type t, const tl_datum *d, tl_buf *out);

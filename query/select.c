@@ -101,7 +101,10 @@ static int add_rel(qctx *q, scope *sc, PgQuery__RangeVar *rv, tl_error *err)
         nsp = tl_catalog_nsp_oid(rv->schemaname);
         if (!nsp) return err_at(err, rv->location, "3F000", "schema \"%s\" does not exist", rv->schemaname);
     }
-    tl_rel *r = tl_catalog_find_rel(q->eng, nsp, rv->relname);
+    tl_rel *r = NULL;
+    /* pg_catalog is searched first, implicitly, as in PostgreSQL's search_path */
+    if (!(rv->schemaname && *rv->schemaname)) r = tl_catalog_find_rel(q->eng, TL_NSP_PG_CATALOG, rv->relname);
+    if (!r) r = tl_catalog_find_rel(q->eng, nsp, rv->relname);
     if (!r || r->kind == TL_REL_INDEX) {
         if (rv->schemaname && *rv->schemaname)
             return err_at(err, rv->location, "42P01", "relation \"%s.%s\" does not exist", rv->schemaname,

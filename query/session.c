@@ -86,7 +86,18 @@ tl_qsession *tl_qsession_new(tl_engine *eng, const char *user, const char *datab
     s->tz = tl_tz_utc();
     s->extra_float_digits = 1;
     s->tx = 'I';
+    catfn_install_hooks();
     return s;
+}
+
+void q_each_setting(tl_qsession *s, void *ctx,
+                    void (*emit)(void *ctx, const char *name, const char *setting, const char *vartype))
+{
+    for (int i = 0; i < NGUCS; i++) {
+        const char *v = s->values[i];
+        bool b = !strcmp(v, "on") || !strcmp(v, "off");
+        emit(ctx, gucs[i].name, v, b ? "bool" : "string");
+    }
 }
 
 void tl_qsession_free(tl_qsession *s)
@@ -293,7 +304,10 @@ tl_rel *q_materialize(qctx *q, tl_rel *r, tl_error *err)
         q->temps = tl_xrealloc(q->temps, sizeof *q->temps * (size_t)q->captemps);
     }
     q->temps[q->ntemps++] = t;
-    if (r->materialize(q->eng, r, t, err) < 0) return NULL;
+    catfn_set_session(q->s);
+    int rc = r->materialize(q->eng, r, t, err);
+    catfn_set_session(NULL);
+    if (rc < 0) return NULL;
     tl_table_publish(t);
     tl_rel *copy = tl_arena_alloc(&q->arena, sizeof *copy);
     *copy = *r;

@@ -38,7 +38,7 @@ static const type_alias type_aliases[] = {
     {"numeric", TL_NUMERIC},    {"decimal", TL_NUMERIC},
     {"text", TL_TEXT},          {"varchar", TL_VARCHAR},
     {"character varying", TL_VARCHAR}, {"bpchar", TL_BPCHAR},
-    {"char", TL_BPCHAR},        {"character", TL_BPCHAR},
+    {"char", TL_CHAR},          {"character", TL_BPCHAR},
     {"name", TL_NAME},          {"uuid", TL_UUID},
     {"date", TL_DATE},          {"timestamp", TL_TIMESTAMP},
     {"timestamp without time zone", TL_TIMESTAMP},
@@ -67,8 +67,16 @@ int type_from_typename(qctx *q, PgQuery__TypeName *tn, tl_type *out, tl_error *e
         name = pn_str(tn->names[1]);
     }
     if (!name) return err_at(err, tn->location, "42601", "unsupported type name");
-    if (tn->n_array_bounds > 0)
-        return err_at(err, tn->location, "0A000", "array types are not supported yet");
+    if (tn->n_array_bounds > 0) {
+        tl_type elem;
+        PgQuery__TypeName et = *tn;
+        et.n_array_bounds = 0;
+        if (type_from_typename(q, &et, &elem, err) < 0) return -1;
+        if (cat_array_of(q, elem, out) < 0)
+            return err_at(err, tn->location, "0A000", "arrays of type %s are not supported yet",
+                          q_type_display_name(q, elem));
+        return 0;
+    }
     for (size_t i = 0; i < TL_ARRAY_LEN(type_aliases); i++) {
         if (strcmp(type_aliases[i].name, name) != 0) continue;
         if (schema && strcmp(schema, "pg_catalog") != 0) break;
@@ -92,6 +100,7 @@ int type_from_typename(qctx *q, PgQuery__TypeName *tn, tl_type *out, tl_error *e
         }
         return 0;
     }
+    if (cat_type_from_name(q, schema, name, out) == 0) return 0;
     uint32_t nsp = schema ? tl_catalog_nsp_oid(schema) : TL_NSP_PUBLIC;
     tl_enum *en = nsp ? tl_catalog_find_enum(q->eng, nsp, name) : NULL;
     if (en) {
