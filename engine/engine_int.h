@@ -22,7 +22,19 @@ struct tl_engine {
     tl_role **roles;
     int nroles;
     uint32_t next_oid;
+    /* incremental materialized views (rollup.c) */
+    pthread_rwlock_t rollup_lock; /* states: shared to read, exclusive to apply a commit */
+    struct tl_rollup **rollups;
+    int nrollups, caprollups;
+    tl_func **funcs;
+    int nfuncs;
+    tl_cron_job *cron;
+    int ncron;
+    int64_t next_jobid;
 };
+
+void tl_rollup_write_lock_int(tl_engine *e);
+void tl_rollup_write_unlock_int(tl_engine *e);
 
 tl_pkindex *tl_pkindex_new(void);
 void tl_pkindex_free(tl_pkindex *ix);

@@ -10,6 +10,7 @@
  * in the columns and are compared from there, so the index costs no second copy.
  */
 #include "engine_int.h"
+#include "tl_rollup.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,7 @@ struct tl_ingest {
     size_t nundo, capundo;
     uint64_t rows;
     long failed_row;
+    tl_rollup_pending *pending; /* view deltas of this statement, applied at commit */
 };
 
 tl_ingest *tl_ingest_begin(tl_engine *e)
@@ -274,6 +276,8 @@ int tl_ingest_append(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n, tl
     int rc = tl_table_append(r->data, cols, n, loc, err);
     if (rc == 0 && r->pkidx) rc = insert_keys(g, r, cols, n, loc, err);
     free(loc);
+    /* Derive view deltas now, so an aggregate argument's error fails the statement. */
+    if (rc == 0) rc = tl_rollup_prepare(g->e, &g->pending, r, cols, n, 1, err);
     if (rc == 0) g->rows += n;
     return rc;
 }
@@ -288,7 +292,8 @@ static void ingest_free(tl_ingest *g)
 uint64_t tl_ingest_commit(tl_ingest *g)
 {
     uint64_t rows = g->rows;
-    tl_engine_publish(g->e, g->rels, g->nrels);
+    tl_rollup_commit_publish(g->e, g->pending, g->rels, g->nrels);
+    g->pending = NULL;
     ingest_free(g);
     return rows;
 }
@@ -298,5 +303,11 @@ void tl_ingest_abort(tl_ingest *g)
     /* Tombstones, not empties: later entries of a probe chain must stay reachable. */
     for (size_t i = g->nundo; i-- > 0;) g->undo[i].ix->slots[g->undo[i].slot].part1 = SLOT_TOMB;
     for (int i = 0; i < g->nrels; i++) tl_table_rollback(g->rels[i]->data, &g->marks[i]);
+    tl_rollup_discard(g->pending);
     ingest_free(g);
+}
+
+int tl_rollup_apply_delete(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n, tl_error *err)
+{
+    return tl_rollup_prepare(g->e, &g->pending, r, cols, n, -1, err);
 }

@@ -833,7 +833,7 @@ static const char *expr_colname(const tl_expr *e)
 
 /* Column name PostgreSQL gives an unaliased target: the last column name for a column
  * reference, the function's name, the type name for a bare cast, else ?column?. */
-static const char *target_name(qctx *q, PgQuery__ResTarget *rt, const tl_expr *e)
+const char *target_name(qctx *q, PgQuery__ResTarget *rt, const tl_expr *e)
 {
     if (rt->name && *rt->name) return rt->name;
     pnode *v = rt->val;

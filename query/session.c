@@ -231,7 +231,7 @@ int q_check_cancel(qctx *q, tl_error *err)
 
 int64_t q_clock_now(const tl_qsession *s)
 {
-    if (s->fixed_now) return s->fixed_now;
+    if (s && s->fixed_now) return s->fixed_now;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return ((int64_t)ts.tv_sec - (int64_t)TL_UNIX_EPOCH_DAYS * 86400) * 1000000 + ts.tv_nsec / 1000;
@@ -247,7 +247,8 @@ tl_rel *q_materialize(qctx *q, tl_rel *r, tl_error *err)
         q->temps = tl_xrealloc(q->temps, sizeof *q->temps * (size_t)q->captemps);
     }
     q->temps[q->ntemps++] = t;
-    if (r->materialize(q->eng, r, t, err) < 0) return NULL;
+    /* A materialized view is read with the statement's now() and TimeZone. */
+    if ((r->kind == TL_REL_MATVIEW ? matview_fill(q, r, t, err) : r->materialize(q->eng, r, t, err)) < 0) return NULL;
     tl_table_publish(t);
     tl_rel *copy = tl_arena_alloc(&q->arena, sizeof *copy);
     *copy = *r;
