@@ -147,6 +147,9 @@ void tl_engine_publish(tl_engine *e, tl_rel *const *rels, int n)
     for (int i = 0; i < n; i++)
         if (rels[i]->data) tl_table_publish(rels[i]->data);
     __atomic_add_fetch(&e->seq, 1, __ATOMIC_ACQ_REL);
+    /* Seal full tails outside the sequence lock: readers keep snapshotting meanwhile. */
+    for (int i = 0; i < n; i++)
+        if (rels[i]->data) tl_table_seal(rels[i]->data);
 }
 
 void tl_engine_snapshot(tl_engine *e, tl_rel *const *rels, int n, tl_table_snap *snaps, tl_arena *a)
@@ -286,6 +289,8 @@ tl_rel *tl_catalog_create_table(tl_engine *e, const tl_table_def *def, tl_error 
     }
     r->part_col = def->part_col;
     r->data = tl_table_new(def->natts, types, def->part_col);
+    /* A lone uuid key is unique: a dictionary would only add its hash index. */
+    if (def->npk == 1 && types[def->pk[0]].id == TL_UUID) tl_table_hint_unique(r->data, def->pk[0]);
     free(types);
     rels_push(e, r);
     return r;
@@ -354,8 +359,10 @@ tl_enum *tl_catalog_create_enum(tl_engine *e, const char *name, uint32_t nsp, in
                 return NULL;
             }
     tl_enum *en = tl_xcalloc(1, sizeof *en);
-    en->oid = tl_catalog_new_oid(e);
+    /* PostgreSQL's DefineEnum assigns the array type's oid first (AssignTypeArrayOid),
+     * so clients see the same enum type oid from both servers */
     en->array_oid = tl_catalog_new_oid(e);
+    en->oid = tl_catalog_new_oid(e);
     en->name = tl_xstrdup(name);
     en->nsp = nsp;
     en->nlabels = nlabels;

@@ -117,7 +117,47 @@ static int64_t pk_find(const tl_rel *r, const tl_pkindex *ix, const int *cols, i
 typedef struct undo_ent {
     tl_pkindex *ix;
     uint32_t slot;
+    bool restore;   /* a delete's tombstone: put `saved` back on abort */
+    pk_slot saved;
 } undo_ent;
+
+/* A set of key hashes: the deleted parent keys whose referencing rows need their
+ * ON DELETE rule applied (hits are confirmed against the primary-key index). */
+typedef struct keyset {
+    uint64_t *h;   /* open addressing over key hashes; 0 = empty */
+    uint32_t cap, n;
+} keyset;
+
+static void keyset_add(keyset *k, uint64_t h)
+{
+    h |= 1;
+    if ((uint64_t)(k->n + 1) * 2 > k->cap) {
+        keyset nk = {.cap = k->cap ? k->cap * 2 : 1024};
+        nk.h = tl_xcalloc(nk.cap, 8);
+        for (uint32_t i = 0; i < k->cap; i++)
+            if (k->h[i]) keyset_add(&nk, k->h[i]);
+        free(k->h);
+        *k = nk;
+    }
+    uint32_t j = (uint32_t)(h * 0x9E3779B97F4A7C15ull >> 40) & (k->cap - 1);
+    while (k->h[j] && k->h[j] != h) j = (j + 1) & (k->cap - 1);
+    if (!k->h[j]) {
+        k->h[j] = h;
+        k->n++;
+    }
+}
+
+static bool keyset_has(const keyset *k, uint64_t h)
+{
+    if (!k->cap) return false;
+    h |= 1;
+    uint32_t j = (uint32_t)(h * 0x9E3779B97F4A7C15ull >> 40) & (k->cap - 1);
+    while (k->h[j]) {
+        if (k->h[j] == h) return true;
+        j = (j + 1) & (k->cap - 1);
+    }
+    return false;
+}
 
 struct tl_ingest {
     tl_engine *e;
@@ -129,6 +169,11 @@ struct tl_ingest {
     uint64_t rows;
     long failed_row;
     tl_rollup_pending *pending; /* view deltas of this statement, applied at commit */
+    /* DELETE: keys of deleted parent rows whose referencing rows are handled once, at
+     * tl_ingest_delete_finish (one scan of each child instead of one per row). */
+    bool defer_fk;
+    tl_rel *deferred_rel;
+    keyset deferred;
 };
 
 tl_ingest *tl_ingest_begin(tl_engine *e)
@@ -185,6 +230,7 @@ static void undo_push(tl_ingest *g, tl_pkindex *ix, uint32_t slot)
     }
     g->undo[g->nundo].ix = ix;
     g->undo[g->nundo].slot = slot;
+    g->undo[g->nundo].restore = false;
     g->nundo++;
 }
 
@@ -286,6 +332,7 @@ static void ingest_free(tl_ingest *g)
 {
     for (int i = 0; i < g->nrels; i++) tl_table_mark_release(&g->marks[i]);
     free(g->undo);
+    free(g->deferred.h);
     free(g);
 }
 
@@ -301,10 +348,143 @@ uint64_t tl_ingest_commit(tl_ingest *g)
 void tl_ingest_abort(tl_ingest *g)
 {
     /* Tombstones, not empties: later entries of a probe chain must stay reachable. */
-    for (size_t i = g->nundo; i-- > 0;) g->undo[i].ix->slots[g->undo[i].slot].part1 = SLOT_TOMB;
+    for (size_t i = g->nundo; i-- > 0;) {
+        undo_ent *u = &g->undo[i];
+        if (u->restore) u->ix->slots[u->slot] = u->saved;
+        else u->ix->slots[u->slot].part1 = SLOT_TOMB;
+    }
     for (int i = 0; i < g->nrels; i++) tl_table_rollback(g->rels[i]->data, &g->marks[i]);
     tl_rollup_discard(g->pending);
     ingest_free(g);
+}
+
+/* ---- deletes ---------------------------------------------------------------------------- */
+
+/* Key values of a stored row. */
+static void row_key(const tl_rel *r, const int *cols, int n, uint32_t part, uint64_t row, tl_datum *vals)
+{
+    for (int i = 0; i < n; i++) tl_table_get(r->data, part, cols[i], row, &vals[i]);
+}
+
+static int delete_row(tl_ingest *g, tl_rel *r, uint32_t part, uint64_t row, tl_error *err);
+
+/* Apply each referencing table's ON DELETE rule to the rows whose keys are in `keys`
+ * (hashes of deleted parent keys; a hash hit is confirmed by a PK lookup showing the
+ * parent key no longer live). */
+static int apply_fk_rules(tl_ingest *g, tl_rel *parent, const keyset *keys, tl_error *err)
+{
+    int nrels = tl_catalog_nrels(g->e);
+    for (int i = 0; i < nrels; i++) {
+        tl_rel *c = tl_catalog_rel_at(g->e, i);
+        if (!c || c->kind != TL_REL_TABLE || !c->data) continue;
+        for (int k = 0; k < c->nfk; k++) {
+            const tl_fkey *fk = &c->fks[k];
+            if (fk->ref_oid != parent->oid) continue;
+            tl_arena a;
+            tl_arena_init(&a);
+            tl_table_snap snap;
+            tl_table_snapshot(c->data, &snap, &a);
+            int rc = 0;
+            for (uint32_t p = 0; p < snap.nparts && rc == 0; p++) {
+                for (uint64_t row = 0; row < snap.rows[p] && rc == 0; row++) {
+                    if (tl_table_is_deleted(c->data, p, row)) continue;
+                    tl_datum vals[TL_MAX_KEY_COLS];
+                    bool anynull = false;
+                    row_key(c, fk->cols, fk->ncols, p, row, vals);
+                    for (int j = 0; j < fk->ncols; j++) anynull |= vals[j].isnull;
+                    if (anynull) continue;
+                    uint64_t h = key_hash(parent, fk->ref_cols, fk->ncols, vals);
+                    if (!keyset_has(keys, h)) continue;
+                    if (pk_find(parent, parent->pkidx, fk->ref_cols, fk->ncols, vals, h, NULL) >= 0) continue;
+                    if (fk->on_delete == 'c') {
+                        rc = delete_row(g, c, p, row, err);
+                    } else {
+                        rc = tl_errorf(err, "23503",
+                                       "update or delete on table \"%s\" violates foreign key constraint \"%s\" on table \"%s\"",
+                                       parent->name, fk->name, c->name);
+                        tl_buf b;
+                        tl_buf_init(&b);
+                        tl_buf_puts(&b, "Key ");
+                        tl_engine_format_key(g->e, parent, fk->ref_cols, fk->ncols, vals, &b);
+                        tl_error_detail(err, "%s is still referenced from table \"%s\".", b.data, c->name);
+                        tl_buf_free(&b);
+                    }
+                }
+            }
+            tl_arena_free(&a);
+            if (rc < 0) return -1;
+        }
+    }
+    return 0;
+}
+
+static int delete_row(tl_ingest *g, tl_rel *r, uint32_t part, uint64_t row, tl_error *err)
+{
+    if (register_rel(g, r, err) < 0) return -1;
+    if (!tl_table_delete(r->data, part, row)) return 0;
+    g->rows++;
+    if (tl_rollup_has_views(g->e, r->oid)) {
+        /* The row leaves every view over r in this statement's commit. */
+        tl_arena a;
+        tl_arena_init(&a);
+        tl_vec *cols = tl_arena_zalloc(&a, sizeof *cols * (size_t)(r->natts + 1));
+        for (int c = 0; c < r->natts; c++) {
+            tl_datum d;
+            tl_table_get(r->data, part, c, row, &d);
+            tl_vec_alloc(&cols[c], r->atts[c].type, 1, &a);
+            tl_vec_set(&cols[c], 0, &d);
+            cols[c].nulls[0] = d.isnull;
+            cols[c].n = 1;
+        }
+        int rc = tl_rollup_prepare(g->e, &g->pending, r, cols, 1, -1, err);
+        tl_arena_free(&a);
+        if (rc < 0) return -1;
+    }
+    if (!r->pkidx) return 0;
+    tl_datum vals[TL_MAX_KEY_COLS];
+    row_key(r, r->pk, r->npk, part, row, vals);
+    uint64_t h = key_hash(r, r->pk, r->npk, vals);
+    int64_t slot = pk_find(r, r->pkidx, r->pk, r->npk, vals, h, NULL);
+    if (slot >= 0) {
+        undo_push(g, r->pkidx, (uint32_t)slot);
+        g->undo[g->nundo - 1].restore = true;
+        g->undo[g->nundo - 1].saved = r->pkidx->slots[slot];
+        r->pkidx->slots[slot].part1 = SLOT_TOMB;
+    }
+    /* Children referencing this key: one row at a time is fine for single deletes;
+     * tl_ingest_delete_rows batches the common case. */
+    if (g->defer_fk) {
+        keyset_add(&g->deferred, h);
+        return 0;
+    }
+    keyset one = {0};
+    keyset_add(&one, h);
+    int rc = apply_fk_rules(g, r, &one, err);
+    free(one.h);
+    return rc;
+}
+
+int tl_ingest_delete_rows(tl_ingest *g, tl_rel *r, uint32_t part, const uint64_t *rows, uint32_t n,
+                          tl_error *err)
+{
+    g->defer_fk = true;
+    g->deferred_rel = r;
+    for (uint32_t i = 0; i < n; i++)
+        if (delete_row(g, r, part, rows[i], err) < 0) {
+            g->defer_fk = false;
+            return -1;
+        }
+    g->defer_fk = false;
+    return 0;
+}
+
+int tl_ingest_delete_finish(tl_ingest *g, tl_error *err)
+{
+    if (!g->deferred_rel || !g->deferred.n) return 0;
+    int rc = apply_fk_rules(g, g->deferred_rel, &g->deferred, err);
+    free(g->deferred.h);
+    g->deferred = (keyset){0};
+    return rc;
 }
 
 int tl_rollup_apply_delete(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n, tl_error *err)

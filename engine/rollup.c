@@ -462,6 +462,13 @@ int tl_rollup_prepare(tl_engine *e, tl_rollup_pending **pp, tl_rel *r, const tl_
     return 0;
 }
 
+bool tl_rollup_has_views(tl_engine *e, uint32_t rel_oid)
+{
+    for (int i = 0; i < e->nrollups; i++)
+        if (e->rollups[i]->source_oid == rel_oid && e->rollups[i]->populated) return true;
+    return false;
+}
+
 void tl_rollup_discard(tl_rollup_pending *p)
 {
     if (!p) return;
@@ -522,6 +529,20 @@ int tl_rollup_rebuild(tl_rollup *ru, tl_error *err)
             uint32_t n = left < TL_VEC_SIZE ? (uint32_t)left : TL_VEC_SIZE;
             tl_arena_reset(&batch);
             for (int c = 0; c < src->natts; c++) tl_table_read(src->data, p, c, start, n, &cols[c], &batch);
+            /* Deleted rows are not facts any more: keep the live ones only. */
+            uint32_t m = 0;
+            for (uint32_t i = 0; i < n; i++) {
+                if (tl_table_is_deleted(src->data, p, start + i)) continue;
+                if (m != i)
+                    for (int c = 0; c < src->natts; c++) {
+                        size_t es = tl_vec_elem_size(cols[c].type.id);
+                        memcpy((char *)cols[c].d.raw + es * m, (char *)cols[c].d.raw + es * i, es);
+                        if (cols[c].nulls) cols[c].nulls[m] = cols[c].nulls[i];
+                    }
+                m++;
+            }
+            for (int c = 0; c < src->natts; c++) cols[c].n = m;
+            n = m;
             rows.n = 0;
             rc = ru->derive(ru->arg, cols, n, &rows, &batch, err);
             if (rc == 0) apply_rows(ru, &rows, 1);

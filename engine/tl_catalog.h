@@ -194,6 +194,13 @@ int tl_ingest_append(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n, tl
 /* Publish and free; returns rows appended. */
 uint64_t tl_ingest_commit(tl_ingest *g);
 void tl_ingest_abort(tl_ingest *g);
+/* DELETE: mark these published rows of partition `part` deleted (rows not already
+ * deleted; ascending), dropping their primary-key entries. Referencing rows are handled
+ * by tl_ingest_delete_finish: ON DELETE CASCADE deletes them (recursively), other rules
+ * fail with 23503. All of it publishes at commit or is undone by abort. */
+int tl_ingest_delete_rows(tl_ingest *g, tl_rel *r, uint32_t part, const uint64_t *rows, uint32_t n,
+                          tl_error *err);
+int tl_ingest_delete_finish(tl_ingest *g, tl_error *err);
 /* Which row of the last tl_ingest_append failed (0-based within that call), -1 if none. */
 long tl_ingest_failed_row(const tl_ingest *g);
 

@@ -100,6 +100,9 @@ int tl_rollup_prepare(tl_engine *e, tl_rollup_pending **p, tl_rel *r, const tl_v
 void tl_rollup_commit_publish(tl_engine *e, tl_rollup_pending *p, tl_rel *const *rels, int n);
 void tl_rollup_discard(tl_rollup_pending *p);
 
+/* Whether any populated view reads the relation (the delete path skips work if not). */
+bool tl_rollup_has_views(tl_engine *e, uint32_t rel_oid);
+
 /* The delete hook: rows (all attributes, as read before deletion) leaving `r` in the
  * statement of `g`. Their view deltas apply when g commits; an abort drops them. */
 int tl_rollup_apply_delete(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n, tl_error *err);

@@ -49,6 +49,10 @@ typedef enum ekind {
     E_COALESCE,
     E_IN,       /* args[0] IN (args[1..]) ; negated */
     E_AGG,      /* aggregate call, only before the binder replaces it by E_COL */
+    E_WIN,      /* window function call, only before the binder replaces it by E_COL */
+    E_DISTINCT, /* args[0] IS DISTINCT FROM args[1]; negated: IS NOT DISTINCT FROM */
+    E_LIKE,     /* args[0] LIKE args[1] [ESCAPE args[2]]; ilike; negated */
+    E_MINMAX,   /* GREATEST (negated=false) / LEAST (negated=true) */
 } ekind;
 
 typedef struct tl_expr tl_expr;
@@ -87,6 +91,11 @@ struct tl_expr {
     const agg_def *agg;
     bool agg_star, agg_distinct;
     tl_expr *agg_filter;
+    tl_expr *agg_order;     /* string_agg(x, d ORDER BY k), WITHIN GROUP (ORDER BY k) */
+    bool agg_order_desc;
+    double agg_frac;        /* percentile_cont / percentile_disc fraction */
+    bool ilike;             /* E_LIKE */
+    struct win_spec *win;   /* E_WIN */
     /* provenance for RowDescription */
     uint32_t src_table;
     int16_t src_attnum;
@@ -95,13 +104,45 @@ struct tl_expr {
 /* ---- aggregates ------------------------------------------------------------------ */
 
 typedef enum agg_kind {
-    A_COUNT_STAR, A_COUNT, A_SUM, A_AVG, A_MIN, A_MAX
+    A_COUNT_STAR, A_COUNT, A_SUM, A_AVG, A_MIN, A_MAX,
+    A_VAR_SAMP, A_VAR_POP, A_STDDEV_SAMP, A_STDDEV_POP,
+    A_BOOL_AND, A_BOOL_OR, A_STRING_AGG, A_PCT_CONT, A_PCT_DISC,
+    /* window-only functions */
+    W_ROW_NUMBER, W_RANK, W_DENSE_RANK, W_PERCENT_RANK, W_CUME_DIST, W_NTILE, W_LAG, W_LEAD,
+    W_FIRST_VALUE, W_LAST_VALUE, W_NTH_VALUE
 } agg_kind;
 
 struct agg_def {
     const char *name;
     agg_kind kind;
 };
+
+/* Values an aggregate must see all at once (DISTINCT, ordered-set, ordered string_agg). */
+typedef struct agg_list {
+    tl_datum *v, *k;
+    uint64_t n, cap;
+} agg_list;
+
+typedef struct agg_state {
+    int64_t count;
+    tl_i128 isum;   /* integer sums (exact) */
+    tl_numeric nsum;
+    double fsum;
+    double mean, m2; /* Welford's running variance */
+    tl_datum best;   /* min / max / bool_and / bool_or */
+    bool has;
+    tl_buf *sbuf;    /* string_agg without ORDER BY */
+    agg_list *list;
+} agg_state;
+
+/* Whether the aggregate collects its inputs (agg_list) instead of folding them. */
+bool agg_collects(const tl_expr *ae);
+/* Fold one input: v is args[0]'s value (NULL for count(*)), d the delimiter of
+ * string_agg, k the ORDER BY key. Strings are copied into keep. */
+int agg_add(agg_state *st, const tl_expr *ae, const tl_datum *v, const tl_datum *d, const tl_datum *k,
+            tl_arena *keep, tl_error *err);
+int agg_finish(qctx *q, agg_state *st, const tl_expr *ae, tl_datum *out, tl_arena *a, tl_error *err);
+void agg_state_free(agg_state *st);
 
 /* ---- batches and operators --------------------------------------------------------- */
 
@@ -132,6 +173,10 @@ struct qctx {
     /* tables materialised for virtual relations; freed with the statement */
     tl_table **temps;
     int ntemps, captemps;
+    struct cte_def *ctes; /* WITH queries visible to the SELECT being bound */
+    op **pending;         /* planned subqueries not yet attached to a plan (freed on error) */
+    int npending, cappending;
+    bool keep_unknown;    /* planning a set operation's branch */
 };
 
 /* A statement-local copy of a virtual relation with its rows materialised now. */
@@ -156,6 +201,7 @@ bool expr_is_const(const tl_expr *e);
 const fn_def *fn_lookup(const char *name, int nargs, const tl_type_id *args);
 const fn_def *fn_lookup_name(const char *name); /* any overload exists */
 const agg_def *agg_lookup(const char *name);
+const agg_def *win_lookup(const char *name); /* window-only functions */
 tl_type agg_result_type(const agg_def *a, tl_type arg);
 /* Cast: 42846 if impossible, then run-time errors as PostgreSQL's input functions. */
 tl_expr *cast_expr(qctx *q, tl_expr *e, tl_type to, bool explicit_, tl_error *err);
@@ -166,12 +212,40 @@ int cast_datum(qctx *q, const tl_datum *in, tl_type from, tl_type to, tl_datum *
 /* Enum text I/O (needs catalog labels). */
 int enum_in(qctx *q, tl_type t, const char *s, size_t len, tl_datum *out, tl_error *err);
 
+/* func_text.c: kernels registered in func.c */
+int k_case_map(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int k_to_char_ts(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int k_json_get(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int k_json_contains(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+
 /* output.c */
 void q_format_value(qctx *q, tl_type t, const tl_datum *d, tl_buf *out);
 const char *q_type_display_name(qctx *q, tl_type t);
 
+/* exec.c: a growable column store for materialising operators */
+typedef struct rowstore {
+    int ncols;
+    tl_type *types;
+    uint64_t n, cap;
+    void **data;      /* per column: cap * elem size */
+    uint8_t **nulls;  /* per column */
+    tl_arena strings; /* deep copies of string values */
+} rowstore;
+void rs_init(rowstore *rs, int ncols, const tl_type *types);
+void rs_free(rowstore *rs);
+void rs_reserve(rowstore *rs, uint64_t n);
+void rs_put(rowstore *rs, uint64_t at, int c, const tl_vec *v, uint32_t i);
+void rs_append_batch(rowstore *rs, const batch *b);
+void rs_get(const rowstore *rs, int c, uint64_t r, tl_datum *d);
+/* Rows idx[from..from+n) (or from..from+n without idx) as a batch in a. */
+batch *rs_gather(const rowstore *rs, const uint64_t *idx, uint64_t from, uint32_t n, tl_arena *a);
+batch *batch_new(tl_arena *a, int ncols, uint32_t n);
+void op_init(op *o, int ncols, const tl_type *types, qctx *q);
+
 /* exec.c: operators */
 op *op_scan(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, tl_expr *filter);
+/* scanpred.c: storage predicates implied by a scan's filter (arena-allocated); count. */
+int scanpred_extract(qctx *q, tl_rel *rel, const tl_expr *filter, tl_scan_pred **out);
 op *op_values(qctx *q, int ncols, const tl_type *types, int nrows, tl_expr ***rows);
 op *op_filter(qctx *q, op *child, tl_expr *pred);
 op *op_project(qctx *q, op *child, int n, tl_expr **exprs);
@@ -188,6 +262,25 @@ op *op_hashjoin(qctx *q, op *left, op *right, int nkeys, tl_expr **lkeys, tl_exp
 void op_free(op *o);
 
 /* select.c: binding and planning a SELECT */
+/* window.c */
+typedef struct win_spec {
+    int npart, norder;
+    tl_expr **part, **order;
+    sort_key *okeys;       /* directions of order; col filled by the planner */
+    int frame;             /* FRAMEOPTION_* bits from the parse tree, 0 = default */
+    tl_expr *start_off, *end_off;
+} win_spec;
+/* Appends one column per window function to the child's columns. The functions share
+ * one spec (partitioning and ordering); the planner stacks one op per distinct spec. */
+op *op_window(qctx *q, op *child, const win_spec *ws, int nfn, tl_expr **fns);
+
+/* sets.c */
+op *op_append(qctx *q, op *l, op *r);
+/* INTERSECT / EXCEPT [ALL] over two inputs of the same column types. */
+op *op_setop(qctx *q, op *l, op *r, bool intersect, bool all);
+/* Keep the first row of each run of equal keys[].col values. */
+op *op_unique(qctx *q, op *child, int nkeys, const sort_key *keys);
+
 typedef struct qresult {
     op *root;
     int ncols;          /* visible columns (root may carry hidden ones after them) */
@@ -207,6 +300,7 @@ int exec_create_enum(qctx *q, PgQuery__CreateEnumStmt *st, tl_error *err);
 int exec_create_index(qctx *q, PgQuery__IndexStmt *st, tl_error *err);
 int exec_drop(qctx *q, PgQuery__DropStmt *st, const char **tag, tl_error *err);
 int exec_insert(qctx *q, PgQuery__InsertStmt *st, uint64_t *rows, tl_error *err);
+int exec_delete(qctx *q, PgQuery__DeleteStmt *st, uint64_t *rows, tl_error *err);
 int exec_copy(qctx *q, PgQuery__CopyStmt *st, tl_sink *sink, uint64_t *rows, tl_error *err);
 int exec_set(qctx *q, PgQuery__VariableSetStmt *st, tl_sink *sink, tl_error *err);
 int exec_show(qctx *q, PgQuery__VariableShowStmt *st, tl_sink *sink, tl_error *err);

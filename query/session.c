@@ -321,8 +321,9 @@ int tl_query_simple(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *er
         } else {
             rc = run_statement(&q, rs->stmt, rs->stmt_location, rs->stmt_len, sink, err);
         }
-        q_free_temps(&q);
+        /* the arena holds snapshot pins on the temporary tables: release them first */
         tl_arena_free(&q.arena);
+        q_free_temps(&q);
     }
     if (rc < 0) {
         fix_position(sql, err);

@@ -333,6 +333,13 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
         tag = tagbuf;
         break;
     }
+    case PG_QUERY__NODE__NODE_DELETE_STMT: {
+        uint64_t rows = 0;
+        rc = exec_delete(q, stmt->delete_stmt, &rows, err);
+        snprintf(tagbuf, sizeof tagbuf, "DELETE %llu", (unsigned long long)rows);
+        tag = tagbuf;
+        break;
+    }
     case PG_QUERY__NODE__NODE_COPY_STMT: {
         uint64_t rows = 0;
         rc = exec_copy(q, stmt->copy_stmt, sink, &rows, err);
