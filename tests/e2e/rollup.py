@@ -6,7 +6,8 @@ servers. After every step, each of the document's views read from tally must equ
 defining query run by PostgreSQL on the same data at the same now() (tally's now() is
 fixed by tally.now_override; PostgreSQL's query gets the same instant as a literal), and
 the clock is moved across the 7-day boundary of a row. Deletes are exercised through the
-engine's delete hook in tests/unit/engine/rollup.c until DELETE lands.
+DELETE statement (a slice, the newest rows, a whole group) and, below the SQL layer,
+in tests/unit/query/rollup_test.c.
 """
 import argparse
 import datetime
@@ -176,6 +177,15 @@ def main():
             tap.check("step %d: INSERT %d %s rows into both" % (i, len(rows), kind), t.error is None and p.error is None,
                       (t.error, p.error))
         o.check_views("step %d (%s)" % (i, kind))
+
+    # DELETE: a random slice, then every row of one (org, scenario) group so it disappears.
+    for i, where in enumerate(["score < 60 and duration_seconds %% 7 = %d" % rng.randint(0, 6),
+                               "attempt_id in (select attempt_id from fact_scenario_attempts order by ended_at desc nulls last limit 5)",
+                               "scenario_id = (select scenario_id from fact_scenario_attempts where scenario_id is not null"
+                               " group by scenario_id order by count(*), scenario_id limit 1)"]):
+        t, p = o.both("delete from fact_scenario_attempts where " + where)
+        tap.check("delete step %d in both (%s / %s)" % (i, t.error, p.error), t.error is None and p.error is None)
+        o.check_views("after delete %d" % i)
 
     # A row exactly on the 7-day boundary, then the clock moved across it by 1 microsecond.
     edge = base + datetime.timedelta(days=3)
