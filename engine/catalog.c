@@ -21,6 +21,7 @@ tl_engine *tl_engine_open(const tl_engine_config *cfg, tl_error *err)
     pthread_rwlock_init(&e->lock, &ra);
     pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&e->writer, NULL);
+    pthread_rwlock_init(&e->rollup_lock, NULL);
     e->database = tl_xstrdup(cfg && cfg->database ? cfg->database : "postgres");
     e->next_oid = FIRST_USER_OID;
     tl_role *su = tl_xcalloc(1, sizeof *su);
@@ -53,8 +54,10 @@ static void rel_free(tl_rel *r)
     free(r->name);
     free(r->pk_name);
     free(r->idx_def);
+    free(r->view_def);
     tl_pkindex_free(r->pkidx);
     tl_table_free(r->data);
+    if (r->mat_free) r->mat_free(r->mat_arg);
     free(r);
 }
 
@@ -73,6 +76,21 @@ void tl_engine_close(tl_engine *e)
     for (int i = 0; i < e->nenums; i++) enum_free(e->enums[i]);
     tl_roles_free_all(e);
     free(e->rels);
+    free(e->rollups);
+    for (int i = 0; i < e->nfuncs; i++) {
+        free(e->funcs[i]->name);
+        free(e->funcs[i]->language);
+        free(e->funcs[i]->body);
+        free(e->funcs[i]);
+    }
+    free(e->funcs);
+    for (int i = 0; i < e->ncron; i++) {
+        free(e->cron[i].name);
+        free(e->cron[i].schedule);
+        free(e->cron[i].command);
+    }
+    free(e->cron);
+    pthread_rwlock_destroy(&e->rollup_lock);
     free(e->enums);
     free(e->database);
     pthread_rwlock_destroy(&e->lock);
@@ -435,4 +453,68 @@ int tl_catalog_drop_enum(tl_engine *e, tl_enum *en, tl_error *err)
         }
     enum_free(en);
     return 0;
+}
+
+/* ---- functions and cron jobs ------------------------------------------------------------ */
+
+tl_func *tl_catalog_find_func(tl_engine *e, uint32_t nsp, const char *name)
+{
+    for (int i = 0; i < e->nfuncs; i++)
+        if (e->funcs[i]->nsp == nsp && strcmp(e->funcs[i]->name, name) == 0) return e->funcs[i];
+    return NULL;
+}
+
+tl_func *tl_catalog_create_func(tl_engine *e, const tl_func *def, bool replace, tl_error *err)
+{
+    tl_func *f = tl_catalog_find_func(e, def->nsp, def->name);
+    if (f && !replace) {
+        tl_errorf(err, "42723", "function \"%s\" already exists with same argument types", def->name);
+        return NULL;
+    }
+    if (!f) {
+        f = tl_xcalloc(1, sizeof *f);
+        f->oid = tl_catalog_new_oid(e);
+        e->funcs = tl_xrealloc(e->funcs, sizeof *e->funcs * (size_t)(e->nfuncs + 1));
+        e->funcs[e->nfuncs++] = f;
+    } else {
+        free(f->name);
+        free(f->language);
+        free(f->body);
+    }
+    f->name = tl_xstrdup(def->name);
+    f->nsp = def->nsp;
+    f->language = tl_xstrdup(def->language);
+    f->body = tl_xstrdup(def->body);
+    f->ret = def->ret;
+    f->security_definer = def->security_definer;
+    return f;
+}
+
+int64_t tl_catalog_cron_schedule(tl_engine *e, const char *name, const char *schedule, const char *command)
+{
+    for (int i = 0; name && i < e->ncron; i++)
+        if (e->cron[i].name && strcmp(e->cron[i].name, name) == 0) {
+            free(e->cron[i].schedule);
+            free(e->cron[i].command);
+            e->cron[i].schedule = tl_xstrdup(schedule);
+            e->cron[i].command = tl_xstrdup(command);
+            return e->cron[i].jobid;
+        }
+    e->cron = tl_xrealloc(e->cron, sizeof *e->cron * (size_t)(e->ncron + 1));
+    tl_cron_job *j = &e->cron[e->ncron++];
+    j->jobid = ++e->next_jobid;
+    j->name = name ? tl_xstrdup(name) : NULL;
+    j->schedule = tl_xstrdup(schedule);
+    j->command = tl_xstrdup(command);
+    return j->jobid;
+}
+
+int tl_catalog_ncron(tl_engine *e)
+{
+    return e->ncron;
+}
+
+const tl_cron_job *tl_catalog_cron_at(tl_engine *e, int i)
+{
+    return &e->cron[i];
 }

@@ -27,6 +27,15 @@ struct tl_engine {
     int ndefacls, capdefacls;
     bool grants_seeded;        /* PUBLIC's PG 15 defaults are in grants */
     uint32_t next_oid;
+    /* incremental materialized views (rollup.c) */
+    pthread_rwlock_t rollup_lock; /* states: shared to read, exclusive to apply a commit */
+    struct tl_rollup **rollups;
+    int nrollups, caprollups;
+    tl_func **funcs;
+    int nfuncs;
+    tl_cron_job *cron;
+    int ncron;
+    int64_t next_jobid;
 };
 
 /* One grant: privileges of a grantee (0 = PUBLIC) on an object. */
@@ -37,6 +46,8 @@ typedef struct tl_grant {
     unsigned privs;
 } tl_grant;
 void tl_roles_free_all(tl_engine *e); /* roles.c, from tl_engine_close */
+void tl_rollup_write_lock_int(tl_engine *e);
+void tl_rollup_write_unlock_int(tl_engine *e);
 
 tl_pkindex *tl_pkindex_new(void);
 void tl_pkindex_free(tl_pkindex *ix);

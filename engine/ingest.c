@@ -10,6 +10,7 @@
  * in the columns and are compared from there, so the index costs no second copy.
  */
 #include "engine_int.h"
+#include "tl_rollup.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,7 @@ struct tl_ingest {
     size_t nundo, capundo;
     uint64_t rows;
     long failed_row;
+    tl_rollup_pending *pending; /* view deltas of this statement, applied at commit */
     /* DELETE: keys of deleted parent rows whose referencing rows are handled once, at
      * tl_ingest_delete_finish (one scan of each child instead of one per row). */
     bool defer_fk;
@@ -320,6 +322,8 @@ int tl_ingest_append(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n, tl
     int rc = tl_table_append(r->data, cols, n, loc, err);
     if (rc == 0 && r->pkidx) rc = insert_keys(g, r, cols, n, loc, err);
     free(loc);
+    /* Derive view deltas now, so an aggregate argument's error fails the statement. */
+    if (rc == 0) rc = tl_rollup_prepare(g->e, &g->pending, r, cols, n, 1, err);
     if (rc == 0) g->rows += n;
     return rc;
 }
@@ -335,7 +339,8 @@ static void ingest_free(tl_ingest *g)
 uint64_t tl_ingest_commit(tl_ingest *g)
 {
     uint64_t rows = g->rows;
-    tl_engine_publish(g->e, g->rels, g->nrels);
+    tl_rollup_commit_publish(g->e, g->pending, g->rels, g->nrels);
+    g->pending = NULL;
     ingest_free(g);
     return rows;
 }
@@ -349,6 +354,7 @@ void tl_ingest_abort(tl_ingest *g)
         else u->ix->slots[u->slot].part1 = SLOT_TOMB;
     }
     for (int i = 0; i < g->nrels; i++) tl_table_rollback(g->rels[i]->data, &g->marks[i]);
+    tl_rollup_discard(g->pending);
     ingest_free(g);
 }
 
@@ -417,6 +423,23 @@ static int delete_row(tl_ingest *g, tl_rel *r, uint32_t part, uint64_t row, tl_e
     if (register_rel(g, r, err) < 0) return -1;
     if (!tl_table_delete(r->data, part, row)) return 0;
     g->rows++;
+    if (tl_rollup_has_views(g->e, r->oid)) {
+        /* The row leaves every view over r in this statement's commit. */
+        tl_arena a;
+        tl_arena_init(&a);
+        tl_vec *cols = tl_arena_zalloc(&a, sizeof *cols * (size_t)(r->natts + 1));
+        for (int c = 0; c < r->natts; c++) {
+            tl_datum d;
+            tl_table_get(r->data, part, c, row, &d);
+            tl_vec_alloc(&cols[c], r->atts[c].type, 1, &a);
+            tl_vec_set(&cols[c], 0, &d);
+            cols[c].nulls[0] = d.isnull;
+            cols[c].n = 1;
+        }
+        int rc = tl_rollup_prepare(g->e, &g->pending, r, cols, 1, -1, err);
+        tl_arena_free(&a);
+        if (rc < 0) return -1;
+    }
     if (!r->pkidx) return 0;
     tl_datum vals[TL_MAX_KEY_COLS];
     row_key(r, r->pk, r->npk, part, row, vals);
@@ -462,4 +485,9 @@ int tl_ingest_delete_finish(tl_ingest *g, tl_error *err)
     free(g->deferred.h);
     g->deferred = (keyset){0};
     return rc;
+}
+
+int tl_rollup_apply_delete(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n, tl_error *err)
+{
+    return tl_rollup_prepare(g->e, &g->pending, r, cols, n, -1, err);
 }

@@ -85,6 +85,9 @@ struct tl_rel {
     /* virtual relations (data == NULL): rows produced at statement time */
     tl_rel_materialize_fn materialize;
     void *mat_arg;
+    void (*mat_free)(void *arg); /* frees mat_arg when the relation is dropped (matviews) */
+    char *view_def;              /* materialized views: the defining query's text (pg_matviews) */
+    bool populated;              /* materialized views: false after WITH NO DATA */
 };
 
 typedef struct tl_enum {
@@ -95,6 +98,26 @@ typedef struct tl_enum {
     int nlabels;
     char **labels;
 } tl_enum;
+
+/* A user-defined function (CREATE FUNCTION): its body is kept as text and run by the
+ * query layer. */
+typedef struct tl_func {
+    uint32_t oid;
+    char *name;
+    uint32_t nsp;
+    char *language; /* "sql", "plpgsql" */
+    char *body;
+    tl_type ret;
+    bool security_definer;
+} tl_func;
+
+/* pg_cron's job table (cron.schedule): accepted and listed; tally's views need no job. */
+typedef struct tl_cron_job {
+    int64_t jobid;
+    char *name;
+    char *schedule;
+    char *command;
+} tl_cron_job;
 
 typedef struct tl_role {
     uint32_t oid;
@@ -161,6 +184,13 @@ tl_rel *tl_catalog_create_virtual(tl_engine *e, const char *name, uint32_t nsp, 
 int tl_catalog_drop_rel(tl_engine *e, tl_rel *r, bool cascade, tl_error *err);
 int tl_catalog_drop_enum(tl_engine *e, tl_enum *en, tl_error *err);
 uint32_t tl_catalog_new_oid(tl_engine *e);
+tl_func *tl_catalog_find_func(tl_engine *e, uint32_t nsp, const char *name);
+/* Exclusive lock held. Replaces an existing function when `replace`, else 42723. */
+tl_func *tl_catalog_create_func(tl_engine *e, const tl_func *def, bool replace, tl_error *err);
+/* Exclusive lock held. A job of the same name is replaced (as pg_cron); returns its id. */
+int64_t tl_catalog_cron_schedule(tl_engine *e, const char *name, const char *schedule, const char *command);
+int tl_catalog_ncron(tl_engine *e);
+const tl_cron_job *tl_catalog_cron_at(tl_engine *e, int i);
 
 /* ---- system catalogs (syscat.c) ---------------------------------------------- */
 

@@ -367,6 +367,23 @@ void acl_after_create(qctx *q, PgQuery__RangeVar *rv);
 const char *acl_current_user(const tl_qsession *s);
 const fn_def *acl_fn_lookup(const char *name, int nargs, const tl_type_id *args);
 const fn_def *acl_fn_lookup_name(const char *name);
+/* select.c: PostgreSQL's output column name of a target */
+const char *target_name(qctx *q, PgQuery__ResTarget *rt, const tl_expr *e);
+
+/* matview.c: materialized views (incremental rollups or recomputed on REFRESH) */
+int exec_create_matview(qctx *q, PgQuery__CreateTableAsStmt *st, tl_sink *sink, uint64_t *rows, bool *with_rows,
+                        tl_error *err);
+int exec_refresh_matview(qctx *q, PgQuery__RefreshMatViewStmt *st, tl_error *err);
+int exec_drop_matview(qctx *q, PgQuery__DropStmt *st, tl_error *err);
+int matview_drop_table_check(qctx *q, PgQuery__DropStmt *st, tl_error *err);
+int matview_fill(qctx *q, tl_rel *r, tl_table *out, tl_error *err);
+size_t matview_state_bytes(tl_engine *e);
+
+/* function.c: CREATE FUNCTION (sql, plpgsql bodies of plain statements), calling them
+ * as `SELECT f()`, and pg_cron's cron.schedule. *handled = false when `st` is not such
+ * a call. Runs without the catalog lock held (the body takes its own). */
+int exec_create_function(qctx *q, PgQuery__CreateFunctionStmt *st, tl_error *err);
+int exec_function_call(qctx *q, pnode *stmt, tl_sink *sink, bool *handled, tl_error *err);
 
 /* Run a SELECT to completion into the sink (shared by simple query and COPY TO). */
 int emit_result(qctx *q, qresult *r, tl_sink *sink, uint64_t *rows, tl_error *err);

@@ -406,6 +406,16 @@ static tl_expr *bind_binop(bindctx *bc, const char *opn, tl_expr *l, tl_expr *r,
                  "No operator matches the given name and argument types. You might need to add explicit type casts.");
         return NULL;
     }
+    /* fn_lookup also matches through implicit casts (float8 / int4 finds float8 / float8):
+     * the kernels read their declared argument types, so cast the operands to them. */
+    if (fn->nargs == 2) {
+        if (fn->args[0] != TL_UNKNOWN && fn->args[0] != l->type.id && num_rank(l->type.id) && num_rank(fn->args[0]) &&
+            !(l = coerce(bc, l, tl_type_make(fn->args[0]), err)))
+            return NULL;
+        if (fn->args[1] != TL_UNKNOWN && fn->args[1] != r->type.id && num_rank(r->type.id) && num_rank(fn->args[1]) &&
+            !(r = coerce(bc, r, tl_type_make(fn->args[1]), err)))
+            return NULL;
+    }
     tl_expr *a[2] = {l, r};
     if (fn->args[0] != TL_UNKNOWN && coerce_args(bc, fn, a, 2, err) < 0) return NULL;
     tl_expr *e = make_func(bc, fn, opn, 2, a, location);
@@ -1518,7 +1528,7 @@ static const char *expr_colname(const tl_expr *e)
 
 /* Column name PostgreSQL gives an unaliased target: the last column name for a column
  * reference, the function's name, the type name for a bare cast, else ?column?. */
-static const char *target_name(qctx *q, PgQuery__ResTarget *rt, const tl_expr *e)
+const char *target_name(qctx *q, PgQuery__ResTarget *rt, const tl_expr *e)
 {
     if (rt->name && *rt->name) return rt->name;
     pnode *v = rt->val;

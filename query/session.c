@@ -288,7 +288,7 @@ int q_check_cancel(qctx *q, tl_error *err)
 
 int64_t q_clock_now(const tl_qsession *s)
 {
-    if (s->fixed_now) return s->fixed_now;
+    if (s && s->fixed_now) return s->fixed_now;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return ((int64_t)ts.tv_sec - (int64_t)TL_UNIX_EPOCH_DAYS * 86400) * 1000000 + ts.tv_nsec / 1000;
@@ -304,8 +304,9 @@ tl_rel *q_materialize(qctx *q, tl_rel *r, tl_error *err)
         q->temps = tl_xrealloc(q->temps, sizeof *q->temps * (size_t)q->captemps);
     }
     q->temps[q->ntemps++] = t;
+    /* A materialized view is read with the statement's now() and TimeZone. */
     catfn_set_session(q->s);
-    int rc = r->materialize(q->eng, r, t, err);
+    int rc = r->kind == TL_REL_MATVIEW ? matview_fill(q, r, t, err) : r->materialize(q->eng, r, t, err);
     catfn_set_session(NULL);
     if (rc < 0) return NULL;
     tl_table_publish(t);

@@ -479,6 +479,9 @@ static int statement_kind_is_write(pnode *stmt)
     case PG_QUERY__NODE__NODE_CREATE_ENUM_STMT:
     case PG_QUERY__NODE__NODE_INDEX_STMT:
     case PG_QUERY__NODE__NODE_DROP_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
+    case PG_QUERY__NODE__NODE_REFRESH_MAT_VIEW_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT:
         return 2; /* exclusive catalog lock */
     default:
         return 0;
@@ -492,6 +495,9 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
     char tagbuf[64];
     const char *tag = NULL;
     int rc = 0;
+    bool handled = false;
+    rc = exec_function_call(q, stmt, sink, &handled, err);
+    if (handled || rc < 0) return rc;
     int lockmode = statement_kind_is_write(stmt);
     if (acl_statement_is_ddl(stmt)) lockmode = 2;
     if (lockmode == 2) {
@@ -558,7 +564,37 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
         tag = "CREATE INDEX";
         break;
     case PG_QUERY__NODE__NODE_DROP_STMT:
+        if (stmt->drop_stmt->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW) {
+            rc = exec_drop_matview(q, stmt->drop_stmt, err);
+            tag = "DROP MATERIALIZED VIEW";
+            break;
+        }
+        if (stmt->drop_stmt->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE &&
+            matview_drop_table_check(q, stmt->drop_stmt, err) < 0) {
+            rc = -1;
+            break;
+        }
         rc = exec_drop(q, stmt->drop_stmt, &tag, err);
+        break;
+    case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT: {
+        uint64_t rows = 0;
+        bool with_rows = false;
+        rc = exec_create_matview(q, stmt->create_table_as_stmt, sink, &rows, &with_rows, err);
+        if (with_rows) {
+            snprintf(tagbuf, sizeof tagbuf, "SELECT %llu", (unsigned long long)rows);
+            tag = tagbuf;
+        } else {
+            tag = "CREATE MATERIALIZED VIEW";
+        }
+        break;
+    }
+    case PG_QUERY__NODE__NODE_REFRESH_MAT_VIEW_STMT:
+        rc = exec_refresh_matview(q, stmt->refresh_mat_view_stmt, err);
+        tag = "REFRESH MATERIALIZED VIEW";
+        break;
+    case PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT:
+        rc = exec_create_function(q, stmt->create_function_stmt, err);
+        tag = "CREATE FUNCTION";
         break;
     case PG_QUERY__NODE__NODE_CREATE_EXTENSION_STMT: {
         /* pgcrypto (gen_random_uuid) and friends are built in: accept, as installed. */
