@@ -211,6 +211,10 @@ void q_free_temps(qctx *q);
 /* ---- functions in the layer ----------------------------------------------------------- */
 
 int q_check_cancel(qctx *q, tl_error *err);
+/* A statement (a simple Query, an Execute) starts/ends: statement_timeout's deadline
+ * and the memory budget (tally.max_statement_memory) that q_check_cancel enforces. */
+void q_statement_begin(tl_qsession *s);
+void q_statement_end(tl_qsession *s);
 int64_t q_clock_now(const tl_qsession *s);
 
 /* expr.c */
