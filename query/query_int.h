@@ -369,6 +369,8 @@ int acl_statement(qctx *q, pnode *stmt, tl_sink *sink, const char **tag, tl_erro
 bool acl_statement_is_ddl(const pnode *stmt);
 void acl_after_create(qctx *q, PgQuery__RangeVar *rv);
 const char *acl_current_user(const tl_qsession *s);
+/* The org the session's statements are confined to (org-scoped roles), or NULL. */
+const char *acl_org_scope(tl_qsession *s);
 const fn_def *acl_fn_lookup(const char *name, int nargs, const tl_type_id *args);
 const fn_def *acl_fn_lookup_name(const char *name);
 /* select.c: PostgreSQL's output column name of a target */

@@ -184,6 +184,7 @@ def main():
         check(not diff, f"has_*_privilege answers for {role} match PostgreSQL", "\n".join(diff))
         tc.close()
         pc.close()
+    catalogs_tell_the_truth(admin, pg)
     # the document's role: reads everything, writes nothing
     tc = conn(TALLY, "reporting_user", "secure_password")
     denied = [outcome(tc, s) for s in ("INSERT INTO orgs VALUES (gen_random_uuid(), 'x')", "DROP TABLE orgs",
@@ -233,6 +234,12 @@ def main():
         r = outcome(a, s)
         check(r == "42501", f"scoped role cannot change its scope: {s} -> 42501", r)
     check(rows(a, "select count(*) from facts") == [(2,)], "scope unchanged after the attempts")
+    cat = rows(a, "select c.relname, c.reltuples::int8, s.n_live_tup from pg_class c "
+                  "join pg_stat_user_tables s on s.relid = c.oid where c.relname in ('facts', 'orgs') order by 1")
+    check(cat == [("facts", 2, 2), ("orgs", 1, 1)],
+          "catalog row counts (reltuples, n_live_tup) are the scoped role's own", cat)
+    full = rows(admin, "select reltuples::int8 from pg_class where relname = 'facts'")
+    check(full == rows(admin, "select count(*) from facts"), "the superuser's catalog still counts every row", full)
     check(outcome(a, "INSERT INTO notes VALUES (999, 'x')") == "42501", "a scoped role is read-only")
     a.close()
     e = connect_error(TALLY, user="acme_bi", password="acme_pw", options=f"-c tally.org_id={ORG_B}")
@@ -286,6 +293,37 @@ def main():
     check(rows(c, "select 2") == [(2,)], "other sessions unaffected")
     print(f"1..{n_checks}")
     return 1 if n_failed else 0
+
+
+def catalogs_tell_the_truth(admin, pg):
+    """pg_roles, pg_user, pg_authid, relacl/datacl/nspacl as PostgreSQL 15 shows them
+    after the same statements (its predefined pg_* roles aside)."""
+    for sql in ("create role grp nologin", "grant insert, delete on notes to grp",
+                "grant usage on schema public to grp", "create user acme_db createdb connection limit 3",
+                "create user scoped_cat password 'x'", f"alter role scoped_cat set tally.org_id = '{ORG_A}'"):
+        for c, name in ((admin, "tally"), (pg, "PostgreSQL")):
+            r = outcome(c, sql)
+            if r != "ok":
+                check(False, f"catalog setup on {name}: {sql}", r)
+    queries = [
+        "select rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, "
+        "rolconnlimit, rolpassword, rolvaliduntil, rolbypassrls, rolconfig from pg_roles "
+        "where rolname not like 'pg\\_%' and rolname <> 'md5user' order by 1",
+        "select usename, usecreatedb, usesuper, userepl, usebypassrls, passwd, valuntil, useconfig from pg_user "
+        "where usename <> 'md5user' order by 1",
+        "select rolname, rolsuper, rolinherit, rolcanlogin, rolconnlimit, rolpassword is null, "
+        "left(rolpassword, 14) from pg_authid where rolname not like 'pg\\_%' and rolname <> 'md5user' order by 1",
+        "select relname, relacl from pg_class where relname in ('facts', 'notes', 'orgs') order by 1",
+        "select datname, datacl from pg_database where datname = 'postgres'",
+        "select nspname, nspacl from pg_namespace where nspname = 'public'",
+    ]
+    for q in queries:
+        t, p = rows(admin, q), rows(pg, q)
+        check(t == p, f"catalog as PostgreSQL shows it: {q[:60]}", f"tally      {t}\nPostgreSQL {p}")
+    for c, name in ((conn(TALLY, "reporting_user", "secure_password"), "tally"), (conn(PG, "reporting_user"), "PG")):
+        r = outcome(c, "select rolpassword from pg_authid")
+        check(r == "42501", f"pg_authid (the verifiers) is refused to a non-superuser on {name}", r)
+        c.close()
 
 
 def vm_hwm():
