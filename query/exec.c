@@ -320,11 +320,26 @@ void rs_put(rowstore *rs, uint64_t at, int c, const tl_vec *v, uint32_t i)
     }
 }
 
+/* A join can hand over one enormous batch, so the memory budget is looked at every
+ * few hundred rows. Past it, the rest of the batch is stored as NULLs (cheap and in
+ * bounds): the statement is failing, and every caller makes a cancellation check,
+ * which reports 53200, before the rows are used. */
 void rs_append_batch(rowstore *rs, const batch *b)
 {
     rs_reserve(rs, rs->n + b->n);
-    for (int c = 0; c < rs->ncols; c++)
-        for (uint32_t i = 0; i < b->n; i++) rs_put(rs, rs->n + i, c, &b->cols[c], i);
+    for (uint32_t i0 = 0; i0 < b->n; i0 += 256) {
+        uint32_t i1 = b->n - i0 < 256 ? b->n : i0 + 256;
+        if (tl_mem_budget_exceeded()) {
+            for (int c = 0; c < rs->ncols; c++) {
+                size_t es = tl_vec_elem_size(rs->types[c].id);
+                memset(rs->nulls[c] + rs->n + i0, 1, b->n - i0);
+                memset((char *)rs->data[c] + es * (rs->n + i0), 0, es * (b->n - i0));
+            }
+            break;
+        }
+        for (int c = 0; c < rs->ncols; c++)
+            for (uint32_t i = i0; i < i1; i++) rs_put(rs, rs->n + i, c, &b->cols[c], i);
+    }
     rs->n += b->n;
 }
 
@@ -642,6 +657,7 @@ static int sort_next(op *o, qctx *q, batch **out, tl_error *err)
             if (rc == 0) break;
             if (q_check_cancel(q, err) < 0) return -1;
             rs_append_batch(&s->rows, in);
+            if (q_check_cancel(q, err) < 0) return -1;
         }
         s->idx = tl_xmalloc(sizeof *s->idx * (s->rows.n ? s->rows.n : 1));
         for (uint64_t i = 0; i < s->rows.n; i++) s->idx[i] = i;
@@ -784,6 +800,8 @@ static int hashjoin_build(hashjoin_op *j, qctx *q, tl_error *err)
             for (int k = 0; k < j->nkeys; k++) anynull |= tl_vec_isnull(&kv[k], i);
             j->bhash[base + i] = anynull ? UINT64_MAX : row_hash(kv, j->nkeys, i);
         }
+        /* a big build side is where a join's memory goes: stop it at the budget */
+        if ((rc = q_check_cancel(q, err)) < 0) break;
     }
     free(kv);
     tl_arena_free(&scratch);
@@ -812,6 +830,20 @@ static bool keys_match(const hashjoin_op *j, const tl_vec *kv, uint32_t i, uint6
         if (tl_datum_cmp(t, &a, &b) != 0) return false;
     }
     return true;
+}
+
+/* One probe batch's matches all go into one output batch: before its pair lists double,
+ * the statement's memory budget (53200) and the batch's 32-bit row count are checked. */
+static int pairs_too_many(qctx *q, uint64_t np, uint32_t *li, uint64_t *ri, tl_error *err)
+{
+    int rc = q_check_cancel(q, err);
+    if (rc == 0 && np * 2 > UINT32_MAX)
+        rc = tl_errorf(err, "54000", "join result of one batch exceeds %u rows", UINT32_MAX);
+    if (rc < 0) {
+        free(li);
+        free(ri);
+    }
+    return rc;
 }
 
 static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
@@ -843,6 +875,7 @@ static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
             if (j->nkeys == 0) {
                 for (uint64_t r = 0; r < j->build.n; r++) {
                     if (np == cap) {
+                        if (pairs_too_many(q, np, li, ri, err) < 0) return -1;
                         cap *= 2;
                         li = tl_xrealloc(li, sizeof *li * cap);
                         ri = tl_xrealloc(ri, sizeof *ri * cap);
@@ -856,6 +889,7 @@ static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
                 uint64_t r = e - 1;
                 if (j->bhash[r] != h || !keys_match(j, kv, i, r)) continue;
                 if (np == cap) {
+                    if (pairs_too_many(q, np, li, ri, err) < 0) return -1;
                     cap *= 2;
                     li = tl_xrealloc(li, sizeof *li * cap);
                     ri = tl_xrealloc(ri, sizeof *ri * cap);

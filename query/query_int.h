@@ -211,6 +211,10 @@ void q_free_temps(qctx *q);
 /* ---- functions in the layer ----------------------------------------------------------- */
 
 int q_check_cancel(qctx *q, tl_error *err);
+/* A statement (a simple Query, an Execute) starts/ends: statement_timeout's deadline
+ * and the memory budget (tally.max_statement_memory) that q_check_cancel enforces. */
+void q_statement_begin(tl_qsession *s);
+void q_statement_end(tl_qsession *s);
 int64_t q_clock_now(const tl_qsession *s);
 
 /* expr.c */
@@ -365,6 +369,8 @@ int acl_statement(qctx *q, pnode *stmt, tl_sink *sink, const char **tag, tl_erro
 bool acl_statement_is_ddl(const pnode *stmt);
 void acl_after_create(qctx *q, PgQuery__RangeVar *rv);
 const char *acl_current_user(const tl_qsession *s);
+/* The org the session's statements are confined to (org-scoped roles), or NULL. */
+const char *acl_org_scope(tl_qsession *s);
 const fn_def *acl_fn_lookup(const char *name, int nargs, const tl_type_id *args);
 const fn_def *acl_fn_lookup_name(const char *name);
 /* select.c: PostgreSQL's output column name of a target */

@@ -255,6 +255,7 @@ static int window_build(window_op *w, qctx *q, tl_error *err)
         for (int x = 0; x < w->nextra && rc == 0; x++) rc = expr_eval(q, w->extra[x], in, &b->cols[w->cin + x], &scratch, err);
         if (rc < 0) break;
         rs_append_batch(&w->rows, b);
+        if ((rc = q_check_cancel(q, err)) < 0) break;
     }
     tl_arena_free(&scratch);
     if (rc < 0) return -1;
