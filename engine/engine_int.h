@@ -22,7 +22,38 @@ struct tl_engine {
     tl_role **roles;
     int nroles;
     uint32_t next_oid;
+    struct tl_durable *dur; /* NULL: in memory only (durable.c) */
+    bool replaying;         /* recovery: no logging, constraints trusted */
+    bool async_default;
 };
+
+/* durable.c */
+int tl_dur_open(tl_engine *e, const tl_engine_config *cfg, tl_error *err);
+void tl_dur_close(tl_engine *e);
+int tl_dur_log_catalog(tl_engine *e, uint16_t kind, const tl_buf *payload, tl_error *err);
+void tl_dur_encode_table(const tl_rel *r, tl_buf *b);
+void tl_dur_encode_index(const tl_rel *r, tl_buf *b);
+void tl_dur_encode_enum(const tl_enum *en, tl_buf *b);
+/* The group-commit path of tl_ingest_commit (ingest.c hands the batch over). */
+int tl_dur_commit(tl_engine *e, tl_ingest *g, tl_error *err);
+
+/* Catalog record kinds of the engine's own objects. */
+enum { CATREC_CREATE_TABLE = 1, CATREC_CREATE_INDEX, CATREC_CREATE_ENUM, CATREC_DROP_REL, CATREC_DROP_ENUM };
+
+/* ingest.c internals durable.c needs */
+void tl_ingest_rollback(tl_ingest *g);
+void tl_ingest_free(tl_ingest *g);
+bool tl_ingest_sync(const tl_ingest *g);
+const tl_buf *tl_ingest_record(const tl_ingest *g);
+uint64_t tl_ingest_rows(const tl_ingest *g);
+/* publish a batch up to the end marks taken at commit (durable.c, in WAL order) */
+void tl_ingest_publish_marks(tl_ingest *g);
+void tl_ingest_take_end_marks(tl_ingest *g);
+/* link field for durable.c's pending list */
+tl_ingest **tl_ingest_next(tl_ingest *g);
+int *tl_ingest_state(tl_ingest *g); /* 0 pending, 1 published, -1 failed */
+void tl_ingest_set_lsn(tl_ingest *g, uint64_t lsn);
+uint64_t tl_ingest_lsn(const tl_ingest *g);
 
 tl_pkindex *tl_pkindex_new(void);
 void tl_pkindex_free(tl_pkindex *ix);

@@ -10,6 +10,7 @@
  * in the columns and are compared from there, so the index costs no second copy.
  */
 #include "engine_int.h"
+#include "tl_vecio.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -127,13 +128,63 @@ struct tl_ingest {
     size_t nundo, capundo;
     uint64_t rows;
     long failed_row;
+    /* durability (durable.c): the batch's WAL record, built as it is appended */
+    tl_buf rec;
+    bool sync;
+    bool ends_taken;
+    tl_table_mark ends[MAX_INGEST_RELS]; /* sizes at commit: what publishing shows */
+    uint64_t lsn;                         /* WAL position just past the record */
+    int state;                            /* 0 pending, 1 published, -1 failed */
+    tl_ingest *next;                      /* durable.c's pending list */
 };
+
+static tl_delete_redo_fn delete_redo;
+
+void tl_engine_set_delete_redo(tl_delete_redo_fn fn)
+{
+    delete_redo = fn;
+}
+
+void tl_ingest_set_synchronous(tl_ingest *g, bool sync)
+{
+    g->sync = sync;
+}
+bool tl_ingest_sync(const tl_ingest *g)
+{
+    return g->sync;
+}
+const tl_buf *tl_ingest_record(const tl_ingest *g)
+{
+    return &g->rec;
+}
+uint64_t tl_ingest_rows(const tl_ingest *g)
+{
+    return g->rows;
+}
+tl_ingest **tl_ingest_next(tl_ingest *g)
+{
+    return &g->next;
+}
+int *tl_ingest_state(tl_ingest *g)
+{
+    return &g->state;
+}
+void tl_ingest_set_lsn(tl_ingest *g, uint64_t lsn)
+{
+    g->lsn = lsn;
+}
+uint64_t tl_ingest_lsn(const tl_ingest *g)
+{
+    return g->lsn;
+}
 
 tl_ingest *tl_ingest_begin(tl_engine *e)
 {
     tl_ingest *g = tl_xcalloc(1, sizeof *g);
     g->e = e;
     g->failed_row = -1;
+    g->sync = !e->async_default;
+    tl_buf_init(&g->rec);
     return g;
 }
 
@@ -268,35 +319,156 @@ int tl_ingest_append(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n, tl
     g->failed_row = -1;
     if (n == 0) return 0;
     if (register_rel(g, r, err) < 0) return -1;
-    if (check_not_null(r, cols, n, g, err) < 0) return -1;
-    if (check_fkeys(g, r, cols, n, err) < 0) return -1;
+    /* replayed batches were checked when first committed */
+    if (!g->e->replaying && check_not_null(r, cols, n, g, err) < 0) return -1;
+    if (!g->e->replaying && check_fkeys(g, r, cols, n, err) < 0) return -1;
     tl_rowloc *loc = r->pkidx ? tl_xmalloc(sizeof *loc * n) : NULL;
     int rc = tl_table_append(r->data, cols, n, loc, err);
     if (rc == 0 && r->pkidx) rc = insert_keys(g, r, cols, n, loc, err);
     free(loc);
     if (rc == 0) g->rows += n;
+    if (rc == 0 && g->e->dur && !g->e->replaying) {
+        /* item: kind 1 = append, table oid, columns, rows, one encoded vector a column */
+        tl_put_u8(&g->rec, 1);
+        tl_put_u32(&g->rec, r->oid);
+        tl_put_u32(&g->rec, (uint32_t)r->natts);
+        tl_put_u32(&g->rec, n);
+        for (int c = 0; c < r->natts; c++) tl_vec_encode(&cols[c], n, &g->rec);
+    }
     return rc;
 }
 
-static void ingest_free(tl_ingest *g)
+int tl_ingest_log_delete(tl_ingest *g, tl_rel *r, uint32_t part, const uint64_t *rows, uint32_t n,
+                         tl_error *err)
 {
-    for (int i = 0; i < g->nrels; i++) tl_table_mark_release(&g->marks[i]);
+    if (register_rel(g, r, err) < 0) return -1;
+    if (!g->e->dur || g->e->replaying || n == 0) return 0;
+    tl_put_u8(&g->rec, 2);
+    tl_put_u32(&g->rec, r->oid);
+    tl_put_u32(&g->rec, (uint32_t)tl_table_part_month(r->data, part));
+    tl_put_u32(&g->rec, n);
+    tl_i64_encode((const int64_t *)rows, NULL, n, &g->rec);
+    return 0;
+}
+
+/* Replay one batch record's payload (durable.c): appends and deletes, applied and
+ * published together. */
+int tl_ingest_redo(tl_engine *e, const char *p, size_t len, tl_error *err);
+int tl_ingest_redo(tl_engine *e, const char *p, size_t len, tl_error *err)
+{
+    tl_ingest *g = tl_ingest_begin(e);
+    tl_arena a;
+    tl_arena_init(&a);
+    const char *end = p + len;
+    int rc = 0;
+    while (rc == 0 && p < end) {
+        tl_reader rd = {p, end, false};
+        uint8_t kind = tl_get_u8(&rd);
+        uint32_t oid = tl_get_u32(&rd);
+        uint32_t x = tl_get_u32(&rd);
+        uint32_t n = tl_get_u32(&rd);
+        if (rd.bad) {
+            rc = tl_errorf(err, "XX001", "malformed batch record");
+            break;
+        }
+        p = rd.p;
+        tl_rel *r = tl_catalog_rel_by_oid(e, oid);
+        if (!r || !r->data) {
+            rc = tl_errorf(err, "XX001", "batch record names table oid %u, which does not exist", oid);
+            break;
+        }
+        if (kind == 1) {
+            if ((int)x != r->natts) {
+                rc = tl_errorf(err, "XX001", "batch record for \"%s\" has %u columns, the table %d", r->name, x,
+                               r->natts);
+                break;
+            }
+            tl_vec *cols = tl_arena_alloc(&a, sizeof *cols * (size_t)(r->natts + 1));
+            for (int c = 0; c < r->natts && rc == 0; c++)
+                if (tl_vec_decode(&p, end, r->atts[c].type, n, &cols[c], &a) < 0)
+                    rc = tl_errorf(err, "XX001", "malformed column %d in batch record for \"%s\"", c + 1, r->name);
+            if (rc == 0) rc = tl_ingest_append(g, r, cols, n, err);
+        } else if (kind == 2) {
+            int64_t *rows = tl_arena_alloc(&a, sizeof *rows * (n ? n : 1));
+            if (tl_i64_decode(&p, end, n, rows) < 0) {
+                rc = tl_errorf(err, "XX001", "malformed delete item in batch record");
+                break;
+            }
+            tl_table_mark m;
+            tl_table_mark_take(r->data, &m);
+            int64_t part = -1;
+            for (uint32_t k = 0; k < m.nparts; k++)
+                if (tl_table_part_month(r->data, k) == (int32_t)x) part = k;
+            tl_table_mark_release(&m);
+            if (!delete_redo)
+                rc = tl_errorf(err, "0A000", "the WAL holds a DELETE of \"%s\" but this build cannot apply deletes",
+                               r->name);
+            else if (part < 0)
+                rc = tl_errorf(err, "XX001", "DELETE record names a partition of \"%s\" that does not exist", r->name);
+            else
+                rc = delete_redo(e, r, (uint32_t)part, (const uint64_t *)rows, n, err);
+        } else {
+            rc = tl_errorf(err, "XX001", "unknown item kind %u in batch record", kind);
+        }
+        tl_arena_reset(&a);
+    }
+    if (rc == 0) {
+        tl_engine_publish(e, g->rels, g->nrels);
+        tl_ingest_free(g);
+    } else {
+        tl_ingest_abort(g);
+    }
+    tl_arena_free(&a);
+    return rc;
+}
+
+void tl_ingest_free(tl_ingest *g)
+{
+    for (int i = 0; i < g->nrels; i++) {
+        tl_table_mark_release(&g->marks[i]);
+        if (g->ends_taken) tl_table_mark_release(&g->ends[i]);
+    }
+    tl_buf_free(&g->rec);
     free(g->undo);
     free(g);
 }
 
-uint64_t tl_ingest_commit(tl_ingest *g)
+void tl_ingest_take_end_marks(tl_ingest *g)
 {
-    uint64_t rows = g->rows;
-    tl_engine_publish(g->e, g->rels, g->nrels);
-    ingest_free(g);
-    return rows;
+    for (int i = 0; i < g->nrels; i++) tl_table_mark_take(g->rels[i]->data, &g->ends[i]);
+    g->ends_taken = true;
 }
 
-void tl_ingest_abort(tl_ingest *g)
+void tl_ingest_publish_marks(tl_ingest *g)
+{
+    for (int i = 0; i < g->nrels; i++) tl_table_publish_mark(g->rels[i]->data, &g->ends[i]);
+}
+
+int tl_ingest_commit(tl_ingest *g, uint64_t *rows, tl_error *err)
+{
+    tl_engine *e = g->e;
+    *rows = g->rows;
+    if (!e->dur || g->rec.len == 0) {
+        tl_engine_publish(e, g->rels, g->nrels);
+        tl_ingest_free(g);
+        tl_engine_writer_end(e);
+        return 0;
+    }
+    tl_ingest_take_end_marks(g);
+    int rc = tl_dur_commit(e, g, err); /* releases the writer mutex, frees g */
+    if (rc < 0) *rows = 0;
+    return rc;
+}
+
+void tl_ingest_rollback(tl_ingest *g)
 {
     /* Tombstones, not empties: later entries of a probe chain must stay reachable. */
     for (size_t i = g->nundo; i-- > 0;) g->undo[i].ix->slots[g->undo[i].slot].part1 = SLOT_TOMB;
     for (int i = 0; i < g->nrels; i++) tl_table_rollback(g->rels[i]->data, &g->marks[i]);
-    ingest_free(g);
+}
+
+void tl_ingest_abort(tl_ingest *g)
+{
+    tl_ingest_rollback(g);
+    tl_ingest_free(g);
 }

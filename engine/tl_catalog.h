@@ -146,9 +146,44 @@ tl_ingest *tl_ingest_begin(tl_engine *e);
 /* Append n rows (one vector per attribute, all attributes). `row_base` is added to the
  * row index in error context (COPY line numbers); pass -1 for none. */
 int tl_ingest_append(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n, tl_error *err);
-/* Publish and free; returns rows appended. */
-uint64_t tl_ingest_commit(tl_ingest *g);
+/* Make the batch durable (with a data directory), publish it and free it; *rows gets
+ * the rows appended. RELEASES THE WRITER MUTEX (the caller must not call
+ * tl_engine_writer_end after it): with group commit the caller waits for the WAL
+ * sync without blocking the next writer. -1 with 53100 (disk full) or 58030 (I/O
+ * error) when the WAL write failed: then nothing of the batch is applied. */
+int tl_ingest_commit(tl_ingest *g, uint64_t *rows, tl_error *err);
+/* Wait for the WAL sync before acknowledging (default) or not (synchronous_commit =
+ * off: the batch is visible at once, and may be lost in a crash, as in PostgreSQL). */
+void tl_ingest_set_synchronous(tl_ingest *g, bool sync);
+/* Writer mutex held; frees the batch and rolls it back. The caller then calls
+ * tl_engine_writer_end. */
 void tl_ingest_abort(tl_ingest *g);
+/* DELETE in the WAL: log that rows `rows[0..n)` of partition `part` of r are deleted,
+ * as part of this batch (so the delete is durable with the batch's commit and replayed
+ * in order). The storage of deletes itself is the caller's: on replay the engine calls
+ * the function set by tl_engine_set_delete_redo with the same rows. Partitions are
+ * logged by month key, so row ids stay valid across snapshots and replays. */
+int tl_ingest_log_delete(tl_ingest *g, tl_rel *r, uint32_t part, const uint64_t *rows, uint32_t n,
+                         tl_error *err);
+typedef int (*tl_delete_redo_fn)(tl_engine *e, tl_rel *r, uint32_t part, const uint64_t *rows,
+                                 uint32_t n, tl_error *err);
+void tl_engine_set_delete_redo(tl_delete_redo_fn fn);
+
+/* ---- catalog records in the WAL ------------------------------------------------- */
+
+/* Tables, indexes and enum types are logged by the catalog functions above. Other
+ * catalog objects (roles, grants, views) use this generic mechanism: register a kind
+ * (>= TL_CATREC_USER) once at start-up, with a redo function that applies a record's
+ * payload to the catalog (exclusive lock held, logging off) and a dump function that
+ * emits records recreating the current state into a snapshot. Then log each change
+ * with tl_engine_log_catalog under the exclusive catalog lock: it returns once the
+ * record is durable, or -1 (53100/58030) — then do not apply the change. */
+#define TL_CATREC_USER 100
+typedef int (*tl_catalog_emit_fn)(void *ctx, uint16_t kind, const void *payload, size_t len);
+typedef int (*tl_catalog_redo_fn)(tl_engine *e, const void *payload, size_t len, tl_error *err);
+typedef int (*tl_catalog_dump_fn)(tl_engine *e, tl_catalog_emit_fn emit, void *ctx);
+void tl_engine_register_catalog_kind(uint16_t kind, tl_catalog_redo_fn redo, tl_catalog_dump_fn dump);
+int tl_engine_log_catalog(tl_engine *e, uint16_t kind, const void *payload, size_t len, tl_error *err);
 /* Which row of the last tl_ingest_append failed (0-based within that call), -1 if none. */
 long tl_ingest_failed_row(const tl_ingest *g);
 

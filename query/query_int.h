@@ -134,6 +134,7 @@ struct qctx {
 /* ---- functions in the layer ----------------------------------------------------------- */
 
 int q_check_cancel(qctx *q, tl_error *err);
+bool q_synchronous_commit(qctx *q); /* the session's synchronous_commit is not off */
 int64_t q_clock_now(const tl_qsession *s);
 
 /* expr.c */

@@ -377,6 +377,17 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
     case PG_QUERY__NODE__NODE_TRANSACTION_STMT:
         rc = exec_transaction(q, stmt->transaction_stmt, sink, &tag, err);
         break;
+    case PG_QUERY__NODE__NODE_CHECK_POINT_STMT: {
+        /* PostgreSQL: superuser (or pg_checkpoint) only; 42501 otherwise */
+        tl_role *role = tl_catalog_find_role(q->eng, q->s->user);
+        if (role && !role->superuser) {
+            rc = tl_errorf(err, "42501", "must be superuser or have privileges of pg_checkpoint to do CHECKPOINT");
+        } else {
+            rc = tl_engine_checkpoint(q->eng, err); /* the statement's shared lock is held */
+        }
+        tag = "CHECKPOINT";
+        break;
+    }
     default:
         rc = tl_errorf(err, "0A000", "statement type %d is not supported yet", (int)stmt->node_case);
         break;

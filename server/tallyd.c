@@ -3,8 +3,12 @@
  * (flags win), open the engine, listen, serve until SIGTERM/SIGINT.
  *
  * Signals are blocked in every thread and taken by sigwait() on the main thread, so no
- * handler ever runs inside a connection thread's allocator; on a signal the listener is
- * closed and the process exits 0 (durability comes from the WAL, not from shutdown).
+ * handler ever runs inside a connection thread's allocator. On SIGTERM/SIGINT the
+ * listener closes, running statements are cancelled and given a few seconds to end,
+ * a checkpoint is written (so the next start loads it instead of replaying WAL), and
+ * the process exits 0. Durability never depends on this path: the WAL has every
+ * acknowledged write. Exit codes: 0 stopped, 1 could not start, 2 usage,
+ * 3 the data directory is in use by another tallyd.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -22,6 +26,10 @@ typedef struct settings {
     int port;
     char *data_dir;
     char *database;
+    int sync_commit; /* -1 unset, 0 off, 1 on */
+    int wal_pwrite;  /* -1 unset */
+    long long ckpt_mb;
+    int ckpt_timeout;
 } settings;
 
 static void usage(FILE *f)
@@ -32,6 +40,11 @@ static void usage(FILE *f)
           "  --port N          TCP port (default 5433)\n"
           "  --data-dir DIR    data directory (default: none, purely in memory)\n"
           "  --database NAME   name of the one database (default postgres)\n"
+          "  --synchronous-commit on|off  wait for the WAL sync before acknowledging\n"
+          "                    (default on; sessions may SET synchronous_commit)\n"
+          "  --wal-io uring|pwrite        how the WAL is written (default uring)\n"
+          "  --checkpoint-wal-mb N        automatic checkpoint after N MiB of WAL (256)\n"
+          "  --checkpoint-timeout S       ... or after S seconds with WAL written (300)\n"
           "  --config FILE     read `key = value` lines (listen, port, data_dir, database);\n"
           "                    command-line flags override the file\n"
           "  --help            show this help and exit\n",
@@ -65,6 +78,29 @@ static int set_key(settings *st, const char *key, const char *val, const char *w
     } else if (strcmp(key, "database") == 0) {
         free(st->database);
         st->database = tl_xstrdup(val);
+    } else if (strcmp(key, "synchronous_commit") == 0) {
+        if (strcmp(val, "on") == 0) st->sync_commit = 1;
+        else if (strcmp(val, "off") == 0) st->sync_commit = 0;
+        else {
+            fprintf(stderr, "tallyd: %s: synchronous_commit must be on or off\n", where);
+            return -1;
+        }
+    } else if (strcmp(key, "wal_io") == 0) {
+        if (strcmp(val, "uring") == 0) st->wal_pwrite = 0;
+        else if (strcmp(val, "pwrite") == 0) st->wal_pwrite = 1;
+        else {
+            fprintf(stderr, "tallyd: %s: wal_io must be uring or pwrite\n", where);
+            return -1;
+        }
+    } else if (strcmp(key, "checkpoint_wal_mb") == 0 || strcmp(key, "checkpoint_timeout") == 0) {
+        char *end;
+        long long v = strtoll(val, &end, 10);
+        if (end == val || *end || v < -1) {
+            fprintf(stderr, "tallyd: %s: invalid %s \"%s\"\n", where, key, val);
+            return -1;
+        }
+        if (key[11] == 'w') st->ckpt_mb = v;
+        else st->ckpt_timeout = (int)v;
     } else {
         fprintf(stderr, "tallyd: %s: unknown setting \"%s\"\n", where, key);
         return -1;
@@ -122,7 +158,8 @@ static int read_config(settings *st, const char *path)
 
 int main(int argc, char **argv)
 {
-    settings file = {0}, flags = {.port = -1};
+    settings file = {.sync_commit = -1, .wal_pwrite = -1, .ckpt_mb = -2, .ckpt_timeout = -2},
+             flags = {.port = -1, .sync_commit = -1, .wal_pwrite = -1, .ckpt_mb = -2, .ckpt_timeout = -2};
     const char *config = NULL;
 
     for (int i = 1; i < argc; i++) {
@@ -132,7 +169,9 @@ int main(int argc, char **argv)
             return 0;
         }
         /* --name VALUE or --name=VALUE */
-        const char *names[] = {"--listen", "--port", "--data-dir", "--database", "--config"};
+        const char *names[] = {"--listen", "--port", "--data-dir", "--database", "--config",
+                               "--synchronous-commit", "--wal-io", "--checkpoint-wal-mb",
+                               "--checkpoint-timeout"};
         const char *val = NULL;
         size_t which = TL_ARRAY_LEN(names);
         for (size_t k = 0; k < TL_ARRAY_LEN(names); k++) {
@@ -161,7 +200,9 @@ int main(int argc, char **argv)
             config = val;
             continue;
         }
-        static const char *keys[] = {"listen", "port", "data_dir", "database"};
+        static const char *keys[] = {"listen", "port", "data_dir", "database", "",
+                                     "synchronous_commit", "wal_io", "checkpoint_wal_mb",
+                                     "checkpoint_timeout"};
         if (set_key(&flags, keys[which], val, "command line") != 0)
             return 2;
     }
@@ -185,11 +226,20 @@ int main(int argc, char **argv)
 
     tl_error err;
     tl_error_clear(&err);
-    tl_engine_config ecfg = {.database = database, .data_dir = data_dir, .superuser = "postgres"};
+    int sync_commit = flags.sync_commit >= 0 ? flags.sync_commit : file.sync_commit;
+    int wal_pwrite = flags.wal_pwrite >= 0 ? flags.wal_pwrite : file.wal_pwrite;
+    long long ckpt_mb = flags.ckpt_mb > -2 ? flags.ckpt_mb : file.ckpt_mb;
+    int ckpt_timeout = flags.ckpt_timeout > -2 ? flags.ckpt_timeout : file.ckpt_timeout;
+    tl_engine_config ecfg = {.database = database, .data_dir = data_dir, .superuser = "postgres",
+                             .async_commit = sync_commit == 0, .wal_pwrite = wal_pwrite == 1,
+                             .checkpoint_wal_bytes = ckpt_mb > 0 ? (uint64_t)ckpt_mb << 20 : 0,
+                             .checkpoint_timeout_s = ckpt_timeout > -2 ? ckpt_timeout : 0};
     tl_engine *eng = tl_engine_open(&ecfg, &err);
     if (!eng) {
         fprintf(stderr, "tallyd: could not open the engine: %s\n", err.message);
-        return 1;
+        if (err.detail[0]) fprintf(stderr, "tallyd: DETAIL:  %s\n", err.detail);
+        if (err.hint[0]) fprintf(stderr, "tallyd: HINT:  %s\n", err.hint);
+        return strcmp(err.sqlstate, "55006") == 0 ? 3 : 1;
     }
     tl_server_opts sopts = {.listen_addr = listen, .port = port};
     tl_server *srv = tl_server_new(eng, &sopts);
@@ -202,7 +252,15 @@ int main(int argc, char **argv)
     int sig = 0;
     while (sigwait(&stop, &sig) != 0)
         ;
+    fprintf(stderr, "tallyd: received %s: shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     tl_server_stop(srv);
+    /* running statements are cancelled; an idle session holds no lock and is not waited for */
+    tl_server_cancel_all(srv);
+    tl_error_clear(&err);
+    if (tl_engine_shutdown(eng, 10, &err) < 0)
+        fprintf(stderr, "tallyd: WARNING:  %s\n", err.message);
+    else if (tl_engine_durable(eng))
+        fprintf(stderr, "tallyd: shutdown checkpoint written\n");
     /* connection threads may still be inside the engine: exit without tearing it down */
     exit(0);
 }

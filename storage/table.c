@@ -231,6 +231,13 @@ void tl_table_publish(tl_table *t)
     __atomic_store_n(&t->pub_nparts, t->nparts, __ATOMIC_RELEASE);
 }
 
+void tl_table_publish_mark(tl_table *t, const tl_table_mark *m)
+{
+    for (uint32_t p = 0; p < m->nparts; p++)
+        __atomic_store_n(&t->parts[p]->pub_rows, m->rows[p], __ATOMIC_RELEASE);
+    __atomic_store_n(&t->pub_nparts, m->nparts, __ATOMIC_RELEASE);
+}
+
 void tl_table_snapshot(const tl_table *t, tl_table_snap *snap, tl_arena *a)
 {
     uint32_t np = __atomic_load_n(&t->pub_nparts, __ATOMIC_ACQUIRE);

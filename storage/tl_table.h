@@ -67,6 +67,10 @@ void tl_table_mark_take(const tl_table *t, tl_table_mark *m);
 void tl_table_mark_release(tl_table_mark *m);
 void tl_table_rollback(tl_table *t, const tl_table_mark *m);
 void tl_table_publish(tl_table *t);
+/* Publish only up to a mark taken after some appends (group commit publishes batches
+ * in WAL order once their record is durable, while later batches are already appended).
+ * The mark must not be beyond the current sizes; one publisher at a time. */
+void tl_table_publish_mark(tl_table *t, const tl_table_mark *m);
 
 /* Reader side: a snapshot of the published partition count and row counts. */
 typedef struct tl_table_snap {
