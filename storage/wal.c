@@ -460,6 +460,12 @@ static void *writer_main(void *arg)
         } else {
             w->broken = rc;
             w->q.len = 0;
+            /* The failed bytes were never acknowledged: try to take them back so a restart
+             * does not replay what readers here never saw. If the disk refuses this too,
+             * a restart may find the failed batch whole (never half: checksums). */
+            if (ftruncate(w->fd, (off_t)(w->flushed - w->seg_start)) != 0 || fsync(w->fd) != 0)
+                fprintf(stderr, "tallyd: WARNING:  could not cut the failed WAL write from \"%s\": %s\n",
+                        w->broken_path, strerror(errno));
         }
         pthread_cond_broadcast(&w->done);
         if (rc < 0) break;
