@@ -50,6 +50,7 @@ TL_PG_PORT=$(tl_free_port)
 tl__pg_run "$TL_PGBIN/pg_ctl" -D "$TL_PG_DIR/data" -l "$TL_PG_DIR/log" -w -o "-p $TL_PG_PORT -k $TL_PG_DIR \
 -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=40" start >/dev/null
 TL_PG_PID=$(head -n 1 "$TL_PG_DIR/data/postmaster.pid")
+mkdir -p "$work/tally"
 tl_tallyd_start "$build/server/tallyd" "$work/tally"
 for port in "$TL_PG_PORT" "$TL_TALLY_PORT"; do
     tl_psql "$port" -c "create table bench_ins (id bigint, v text)" >/dev/null
@@ -68,7 +69,7 @@ echo
 echo "## checkpoint and restart, $attempts attempts"
 "$build/tools/tally-gen" --attempts "$attempts" --seed 7 --out "$work/data" >/dev/null
 tl_load "$TL_TALLY_PORT" tools/schema/reporting.sql "$work/data" "$work/load.txt" || { cat "$work/load.txt"; exit 1; }
-rows=$(tl_psql "$TL_TALLY_PORT" -At -c "select (select count(*) from fact_scenario_attempts) + (select count(*) from fact_kpi_events)")
+rows="$(tl_psql "$TL_TALLY_PORT" -At -c "select count(*) from fact_scenario_attempts") attempts + $(tl_psql "$TL_TALLY_PORT" -At -c "select count(*) from fact_kpi_events") KPI events"
 restart() {
     kill -KILL "$TL_TALLY_PID"; wait "$TL_TALLY_PID" 2>/dev/null || true
     t0=$(date +%s.%N)
