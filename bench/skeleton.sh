@@ -27,7 +27,7 @@ work=$(mktemp -d "$TL_TMP_ROOT/tally-bench.XXXXXX")
 TL_CLEANUP_DIRS+=("$work")
 echo "bench: generating $attempts attempts" >&2
 t0=$(date +%s.%N)
-"$build/tools/tally-gen" --attempts "$attempts" --seed 7 --out "$work/data" >/dev/null
+"$build/tools/tally-gen" --attempts "$attempts" --seed 7 --out "$work/data" >"$work/gen.log" 2>&1
 gen_s=$(tl__since "$t0")
 
 tl_tallyd_start "$build/server/tallyd"

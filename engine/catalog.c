@@ -5,6 +5,7 @@
  */
 #include "engine_int.h"
 #include "tl_vecio.h"
+#include "tl_roles.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ tl_engine *tl_engine_open(const tl_engine_config *cfg, tl_error *err)
     pthread_rwlock_init(&e->lock, &ra);
     pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&e->writer, NULL);
+    pthread_rwlock_init(&e->rollup_lock, NULL);
     e->database = tl_xstrdup(cfg && cfg->database ? cfg->database : "postgres");
     e->next_oid = FIRST_USER_OID;
     tl_role *su = tl_xcalloc(1, sizeof *su);
@@ -28,11 +30,13 @@ tl_engine *tl_engine_open(const tl_engine_config *cfg, tl_error *err)
     su->name = tl_xstrdup(cfg && cfg->superuser ? cfg->superuser : "postgres");
     su->superuser = true;
     su->login = true;
+    su->createrole = su->createdb = su->inherit = true;
+    su->connlimit = -1;
     e->roles = tl_xmalloc(sizeof *e->roles);
     e->roles[0] = su;
     e->nroles = 1;
     e->async_default = cfg && cfg->async_commit;
-    if (cfg && cfg->data_dir && tl_dur_open(e, cfg, err) < 0) {
+    if (tl_syscat_register(e, err) < 0 || (cfg && cfg->data_dir && tl_dur_open(e, cfg, err) < 0)) {
         tl_engine_close(e);
         return NULL;
     }
@@ -52,8 +56,10 @@ static void rel_free(tl_rel *r)
     free(r->name);
     free(r->pk_name);
     free(r->idx_def);
+    free(r->view_def);
     tl_pkindex_free(r->pkidx);
     tl_table_free(r->data);
+    if (r->mat_free) r->mat_free(r->mat_arg);
     free(r);
 }
 
@@ -71,13 +77,24 @@ void tl_engine_close(tl_engine *e)
     tl_dur_close(e);
     for (int i = 0; i < e->nrels; i++) rel_free(e->rels[i]);
     for (int i = 0; i < e->nenums; i++) enum_free(e->enums[i]);
-    for (int i = 0; i < e->nroles; i++) {
-        free(e->roles[i]->name);
-        free(e->roles[i]);
-    }
+    tl_roles_free_all(e);
     free(e->rels);
+    free(e->rollups);
+    for (int i = 0; i < e->nfuncs; i++) {
+        free(e->funcs[i]->name);
+        free(e->funcs[i]->language);
+        free(e->funcs[i]->body);
+        free(e->funcs[i]);
+    }
+    free(e->funcs);
+    for (int i = 0; i < e->ncron; i++) {
+        free(e->cron[i].name);
+        free(e->cron[i].schedule);
+        free(e->cron[i].command);
+    }
+    free(e->cron);
+    pthread_rwlock_destroy(&e->rollup_lock);
     free(e->enums);
-    free(e->roles);
     free(e->database);
     pthread_rwlock_destroy(&e->lock);
     pthread_mutex_destroy(&e->writer);
@@ -112,6 +129,7 @@ void tl_engine_read_lock(tl_engine *e)
 void tl_engine_write_lock(tl_engine *e)
 {
     pthread_rwlock_wrlock(&e->lock);
+    tl_dur_drain(e);
 }
 
 void tl_engine_unlock(tl_engine *e)
@@ -122,6 +140,11 @@ void tl_engine_unlock(tl_engine *e)
 void tl_engine_writer_begin(tl_engine *e)
 {
     pthread_mutex_lock(&e->writer);
+}
+
+bool tl_engine_writer_trylock(tl_engine *e)
+{
+    return pthread_mutex_trylock(&e->writer) == 0;
 }
 
 void tl_engine_writer_end(tl_engine *e)
@@ -135,6 +158,9 @@ void tl_engine_publish(tl_engine *e, tl_rel *const *rels, int n)
     for (int i = 0; i < n; i++)
         if (rels[i]->data) tl_table_publish(rels[i]->data);
     __atomic_add_fetch(&e->seq, 1, __ATOMIC_ACQ_REL);
+    /* Seal full tails outside the sequence lock: readers keep snapshotting meanwhile. */
+    for (int i = 0; i < n; i++)
+        if (rels[i]->data) tl_table_seal(rels[i]->data);
 }
 
 void tl_engine_snapshot(tl_engine *e, tl_rel *const *rels, int n, tl_table_snap *snaps, tl_arena *a)
@@ -163,6 +189,8 @@ uint32_t tl_catalog_nsp_oid(const char *name)
 {
     if (strcmp(name, "public") == 0) return TL_NSP_PUBLIC;
     if (strcmp(name, "pg_catalog") == 0) return TL_NSP_PG_CATALOG;
+    if (strcmp(name, "information_schema") == 0) return TL_NSP_INFORMATION_SCHEMA;
+    if (strcmp(name, "pg_toast") == 0) return TL_NSP_PG_TOAST;
     return 0;
 }
 
@@ -278,20 +306,54 @@ tl_rel *tl_catalog_create_table(tl_engine *e, const tl_table_def *def, tl_error 
         r->pk_name = tl_xrealloc(r->pk_name, n);
         strcat(r->pk_name, "_pkey");
         r->pkidx = tl_pkindex_new();
+        r->pk_index_oid = tl_catalog_new_oid(e);
+        r->pk_con_oid = tl_catalog_new_oid(e);
     }
     r->nfk = def->nfk;
     r->fks = tl_xcalloc((size_t)def->nfk + 1, sizeof *r->fks);
     for (int i = 0; i < def->nfk; i++) {
         r->fks[i] = def->fks[i];
         r->fks[i].name = tl_xstrdup(def->fks[i].name);
+        r->fks[i].oid = tl_catalog_new_oid(e);
     }
     r->part_col = def->part_col;
     r->data = tl_table_new(def->natts, types, def->part_col);
+    /* A lone uuid key is unique: a dictionary would only add its hash index. */
+    if (def->npk == 1 && types[def->pk[0]].id == TL_UUID) tl_table_hint_unique(r->data, def->pk[0]);
     free(types);
     if (log_rel(e, CATREC_CREATE_TABLE, r, err) < 0) {
         rel_free(r);
         return NULL;
     }
+    rels_push(e, r);
+    return r;
+}
+
+tl_rel *tl_catalog_create_virtual(tl_engine *e, const char *name, uint32_t nsp, tl_relkind kind, int natts,
+                                  const tl_attr *atts, tl_rel_materialize_fn fn, void *arg, tl_error *err)
+{
+    if (name_taken(e, nsp, name)) {
+        tl_errorf(err, "42P07", "relation \"%s\" already exists", name);
+        return NULL;
+    }
+    tl_rel *r = tl_xcalloc(1, sizeof *r);
+    /* System relations carry PostgreSQL's fixed oids (the caller sets them); only user
+     * relations draw from the counter, so the first user type is 16384 as in PG. */
+    r->oid = nsp == TL_NSP_PUBLIC ? tl_catalog_new_oid(e) : 0;
+    r->name = tl_xstrdup(name);
+    r->nsp = nsp;
+    r->kind = kind;
+    r->natts = natts;
+    r->atts = tl_xcalloc((size_t)natts + 1, sizeof *r->atts);
+    for (int i = 0; i < natts; i++) {
+        r->atts[i] = atts[i];
+        r->atts[i].name = tl_xstrdup(atts[i].name);
+        r->atts[i].default_sql = dup_or_null(atts[i].default_sql);
+        r->atts[i].generated_sql = dup_or_null(atts[i].generated_sql);
+    }
+    r->part_col = -1;
+    r->materialize = fn;
+    r->mat_arg = arg;
     rels_push(e, r);
     return r;
 }
@@ -336,8 +398,10 @@ tl_enum *tl_catalog_create_enum(tl_engine *e, const char *name, uint32_t nsp, in
                 return NULL;
             }
     tl_enum *en = tl_xcalloc(1, sizeof *en);
-    en->oid = tl_catalog_new_oid(e);
+    /* PostgreSQL's DefineEnum assigns the array type's oid first (AssignTypeArrayOid),
+     * so clients see the same enum type oid from both servers */
     en->array_oid = tl_catalog_new_oid(e);
+    en->oid = tl_catalog_new_oid(e);
     en->name = tl_xstrdup(name);
     en->nsp = nsp;
     en->nlabels = nlabels;
@@ -434,6 +498,7 @@ int tl_catalog_drop_rel(tl_engine *e, tl_rel *r, bool cascade, tl_error *err)
             }
         }
     }
+    tl_acl_forget_object(e, TL_OBJ_REL, r->oid);
     rels_remove(e, r);
     rel_free(r);
     return 0;
@@ -459,4 +524,68 @@ int tl_catalog_drop_enum(tl_engine *e, tl_enum *en, tl_error *err)
         }
     enum_free(en);
     return 0;
+}
+
+/* ---- functions and cron jobs ------------------------------------------------------------ */
+
+tl_func *tl_catalog_find_func(tl_engine *e, uint32_t nsp, const char *name)
+{
+    for (int i = 0; i < e->nfuncs; i++)
+        if (e->funcs[i]->nsp == nsp && strcmp(e->funcs[i]->name, name) == 0) return e->funcs[i];
+    return NULL;
+}
+
+tl_func *tl_catalog_create_func(tl_engine *e, const tl_func *def, bool replace, tl_error *err)
+{
+    tl_func *f = tl_catalog_find_func(e, def->nsp, def->name);
+    if (f && !replace) {
+        tl_errorf(err, "42723", "function \"%s\" already exists with same argument types", def->name);
+        return NULL;
+    }
+    if (!f) {
+        f = tl_xcalloc(1, sizeof *f);
+        f->oid = tl_catalog_new_oid(e);
+        e->funcs = tl_xrealloc(e->funcs, sizeof *e->funcs * (size_t)(e->nfuncs + 1));
+        e->funcs[e->nfuncs++] = f;
+    } else {
+        free(f->name);
+        free(f->language);
+        free(f->body);
+    }
+    f->name = tl_xstrdup(def->name);
+    f->nsp = def->nsp;
+    f->language = tl_xstrdup(def->language);
+    f->body = tl_xstrdup(def->body);
+    f->ret = def->ret;
+    f->security_definer = def->security_definer;
+    return f;
+}
+
+int64_t tl_catalog_cron_schedule(tl_engine *e, const char *name, const char *schedule, const char *command)
+{
+    for (int i = 0; name && i < e->ncron; i++)
+        if (e->cron[i].name && strcmp(e->cron[i].name, name) == 0) {
+            free(e->cron[i].schedule);
+            free(e->cron[i].command);
+            e->cron[i].schedule = tl_xstrdup(schedule);
+            e->cron[i].command = tl_xstrdup(command);
+            return e->cron[i].jobid;
+        }
+    e->cron = tl_xrealloc(e->cron, sizeof *e->cron * (size_t)(e->ncron + 1));
+    tl_cron_job *j = &e->cron[e->ncron++];
+    j->jobid = ++e->next_jobid;
+    j->name = name ? tl_xstrdup(name) : NULL;
+    j->schedule = tl_xstrdup(schedule);
+    j->command = tl_xstrdup(command);
+    return j->jobid;
+}
+
+int tl_catalog_ncron(tl_engine *e)
+{
+    return e->ncron;
+}
+
+const tl_cron_job *tl_catalog_cron_at(tl_engine *e, int i)
+{
+    return &e->cron[i];
 }

@@ -56,6 +56,10 @@ struct tl_copy_decoder {
     const char *line;
     size_t line_len;
 
+    /* bytes the line scanner must look at one by one; runs of any other byte change no
+     * scan state (but clear last_was_esc) and are skipped in one step */
+    bool special[256];
+
     tl_buf out; /* decoded field bytes, NUL-terminated each */
     int fcap;
     size_t *offs;
@@ -95,6 +99,8 @@ tl_copy_decoder *tl_copy_decoder_new(const tl_copy_opts *o, tl_copy_row_fn fn, v
     d->first_char = true;
     d->eol = EOL_UNKNOWN;
     d->header_pending = o->header;
+    d->special['\n'] = d->special['\r'] = d->special['\\'] = true;
+    if (d->o.csv) d->special[(unsigned char)d->o.quote] = d->special[(unsigned char)d->o.escape] = true;
     return d;
 }
 
@@ -208,6 +214,15 @@ static size_t utf8_valid_prefix(const char *s, size_t len, bool at_end, bool *ba
     size_t i = 0;
     *bad = false;
     while (i < len) {
+        /* 8 bytes at a time while they are ASCII without NUL (the common case) */
+        while (len - i >= 8) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if ((w & 0x8080808080808080ull) || ((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull))
+                break;
+            i += 8;
+        }
+        if (i >= len) break;
         unsigned char c = (unsigned char)s[i];
         if (c < 0x80) {
             if (c == 0) {
@@ -323,6 +338,13 @@ static int scan_line(tl_copy_decoder *d, size_t *line_end, size_t *next, bool *e
 /* At EOF PostgreSQL reads the NUL pad of its buffer. */
 #define PEEK(i) ((i) < avail ? buf[i] : '\0')
 
+        if (!d->first_char && pos < avail && !d->special[(unsigned char)buf[pos]]) {
+            size_t q = pos + 1;
+            while (q < avail && !d->special[(unsigned char)buf[q]]) q++;
+            pos = q;
+            if (csv) d->last_was_esc = false;
+            continue;
+        }
         if (pos >= avail) {
             NEED_BYTE();
             /* end of input: what was read so far is the last line */
@@ -479,12 +501,17 @@ static bool is_hex(char c)
 }
 
 /* CopyReadAttributesText. Fields go to d->out; offs[i] == SIZE_MAX marks NULL. */
+#define OUTC(ch) (d->out.data[d->out.len++] = (ch))
+
 static int parse_text(tl_copy_decoder *d, const char *p, const char *end, int *nf,
                       tl_error *err)
 {
     const char delimc = d->o.delim;
     int n = 0;
     tl_buf_clear(&d->out);
+    /* a line decodes to at most its own bytes plus one NUL a field: reserve once, so
+     * the per-character writes below need no capacity check */
+    tl_buf_reserve(&d->out, 2 * (size_t)(end - p) + 2);
     for (;;) {
         bool found_delim = false, saw_non_ascii = false;
         const char *fstart = p, *fend;
@@ -537,7 +564,7 @@ static int parse_text(tl_copy_decoder *d, const char *p, const char *end, int *n
                 default: break; /* any other character stands for itself */
                 }
             }
-            tl_buf_putc(&d->out, c);
+            OUTC(c);
         }
         size_t rawlen = (size_t)(fend - fstart);
         if (rawlen == d->null_len && memcmp(fstart, d->null_str, rawlen) == 0) {
@@ -555,7 +582,7 @@ static int parse_text(tl_copy_decoder *d, const char *p, const char *end, int *n
             d->offs[n] = ostart;
         }
         d->lens[n] = d->out.len - ostart;
-        tl_buf_putc(&d->out, '\0');
+        OUTC('\0');
         n++;
         if (!found_delim)
             break;
@@ -571,6 +598,9 @@ static int parse_csv(tl_copy_decoder *d, const char *p, const char *end, int *nf
     const char delimc = d->o.delim, quotec = d->o.quote, escapec = d->o.escape;
     int n = 0;
     tl_buf_clear(&d->out);
+    /* a line decodes to at most its own bytes plus one NUL a field: reserve once, so
+     * the per-character writes below need no capacity check */
+    tl_buf_reserve(&d->out, 2 * (size_t)(end - p) + 2);
     for (;;) {
         bool found_delim = false, saw_quote = false;
         const char *fstart = p, *fend = p;
@@ -592,7 +622,7 @@ static int parse_csv(tl_copy_decoder *d, const char *p, const char *end, int *nf
                     saw_quote = true;
                     break;
                 }
-                tl_buf_putc(&d->out, c);
+                OUTC(c);
             }
             /* in quotes */
             for (;;) {
@@ -601,13 +631,13 @@ static int parse_csv(tl_copy_decoder *d, const char *p, const char *end, int *nf
                     return bad_format(err, "unterminated CSV quoted field", NULL);
                 c = *p++;
                 if (c == escapec && p < end && (*p == escapec || *p == quotec)) {
-                    tl_buf_putc(&d->out, *p++);
+                    OUTC(*p++);
                     continue;
                 }
                 /* after the escape test: quote and escape are usually the same char */
                 if (c == quotec)
                     break;
-                tl_buf_putc(&d->out, c);
+                OUTC(c);
             }
         }
     endfield:;
@@ -619,7 +649,7 @@ static int parse_csv(tl_copy_decoder *d, const char *p, const char *end, int *nf
             d->offs[n] = ostart;
         }
         d->lens[n] = d->out.len - ostart;
-        tl_buf_putc(&d->out, '\0');
+        OUTC('\0');
         n++;
         if (!found_delim)
             break;
@@ -627,6 +657,8 @@ static int parse_csv(tl_copy_decoder *d, const char *p, const char *end, int *nf
     *nf = n;
     return 0;
 }
+
+#undef OUTC
 
 static int emit_line(tl_copy_decoder *d, const char *p, size_t len, tl_error *err)
 {

@@ -17,6 +17,9 @@
  *     2 dict     u32 table oid | u32 column | u32 count | count x (u32 len | bytes)
  *     3 rows     u32 table oid | u32 rows | per column: u64 bytes | vectors of 2048
  *                (string columns as dictionary codes into that column's dict section)
+ *     4 dels     deleted rows of one partition: a batch record's delete item
+ *   A second catalog section after the rows holds the kinds >= TL_CATREC_LATE
+ *   (materialized views: created over the loaded facts).
  *     9 end      u64 sections before it
  * Rows are written partition by partition in partition order, so a reloaded table has
  * the same partitions and row ids (DELETE records after the snapshot name row ids).
@@ -30,6 +33,7 @@
  * writer mutex, and the WAL stays broken: writes fail, reads go on (see README).
  */
 #include "engine_int.h"
+#include "tl_rollup.h"
 #include "tl_vecio.h"
 #include "tl_wal.h"
 
@@ -47,7 +51,7 @@
 #include <xxhash.h>
 
 enum { WREC_BATCH = 1, WREC_CATALOG = 2 };
-enum { SEC_CATALOG = 1, SEC_DICT = 2, SEC_ROWS = 3, SEC_END = 9 };
+enum { SEC_CATALOG = 1, SEC_DICT = 2, SEC_ROWS = 3, SEC_DELS = 4, SEC_END = 9 };
 #define SNAP_MAGIC "TLSNAP01"
 #define SNAP_ROWS_PER_SECTION 65536
 
@@ -74,6 +78,7 @@ typedef struct tl_durable {
     pthread_cond_t pend_cv;
     tl_ingest *head, *tail;  /* batches queued in the WAL, not yet published */
     bool broken;
+    bool lent;               /* a committer with deletes waits holding the writer mutex */
     pthread_mutex_t ckpt_mu; /* one checkpoint at a time */
     uint64_t snap_lsn;       /* WAL position of the newest snapshot */
     time_t last_ckpt;
@@ -337,19 +342,30 @@ int tl_engine_log_catalog(tl_engine *e, uint16_t kind, const void *payload, size
     return tl_dur_log_catalog(e, kind, &b, err);
 }
 
+/* One batch becomes visible: its view deltas, then its rows (and, for a batch with
+ * deletes, its delete maps). Rollup lock and odd sequence held by the caller. */
+static void publish_one(tl_ingest *g)
+{
+    tl_ingest_apply_views(g);
+    if (tl_ingest_has_deletes(g)) tl_ingest_publish_all(g);
+    else tl_ingest_publish_marks(g);
+}
+
 static void publish_ready(tl_engine *e, uint64_t lsn)
 {
     tl_durable *d = e->dur;
     if (!d->head || tl_ingest_lsn(d->head) > lsn) return;
+    tl_rollup_write_lock_int(e);
     __atomic_add_fetch(&e->seq, 1, __ATOMIC_ACQ_REL); /* odd: publishing, one epoch */
     while (d->head && tl_ingest_lsn(d->head) <= lsn) {
         tl_ingest *g = d->head;
-        tl_ingest_publish_marks(g);
+        publish_one(g);
         d->head = *tl_ingest_next(g);
         if (!d->head) d->tail = NULL;
         *tl_ingest_state(g) = 1;
     }
     __atomic_add_fetch(&e->seq, 1, __ATOMIC_ACQ_REL);
+    tl_rollup_write_unlock_int(e);
 }
 
 /* WAL thread: after each sync. */
@@ -365,9 +381,21 @@ static void on_flush(void *arg, uint64_t lsn, int ok)
         return;
     }
     /* Nothing after the last good sync is durable: undo every waiting batch, newest
-     * first, while no writer appends (lock order: writer mutex, then pend_mu). */
-    tl_engine_writer_begin(e);
-    pthread_mutex_lock(&d->pend_mu);
+     * first, while no writer appends. Either we hold the writer mutex, or a committer
+     * with deletes holds it and waits for us (d->lent): lock order is writer mutex,
+     * then pend_mu, so try the writer mutex without blocking. */
+    bool own = false;
+    for (;;) {
+        pthread_mutex_lock(&d->pend_mu);
+        if (d->lent) break;
+        if (tl_engine_writer_trylock(e)) {
+            own = true;
+            break;
+        }
+        pthread_mutex_unlock(&d->pend_mu);
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+    }
     d->broken = true;
     tl_ingest *list[1024];
     int n = 0;
@@ -382,7 +410,7 @@ static void on_flush(void *arg, uint64_t lsn, int ok)
     d->head = d->tail = NULL;
     pthread_cond_broadcast(&d->pend_cv);
     pthread_mutex_unlock(&d->pend_mu);
-    tl_engine_writer_end(e);
+    if (own) tl_engine_writer_end(e);
     fprintf(stderr, "tallyd: ERROR:  WAL write failed (%s): %d waiting batch(es) rolled back; the server stays "
                     "up read-only until restarted\n", strerror(-ok), n);
 }
@@ -407,9 +435,11 @@ int tl_dur_commit(tl_engine *e, tl_ingest *g, tl_error *err)
     bool sync = tl_ingest_sync(g);
     if (!sync && !d->head) {
         /* synchronous_commit = off and nothing ahead: visible now, durable soon */
+        tl_rollup_write_lock_int(e);
         __atomic_add_fetch(&e->seq, 1, __ATOMIC_ACQ_REL);
-        tl_ingest_publish_marks(g);
+        publish_one(g);
         __atomic_add_fetch(&e->seq, 1, __ATOMIC_ACQ_REL);
+        tl_rollup_write_unlock_int(e);
         pthread_mutex_unlock(&d->pend_mu);
         tl_engine_writer_end(e);
         tl_ingest_free(g);
@@ -419,16 +449,32 @@ int tl_dur_commit(tl_engine *e, tl_ingest *g, tl_error *err)
     if (d->tail) *tl_ingest_next(d->tail) = g;
     else d->head = g;
     d->tail = g;
-    tl_engine_writer_end(e); /* the next writer appends while we wait for the sync */
+    /* The next writer appends while we wait for the sync — unless this batch deletes:
+     * its delete maps are the table's one pending version, so nothing may pile up
+     * behind it until it is published (measured in the README). */
+    bool hold = tl_ingest_has_deletes(g);
+    if (hold) d->lent = true;
+    else tl_engine_writer_end(e);
     while (*tl_ingest_state(g) == 0) pthread_cond_wait(&d->pend_cv, &d->pend_mu);
     int st = *tl_ingest_state(g);
+    if (hold) d->lent = false;
     pthread_mutex_unlock(&d->pend_mu);
+    if (hold) tl_engine_writer_end(e);
     if (st < 0) {
         tl_wal_wait(d->wal, end, err); /* fills err with the write's failure */
         if (!tl_error_set(err)) tl_errorf(err, "58030", "could not write to the WAL");
     }
     tl_ingest_free(g);
     return st < 0 ? -1 : 0;
+}
+
+void tl_dur_drain(tl_engine *e)
+{
+    tl_durable *d = e->dur;
+    if (!d) return;
+    pthread_mutex_lock(&d->pend_mu);
+    while (d->head) pthread_cond_wait(&d->pend_cv, &d->pend_mu);
+    pthread_mutex_unlock(&d->pend_mu);
 }
 
 /* ---- snapshots: writing ------------------------------------------------------------------- */
@@ -481,6 +527,7 @@ static int emit_catrec(void *ctx, uint16_t kind, const void *payload, size_t len
 typedef struct tabsnap {
     tl_rel *rel;
     tl_table_mark mark;
+    tl_table_snap snap; /* taken at the cut: pins the table, holds its delete maps */
     uint32_t *dict_n; /* per column: dictionary size at the mark */
 } tabsnap;
 
@@ -534,6 +581,27 @@ static void write_table(snapw *w, tabsnap *ts, tl_arena *a)
             sw_section(w, SEC_ROWS);
             if (w->err) break;
         }
+    }
+    /* Deleted rows, as the delete items of a batch record (so loading is a redo). No
+     * delete was pending at the cut: a batch with deletes holds the writer mutex until
+     * it is published. */
+    for (uint32_t p = 0; p < ts->snap.nparts && !w->err; p++) {
+        uint64_t nd = tl_table_snap_ndel(&ts->snap, p);
+        if (!nd) continue;
+        int64_t *rows = tl_xmalloc(sizeof *rows * nd);
+        uint64_t k = 0;
+        for (uint64_t row = 0; row < ts->snap.rows[p] && k < nd; row++)
+            if (tl_table_snap_is_deleted(&ts->snap, p, row)) rows[k++] = (int64_t)row;
+        for (uint64_t off = 0; off < k; off += SNAP_ROWS_PER_SECTION) {
+            uint32_t m = k - off < SNAP_ROWS_PER_SECTION ? (uint32_t)(k - off) : SNAP_ROWS_PER_SECTION;
+            tl_put_u8(&w->sec, 2);
+            tl_put_u32(&w->sec, r->oid);
+            tl_put_u32(&w->sec, (uint32_t)tl_table_part_month(t, p));
+            tl_put_u32(&w->sec, m);
+            tl_i64_encode(rows + off, NULL, m, &w->sec);
+            sw_section(w, SEC_DELS);
+        }
+        free(rows);
     }
     free(codes);
     tl_buf_free(&col);
@@ -596,6 +664,8 @@ int tl_engine_checkpoint(tl_engine *e, tl_error *err)
     for (int i = 0; i < e->nrels; i++)
         if (e->rels[i]->data) ntab++;
     tabsnap *ts = tl_xcalloc((size_t)ntab + 1, sizeof *ts);
+    tl_arena pins;
+    tl_arena_init(&pins);
     tl_engine_writer_begin(e);
     uint64_t cut = tl_wal_rotate(d->wal);
     uint32_t next_oid = e->next_oid;
@@ -604,6 +674,7 @@ int tl_engine_checkpoint(tl_engine *e, tl_error *err)
         if (!r->data) continue;
         ts[k].rel = r;
         tl_table_mark_take(r->data, &ts[k].mark);
+        tl_table_snapshot(r->data, &ts[k].snap, &pins);
         ts[k].dict_n = tl_xcalloc((size_t)r->natts + 1, sizeof *ts[k].dict_n);
         for (int c = 0; c < r->natts; c++)
             if (tl_table_dict(r->data, c)) ts[k].dict_n[c] = tl_dict_size(tl_table_dict(r->data, c));
@@ -651,12 +722,15 @@ int tl_engine_checkpoint(tl_engine *e, tl_error *err)
         }
         tl_buf_free(&b);
         for (size_t k = 0; k < TL_ARRAY_LEN(user_kinds); k++)
-            if (user_kinds[k].dump) user_kinds[k].dump(e, emit_catrec, &w.sec);
+            if (user_kinds[k].dump && TL_CATREC_USER + k < TL_CATREC_LATE) user_kinds[k].dump(e, emit_catrec, &w.sec);
         sw_section(&w, SEC_CATALOG);
         tl_arena a;
         tl_arena_init(&a);
         for (int k = 0; k < ntab && !w.err; k++) write_table(&w, &ts[k], &a);
         tl_arena_free(&a);
+        for (size_t k = 0; k < TL_ARRAY_LEN(user_kinds); k++)
+            if (user_kinds[k].dump && TL_CATREC_USER + k >= TL_CATREC_LATE) user_kinds[k].dump(e, emit_catrec, &w.sec);
+        if (w.sec.len) sw_section(&w, SEC_CATALOG);
         tl_put_u64(&w.sec, w.nsec);
         sw_section(&w, SEC_END);
         sw_flush(&w, true);
@@ -694,6 +768,7 @@ int tl_engine_checkpoint(tl_engine *e, tl_error *err)
         tl_table_mark_release(&ts[k].mark);
         free(ts[k].dict_n);
     }
+    tl_arena_free(&pins);
     free(ts);
     pthread_mutex_unlock(&d->ckpt_mu);
     return rc;
@@ -772,12 +847,8 @@ static int load_rows(tl_engine *e, const char *p, size_t len, dictent *dicts, in
         if (rc == 0) rc = tl_ingest_append(g, r, cols, m, err);
         tl_arena_reset(&a);
     }
-    if (rc == 0) {
-        tl_engine_publish(e, (tl_rel *const *)&r, 1);
-        tl_ingest_free(g);
-    } else {
-        tl_ingest_abort(g);
-    }
+    if (rc == 0) tl_ingest_publish_now(g);
+    else tl_ingest_abort(g);
     tl_arena_free(&a);
     free(cols);
     free(cur);
@@ -835,7 +906,7 @@ static int load_snapshot(tl_engine *e, const char *path, uint64_t *wal_lsn, tl_e
                 break;
             }
             ended = true;
-        } else if (kind != SEC_CATALOG && kind != SEC_DICT && kind != SEC_ROWS) {
+        } else if (kind != SEC_CATALOG && kind != SEC_DICT && kind != SEC_ROWS && kind != SEC_DELS) {
             rc = snap_bad(err, path, off, "unknown section kind");
             break;
         }
@@ -884,7 +955,7 @@ static int load_snapshot(tl_engine *e, const char *path, uint64_t *wal_lsn, tl_e
             dicts[ndicts++] = de;
             if (rd.bad) rc = snap_bad(err, path, off, "malformed dictionary");
         } else {
-            rc = load_rows(e, p, len, dicts, ndicts, err);
+            rc = kind == SEC_DELS ? tl_ingest_redo(e, p, len, err) : load_rows(e, p, len, dicts, ndicts, err);
             if (rc < 0) {
                 char why[600];
                 snprintf(why, sizeof why, "%s", err->message);

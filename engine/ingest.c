@@ -10,8 +10,10 @@
  * in the columns and are compared from there, so the index costs no second copy.
  */
 #include "engine_int.h"
+#include "tl_rollup.h"
 #include "tl_vecio.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,7 +119,47 @@ static int64_t pk_find(const tl_rel *r, const tl_pkindex *ix, const int *cols, i
 typedef struct undo_ent {
     tl_pkindex *ix;
     uint32_t slot;
+    bool restore;   /* a delete's tombstone: put `saved` back on abort */
+    pk_slot saved;
 } undo_ent;
+
+/* A set of key hashes: the deleted parent keys whose referencing rows need their
+ * ON DELETE rule applied (hits are confirmed against the primary-key index). */
+typedef struct keyset {
+    uint64_t *h;   /* open addressing over key hashes; 0 = empty */
+    uint32_t cap, n;
+} keyset;
+
+static void keyset_add(keyset *k, uint64_t h)
+{
+    h |= 1;
+    if ((uint64_t)(k->n + 1) * 2 > k->cap) {
+        keyset nk = {.cap = k->cap ? k->cap * 2 : 1024};
+        nk.h = tl_xcalloc(nk.cap, 8);
+        for (uint32_t i = 0; i < k->cap; i++)
+            if (k->h[i]) keyset_add(&nk, k->h[i]);
+        free(k->h);
+        *k = nk;
+    }
+    uint32_t j = (uint32_t)(h * 0x9E3779B97F4A7C15ull >> 40) & (k->cap - 1);
+    while (k->h[j] && k->h[j] != h) j = (j + 1) & (k->cap - 1);
+    if (!k->h[j]) {
+        k->h[j] = h;
+        k->n++;
+    }
+}
+
+static bool keyset_has(const keyset *k, uint64_t h)
+{
+    if (!k->cap) return false;
+    h |= 1;
+    uint32_t j = (uint32_t)(h * 0x9E3779B97F4A7C15ull >> 40) & (k->cap - 1);
+    while (k->h[j]) {
+        if (k->h[j] == h) return true;
+        j = (j + 1) & (k->cap - 1);
+    }
+    return false;
+}
 
 struct tl_ingest {
     tl_engine *e;
@@ -136,14 +178,20 @@ struct tl_ingest {
     uint64_t lsn;                         /* WAL position just past the record */
     int state;                            /* 0 pending, 1 published, -1 failed */
     tl_ingest *next;                      /* durable.c's pending list */
+    /* rows this batch deleted (cascades included), logged at commit by partition month */
+    struct delent {
+        uint32_t oid, part;
+        uint64_t row;
+    } *dels;
+    size_t ndels, capdels;
+    bool redo; /* replaying a delete item: cascades were logged as items of their own */
+    tl_rollup_pending *pending; /* view deltas of this statement, applied at commit */
+    /* DELETE: keys of deleted parent rows whose referencing rows are handled once, at
+     * tl_ingest_delete_finish (one scan of each child instead of one per row). */
+    bool defer_fk;
+    tl_rel *deferred_rel;
+    keyset deferred;
 };
-
-static tl_delete_redo_fn delete_redo;
-
-void tl_engine_set_delete_redo(tl_delete_redo_fn fn)
-{
-    delete_redo = fn;
-}
 
 void tl_ingest_set_synchronous(tl_ingest *g, bool sync)
 {
@@ -234,6 +282,7 @@ static void undo_push(tl_ingest *g, tl_pkindex *ix, uint32_t slot)
     }
     g->undo[g->nundo].ix = ix;
     g->undo[g->nundo].slot = slot;
+    g->undo[g->nundo].restore = false;
     g->nundo++;
 }
 
@@ -326,6 +375,8 @@ int tl_ingest_append(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n, tl
     int rc = tl_table_append(r->data, cols, n, loc, err);
     if (rc == 0 && r->pkidx) rc = insert_keys(g, r, cols, n, loc, err);
     free(loc);
+    /* Derive view deltas now, so an aggregate argument's error fails the statement. */
+    if (rc == 0) rc = tl_rollup_prepare(g->e, &g->pending, r, cols, n, 1, err);
     if (rc == 0) g->rows += n;
     if (rc == 0 && g->e->dur && !g->e->replaying) {
         /* item: kind 1 = append, table oid, columns, rows, one encoded vector a column */
@@ -338,18 +389,7 @@ int tl_ingest_append(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n, tl
     return rc;
 }
 
-int tl_ingest_log_delete(tl_ingest *g, tl_rel *r, uint32_t part, const uint64_t *rows, uint32_t n,
-                         tl_error *err)
-{
-    if (register_rel(g, r, err) < 0) return -1;
-    if (!g->e->dur || g->e->replaying || n == 0) return 0;
-    tl_put_u8(&g->rec, 2);
-    tl_put_u32(&g->rec, r->oid);
-    tl_put_u32(&g->rec, (uint32_t)tl_table_part_month(r->data, part));
-    tl_put_u32(&g->rec, n);
-    tl_i64_encode((const int64_t *)rows, NULL, n, &g->rec);
-    return 0;
-}
+static int delete_row(tl_ingest *g, tl_rel *r, uint32_t part, uint64_t row, tl_error *err);
 
 /* Replay one batch record's payload (durable.c): appends and deletes, applied and
  * published together. */
@@ -394,30 +434,28 @@ int tl_ingest_redo(tl_engine *e, const char *p, size_t len, tl_error *err)
                 rc = tl_errorf(err, "XX001", "malformed delete item in batch record");
                 break;
             }
-            tl_table_mark m;
-            tl_table_mark_take(r->data, &m);
-            int64_t part = -1;
-            for (uint32_t k = 0; k < m.nparts; k++)
-                if (tl_table_part_month(r->data, k) == (int32_t)x) part = k;
-            tl_table_mark_release(&m);
-            if (!delete_redo)
-                rc = tl_errorf(err, "0A000", "the WAL holds a DELETE of \"%s\" but this build cannot apply deletes",
-                               r->name);
-            else if (part < 0)
+            int64_t part = tl_table_find_month(r->data, (int32_t)x);
+            if (part < 0) {
                 rc = tl_errorf(err, "XX001", "DELETE record names a partition of \"%s\" that does not exist", r->name);
-            else
-                rc = delete_redo(e, r, (uint32_t)part, (const uint64_t *)rows, n, err);
+                break;
+            }
+            /* Cascaded rows have their own items: no foreign-key rules on replay. */
+            g->redo = true;
+            for (uint32_t k = 0; k < n && rc == 0; k++) {
+                uint64_t rowk = (uint64_t)rows[k];
+                if (rowk >= tl_table_part_rows(r->data, (uint32_t)part))
+                    rc = tl_errorf(err, "XX001", "DELETE record names row %" PRIu64 " past the end of \"%s\"", rowk,
+                                   r->name);
+                else rc = delete_row(g, r, (uint32_t)part, rowk, err);
+            }
+            g->redo = false;
         } else {
             rc = tl_errorf(err, "XX001", "unknown item kind %u in batch record", kind);
         }
         tl_arena_reset(&a);
     }
-    if (rc == 0) {
-        tl_engine_publish(e, g->rels, g->nrels);
-        tl_ingest_free(g);
-    } else {
-        tl_ingest_abort(g);
-    }
+    if (rc == 0) tl_ingest_publish_now(g);
+    else tl_ingest_abort(g);
     tl_arena_free(&a);
     return rc;
 }
@@ -429,7 +467,10 @@ void tl_ingest_free(tl_ingest *g)
         if (g->ends_taken) tl_table_mark_release(&g->ends[i]);
     }
     tl_buf_free(&g->rec);
+    tl_rollup_discard(g->pending);
+    free(g->dels);
     free(g->undo);
+    free(g->deferred.h);
     free(g);
 }
 
@@ -444,16 +485,79 @@ void tl_ingest_publish_marks(tl_ingest *g)
     for (int i = 0; i < g->nrels; i++) tl_table_publish_mark(g->rels[i]->data, &g->ends[i]);
 }
 
+void tl_ingest_publish_now(tl_ingest *g)
+{
+    tl_rollup_commit_publish(g->e, g->pending, g->rels, g->nrels);
+    g->pending = NULL;
+    tl_ingest_free(g);
+}
+
+void tl_ingest_apply_views(tl_ingest *g)
+{
+    tl_rollup_apply_pending(g->pending);
+}
+
+bool tl_ingest_has_deletes(const tl_ingest *g)
+{
+    return g->ndels > 0;
+}
+
+void tl_ingest_publish_all(tl_ingest *g)
+{
+    for (int i = 0; i < g->nrels; i++) tl_table_publish(g->rels[i]->data);
+}
+
+static int delent_cmp(const void *a, const void *b)
+{
+    const struct delent *x = a, *y = b;
+    if (x->oid != y->oid) return x->oid < y->oid ? -1 : 1;
+    if (x->part != y->part) return x->part < y->part ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/* Delete items go after the appends: a statement deletes only rows published before
+ * it, so replaying them after its appends is the same. */
+static void encode_deletes(tl_ingest *g)
+{
+    qsort(g->dels, g->ndels, sizeof *g->dels, delent_cmp);
+    int64_t *rows = tl_xmalloc(sizeof *rows * (g->ndels + 1));
+    for (size_t i = 0; i < g->ndels;) {
+        size_t j = i;
+        while (j < g->ndels && g->dels[j].oid == g->dels[i].oid && g->dels[j].part == g->dels[i].part) {
+            rows[j - i] = (int64_t)g->dels[j].row;
+            j++;
+        }
+        tl_rel *r = tl_catalog_rel_by_oid(g->e, g->dels[i].oid);
+        tl_put_u8(&g->rec, 2);
+        tl_put_u32(&g->rec, g->dels[i].oid);
+        tl_put_u32(&g->rec, (uint32_t)tl_table_part_month(r->data, g->dels[i].part));
+        tl_put_u32(&g->rec, (uint32_t)(j - i));
+        tl_i64_encode(rows, NULL, (uint32_t)(j - i), &g->rec);
+        i = j;
+    }
+    free(rows);
+}
+
 int tl_ingest_commit(tl_ingest *g, uint64_t *rows, tl_error *err)
 {
     tl_engine *e = g->e;
     *rows = g->rows;
-    if (!e->dur || g->rec.len == 0) {
-        tl_engine_publish(e, g->rels, g->nrels);
+    if (!e->dur || e->replaying) {
+        tl_ingest_publish_now(g);
+        tl_engine_writer_end(e);
+        return 0;
+    }
+    if (g->rec.len == 0 && g->ndels == 0) {
+        /* Nothing changed. Publishing anyway would show batches ahead of this one that
+         * still wait for their sync. */
         tl_ingest_free(g);
         tl_engine_writer_end(e);
         return 0;
     }
+    encode_deletes(g);
+    /* The WAL thread publishes; sealing is the writer's, so chunks filled by batches
+     * already published are sealed here. */
+    for (int i = 0; i < g->nrels; i++) tl_table_seal(g->rels[i]->data);
     tl_ingest_take_end_marks(g);
     int rc = tl_dur_commit(e, g, err); /* releases the writer mutex, frees g */
     if (rc < 0) *rows = 0;
@@ -463,7 +567,11 @@ int tl_ingest_commit(tl_ingest *g, uint64_t *rows, tl_error *err)
 void tl_ingest_rollback(tl_ingest *g)
 {
     /* Tombstones, not empties: later entries of a probe chain must stay reachable. */
-    for (size_t i = g->nundo; i-- > 0;) g->undo[i].ix->slots[g->undo[i].slot].part1 = SLOT_TOMB;
+    for (size_t i = g->nundo; i-- > 0;) {
+        undo_ent *u = &g->undo[i];
+        if (u->restore) u->ix->slots[u->slot] = u->saved;
+        else u->ix->slots[u->slot].part1 = SLOT_TOMB;
+    }
     for (int i = 0; i < g->nrels; i++) tl_table_rollback(g->rels[i]->data, &g->marks[i]);
 }
 
@@ -471,4 +579,145 @@ void tl_ingest_abort(tl_ingest *g)
 {
     tl_ingest_rollback(g);
     tl_ingest_free(g);
+}
+
+/* ---- deletes ---------------------------------------------------------------------------- */
+
+/* Key values of a stored row. */
+static void row_key(const tl_rel *r, const int *cols, int n, uint32_t part, uint64_t row, tl_datum *vals)
+{
+    for (int i = 0; i < n; i++) tl_table_get(r->data, part, cols[i], row, &vals[i]);
+}
+
+
+/* Apply each referencing table's ON DELETE rule to the rows whose keys are in `keys`
+ * (hashes of deleted parent keys; a hash hit is confirmed by a PK lookup showing the
+ * parent key no longer live). */
+static int apply_fk_rules(tl_ingest *g, tl_rel *parent, const keyset *keys, tl_error *err)
+{
+    int nrels = tl_catalog_nrels(g->e);
+    for (int i = 0; i < nrels; i++) {
+        tl_rel *c = tl_catalog_rel_at(g->e, i);
+        if (!c || c->kind != TL_REL_TABLE || !c->data) continue;
+        for (int k = 0; k < c->nfk; k++) {
+            const tl_fkey *fk = &c->fks[k];
+            if (fk->ref_oid != parent->oid) continue;
+            tl_arena a;
+            tl_arena_init(&a);
+            tl_table_snap snap;
+            tl_table_snapshot(c->data, &snap, &a);
+            int rc = 0;
+            for (uint32_t p = 0; p < snap.nparts && rc == 0; p++) {
+                for (uint64_t row = 0; row < snap.rows[p] && rc == 0; row++) {
+                    if (tl_table_is_deleted(c->data, p, row)) continue;
+                    tl_datum vals[TL_MAX_KEY_COLS];
+                    bool anynull = false;
+                    row_key(c, fk->cols, fk->ncols, p, row, vals);
+                    for (int j = 0; j < fk->ncols; j++) anynull |= vals[j].isnull;
+                    if (anynull) continue;
+                    uint64_t h = key_hash(parent, fk->ref_cols, fk->ncols, vals);
+                    if (!keyset_has(keys, h)) continue;
+                    if (pk_find(parent, parent->pkidx, fk->ref_cols, fk->ncols, vals, h, NULL) >= 0) continue;
+                    if (fk->on_delete == 'c') {
+                        rc = delete_row(g, c, p, row, err);
+                    } else {
+                        rc = tl_errorf(err, "23503",
+                                       "update or delete on table \"%s\" violates foreign key constraint \"%s\" on table \"%s\"",
+                                       parent->name, fk->name, c->name);
+                        tl_buf b;
+                        tl_buf_init(&b);
+                        tl_buf_puts(&b, "Key ");
+                        tl_engine_format_key(g->e, parent, fk->ref_cols, fk->ncols, vals, &b);
+                        tl_error_detail(err, "%s is still referenced from table \"%s\".", b.data, c->name);
+                        tl_buf_free(&b);
+                    }
+                }
+            }
+            tl_arena_free(&a);
+            if (rc < 0) return -1;
+        }
+    }
+    return 0;
+}
+
+static int delete_row(tl_ingest *g, tl_rel *r, uint32_t part, uint64_t row, tl_error *err)
+{
+    if (register_rel(g, r, err) < 0) return -1;
+    if (!tl_table_delete(r->data, part, row)) return 0;
+    g->rows++;
+    if (g->e->dur && !g->e->replaying) {
+        if (g->ndels == g->capdels) {
+            g->capdels = g->capdels ? g->capdels * 2 : 64;
+            g->dels = tl_xrealloc(g->dels, sizeof *g->dels * g->capdels);
+        }
+        g->dels[g->ndels++] = (struct delent){r->oid, part, row};
+    }
+    if (tl_rollup_has_views(g->e, r->oid)) {
+        /* The row leaves every view over r in this statement's commit. */
+        tl_arena a;
+        tl_arena_init(&a);
+        tl_vec *cols = tl_arena_zalloc(&a, sizeof *cols * (size_t)(r->natts + 1));
+        for (int c = 0; c < r->natts; c++) {
+            tl_datum d;
+            tl_table_get(r->data, part, c, row, &d);
+            tl_vec_alloc(&cols[c], r->atts[c].type, 1, &a);
+            tl_vec_set(&cols[c], 0, &d);
+            cols[c].nulls[0] = d.isnull;
+            cols[c].n = 1;
+        }
+        int rc = tl_rollup_prepare(g->e, &g->pending, r, cols, 1, -1, err);
+        tl_arena_free(&a);
+        if (rc < 0) return -1;
+    }
+    if (!r->pkidx) return 0;
+    tl_datum vals[TL_MAX_KEY_COLS];
+    row_key(r, r->pk, r->npk, part, row, vals);
+    uint64_t h = key_hash(r, r->pk, r->npk, vals);
+    int64_t slot = pk_find(r, r->pkidx, r->pk, r->npk, vals, h, NULL);
+    if (slot >= 0) {
+        undo_push(g, r->pkidx, (uint32_t)slot);
+        g->undo[g->nundo - 1].restore = true;
+        g->undo[g->nundo - 1].saved = r->pkidx->slots[slot];
+        r->pkidx->slots[slot].part1 = SLOT_TOMB;
+    }
+    /* Children referencing this key: one row at a time is fine for single deletes;
+     * tl_ingest_delete_rows batches the common case. */
+    if (g->redo) return 0;
+    if (g->defer_fk) {
+        keyset_add(&g->deferred, h);
+        return 0;
+    }
+    keyset one = {0};
+    keyset_add(&one, h);
+    int rc = apply_fk_rules(g, r, &one, err);
+    free(one.h);
+    return rc;
+}
+
+int tl_ingest_delete_rows(tl_ingest *g, tl_rel *r, uint32_t part, const uint64_t *rows, uint32_t n,
+                          tl_error *err)
+{
+    g->defer_fk = true;
+    g->deferred_rel = r;
+    for (uint32_t i = 0; i < n; i++)
+        if (delete_row(g, r, part, rows[i], err) < 0) {
+            g->defer_fk = false;
+            return -1;
+        }
+    g->defer_fk = false;
+    return 0;
+}
+
+int tl_ingest_delete_finish(tl_ingest *g, tl_error *err)
+{
+    if (!g->deferred_rel || !g->deferred.n) return 0;
+    int rc = apply_fk_rules(g, g->deferred_rel, &g->deferred, err);
+    free(g->deferred.h);
+    g->deferred = (keyset){0};
+    return rc;
+}
+
+int tl_rollup_apply_delete(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n, tl_error *err)
+{
+    return tl_rollup_prepare(g->e, &g->pending, r, cols, n, -1, err);
 }

@@ -24,6 +24,8 @@ typedef enum tl_relkind {
 
 #define TL_NSP_PG_CATALOG 11
 #define TL_NSP_PUBLIC 2200
+#define TL_NSP_INFORMATION_SCHEMA 13207
+#define TL_NSP_PG_TOAST 99
 #define TL_MAX_KEY_COLS 8
 
 typedef struct tl_attr {
@@ -41,11 +43,20 @@ typedef struct tl_fkey {
     uint32_t ref_oid;
     int ref_cols[TL_MAX_KEY_COLS];
     char on_delete; /* 'a' no action, 'c' cascade, 'n' set null, 'r' restrict */
+    uint32_t oid;   /* pg_constraint.oid, assigned by tl_catalog_create_table */
 } tl_fkey;
 
 typedef struct tl_pkindex tl_pkindex;
+typedef struct tl_rel tl_rel;
 
-typedef struct tl_rel {
+/* A virtual relation's rows: append them to `out` (a fresh table with the relation's
+ * column types) with tl_table_append. Called with the catalog lock held shared, once
+ * per statement that reads the relation; the query layer scans `out` with the ordinary
+ * executor and frees it when the statement ends. System catalogs (pg_catalog,
+ * information_schema), tally_storage and non-incremental views use this. */
+typedef int (*tl_rel_materialize_fn)(tl_engine *e, const tl_rel *r, tl_table *out, tl_error *err);
+
+struct tl_rel {
     uint32_t oid;
     char *name;
     uint32_t nsp;
@@ -57,6 +68,8 @@ typedef struct tl_rel {
     int pk[TL_MAX_KEY_COLS];
     char *pk_name;
     tl_pkindex *pkidx;
+    uint32_t pk_index_oid; /* the primary key's index and constraint as pg_catalog shows */
+    uint32_t pk_con_oid;   /* them (tally keeps no separate index relation for a key) */
     /* foreign keys */
     int nfk;
     tl_fkey *fks;
@@ -69,7 +82,13 @@ typedef struct tl_rel {
     /* data (tables only) */
     tl_table *data;
     int part_col; /* date column that partitions the table, -1 none */
-} tl_rel;
+    /* virtual relations (data == NULL): rows produced at statement time */
+    tl_rel_materialize_fn materialize;
+    void *mat_arg;
+    void (*mat_free)(void *arg); /* frees mat_arg when the relation is dropped (matviews) */
+    char *view_def;              /* materialized views: the defining query's text (pg_matviews) */
+    bool populated;              /* materialized views: false after WITH NO DATA */
+};
 
 typedef struct tl_enum {
     uint32_t oid;
@@ -80,11 +99,36 @@ typedef struct tl_enum {
     char **labels;
 } tl_enum;
 
+/* A user-defined function (CREATE FUNCTION): its body is kept as text and run by the
+ * query layer. */
+typedef struct tl_func {
+    uint32_t oid;
+    char *name;
+    uint32_t nsp;
+    char *language; /* "sql", "plpgsql" */
+    char *body;
+    tl_type ret;
+    bool security_definer;
+} tl_func;
+
+/* pg_cron's job table (cron.schedule): accepted and listed; tally's views need no job. */
+typedef struct tl_cron_job {
+    int64_t jobid;
+    char *name;
+    char *schedule;
+    char *command;
+} tl_cron_job;
+
 typedef struct tl_role {
     uint32_t oid;
     char *name;
     bool superuser;
     bool login;
+    /* roles.c (tl_roles.h) */
+    bool createrole, createdb, inherit;
+    int connlimit;     /* -1 = no limit */
+    char *password;    /* verifier ("SCRAM-SHA-256$…" or "md5…"), never cleartext; NULL none */
+    char *org_id;      /* org scope (tally.org_id), NULL = unscoped */
 } tl_role;
 
 /* ---- locking and epochs ----------------------------------------------------- */
@@ -110,6 +154,7 @@ uint32_t tl_catalog_nsp_oid(const char *name); /* 0 if unknown */
 tl_enum *tl_catalog_find_enum(tl_engine *e, uint32_t nsp, const char *name);
 tl_enum *tl_catalog_enum_by_oid(tl_engine *e, uint32_t oid);
 tl_role *tl_catalog_find_role(tl_engine *e, const char *name);
+tl_role *tl_catalog_role_by_oid(tl_engine *e, uint32_t oid);
 
 /* The definition of a new table. Attribute strings are copied. */
 typedef struct tl_table_def {
@@ -132,9 +177,50 @@ tl_enum *tl_catalog_create_enum(tl_engine *e, const char *name, uint32_t nsp, in
                                 const char *const *labels, tl_error *err);
 /* Drops the relation and what depends on it (indexes); 2BP01 when another table's
  * foreign key references it and cascade is false. */
+/* A relation whose rows come from `fn` (kind 'v' for system views). Exclusive lock or
+ * engine start-up. */
+tl_rel *tl_catalog_create_virtual(tl_engine *e, const char *name, uint32_t nsp, tl_relkind kind, int natts,
+                                  const tl_attr *atts, tl_rel_materialize_fn fn, void *arg, tl_error *err);
 int tl_catalog_drop_rel(tl_engine *e, tl_rel *r, bool cascade, tl_error *err);
 int tl_catalog_drop_enum(tl_engine *e, tl_enum *en, tl_error *err);
 uint32_t tl_catalog_new_oid(tl_engine *e);
+tl_func *tl_catalog_find_func(tl_engine *e, uint32_t nsp, const char *name);
+/* Exclusive lock held. Replaces an existing function when `replace`, else 42723. */
+tl_func *tl_catalog_create_func(tl_engine *e, const tl_func *def, bool replace, tl_error *err);
+/* Exclusive lock held. A job of the same name is replaced (as pg_cron); returns its id. */
+int64_t tl_catalog_cron_schedule(tl_engine *e, const char *name, const char *schedule, const char *command);
+int tl_catalog_ncron(tl_engine *e);
+const tl_cron_job *tl_catalog_cron_at(tl_engine *e, int i);
+
+/* ---- system catalogs (syscat.c) ---------------------------------------------- */
+
+/* What pg_catalog needs from the layers above: the session's settings (pg_settings)
+ * and which built-in functions exist (pg_proc). Set once by the query layer; the
+ * callbacks run on the thread of the statement reading the catalog. */
+typedef struct tl_syscat_hooks {
+    /* Calls emit(ctx, name, setting, vartype) for each setting of the current session. */
+    void (*settings)(void *ctx, void (*emit)(void *ctx, const char *name, const char *setting,
+                                             const char *vartype));
+    bool (*function_exists)(const char *name);
+} tl_syscat_hooks;
+void tl_syscat_set_hooks(const tl_syscat_hooks *h);
+/* Register pg_catalog and information_schema (engine start-up). */
+int tl_syscat_register(tl_engine *e, tl_error *err);
+/* The system catalog behind a virtual relation, or NULL: its pg_class.relkind. */
+char tl_syscat_relkind(const tl_rel *r);
+/* Row count of a table at the current epoch (catalog lock held). */
+uint64_t tl_catalog_row_count(tl_engine *e, tl_rel *r);
+/* pg_get_constraintdef / pg_get_indexdef texts; NULL if no such object. Caller frees. */
+char *tl_syscat_constraintdef(tl_engine *e, uint32_t con_oid);
+char *tl_syscat_indexdef(tl_engine *e, uint32_t index_oid);
+/* Name of a type oid as format_type prints it (typmod -1: none); NULL if unknown. */
+const char *tl_syscat_type_name(tl_engine *e, uint32_t type_oid, char *buf, size_t cap);
+/* Lookups by name for regtype/regproc input. 0 if unknown. */
+uint32_t tl_syscat_type_oid(tl_engine *e, const char *name);
+uint32_t tl_syscat_proc_oid(const char *name);
+const char *tl_syscat_proc_name(uint32_t oid);
+/* A built-in function's result type and argument type oids ('23 25'); false if unknown. */
+bool tl_syscat_proc_sig(uint32_t oid, uint32_t *ret, const char **argtypes);
 
 /* ---- ingest ----------------------------------------------------------------- */
 
@@ -158,17 +244,6 @@ void tl_ingest_set_synchronous(tl_ingest *g, bool sync);
 /* Writer mutex held; frees the batch and rolls it back. The caller then calls
  * tl_engine_writer_end. */
 void tl_ingest_abort(tl_ingest *g);
-/* DELETE in the WAL: log that rows `rows[0..n)` of partition `part` of r are deleted,
- * as part of this batch (so the delete is durable with the batch's commit and replayed
- * in order). The storage of deletes itself is the caller's: on replay the engine calls
- * the function set by tl_engine_set_delete_redo with the same rows. Partitions are
- * logged by month key, so row ids stay valid across snapshots and replays. */
-int tl_ingest_log_delete(tl_ingest *g, tl_rel *r, uint32_t part, const uint64_t *rows, uint32_t n,
-                         tl_error *err);
-typedef int (*tl_delete_redo_fn)(tl_engine *e, tl_rel *r, uint32_t part, const uint64_t *rows,
-                                 uint32_t n, tl_error *err);
-void tl_engine_set_delete_redo(tl_delete_redo_fn fn);
-
 /* ---- catalog records in the WAL ------------------------------------------------- */
 
 /* Tables, indexes and enum types are logged by the catalog functions above. Other
@@ -179,11 +254,24 @@ void tl_engine_set_delete_redo(tl_delete_redo_fn fn);
  * with tl_engine_log_catalog under the exclusive catalog lock: it returns once the
  * record is durable, or -1 (53100/58030) — then do not apply the change. */
 #define TL_CATREC_USER 100
+#define TL_CATREC_ROLES 101    /* roles, grants, default privileges, org scopes (roles.c) */
+#define TL_CATREC_REGISTRY 102 /* functions and cron jobs (catalog.c) */
+/* Kinds from here on are dumped into snapshots after the rows (objects computed from
+ * the facts: materialized views). */
+#define TL_CATREC_LATE 150
+#define TL_CATREC_SQL 150      /* a statement the query layer replays (matviews) */
 typedef int (*tl_catalog_emit_fn)(void *ctx, uint16_t kind, const void *payload, size_t len);
 typedef int (*tl_catalog_redo_fn)(tl_engine *e, const void *payload, size_t len, tl_error *err);
 typedef int (*tl_catalog_dump_fn)(tl_engine *e, tl_catalog_emit_fn emit, void *ctx);
 void tl_engine_register_catalog_kind(uint16_t kind, tl_catalog_redo_fn redo, tl_catalog_dump_fn dump);
 int tl_engine_log_catalog(tl_engine *e, uint16_t kind, const void *payload, size_t len, tl_error *err);
+/* DELETE: mark these published rows of partition `part` deleted (rows not already
+ * deleted; ascending), dropping their primary-key entries. Referencing rows are handled
+ * by tl_ingest_delete_finish: ON DELETE CASCADE deletes them (recursively), other rules
+ * fail with 23503. All of it publishes at commit or is undone by abort. */
+int tl_ingest_delete_rows(tl_ingest *g, tl_rel *r, uint32_t part, const uint64_t *rows, uint32_t n,
+                          tl_error *err);
+int tl_ingest_delete_finish(tl_ingest *g, tl_error *err);
 /* Which row of the last tl_ingest_append failed (0-based within that call), -1 if none. */
 long tl_ingest_failed_row(const tl_ingest *g);
 

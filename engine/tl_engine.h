@@ -42,4 +42,12 @@ const char *tl_engine_database(const tl_engine *e);
 bool tl_engine_database_exists(tl_engine *e, const char *name);
 bool tl_engine_role_exists(tl_engine *e, const char *name);
 
+/* What authentication needs about a role, copied under the catalog lock (roles.c).
+ * verifier is malloc'd (free it), NULL when the role has no password. */
+typedef struct tl_login_info {
+    bool exists, login, may_connect;
+    char *verifier;
+} tl_login_info;
+void tl_engine_login_info(tl_engine *e, const char *user, tl_login_info *out);
+
 #endif

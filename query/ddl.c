@@ -262,9 +262,12 @@ int exec_create_index(qctx *q, PgQuery__IndexStmt *st, tl_error *err)
     uint32_t nsp = rv_namespace(rv, err);
     if (!nsp) return -1;
     tl_rel *t = tl_catalog_find_rel(q->eng, nsp, rv->relname);
-    if (!t || t->kind != TL_REL_TABLE)
+    if (!t || (t->kind != TL_REL_TABLE && t->kind != TL_REL_MATVIEW))
         return err_at(err, rv->location, "42P01", "relation \"%s\" does not exist", rv->relname);
-    if (st->unique) return err_at(err, rv->location, "0A000", "unique indexes are not supported yet");
+    /* Unique indexes on materialized views are what REFRESH ... CONCURRENTLY asks for; a
+     * view's group keys are unique by construction. Elsewhere they are not enforced yet. */
+    if (st->unique && t->kind != TL_REL_MATVIEW)
+        return err_at(err, rv->location, "0A000", "unique indexes are not supported yet");
     int cols[TL_MAX_KEY_COLS], n = 0;
     tl_buf def, nm;
     tl_buf_init(&def);
@@ -308,7 +311,7 @@ int exec_create_index(qctx *q, PgQuery__IndexStmt *st, tl_error *err)
         full = tl_arena_printf(&q->arena, "%s INCLUDE (%s)", full, inc.data);
         tl_buf_free(&inc);
     }
-    tl_rel *ix = tl_catalog_create_index(q->eng, name, t, n, cols, false, full, err);
+    tl_rel *ix = tl_catalog_create_index(q->eng, name, t, n, cols, st->unique, full, err);
     tl_buf_free(&def);
     tl_buf_free(&nm);
     return ix ? 0 : -1;

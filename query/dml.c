@@ -653,3 +653,83 @@ int exec_copy(qctx *q, PgQuery__CopyStmt *st, tl_sink *sink, uint64_t *rows, tl_
         return err_at(err, -1, "0A000", "COPY to or from a server file or program is not supported; use STDIN/STDOUT (psql's \\copy)");
     return st->is_from ? copy_from(q, st, sink, rows, err) : copy_to(q, st, sink, rows, err);
 }
+
+/* ---- DELETE ------------------------------------------------------------------------------------------ */
+
+/* DELETE FROM t [WHERE cond]: scan the published rows (the writer mutex keeps them
+ * current), evaluate the condition on 2048-row batches (storage narrows first with the
+ * same predicates a SELECT would use), mark matches deleted through ingest, then apply
+ * ON DELETE rules of referencing tables; everything publishes at one epoch or not at all. */
+int exec_delete(qctx *q, PgQuery__DeleteStmt *st, uint64_t *rows, tl_error *err)
+{
+    if (st->n_using_clause) return err_at(err, -1, "0A000", "DELETE ... USING is not supported yet");
+    if (st->n_returning_list) return err_at(err, -1, "0A000", "RETURNING is not supported yet");
+    if (st->with_clause) return err_at(err, -1, "0A000", "WITH is not supported in DELETE yet");
+    tl_rel *r = target_table(q, st->relation, err);
+    if (!r) return -1;
+    tl_expr *where = NULL;
+    if (st->where_clause) {
+        where = bind_rel_expr(q, r, st->where_clause, err);
+        if (!where) return -1;
+        if (where->type.id == TL_UNKNOWN) where = cast_expr(q, where, tl_type_make(TL_BOOL), false, err);
+        if (!where) return -1;
+        if (where->type.id != TL_BOOL)
+            return err_at(err, where->location, "42804", "argument of WHERE must be type boolean, not type %s",
+                          tl_type_name(where->type.id));
+    }
+    tl_engine_writer_begin(q->eng);
+    tl_ingest *g = tl_ingest_begin(q->eng);
+    tl_arena a;
+    tl_arena_init(&a);
+    tl_table_snap snap;
+    tl_table_snapshot(r->data, &snap, &a);
+    tl_scan_pred *preds = NULL;
+    int npreds = scanpred_extract(q, r, where, &preds);
+    uint64_t *hits = tl_xmalloc(sizeof *hits * TL_VEC_SIZE);
+    uint32_t sel[TL_VEC_SIZE];
+    uint64_t n_deleted = 0;
+    int rc = 0;
+    tl_arena ba;
+    tl_arena_init(&ba);
+    for (uint32_t p = 0; p < snap.nparts && rc == 0; p++) {
+        uint64_t row = tl_table_skip(r->data, &snap, p, 0, preds, npreds);
+        while (row < snap.rows[p] && rc == 0) {
+            rc = q_check_cancel(q, err);
+            if (rc < 0) break;
+            tl_arena_reset(&ba);
+            uint64_t left = snap.rows[p] - row;
+            uint32_t n = left > TL_VEC_SIZE ? TL_VEC_SIZE : (uint32_t)left;
+            uint32_t ns = tl_table_select(r->data, &snap, p, row, n, preds, npreds, sel);
+            uint32_t nh = 0;
+            if (ns && where) {
+                batch b = {.ncols = r->natts, .n = n};
+                b.cols = tl_arena_zalloc(&ba, sizeof *b.cols * (size_t)(r->natts + 1));
+                for (int c = 0; c < r->natts; c++) tl_table_read(r->data, p, c, row, n, &b.cols[c], &ba);
+                tl_vec v;
+                rc = expr_eval(q, where, &b, &v, &ba, err);
+                if (rc < 0) break;
+                for (uint32_t i = 0; i < ns; i++)
+                    if (!(v.nulls && v.nulls[sel[i]]) && v.d.b[sel[i]]) hits[nh++] = row + sel[i];
+            } else {
+                for (uint32_t i = 0; i < ns; i++) hits[nh++] = row + sel[i];
+            }
+            if (nh) rc = tl_ingest_delete_rows(g, r, p, hits, nh, err);
+            n_deleted += nh;
+            row += n;
+        }
+    }
+    if (rc == 0) rc = tl_ingest_delete_finish(g, err);
+    tl_arena_free(&ba);
+    tl_arena_free(&a);
+    free(hits);
+    if (rc == 0) {
+        uint64_t changed;
+        tl_ingest_set_synchronous(g, q_synchronous_commit(q));
+        rc = tl_ingest_commit(g, &changed, err); /* releases the writer mutex */
+        *rows = rc == 0 ? n_deleted : 0;
+    } else {
+        tl_ingest_abort(g);
+        tl_engine_writer_end(q->eng);
+    }
+    return rc;
+}

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <xxhash.h>
 
-static void op_init(op *o, int ncols, const tl_type *types, qctx *q)
+void op_init(op *o, int ncols, const tl_type *types, qctx *q)
 {
     o->ncols = ncols;
     o->types = tl_arena_alloc(&q->arena, sizeof *o->types * (size_t)(ncols ? ncols : 1));
@@ -28,7 +28,7 @@ void op_free(op *o)
     free(o);
 }
 
-static batch *batch_new(tl_arena *a, int ncols, uint32_t n)
+batch *batch_new(tl_arena *a, int ncols, uint32_t n)
 {
     batch *b = tl_arena_alloc(a, sizeof *b);
     b->ncols = ncols;
@@ -78,32 +78,66 @@ typedef struct scan_op {
     tl_table_snap snap;
     bool *need;
     tl_expr *filter;
+    tl_scan_pred *preds; /* storage-evaluated part of the filter (scanpred.c) */
+    int npreds;
     uint32_t part;
     uint64_t row;
+    bool positioned;     /* row has been advanced past pruned segments */
 } scan_op;
 
+/* Keep the selected rows of a freshly read column (sel ascending, ns < v->n). */
+static void gather(tl_vec *v, const uint32_t *sel, uint32_t ns)
+{
+    size_t es = tl_vec_elem_size(v->type.id);
+    for (uint32_t i = 0; i < ns; i++) {
+        memmove((char *)v->d.raw + es * i, (const char *)v->d.raw + es * sel[i], es);
+        if (v->nulls) v->nulls[i] = v->nulls[sel[i]];
+    }
+    v->n = ns;
+}
+
+/* Storage picks the live rows that satisfy the simple predicates, skipping pruned
+ * partitions and segments without reading them; the whole filter still runs after. */
 static int scan_next(op *o, qctx *q, batch **out, tl_error *err)
 {
     scan_op *s = (scan_op *)o;
+    tl_table *t = s->rel->data;
     for (;;) {
-        while (s->part < s->snap.nparts && s->row >= s->snap.rows[s->part]) {
+        if (s->part >= s->snap.nparts) return 0;
+        if (!s->positioned) {
+            s->row = tl_table_skip(t, &s->snap, s->part, s->row, s->preds, s->npreds);
+            s->positioned = true;
+        }
+        if (s->row >= s->snap.rows[s->part]) {
             s->part++;
             s->row = 0;
+            s->positioned = false;
+            continue;
         }
-        if (s->part >= s->snap.nparts) return 0;
+        /* a selective filter can loop here over many batches: stay cancellable */
+        if (q_check_cancel(q, err) < 0) return -1;
         tl_arena_reset(&o->arena);
         uint64_t left = s->snap.rows[s->part] - s->row;
         uint32_t n = left > TL_VEC_SIZE ? TL_VEC_SIZE : (uint32_t)left;
-        batch *b = batch_new(&o->arena, o->ncols, n);
+        /* Stop at a segment boundary so the next segment's zone map is consulted. */
+        uint64_t seg_end = (s->row | (TL_CHUNK_ROWS - 1)) + 1;
+        if (s->row + n > seg_end) n = (uint32_t)(seg_end - s->row);
+        uint32_t *sel = tl_arena_alloc(&o->arena, sizeof *sel * n);
+        uint32_t ns = tl_table_select(t, &s->snap, s->part, s->row, n, s->preds, s->npreds, sel);
+        uint64_t start = s->row;
+        s->row += n;
+        if (s->row == seg_end) s->positioned = false;
+        if (ns == 0) continue;
+        batch *b = batch_new(&o->arena, o->ncols, ns);
         for (int c = 0; c < o->ncols; c++) {
             if (s->need[c]) {
-                tl_table_read(s->rel->data, s->part, c, s->row, n, &b->cols[c], &o->arena);
+                tl_table_read(t, s->part, c, start, n, &b->cols[c], &o->arena);
+                if (ns < n) gather(&b->cols[c], sel, ns);
             } else {
                 b->cols[c].type = o->types[c];
-                b->cols[c].n = n;
+                b->cols[c].n = ns;
             }
         }
-        s->row += n;
         if (s->filter) {
             if (filter_batch(q, s->filter, b, &b, &o->arena, err) < 0) return -1;
             if (b->n == 0) continue;
@@ -125,6 +159,7 @@ op *op_scan(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, t
     s->need = tl_arena_alloc(&q->arena, (size_t)rel->natts + 1);
     memcpy(s->need, need, (size_t)rel->natts);
     s->filter = filter;
+    s->npreds = scanpred_extract(q, rel, filter, &s->preds);
     return &s->base;
 }
 
@@ -232,16 +267,7 @@ op *op_project(qctx *q, op *child, int n, tl_expr **exprs)
 
 /* ---- stored rows: a growable column store for materialising operators ---------------------------------- */
 
-typedef struct rowstore {
-    int ncols;
-    tl_type *types;
-    uint64_t n, cap;
-    void **data;      /* per column: cap * elem size */
-    uint8_t **nulls;  /* per column */
-    tl_arena strings; /* deep copies of string values */
-} rowstore;
-
-static void rs_init(rowstore *rs, int ncols, const tl_type *types)
+void rs_init(rowstore *rs, int ncols, const tl_type *types)
 {
     memset(rs, 0, sizeof *rs);
     rs->ncols = ncols;
@@ -252,7 +278,7 @@ static void rs_init(rowstore *rs, int ncols, const tl_type *types)
     tl_arena_init(&rs->strings);
 }
 
-static void rs_free(rowstore *rs)
+void rs_free(rowstore *rs)
 {
     for (int c = 0; c < rs->ncols; c++) {
         free(rs->data[c]);
@@ -264,7 +290,7 @@ static void rs_free(rowstore *rs)
     tl_arena_free(&rs->strings);
 }
 
-static void rs_reserve(rowstore *rs, uint64_t n)
+void rs_reserve(rowstore *rs, uint64_t n)
 {
     if (n <= rs->cap) return;
     uint64_t cap = rs->cap ? rs->cap : 1024;
@@ -277,7 +303,7 @@ static void rs_reserve(rowstore *rs, uint64_t n)
 }
 
 /* Append one row taken from column vectors (only the first rs->ncols columns). */
-static void rs_put(rowstore *rs, uint64_t at, int c, const tl_vec *v, uint32_t i)
+void rs_put(rowstore *rs, uint64_t at, int c, const tl_vec *v, uint32_t i)
 {
     size_t es = tl_vec_elem_size(rs->types[c].id);
     bool isnull = !v->d.raw || (v->nulls && v->nulls[i]);
@@ -294,7 +320,7 @@ static void rs_put(rowstore *rs, uint64_t at, int c, const tl_vec *v, uint32_t i
     }
 }
 
-static void rs_append_batch(rowstore *rs, const batch *b)
+void rs_append_batch(rowstore *rs, const batch *b)
 {
     rs_reserve(rs, rs->n + b->n);
     for (int c = 0; c < rs->ncols; c++)
@@ -302,7 +328,7 @@ static void rs_append_batch(rowstore *rs, const batch *b)
     rs->n += b->n;
 }
 
-static void rs_get(const rowstore *rs, int c, uint64_t r, tl_datum *d)
+void rs_get(const rowstore *rs, int c, uint64_t r, tl_datum *d)
 {
     tl_vec v = {.type = rs->types[c], .n = 1, .nulls = rs->nulls[c] + r};
     v.d.raw = (char *)rs->data[c] + tl_vec_elem_size(rs->types[c].id) * r;
@@ -310,7 +336,7 @@ static void rs_get(const rowstore *rs, int c, uint64_t r, tl_datum *d)
 }
 
 /* Emit rows idx[from..from+n) as a batch. */
-static batch *rs_gather(const rowstore *rs, const uint64_t *idx, uint64_t from, uint32_t n, tl_arena *a)
+batch *rs_gather(const rowstore *rs, const uint64_t *idx, uint64_t from, uint32_t n, tl_arena *a)
 {
     batch *b = batch_new(a, rs->ncols, n);
     for (int c = 0; c < rs->ncols; c++) {
@@ -328,15 +354,6 @@ static batch *rs_gather(const rowstore *rs, const uint64_t *idx, uint64_t from, 
 }
 
 /* ---- hash aggregate ------------------------------------------------------------------------------------- */
-
-typedef struct agg_state {
-    int64_t count;
-    tl_i128 isum;   /* integer sums (exact) */
-    tl_numeric nsum;
-    double fsum;
-    tl_datum best; /* min / max */
-    bool has;
-} agg_state;
 
 typedef struct hashagg_op {
     op base;
@@ -423,106 +440,17 @@ static uint64_t new_group(hashagg_op *h, const tl_vec *cols, uint32_t i, uint64_
     return g;
 }
 
-static int agg_update(hashagg_op *h, qctx *q, agg_state *st, const tl_expr *ae, const tl_vec *arg, uint32_t i,
-                      tl_error *err)
+/* One row's values of aggregate k's inputs, as agg_add takes them. */
+static int agg_update(hashagg_op *h, agg_state *st, const tl_expr *ae, const tl_vec *av, const tl_vec *dv,
+                      const tl_vec *ov, uint32_t i, tl_error *err)
 {
-    agg_kind k = ae->agg->kind;
-    if (k == A_COUNT_STAR) {
-        st->count++;
-        return 0;
-    }
-    if (tl_vec_isnull(arg, i)) return 0;
-    st->count++;
-    tl_type_id t = arg->type.id;
-    switch (k) {
-    case A_COUNT: return 0;
-    case A_SUM:
-    case A_AVG:
-        if (tl_type_is_integer(t)) {
-            st->isum += arg->d.i[i];
-        } else if (t == TL_NUMERIC) {
-            if (!st->has) {
-                st->nsum = arg->d.n[i];
-                st->has = true;
-            } else if (tl_numeric_add(&st->nsum, &arg->d.n[i], &st->nsum, err) < 0) {
-                return -1;
-            }
-        } else if (t == TL_INTERVAL) {
-            st->best.v.iv.us += arg->d.iv[i].us;
-            st->best.v.iv.days += arg->d.iv[i].days;
-            st->best.v.iv.months += arg->d.iv[i].months;
-        } else {
-            st->fsum += arg->d.f[i];
-        }
-        return 0;
-    case A_MIN:
-    case A_MAX: {
-        tl_datum d;
-        tl_vec_get(arg, i, &d);
-        if (st->has) {
-            int c = tl_datum_cmp(t, &d, &st->best);
-            if (k == A_MIN ? c >= 0 : c <= 0) return 0;
-        }
-        if (tl_type_is_string(t) || t == TL_UNKNOWN) d.v.s.ptr = tl_arena_strndup(&h->keep, d.v.s.ptr, d.v.s.len);
-        st->best = d;
-        st->has = true;
-        return 0;
-    }
-    default: break;
-    }
-    (void)q;
-    return 0;
-}
-
-static int agg_final(qctx *q, const agg_state *st, const tl_expr *ae, tl_datum *out, tl_error *err)
-{
-    memset(out, 0, sizeof *out);
-    agg_kind k = ae->agg->kind;
-    if (k == A_COUNT_STAR || k == A_COUNT) {
-        out->v.i = st->count;
-        return 0;
-    }
-    if (st->count == 0) {
-        out->isnull = true;
-        return 0;
-    }
-    tl_type_id at = ae->args[0]->type.id;
-    if (k == A_MIN || k == A_MAX) {
-        *out = st->best;
-        return 0;
-    }
-    if (tl_type_is_integer(at)) {
-        tl_numeric s = {.mant = st->isum, .scale = 0, .nan = 0};
-        if (k == A_SUM) {
-            if (ae->type.id == TL_INT8) {
-                if (st->isum > INT64_MAX || st->isum < INT64_MIN) return tl_errorf(err, "22003", "bigint out of range");
-                out->v.i = (int64_t)st->isum;
-            } else {
-                out->v.n = s;
-            }
-            return 0;
-        }
-        return tl_numeric_div_i64(&s, st->count, &out->v.n, err);
-    }
-    if (at == TL_NUMERIC) {
-        if (k == A_SUM) {
-            out->v.n = st->nsum;
-            return 0;
-        }
-        return tl_numeric_div_i64(&st->nsum, st->count, &out->v.n, err);
-    }
-    if (at == TL_INTERVAL) {
-        out->v.iv = st->best.v.iv;
-        if (k == A_AVG) {
-            out->v.iv.months = (int32_t)(st->best.v.iv.months / st->count);
-            out->v.iv.days = (int32_t)(st->best.v.iv.days / st->count);
-            out->v.iv.us = st->best.v.iv.us / st->count;
-        }
-        return 0;
-    }
-    out->v.f = k == A_SUM ? st->fsum : st->fsum / (double)st->count;
-    (void)q;
-    return 0;
+    tl_datum v, d, k;
+    memset(&v, 0, sizeof v);
+    if (ae->nargs) tl_vec_get(av, i, &v);
+    if (ae->nargs > 1) tl_vec_get(dv, i, &d);
+    if (ae->agg_order) tl_vec_get(ov, i, &k);
+    return agg_add(st, ae, ae->nargs ? &v : NULL, ae->nargs > 1 ? &d : NULL, ae->agg_order ? &k : NULL, &h->keep,
+                   err);
 }
 
 static int hashagg_build(hashagg_op *h, qctx *q, tl_error *err)
@@ -532,6 +460,8 @@ static int hashagg_build(hashagg_op *h, qctx *q, tl_error *err)
     tl_vec *gv = tl_xcalloc((size_t)h->ngroups + 1, sizeof *gv);
     tl_vec *av = tl_xcalloc((size_t)h->naggs + 1, sizeof *av);
     tl_vec *fv = tl_xcalloc((size_t)h->naggs + 1, sizeof *fv);
+    tl_vec *dv = tl_xcalloc((size_t)h->naggs + 1, sizeof *dv);
+    tl_vec *ov = tl_xcalloc((size_t)h->naggs + 1, sizeof *ov);
     int rc = 0;
     for (;;) {
         batch *in;
@@ -543,6 +473,8 @@ static int hashagg_build(hashagg_op *h, qctx *q, tl_error *err)
         for (int k = 0; k < h->naggs && rc == 0; k++) {
             const tl_expr *ae = h->aggs[k];
             if (ae->nargs) rc = expr_eval(q, ae->args[0], in, &av[k], &scratch, err);
+            if (rc == 0 && ae->nargs > 1) rc = expr_eval(q, ae->args[1], in, &dv[k], &scratch, err);
+            if (rc == 0 && ae->agg_order) rc = expr_eval(q, ae->agg_order, in, &ov[k], &scratch, err);
             if (rc == 0 && ae->agg_filter) rc = expr_eval(q, ae->agg_filter, in, &fv[k], &scratch, err);
         }
         if (rc < 0) break;
@@ -572,7 +504,7 @@ static int hashagg_build(hashagg_op *h, qctx *q, tl_error *err)
             for (int k = 0; k < h->naggs && rc == 0; k++) {
                 const tl_expr *ae = h->aggs[k];
                 if (ae->agg_filter && (tl_vec_isnull(&fv[k], i) || !fv[k].d.b[i])) continue;
-                rc = agg_update(h, q, &st[k], ae, &av[k], i, err);
+                rc = agg_update(h, &st[k], ae, &av[k], &dv[k], &ov[k], i, err);
             }
         }
         if (rc < 0) break;
@@ -580,6 +512,8 @@ static int hashagg_build(hashagg_op *h, qctx *q, tl_error *err)
     free(gv);
     free(av);
     free(fv);
+    free(dv);
+    free(ov);
     tl_arena_free(&scratch);
     return rc < 0 ? -1 : 0;
 }
@@ -611,7 +545,8 @@ static int hashagg_next(op *o, qctx *q, batch **out, tl_error *err)
         v->n = n;
         for (uint32_t i = 0; i < n; i++) {
             tl_datum d;
-            if (agg_final(q, &h->states[(h->emitted + i) * (uint64_t)h->naggs + (uint64_t)k], h->aggs[k], &d, err) < 0)
+            if (agg_finish(q, &h->states[(h->emitted + i) * (uint64_t)h->naggs + (uint64_t)k], h->aggs[k], &d,
+                           &o->arena, err) < 0)
                 return -1;
             tl_vec_set(v, i, &d);
         }
@@ -626,6 +561,7 @@ static void hashagg_close(op *o)
     hashagg_op *h = (hashagg_op *)o;
     op_free(h->child);
     rs_free(&h->keys);
+    for (uint64_t i = 0; i < h->nfound * (uint64_t)h->naggs; i++) agg_state_free(&h->states[i]);
     free(h->states);
     free(h->table);
     free(h->hashes);

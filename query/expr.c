@@ -59,10 +59,19 @@ bool expr_equal(const tl_expr *a, const tl_expr *b)
         break;
     case E_AGG:
         if (a->agg != b->agg || a->agg_star != b->agg_star || a->agg_distinct != b->agg_distinct) return false;
-        if (!expr_equal(a->agg_filter, b->agg_filter)) return false;
+        if (!expr_equal(a->agg_filter, b->agg_filter) || !expr_equal(a->agg_order, b->agg_order)) return false;
+        if (a->agg_frac != b->agg_frac || a->agg_order_desc != b->agg_order_desc) return false;
         break;
     case E_IN:
+    case E_DISTINCT:
+    case E_MINMAX:
         if (a->negated != b->negated) return false;
+        break;
+    case E_LIKE:
+        if (a->negated != b->negated || a->ilike != b->ilike) return false;
+        break;
+    case E_WIN:
+        if (a->agg != b->agg || a->win != b->win || !expr_equal(a->agg_filter, b->agg_filter)) return false;
         break;
     case E_CASE:
         if (a->has_else != b->has_else) return false;
@@ -139,6 +148,11 @@ static int eval_in(qctx *q, const tl_expr *e, const batch *in, tl_vec *out, tl_a
     out->n = n;
     tl_type_id t = e->args[0]->type.id;
     for (uint32_t i = 0; i < n; i++) {
+        if (e->nargs == 1) { /* IN over an empty subquery result: false even for NULL */
+            out->nulls[i] = 0;
+            out->d.b[i] = e->negated;
+            continue;
+        }
         if (tl_vec_isnull(&args[0], i)) {
             out->nulls[i] = 1;
             continue;
@@ -210,6 +224,121 @@ static int eval_case(qctx *q, const tl_expr *e, const batch *in, tl_vec *out, tl
         for (uint32_t i = 0; i < nrem; i++) {
             out->nulls[rem[i]] = tl_vec_isnull(&r, i);
             memcpy((char *)out->d.raw + es * rem[i], (char *)r.d.raw + es * i, es);
+        }
+    }
+    return 0;
+}
+
+/* LIKE matching as PostgreSQL's MatchText: % any run, _ one character (UTF-8 aware),
+ * the escape character (default backslash) quotes the next one. ILIKE folds ASCII case
+ * (the C locale's lower()). Returns 1 match, 0 no match, -1 bad escape at the end. */
+static int like_match(const char *t, size_t tl, const char *p, size_t pl, int esc, bool ci)
+{
+    while (pl > 0) {
+        unsigned char pc = (unsigned char)*p;
+        if (esc >= 0 && pc == (unsigned char)esc) {
+            if (pl < 2) return -1;
+            p++;
+            pl--;
+            pc = (unsigned char)*p;
+            goto literal;
+        }
+        if (pc == '%') {
+            while (pl > 0 && *p == '%') p++, pl--;
+            if (pl == 0) return 1;
+            for (size_t i = 0; i <= tl; i++) {
+                if (i > 0 && i < tl && ((unsigned char)t[i] & 0xC0) == 0x80) continue;
+                int r = like_match(t + i, tl - i, p, pl, esc, ci);
+                if (r != 0) return r;
+            }
+            return 0;
+        }
+        if (pc == '_') {
+            if (tl == 0) return 0;
+            size_t clen = 1;
+            while (clen < tl && ((unsigned char)t[clen] & 0xC0) == 0x80) clen++;
+            t += clen;
+            tl -= clen;
+            p++;
+            pl--;
+            continue;
+        }
+    literal:
+        if (tl == 0) return 0;
+        {
+            unsigned char tc = (unsigned char)*t;
+            if (ci) {
+                if (tc >= 'A' && tc <= 'Z') tc = (unsigned char)(tc + 32);
+                if (pc >= 'A' && pc <= 'Z') pc = (unsigned char)(pc + 32);
+            }
+            if (tc != pc) return 0;
+        }
+        t++;
+        tl--;
+        p++;
+        pl--;
+    }
+    return tl == 0;
+}
+
+static int eval_misc(qctx *q, const tl_expr *e, const batch *in, tl_vec *out, tl_arena *a, tl_error *err)
+{
+    uint32_t n = in->n;
+    tl_vec *args = tl_arena_alloc(a, sizeof *args * (size_t)(e->nargs ? e->nargs : 1));
+    if (eval_args(q, e, in, args, a, err) < 0) return -1;
+    tl_vec_alloc(out, e->type, n, a);
+    out->n = n;
+    tl_type_id t = e->args[0]->type.id == TL_UNKNOWN ? TL_TEXT : e->args[0]->type.id;
+    for (uint32_t i = 0; i < n; i++) {
+        out->nulls[i] = 0;
+        if (e->kind == E_DISTINCT) {
+            bool an = tl_vec_isnull(&args[0], i), bn = tl_vec_isnull(&args[1], i);
+            bool distinct;
+            if (an || bn) {
+                distinct = an != bn;
+            } else {
+                tl_datum x, y;
+                tl_vec_get(&args[0], i, &x);
+                tl_vec_get(&args[1], i, &y);
+                distinct = tl_datum_cmp(t, &x, &y) != 0;
+            }
+            out->d.b[i] = e->negated ? !distinct : distinct;
+        } else if (e->kind == E_MINMAX) {
+            tl_datum best = {.isnull = true}, x;
+            for (int k = 0; k < e->nargs; k++) {
+                if (tl_vec_isnull(&args[k], i)) continue;
+                tl_vec_get(&args[k], i, &x);
+                if (best.isnull) {
+                    best = x;
+                    continue;
+                }
+                int c = tl_datum_cmp(t, &x, &best);
+                if (e->negated ? c < 0 : c > 0) best = x;
+            }
+            if (best.isnull) out->nulls[i] = 1;
+            else tl_vec_set(out, i, &best);
+        } else {
+            bool anynull = false;
+            for (int k = 0; k < e->nargs; k++) anynull |= tl_vec_isnull(&args[k], i);
+            if (anynull) {
+                out->nulls[i] = 1;
+                continue;
+            }
+            tl_datum s, p;
+            tl_vec_get(&args[0], i, &s);
+            tl_vec_get(&args[1], i, &p);
+            int esc = '\\';
+            if (e->nargs > 2) {
+                tl_datum ed;
+                tl_vec_get(&args[2], i, &ed);
+                if (ed.v.s.len == 0) esc = -1;
+                else if (ed.v.s.len == 1) esc = (unsigned char)ed.v.s.ptr[0];
+                else return tl_errorf(err, "22025", "invalid escape string");
+            }
+            int r = like_match(s.v.s.ptr, s.v.s.len, p.v.s.ptr, p.v.s.len, esc, e->ilike);
+            if (r < 0)
+                return tl_errorf(err, "22025", "LIKE pattern must not end with escape character");
+            out->d.b[i] = e->negated ? !r : r;
         }
     }
     return 0;
@@ -318,8 +447,14 @@ int expr_eval(qctx *q, const tl_expr *e, const batch *in, tl_vec *out, tl_arena 
         return eval_in(q, e, in, out, a, err);
     case E_CASE:
         return eval_case(q, e, in, out, a, err);
+    case E_DISTINCT:
+    case E_MINMAX:
+    case E_LIKE:
+        return eval_misc(q, e, in, out, a, err);
     case E_AGG:
         return tl_errorf(err, "42803", "aggregate function calls are not allowed here");
+    case E_WIN:
+        return tl_errorf(err, "42P20", "window function calls are not allowed here");
     }
     return tl_errorf(err, "XX000", "unknown expression kind");
 }

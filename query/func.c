@@ -30,7 +30,7 @@ static int num_rank(tl_type_id t)
 
 static bool stringish(tl_type_id t)
 {
-    return t == TL_TEXT || t == TL_VARCHAR || t == TL_BPCHAR || t == TL_NAME;
+    return t == TL_TEXT || t == TL_VARCHAR || t == TL_BPCHAR || t == TL_NAME || t == TL_CHAR;
 }
 
 bool can_implicit_cast(tl_type_id from, tl_type_id to)
@@ -41,6 +41,7 @@ bool can_implicit_cast(tl_type_id from, tl_type_id to)
     if (stringish(from) && stringish(to)) return true;
     if (from == TL_DATE && (to == TL_TIMESTAMP || to == TL_TIMESTAMPTZ)) return true;
     if (from == TL_TIMESTAMP && to == TL_TIMESTAMPTZ) return true;
+    if ((from == TL_INT2 || from == TL_INT4 || from == TL_INT8) && to == TL_OID) return true; /* pg_cast 'i' */
     return false;
 }
 
@@ -415,24 +416,6 @@ static int k_date_part(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_v
     return 0;
 }
 
-static int k_lower_upper(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
-{
-    bool up = e->fn->name[0] == 'u';
-    for (uint32_t i = 0; i < n; i++) {
-        if (out->nulls[i]) continue;
-        tl_str s = args[0].d.s[i];
-        char *p = tl_arena_strndup(&q->arena, s.ptr, s.len);
-        for (uint32_t k = 0; k < s.len; k++) {
-            if (up && p[k] >= 'a' && p[k] <= 'z') p[k] = (char)(p[k] - 32);
-            if (!up && p[k] >= 'A' && p[k] <= 'Z') p[k] = (char)(p[k] + 32);
-        }
-        out->d.s[i].ptr = p;
-        out->d.s[i].len = s.len;
-    }
-    (void)err;
-    return 0;
-}
-
 static int k_length(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
 {
     for (uint32_t i = 0; i < n; i++) {
@@ -551,6 +534,279 @@ static int k_version(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec
     return 0;
 }
 
+/* ---- kernels: strings (character positions count UTF-8 characters) ---------------------------- */
+
+static uint32_t utf8_advance(const char *s, uint32_t len, uint32_t at, int64_t chars)
+{
+    while (chars > 0 && at < len) {
+        at++;
+        while (at < len && ((unsigned char)s[at] & 0xC0) == 0x80) at++;
+        chars--;
+    }
+    return at;
+}
+
+static int64_t utf8_len(const char *s, uint32_t len)
+{
+    int64_t n = 0;
+    for (uint32_t i = 0; i < len; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80) n++;
+    return n;
+}
+
+static void set_str(tl_vec *out, uint32_t i, const char *p, uint32_t len)
+{
+    out->d.s[i].ptr = p;
+    out->d.s[i].len = len;
+}
+
+static int k_substr(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        tl_str s = args[0].d.s[i];
+        int64_t start = args[1].d.i[i], end = INT64_MAX;
+        if (e->nargs == 3) {
+            int64_t cnt = args[2].d.i[i];
+            if (cnt < 0) return tl_errorf(err, "22011", "negative substring length not allowed");
+            end = start + cnt; /* exclusive, 1-based */
+        }
+        if (start < 1) start = 1;
+        if (end <= start) {
+            set_str(out, i, "", 0);
+            continue;
+        }
+        uint32_t a = utf8_advance(s.ptr, s.len, 0, start - 1);
+        uint32_t b = end == INT64_MAX ? s.len : utf8_advance(s.ptr, s.len, a, end - start);
+        set_str(out, i, s.ptr + a, b - a);
+    }
+    (void)q;
+    return 0;
+}
+
+static int k_concat_fn(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        tl_buf b;
+        tl_buf_init(&b);
+        for (int k = 0; k < e->nargs; k++) {
+            if (tl_vec_isnull(&args[k], i)) continue;
+            tl_datum d;
+            tl_vec_get(&args[k], i, &d);
+            q_format_value(q, args[k].type, &d, &b);
+        }
+        out->nulls[i] = 0;
+        set_str(out, i, tl_arena_strndup(&q->arena, b.data ? b.data : "", b.len), (uint32_t)b.len);
+        tl_buf_free(&b);
+    }
+    (void)err;
+    return 0;
+}
+
+static int k_trim(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    const char *nm = e->fn->name;
+    bool left = nm[0] == 'b' || nm[0] == 'l', right = nm[0] == 'b' || nm[0] == 'r';
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        tl_str s = args[0].d.s[i];
+        tl_str set = e->nargs > 1 ? args[1].d.s[i] : (tl_str){" ", 1};
+        uint32_t a = 0, b = s.len;
+        while (left && a < b && memchr(set.ptr, s.ptr[a], set.len)) a++;
+        while (right && b > a && memchr(set.ptr, s.ptr[b - 1], set.len)) b--;
+        set_str(out, i, s.ptr + a, b - a);
+    }
+    (void)q;
+    (void)err;
+    return 0;
+}
+
+static int k_replace(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        tl_str s = args[0].d.s[i], f = args[1].d.s[i], r = args[2].d.s[i];
+        if (f.len == 0) {
+            out->d.s[i] = s;
+            continue;
+        }
+        tl_buf b;
+        tl_buf_init(&b);
+        uint32_t k = 0;
+        while (k < s.len) {
+            if (k + f.len <= s.len && memcmp(s.ptr + k, f.ptr, f.len) == 0) {
+                tl_buf_append(&b, r.ptr, r.len);
+                k += f.len;
+            } else {
+                tl_buf_append(&b, s.ptr + k, 1);
+                k++;
+            }
+        }
+        set_str(out, i, tl_arena_strndup(&q->arena, b.data ? b.data : "", b.len), (uint32_t)b.len);
+        tl_buf_free(&b);
+    }
+    (void)e;
+    (void)err;
+    return 0;
+}
+
+static int k_split_part(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        tl_str s = args[0].d.s[i], d = args[1].d.s[i];
+        int64_t fld = args[2].d.i[i];
+        if (fld == 0) return tl_errorf(err, "22023", "field position must not be zero");
+        /* split into fields, then pick (negative counts from the end) */
+        uint32_t starts[1024], ends[1024], nf = 0, k = 0, st = 0;
+        if (d.len == 0) {
+            starts[0] = 0;
+            ends[0] = s.len;
+            nf = 1;
+        } else {
+            while (nf < 1023) {
+                if (k + d.len <= s.len && memcmp(s.ptr + k, d.ptr, d.len) == 0) {
+                    starts[nf] = st;
+                    ends[nf++] = k;
+                    k += d.len;
+                    st = k;
+                } else if (k >= s.len) {
+                    starts[nf] = st;
+                    ends[nf++] = s.len;
+                    break;
+                } else {
+                    k++;
+                }
+            }
+        }
+        int64_t idx = fld > 0 ? fld - 1 : (int64_t)nf + fld;
+        if (s.len == 0 || idx < 0 || idx >= (int64_t)nf) set_str(out, i, "", 0);
+        else set_str(out, i, s.ptr + starts[idx], ends[idx] - starts[idx]);
+    }
+    (void)q;
+    (void)e;
+    return 0;
+}
+
+static int k_left_right(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    bool left = e->fn->name[0] == 'l';
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        tl_str s = args[0].d.s[i];
+        int64_t k = args[1].d.i[i], total = utf8_len(s.ptr, s.len);
+        int64_t take = k >= 0 ? (k < total ? k : total) : (total + k > 0 ? total + k : 0);
+        if (left) {
+            set_str(out, i, s.ptr, utf8_advance(s.ptr, s.len, 0, take));
+        } else {
+            uint32_t a = utf8_advance(s.ptr, s.len, 0, total - take);
+            set_str(out, i, s.ptr + a, s.len - a);
+        }
+    }
+    (void)q;
+    (void)err;
+    return 0;
+}
+
+static int k_strpos(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        tl_str s = args[0].d.s[i], f = args[1].d.s[i];
+        int64_t pos = 0;
+        for (uint32_t k = 0; k + f.len <= s.len; k++)
+            if (memcmp(s.ptr + k, f.ptr, f.len) == 0) {
+                pos = utf8_len(s.ptr, k) + 1;
+                break;
+            }
+        out->d.i[i] = pos;
+    }
+    (void)q;
+    (void)e;
+    (void)err;
+    return 0;
+}
+
+/* ---- kernels: math ------------------------------------------------------------------------------------ */
+
+static int k_fmath(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    const char *nm = e->fn->name;
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        double x = args[0].d.f[i], r;
+        if (!strcmp(nm, "power")) {
+            double y = args[1].d.f[i];
+            if (x == 0 && y < 0) return tl_errorf(err, "2201F", "zero raised to a negative power is undefined");
+            if (x < 0 && floor(y) != y)
+                return tl_errorf(err, "2201F", "a negative number raised to a non-integer power yields a complex result");
+            r = pow(x, y);
+            if (isinf(r)) return tl_errorf(err, "22003", "value out of range: overflow");
+        } else if (!strcmp(nm, "sqrt")) {
+            if (x < 0) return tl_errorf(err, "2201F", "cannot take square root of a negative number");
+            r = sqrt(x);
+        } else if (!strcmp(nm, "trunc")) {
+            r = trunc(x);
+        } else { /* sign */
+            r = x > 0 ? 1 : x < 0 ? -1 : 0;
+        }
+        out->d.f[i] = r;
+    }
+    (void)q;
+    return 0;
+}
+
+static int k_nmath(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    const char *nm = e->fn->name;
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        tl_numeric x = args[0].d.n[i];
+        if (!strcmp(nm, "trunc")) {
+            int sc = e->nargs > 1 ? (int)args[1].d.i[i] : 0;
+            if (sc < 0) sc = 0;
+            while (x.scale > sc) {
+                x.mant /= 10;
+                x.scale--;
+            }
+            while (x.scale < sc) {
+                x.mant *= 10;
+                x.scale++;
+            }
+            out->d.n[i] = x;
+        } else { /* sign */
+            tl_numeric_from_i64(x.mant > 0 ? 1 : x.mant < 0 ? -1 : 0, &out->d.n[i]);
+        }
+    }
+    (void)q;
+    (void)err;
+    return 0;
+}
+
+static int k_interval_mul(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    bool div = e->fn->name[0] == '/';
+    int ivarg = e->args[0]->type.id == TL_INTERVAL ? 0 : 1;
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        tl_interval iv = args[ivarg].d.iv[i];
+        double f = args[1 - ivarg].d.f[i];
+        if (div) {
+            if (f == 0) return tl_errorf(err, "22012", "division by zero");
+            f = 1 / f;
+        }
+        /* PostgreSQL's interval_mul: fractional months spill into days, days into time */
+        double months = iv.months * f, days = iv.days * f;
+        int32_t m = (int32_t)months;
+        double dd = days + (months - m) * 30;
+        int32_t d = (int32_t)dd;
+        double us = (double)iv.us * f + (dd - d) * 86400e6;
+        out->d.iv[i] = (tl_interval){.months = m, .days = d, .us = (int64_t)llround(us)};
+    }
+    (void)q;
+    return 0;
+}
+
 /* ---- the registry ------------------------------------------------------------------------------------ */
 
 #define U TL_UNKNOWN
@@ -598,8 +854,17 @@ static fn_def fns[] = {
     {"extract", 2, {TL_TEXT, TL_DATE}, TL_NUMERIC, k_date_part, false, false},
     {"date_part", 2, {TL_TEXT, TL_TIMESTAMPTZ}, TL_FLOAT8, k_date_part, false, false},
     {"date_part", 2, {TL_TEXT, TL_TIMESTAMP}, TL_FLOAT8, k_date_part, false, false},
-    {"lower", 1, {TL_TEXT}, TL_TEXT, k_lower_upper, false, false},
-    {"upper", 1, {TL_TEXT}, TL_TEXT, k_lower_upper, false, false},
+    {"lower", 1, {TL_TEXT}, TL_TEXT, k_case_map, false, false},
+    {"upper", 1, {TL_TEXT}, TL_TEXT, k_case_map, false, false},
+    {"to_char", 2, {TL_TIMESTAMPTZ, TL_TEXT}, TL_TEXT, k_to_char_ts, false, false},
+    {"to_char", 2, {TL_TIMESTAMP, TL_TEXT}, TL_TEXT, k_to_char_ts, false, false},
+    {"->", 2, {TL_JSONB, TL_TEXT}, TL_JSONB, k_json_get, false, false},
+    {"->>", 2, {TL_JSONB, TL_TEXT}, TL_TEXT, k_json_get, false, false},
+    {"->", 2, {TL_JSONB, TL_INT4}, TL_JSONB, k_json_get, false, false},
+    {"->>", 2, {TL_JSONB, TL_INT4}, TL_TEXT, k_json_get, false, false},
+    {"->", 2, {TL_JSON, TL_TEXT}, TL_JSON, k_json_get, false, false},
+    {"->>", 2, {TL_JSON, TL_TEXT}, TL_TEXT, k_json_get, false, false},
+    {"@>", 2, {TL_JSONB, TL_JSONB}, TL_BOOL, k_json_contains, false, false},
     {"length", 1, {TL_TEXT}, TL_INT4, k_length, false, false},
     {"char_length", 1, {TL_TEXT}, TL_INT4, k_length, false, false},
     {"abs", 1, {TL_INT4}, TL_INT4, k_abs, false, false},
@@ -616,6 +881,38 @@ static fn_def fns[] = {
     {"ceiling", 1, {TL_NUMERIC}, TL_NUMERIC, k_floor_ceil, false, false},
     {"ceiling", 1, {TL_FLOAT8}, TL_FLOAT8, k_floor_ceil, false, false},
     {"nullif", 2, {U, U}, U, k_nullif, true, false},
+    {"substring", 3, {TL_TEXT, TL_INT8, TL_INT8}, TL_TEXT, k_substr, false, false},
+    {"substring", 2, {TL_TEXT, TL_INT8}, TL_TEXT, k_substr, false, false},
+    {"substr", 3, {TL_TEXT, TL_INT8, TL_INT8}, TL_TEXT, k_substr, false, false},
+    {"substr", 2, {TL_TEXT, TL_INT8}, TL_TEXT, k_substr, false, false},
+    {"concat", -1, {U}, TL_TEXT, k_concat_fn, true, false},
+    {"btrim", 1, {TL_TEXT}, TL_TEXT, k_trim, false, false},
+    {"btrim", 2, {TL_TEXT, TL_TEXT}, TL_TEXT, k_trim, false, false},
+    {"ltrim", 1, {TL_TEXT}, TL_TEXT, k_trim, false, false},
+    {"ltrim", 2, {TL_TEXT, TL_TEXT}, TL_TEXT, k_trim, false, false},
+    {"rtrim", 1, {TL_TEXT}, TL_TEXT, k_trim, false, false},
+    {"rtrim", 2, {TL_TEXT, TL_TEXT}, TL_TEXT, k_trim, false, false},
+    {"replace", 3, {TL_TEXT, TL_TEXT, TL_TEXT}, TL_TEXT, k_replace, false, false},
+    {"split_part", 3, {TL_TEXT, TL_TEXT, TL_INT8}, TL_TEXT, k_split_part, false, false},
+    {"left", 2, {TL_TEXT, TL_INT8}, TL_TEXT, k_left_right, false, false},
+    {"right", 2, {TL_TEXT, TL_INT8}, TL_TEXT, k_left_right, false, false},
+    {"strpos", 2, {TL_TEXT, TL_TEXT}, TL_INT4, k_strpos, false, false},
+    {"position", 2, {TL_TEXT, TL_TEXT}, TL_INT4, k_strpos, false, false},
+    {"power", 2, {TL_FLOAT8, TL_FLOAT8}, TL_FLOAT8, k_fmath, false, false},
+    {"pow", 2, {TL_FLOAT8, TL_FLOAT8}, TL_FLOAT8, k_fmath, false, false},
+    {"sqrt", 1, {TL_FLOAT8}, TL_FLOAT8, k_fmath, false, false},
+    {"trunc", 1, {TL_NUMERIC}, TL_NUMERIC, k_nmath, false, false},
+    {"trunc", 2, {TL_NUMERIC, TL_INT8}, TL_NUMERIC, k_nmath, false, false},
+    {"trunc", 1, {TL_FLOAT8}, TL_FLOAT8, k_fmath, false, false},
+    {"sign", 1, {TL_NUMERIC}, TL_NUMERIC, k_nmath, false, false},
+    {"sign", 1, {TL_FLOAT8}, TL_FLOAT8, k_fmath, false, false},
+    {"mod", 2, {TL_INT2, TL_INT2}, TL_INT2, NULL, false, false},
+    {"mod", 2, {TL_INT4, TL_INT4}, TL_INT4, NULL, false, false},
+    {"mod", 2, {TL_INT8, TL_INT8}, TL_INT8, NULL, false, false},
+    {"mod", 2, {TL_NUMERIC, TL_NUMERIC}, TL_NUMERIC, k_num_arith, false, false},
+    {"*", 2, {TL_INTERVAL, TL_FLOAT8}, TL_INTERVAL, k_interval_mul, false, false},
+    {"*", 2, {TL_FLOAT8, TL_INTERVAL}, TL_INTERVAL, k_interval_mul, false, false},
+    {"/", 2, {TL_INTERVAL, TL_FLOAT8}, TL_INTERVAL, k_interval_mul, false, false},
     {"version", 0, {0}, TL_TEXT, k_version, false, false},
 };
 #undef U
@@ -645,11 +942,16 @@ const fn_def *fn_lookup(const char *name, int nargs, const tl_type_id *args)
     if (nargs == 2) {
         for (size_t i = 0; i < TL_ARRAY_LEN(cmp_defs); i++) {
             if (strcmp(cmp_defs[i].name, name) != 0) continue;
-            bool same = args[0] == args[1] || (stringish(args[0]) && stringish(args[1]));
+            bool same = args[0] == args[1] || (stringish(args[0]) && stringish(args[1])) ||
+                        /* oid against an integer: PostgreSQL casts int4 to oid implicitly */
+                        ((args[0] == TL_OID || args[1] == TL_OID) && tl_type_is_integer(args[0]) &&
+                         tl_type_is_integer(args[1]));
             if (same && comparable(args[0])) return &cmp_defs[i];
             return NULL;
         }
     }
+    for (size_t i = 0; i < TL_ARRAY_LEN(fns); i++)
+        if (fns[i].nargs < 0 && !strcmp(fns[i].name, name)) return &fns[i];
     /* exact */
     for (size_t i = 0; i < TL_ARRAY_LEN(fns); i++) {
         if (strcmp(fns[i].name, name) != 0 || fns[i].nargs != nargs) continue;
@@ -668,7 +970,9 @@ const fn_def *fn_lookup(const char *name, int nargs, const tl_type_id *args)
             ok = fns[i].args[k] == TL_UNKNOWN || can_implicit_cast(args[k], fns[i].args[k]);
         if (ok) return &fns[i];
     }
-    return NULL;
+    /* grants decide has_*_privilege (acl.c) before the catalog functions' defaults */
+    const fn_def *f = acl_fn_lookup(name, nargs, args);
+    return f ? f : catfn_lookup(name, nargs, args);
 }
 
 const fn_def *fn_lookup_name(const char *name)
@@ -676,14 +980,33 @@ const fn_def *fn_lookup_name(const char *name)
     fns_init();
     for (size_t i = 0; i < TL_ARRAY_LEN(fns); i++)
         if (!strcmp(fns[i].name, name)) return &fns[i];
-    return NULL;
+    const fn_def *f = acl_fn_lookup_name(name);
+    return f ? f : catfn_lookup_name(name);
 }
 
 /* ---- aggregates ------------------------------------------------------------------------------------------ */
 
 static const agg_def aggs[] = {
     {"count(*)", A_COUNT_STAR}, {"count", A_COUNT}, {"sum", A_SUM}, {"avg", A_AVG}, {"min", A_MIN}, {"max", A_MAX},
+    {"variance", A_VAR_SAMP}, {"var_samp", A_VAR_SAMP}, {"var_pop", A_VAR_POP}, {"stddev", A_STDDEV_SAMP},
+    {"stddev_samp", A_STDDEV_SAMP}, {"stddev_pop", A_STDDEV_POP}, {"bool_and", A_BOOL_AND},
+    {"bool_or", A_BOOL_OR}, {"every", A_BOOL_AND}, {"string_agg", A_STRING_AGG},
+    {"percentile_cont", A_PCT_CONT}, {"percentile_disc", A_PCT_DISC},
 };
+
+static const agg_def wins[] = {
+    {"row_number", W_ROW_NUMBER}, {"rank", W_RANK}, {"dense_rank", W_DENSE_RANK},
+    {"percent_rank", W_PERCENT_RANK}, {"cume_dist", W_CUME_DIST}, {"ntile", W_NTILE},
+    {"lag", W_LAG}, {"lead", W_LEAD}, {"first_value", W_FIRST_VALUE}, {"last_value", W_LAST_VALUE},
+    {"nth_value", W_NTH_VALUE},
+};
+
+const agg_def *win_lookup(const char *name)
+{
+    for (size_t i = 0; i < TL_ARRAY_LEN(wins); i++)
+        if (!strcmp(wins[i].name, name)) return &wins[i];
+    return NULL;
+}
 
 const agg_def *agg_lookup(const char *name)
 {
@@ -713,6 +1036,24 @@ tl_type agg_result_type(const agg_def *a, tl_type arg)
         case TL_FLOAT4: case TL_FLOAT8: return tl_type_make(TL_FLOAT8);
         default: return bad;
         }
+    case A_VAR_SAMP:
+    case A_VAR_POP:
+    case A_STDDEV_SAMP:
+    case A_STDDEV_POP:
+        switch (arg.id) {
+        case TL_INT2: case TL_INT4: case TL_INT8: case TL_NUMERIC: return tl_type_make(TL_NUMERIC);
+        case TL_FLOAT4: case TL_FLOAT8: return tl_type_make(TL_FLOAT8);
+        default: return bad;
+        }
+    case A_BOOL_AND:
+    case A_BOOL_OR: return arg.id == TL_BOOL ? arg : bad;
+    case A_STRING_AGG: return tl_type_is_string(arg.id) || arg.id == TL_UNKNOWN ? tl_type_make(TL_TEXT) : bad;
+    case A_PCT_CONT: return num_rank(arg.id) || arg.id == TL_UNKNOWN ? tl_type_make(TL_FLOAT8) : bad;
+    case A_PCT_DISC: return arg.id == TL_JSON ? bad : arg;
+    case W_ROW_NUMBER: case W_RANK: case W_DENSE_RANK: return tl_type_make(TL_INT8);
+    case W_NTILE: return tl_type_make(TL_INT4);
+    case W_PERCENT_RANK: case W_CUME_DIST: return tl_type_make(TL_FLOAT8);
+    case W_LAG: case W_LEAD: case W_FIRST_VALUE: case W_LAST_VALUE: case W_NTH_VALUE: return arg;
     case A_MIN:
     case A_MAX:
         if (arg.id == TL_JSON || arg.id == TL_JSONB || arg.id == TL_BOOL || arg.id == TL_UUID) return bad;
@@ -769,6 +1110,8 @@ int cast_datum(qctx *q, const tl_datum *in, tl_type from, tl_type to, tl_datum *
         return 0;
     }
     tl_type_id f = from.id, t = to.id;
+    int crc = cat_cast_datum(q, in, from, to, out, err);
+    if (crc <= 0) return crc;
     *out = *in;
     if (f == TL_UNKNOWN || (stringish(f) && !is_text_out(t))) {
         if (t == TL_ENUM) return enum_in(q, to, in->v.s.ptr, in->v.s.len, out, err);
@@ -800,6 +1143,19 @@ int cast_datum(qctx *q, const tl_datum *in, tl_type from, tl_type to, tl_datum *
     }
     if (f == t) {
         if (t == TL_NUMERIC && to.typmod >= 0) return tl_numeric_apply_typmod(&out->v.n, to.typmod, err);
+        return 0;
+    }
+    if ((t == TL_OID && (f == TL_INT2 || f == TL_INT4 || f == TL_INT8)) ||
+        (f == TL_OID && (t == TL_INT2 || t == TL_INT4 || t == TL_INT8))) {
+        /* int4 <-> oid is binary coercible in PostgreSQL: -1::oid is 4294967295 */
+        int64_t v = in->v.i;
+        if (t == TL_OID) {
+            if (f == TL_INT8 && (v < 0 || v > UINT32_MAX)) return tl_errorf(err, "22003", "OID out of range");
+            out->v.i = (int64_t)(uint32_t)v;
+        } else if (t == TL_INT4 || t == TL_INT2) {
+            out->v.i = (int32_t)(uint32_t)v;
+            if (!int_fits(t, out->v.i)) return tl_errorf(err, "22003", "%s", int_range_msg(t));
+        }
         return 0;
     }
     int rf = num_rank(f), rt = num_rank(t);
@@ -918,8 +1274,9 @@ int cast_vec(qctx *q, const tl_vec *in, tl_type to, tl_vec *out, tl_arena *a, tl
 
 tl_expr *cast_expr(qctx *q, tl_expr *e, tl_type to, bool explicit_, tl_error *err)
 {
+    if (e->param > 0) return param_cast_hook(q, e, to); /* $n: its type is decided here */
     tl_type_id f = e->type.id;
-    if (f == to.id && (to.id != TL_ENUM || e->type.oid == to.oid) && (to.typmod < 0 || to.typmod == e->type.typmod))
+    if (f == to.id && ((to.id != TL_ENUM && to.id != TL_OID && to.id != TL_ARRAY) || e->type.oid == to.oid) && (to.typmod < 0 || to.typmod == e->type.typmod))
         return e;
     if (!cast_allowed(f, to.id, explicit_) && !(f == TL_ENUM && to.id == TL_ENUM && e->type.oid == to.oid)) {
         err_at(err, e->location, "42846", "cannot cast type %s to %s", q_type_display_name(q, e->type),

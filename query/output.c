@@ -19,6 +19,7 @@ void q_format_value(qctx *q, tl_type t, const tl_datum *d, tl_buf *out)
         return;
     }
     if (t.id == TL_VOID) return;
+    if (cat_format_value(q, t, d, out)) return;
     tl_value_out(t, d, &q->fc, out);
 }
 
@@ -29,5 +30,11 @@ const char *q_type_display_name(qctx *q, tl_type t)
         return en ? en->name : "enum";
     }
     if (t.id == TL_UNKNOWN) return "unknown";
+    if (t.oid && t.oid != tl_type_oid(tl_type_make(t.id))) {
+        /* reg* and array variants: their own names */
+        char buf[160];
+        const char *nm = tl_syscat_type_name(q->eng, t.oid, buf, sizeof buf);
+        if (nm) return tl_arena_strndup(&q->arena, nm, strlen(nm));
+    }
     return tl_type_name(t.id);
 }

@@ -10,6 +10,7 @@
 #include "tl_catalog.h"
 #include "tl_copy.h"
 #include "tl_query.h"
+#include "tl_roles.h"
 
 #include <stdio.h>
 
@@ -32,6 +33,14 @@ struct tl_qsession {
     char tx;             /* 'I', 'T', 'E' */
     volatile int cancel; /* set by tl_qsession_cancel from another thread */
     int64_t fixed_now;   /* tests: tally.now_override, 0 = real clock */
+    struct pstate *ext;  /* prepared.c: statements, portals, parse cache */
+    int lock_depth;      /* read locks held for suspended portals (one real lock) */
+    bool tx_read_only;   /* SET TRANSACTION READ ONLY / START TRANSACTION READ ONLY */
+    char **savepoints;   /* names, innermost last, while in a transaction block */
+    int nsavepoints;
+    char *role;          /* SET ROLE target, NULL = the session user (acl.c) */
+    char *org_override;  /* superuser's SET tally.org_id (acl.c) */
+    int64_t deadline_us; /* statement_timeout: monotonic deadline, 0 = none */
 };
 
 /* ---- expressions ----------------------------------------------------------------- */
@@ -49,6 +58,10 @@ typedef enum ekind {
     E_COALESCE,
     E_IN,       /* args[0] IN (args[1..]) ; negated */
     E_AGG,      /* aggregate call, only before the binder replaces it by E_COL */
+    E_WIN,      /* window function call, only before the binder replaces it by E_COL */
+    E_DISTINCT, /* args[0] IS DISTINCT FROM args[1]; negated: IS NOT DISTINCT FROM */
+    E_LIKE,     /* args[0] LIKE args[1] [ESCAPE args[2]]; ilike; negated */
+    E_MINMAX,   /* GREATEST (negated=false) / LEAST (negated=true) */
 } ekind;
 
 typedef struct tl_expr tl_expr;
@@ -87,6 +100,12 @@ struct tl_expr {
     const agg_def *agg;
     bool agg_star, agg_distinct;
     tl_expr *agg_filter;
+    tl_expr *agg_order;     /* string_agg(x, d ORDER BY k), WITHIN GROUP (ORDER BY k) */
+    bool agg_order_desc;
+    double agg_frac;        /* percentile_cont / percentile_disc fraction */
+    bool ilike;             /* E_LIKE */
+    struct win_spec *win;   /* E_WIN */
+    int param;           /* E_CONST standing for $param while inferring (0 = none) */
     /* provenance for RowDescription */
     uint32_t src_table;
     int16_t src_attnum;
@@ -95,13 +114,45 @@ struct tl_expr {
 /* ---- aggregates ------------------------------------------------------------------ */
 
 typedef enum agg_kind {
-    A_COUNT_STAR, A_COUNT, A_SUM, A_AVG, A_MIN, A_MAX
+    A_COUNT_STAR, A_COUNT, A_SUM, A_AVG, A_MIN, A_MAX,
+    A_VAR_SAMP, A_VAR_POP, A_STDDEV_SAMP, A_STDDEV_POP,
+    A_BOOL_AND, A_BOOL_OR, A_STRING_AGG, A_PCT_CONT, A_PCT_DISC,
+    /* window-only functions */
+    W_ROW_NUMBER, W_RANK, W_DENSE_RANK, W_PERCENT_RANK, W_CUME_DIST, W_NTILE, W_LAG, W_LEAD,
+    W_FIRST_VALUE, W_LAST_VALUE, W_NTH_VALUE
 } agg_kind;
 
 struct agg_def {
     const char *name;
     agg_kind kind;
 };
+
+/* Values an aggregate must see all at once (DISTINCT, ordered-set, ordered string_agg). */
+typedef struct agg_list {
+    tl_datum *v, *k;
+    uint64_t n, cap;
+} agg_list;
+
+typedef struct agg_state {
+    int64_t count;
+    tl_i128 isum;   /* integer sums (exact) */
+    tl_numeric nsum;
+    double fsum;
+    double mean, m2; /* Welford's running variance */
+    tl_datum best;   /* min / max / bool_and / bool_or */
+    bool has;
+    tl_buf *sbuf;    /* string_agg without ORDER BY */
+    agg_list *list;
+} agg_state;
+
+/* Whether the aggregate collects its inputs (agg_list) instead of folding them. */
+bool agg_collects(const tl_expr *ae);
+/* Fold one input: v is args[0]'s value (NULL for count(*)), d the delimiter of
+ * string_agg, k the ORDER BY key. Strings are copied into keep. */
+int agg_add(agg_state *st, const tl_expr *ae, const tl_datum *v, const tl_datum *d, const tl_datum *k,
+            tl_arena *keep, tl_error *err);
+int agg_finish(qctx *q, agg_state *st, const tl_expr *ae, tl_datum *out, tl_arena *a, tl_error *err);
+void agg_state_free(agg_state *st);
 
 /* ---- batches and operators --------------------------------------------------------- */
 
@@ -121,6 +172,20 @@ struct op {
     tl_arena arena;       /* output of the last next(); reset on each call */
 };
 
+/* Extended-protocol parameters ($n) of the statement being bound (prepared.c). While
+ * inferring (Parse), a parameter binds as a NULL placeholder whose type is recorded by
+ * the first cast the binder applies to it; after Bind, as a constant of its type. */
+typedef struct qparams {
+    int n;
+    tl_type *types;    /* TL_UNKNOWN until declared or inferred */
+    bool infer;
+    tl_datum *values;  /* after Bind */
+} qparams;
+
+/* prepared.c: ParamRef -> expression; the cast hook that records inferred types. */
+tl_expr *param_expr(qctx *q, int number, int location, tl_error *err);
+tl_expr *param_cast_hook(qctx *q, tl_expr *e, tl_type to);
+
 /* Per-statement context. */
 struct qctx {
     tl_qsession *s;
@@ -129,7 +194,19 @@ struct qctx {
     const char *sql;
     tl_fmt_ctx fc;
     int64_t now;          /* statement start time (now() is stable in a statement) */
+    qparams *params;      /* extended protocol: $n values/types, NULL for simple query */
+    /* tables materialised for virtual relations; freed with the statement */
+    tl_table **temps;
+    int ntemps, captemps;
+    struct cte_def *ctes; /* WITH queries visible to the SELECT being bound */
+    op **pending;         /* planned subqueries not yet attached to a plan (freed on error) */
+    int npending, cappending;
+    bool keep_unknown;    /* planning a set operation's branch */
 };
+
+/* A statement-local copy of a virtual relation with its rows materialised now. */
+tl_rel *q_materialize(qctx *q, tl_rel *r, tl_error *err);
+void q_free_temps(qctx *q);
 
 /* ---- functions in the layer ----------------------------------------------------------- */
 
@@ -150,6 +227,7 @@ bool expr_is_const(const tl_expr *e);
 const fn_def *fn_lookup(const char *name, int nargs, const tl_type_id *args);
 const fn_def *fn_lookup_name(const char *name); /* any overload exists */
 const agg_def *agg_lookup(const char *name);
+const agg_def *win_lookup(const char *name); /* window-only functions */
 tl_type agg_result_type(const agg_def *a, tl_type arg);
 /* Cast: 42846 if impossible, then run-time errors as PostgreSQL's input functions. */
 tl_expr *cast_expr(qctx *q, tl_expr *e, tl_type to, bool explicit_, tl_error *err);
@@ -160,12 +238,53 @@ int cast_datum(qctx *q, const tl_datum *in, tl_type from, tl_type to, tl_datum *
 /* Enum text I/O (needs catalog labels). */
 int enum_in(qctx *q, tl_type t, const char *s, size_t len, tl_datum *out, tl_error *err);
 
+/* func_text.c: kernels registered in func.c */
+int k_case_map(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int k_to_char_ts(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int k_json_get(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int k_json_contains(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+/* catfuncs.c: catalog functions and reg* types, consulted after func.c's registry */
+const fn_def *catfn_lookup(const char *name, int nargs, const tl_type_id *args);
+const fn_def *catfn_lookup_name(const char *name);
+/* 0 with *out for regclass, int2vector, information_schema's domains ...; -1 unknown. */
+int cat_type_from_name(qctx *q, const char *schema, const char *name, tl_type *out);
+int cat_array_of(qctx *q, tl_type elem, tl_type *out); /* -1: no such array type */
+int cat_cast_datum(qctx *q, const tl_datum *in, tl_type from, tl_type to, tl_datum *out, tl_error *err);
+bool cat_format_value(qctx *q, tl_type t, const tl_datum *d, tl_buf *out);
+void catfn_install_hooks(void);
+void catfn_set_session(tl_qsession *s);
+/* session.c: every setting of the session, for pg_settings */
+void q_each_setting(tl_qsession *s, void *ctx,
+                    void (*emit)(void *ctx, const char *name, const char *setting, const char *vartype));
+
 /* output.c */
 void q_format_value(qctx *q, tl_type t, const tl_datum *d, tl_buf *out);
 const char *q_type_display_name(qctx *q, tl_type t);
 
+/* exec.c: a growable column store for materialising operators */
+typedef struct rowstore {
+    int ncols;
+    tl_type *types;
+    uint64_t n, cap;
+    void **data;      /* per column: cap * elem size */
+    uint8_t **nulls;  /* per column */
+    tl_arena strings; /* deep copies of string values */
+} rowstore;
+void rs_init(rowstore *rs, int ncols, const tl_type *types);
+void rs_free(rowstore *rs);
+void rs_reserve(rowstore *rs, uint64_t n);
+void rs_put(rowstore *rs, uint64_t at, int c, const tl_vec *v, uint32_t i);
+void rs_append_batch(rowstore *rs, const batch *b);
+void rs_get(const rowstore *rs, int c, uint64_t r, tl_datum *d);
+/* Rows idx[from..from+n) (or from..from+n without idx) as a batch in a. */
+batch *rs_gather(const rowstore *rs, const uint64_t *idx, uint64_t from, uint32_t n, tl_arena *a);
+batch *batch_new(tl_arena *a, int ncols, uint32_t n);
+void op_init(op *o, int ncols, const tl_type *types, qctx *q);
+
 /* exec.c: operators */
 op *op_scan(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, tl_expr *filter);
+/* scanpred.c: storage predicates implied by a scan's filter (arena-allocated); count. */
+int scanpred_extract(qctx *q, tl_rel *rel, const tl_expr *filter, tl_scan_pred **out);
 op *op_values(qctx *q, int ncols, const tl_type *types, int nrows, tl_expr ***rows);
 op *op_filter(qctx *q, op *child, tl_expr *pred);
 op *op_project(qctx *q, op *child, int n, tl_expr **exprs);
@@ -182,6 +301,25 @@ op *op_hashjoin(qctx *q, op *left, op *right, int nkeys, tl_expr **lkeys, tl_exp
 void op_free(op *o);
 
 /* select.c: binding and planning a SELECT */
+/* window.c */
+typedef struct win_spec {
+    int npart, norder;
+    tl_expr **part, **order;
+    sort_key *okeys;       /* directions of order; col filled by the planner */
+    int frame;             /* FRAMEOPTION_* bits from the parse tree, 0 = default */
+    tl_expr *start_off, *end_off;
+} win_spec;
+/* Appends one column per window function to the child's columns. The functions share
+ * one spec (partitioning and ordering); the planner stacks one op per distinct spec. */
+op *op_window(qctx *q, op *child, const win_spec *ws, int nfn, tl_expr **fns);
+
+/* sets.c */
+op *op_append(qctx *q, op *l, op *r);
+/* INTERSECT / EXCEPT [ALL] over two inputs of the same column types. */
+op *op_setop(qctx *q, op *l, op *r, bool intersect, bool all);
+/* Keep the first row of each run of equal keys[].col values. */
+op *op_unique(qctx *q, op *child, int nkeys, const sort_key *keys);
+
 typedef struct qresult {
     op *root;
     int ncols;          /* visible columns (root may carry hidden ones after them) */
@@ -192,6 +330,14 @@ int plan_select(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err);
 /* Bind an expression over one relation's columns (defaults, generated columns). */
 tl_expr *bind_rel_expr(qctx *q, tl_rel *rel, pnode *n, tl_error *err);
 
+/* prepared.c: session teardown and the statement-level hooks */
+void prepared_free(tl_qsession *s);
+void prepared_end_tx(tl_qsession *s);      /* COMMIT/ROLLBACK: non-holdable portals go */
+int prepared_deallocate(tl_qsession *s, const char *name, tl_error *err); /* NULL = ALL */
+/* The engine read lock for a statement, shared with this session's suspended portals. */
+void q_read_lock(tl_qsession *s);
+void q_read_unlock(tl_qsession *s);
+
 /* stmt.c */
 int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sink, tl_error *err);
 
@@ -201,6 +347,7 @@ int exec_create_enum(qctx *q, PgQuery__CreateEnumStmt *st, tl_error *err);
 int exec_create_index(qctx *q, PgQuery__IndexStmt *st, tl_error *err);
 int exec_drop(qctx *q, PgQuery__DropStmt *st, const char **tag, tl_error *err);
 int exec_insert(qctx *q, PgQuery__InsertStmt *st, uint64_t *rows, tl_error *err);
+int exec_delete(qctx *q, PgQuery__DeleteStmt *st, uint64_t *rows, tl_error *err);
 int exec_copy(qctx *q, PgQuery__CopyStmt *st, tl_sink *sink, uint64_t *rows, tl_error *err);
 int exec_set(qctx *q, PgQuery__VariableSetStmt *st, tl_sink *sink, tl_error *err);
 int exec_show(qctx *q, PgQuery__VariableShowStmt *st, tl_sink *sink, tl_error *err);
@@ -211,6 +358,33 @@ int type_from_typename(qctx *q, PgQuery__TypeName *tn, tl_type *out, tl_error *e
 int err_at(tl_error *err, int location, const char *sqlstate, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 char *deparse_expr(qctx *q, pnode *n, tl_error *err); /* for defaults; NULL if unsupported */
+
+/* acl.c: privileges, role statements, org scoping (see the file's comment) */
+int acl_check_rel(qctx *q, tl_rel *rel, unsigned privs, bool qualified, int location, tl_error *err);
+op *acl_scan(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, tl_expr *filter);
+int acl_statement(qctx *q, pnode *stmt, tl_sink *sink, const char **tag, tl_error *err);
+bool acl_statement_is_ddl(const pnode *stmt);
+void acl_after_create(qctx *q, PgQuery__RangeVar *rv);
+const char *acl_current_user(const tl_qsession *s);
+const fn_def *acl_fn_lookup(const char *name, int nargs, const tl_type_id *args);
+const fn_def *acl_fn_lookup_name(const char *name);
+/* select.c: PostgreSQL's output column name of a target */
+const char *target_name(qctx *q, PgQuery__ResTarget *rt, const tl_expr *e);
+
+/* matview.c: materialized views (incremental rollups or recomputed on REFRESH) */
+int exec_create_matview(qctx *q, PgQuery__CreateTableAsStmt *st, tl_sink *sink, uint64_t *rows, bool *with_rows,
+                        tl_error *err);
+int exec_refresh_matview(qctx *q, PgQuery__RefreshMatViewStmt *st, tl_error *err);
+int exec_drop_matview(qctx *q, PgQuery__DropStmt *st, tl_error *err);
+int matview_drop_table_check(qctx *q, PgQuery__DropStmt *st, tl_error *err);
+int matview_fill(qctx *q, tl_rel *r, tl_table *out, tl_error *err);
+size_t matview_state_bytes(tl_engine *e);
+
+/* function.c: CREATE FUNCTION (sql, plpgsql bodies of plain statements), calling them
+ * as `SELECT f()`, and pg_cron's cron.schedule. *handled = false when `st` is not such
+ * a call. Runs without the catalog lock held (the body takes its own). */
+int exec_create_function(qctx *q, PgQuery__CreateFunctionStmt *st, tl_error *err);
+int exec_function_call(qctx *q, pnode *stmt, tl_sink *sink, bool *handled, tl_error *err);
 
 /* Run a SELECT to completion into the sink (shared by simple query and COPY TO). */
 int emit_result(qctx *q, qresult *r, tl_sink *sink, uint64_t *rows, tl_error *err);

@@ -17,9 +17,15 @@
 
 typedef struct scope_rel {
     const char *alias; /* name columns are qualified with */
-    tl_rel *rel;
+    tl_rel *rel;       /* NULL for a subquery, CTE or function in FROM */
     int base;          /* first column's index in the joined row */
     int ncols;
+    const char **names;
+    tl_type *types;
+    uint32_t *src_table; /* provenance for RowDescription */
+    int16_t *src_attnum;
+    bool *hidden;      /* USING: the right side's merged columns, not found unqualified */
+    op *sub;           /* planned subquery, consumed by build_from */
 } scope_rel;
 
 typedef struct scope {
@@ -38,39 +44,90 @@ typedef struct bindctx {
     int naggs;        /* aggregates found (E_AGG nodes collected) */
     tl_expr **aggs;
     int capaggs;
+    bool allow_win;
+    PgQuery__SelectStmt *st; /* for WINDOW clauses */
 } bindctx;
+
+typedef struct winlist {
+    int base;      /* the window operators' input width */
+    int n, cap;
+    tl_expr **wins;
+} winlist;
+
+static bool has_win(const tl_expr *e);
+static bool has_agg(const tl_expr *e);
+typedef struct fromitem fromitem;
+static bool attach_conj(qctx *q, scope *sc, fromitem *fi, tl_expr *e);
+static tl_expr *extract_wins(qctx *q, winlist *wl, tl_expr *e);
+static int add_cte_ref(qctx *q, scope *sc, PgQuery__RangeVar *rv, tl_error *err);
+static tl_expr *make_bool2(qctx *q, ekind k, tl_expr *a, tl_expr *b);
 
 static tl_expr *bind_expr(bindctx *bc, pnode *n, tl_error *err);
 tl_type *tl_arena_realloc_types(qctx *q, tl_type *old, int n, int m);
 
+static scope_rel *push_rel(qctx *q, scope *sc, const char *alias, int ncols)
+{
+    scope_rel *sr = &sc->rels[sc->nrels++];
+    memset(sr, 0, sizeof *sr);
+    sr->alias = alias;
+    sr->base = sc->ncols;
+    sr->ncols = ncols;
+    size_t n = (size_t)(ncols ? ncols : 1);
+    sr->names = tl_arena_zalloc(&q->arena, sizeof *sr->names * n);
+    sr->types = tl_arena_zalloc(&q->arena, sizeof *sr->types * n);
+    sr->src_table = tl_arena_zalloc(&q->arena, sizeof *sr->src_table * n);
+    sr->src_attnum = tl_arena_zalloc(&q->arena, sizeof *sr->src_attnum * n);
+    sr->hidden = tl_arena_zalloc(&q->arena, sizeof *sr->hidden * n);
+    sc->ncols += ncols;
+    return sr;
+}
+
+/* After push_rel filled the new relation's types: the joined row's types. */
+static void sync_types(qctx *q, scope *sc)
+{
+    sc->types = tl_arena_realloc_types(q, sc->types, 0, sc->ncols);
+    for (int i = 0; i < sc->nrels; i++)
+        for (int c = 0; c < sc->rels[i].ncols; c++) sc->types[sc->rels[i].base + c] = sc->rels[i].types[c];
+}
+
 static int add_rel(qctx *q, scope *sc, PgQuery__RangeVar *rv, tl_error *err)
 {
+    if (!(rv->schemaname && *rv->schemaname)) {
+        int rc = add_cte_ref(q, sc, rv, err);
+        if (rc != 1) return rc;
+    }
     uint32_t nsp = TL_NSP_PUBLIC;
     if (rv->schemaname && *rv->schemaname) {
         nsp = tl_catalog_nsp_oid(rv->schemaname);
         if (!nsp) return err_at(err, rv->location, "3F000", "schema \"%s\" does not exist", rv->schemaname);
     }
-    tl_rel *r = tl_catalog_find_rel(q->eng, nsp, rv->relname);
+    tl_rel *r = NULL;
+    /* pg_catalog is searched first, implicitly, as in PostgreSQL's search_path */
+    if (!(rv->schemaname && *rv->schemaname)) r = tl_catalog_find_rel(q->eng, TL_NSP_PG_CATALOG, rv->relname);
+    if (!r) r = tl_catalog_find_rel(q->eng, nsp, rv->relname);
     if (!r || r->kind == TL_REL_INDEX) {
         if (rv->schemaname && *rv->schemaname)
             return err_at(err, rv->location, "42P01", "relation \"%s.%s\" does not exist", rv->schemaname,
                           rv->relname);
         return err_at(err, rv->location, "42P01", "relation \"%s\" does not exist", rv->relname);
     }
+    if (acl_check_rel(q, r, TL_ACL_SELECT, rv->schemaname && *rv->schemaname, rv->location, err) < 0) return -1;
     if (sc->nrels == (int)TL_ARRAY_LEN(sc->rels))
         return err_at(err, rv->location, "54000", "too many tables in FROM");
+    if (r->materialize && !(r = q_materialize(q, r, err))) return -1;
     const char *alias = rv->alias && rv->alias->aliasname ? rv->alias->aliasname : r->name;
     for (int i = 0; i < sc->nrels; i++)
         if (strcmp(sc->rels[i].alias, alias) == 0)
             return err_at(err, rv->location, "42712", "table name \"%s\" specified more than once", alias);
-    scope_rel *sr = &sc->rels[sc->nrels++];
-    sr->alias = alias;
+    scope_rel *sr = push_rel(q, sc, alias, r->natts);
     sr->rel = r;
-    sr->base = sc->ncols;
-    sr->ncols = r->natts;
-    sc->types = tl_arena_realloc_types(q, sc->types, sc->ncols, sc->ncols + r->natts);
-    for (int i = 0; i < r->natts; i++) sc->types[sc->ncols + i] = r->atts[i].type;
-    sc->ncols += r->natts;
+    for (int i = 0; i < r->natts; i++) {
+        sr->names[i] = r->atts[i].name;
+        sr->types[i] = r->atts[i].type;
+        sr->src_table[i] = r->oid;
+        sr->src_attnum[i] = (int16_t)(i + 1);
+    }
+    sync_types(q, sc);
     return 0;
 }
 
@@ -78,19 +135,26 @@ static int add_rel(qctx *q, scope *sc, PgQuery__RangeVar *rv, tl_error *err)
 
 static tl_expr *col_expr(bindctx *bc, scope_rel *sr, int att, int location)
 {
-    tl_expr *e = expr_new(bc->q, E_COL, sr->rel->atts[att].type, location);
+    tl_expr *e = expr_new(bc->q, E_COL, sr->types[att], location);
     e->col = sr->base + att;
-    e->name = sr->rel->atts[att].name;
-    e->src_table = sr->rel->oid;
-    e->src_attnum = (int16_t)(att + 1);
+    e->name = sr->names[att];
+    e->src_table = sr->src_table[att];
+    e->src_attnum = sr->src_attnum[att];
     return e;
 }
 
-static int find_att(tl_rel *r, const char *name)
+/* Column `name` of a FROM item; -2 if the name is ambiguous within it (a subquery
+ * with two outputs of that name), -1 if absent. */
+static int find_att(const scope_rel *sr, const char *name, bool unqualified)
 {
-    for (int i = 0; i < r->natts; i++)
-        if (strcmp(r->atts[i].name, name) == 0) return i;
-    return -1;
+    int found = -1;
+    for (int i = 0; i < sr->ncols; i++) {
+        if (!sr->names[i] || strcmp(sr->names[i], name) != 0) continue;
+        if (unqualified && sr->hidden[i]) continue;
+        if (found >= 0) return -2;
+        found = i;
+    }
+    return found;
 }
 
 static tl_expr *bind_colref(bindctx *bc, PgQuery__ColumnRef *cr, tl_error *err)
@@ -112,9 +176,9 @@ static tl_expr *bind_colref(bindctx *bc, PgQuery__ColumnRef *cr, tl_error *err)
     if (nf == 1) {
         tl_expr *found = NULL;
         for (int i = 0; i < sc->nrels; i++) {
-            int a = find_att(sc->rels[i].rel, f[0]);
-            if (a < 0) continue;
-            if (found) {
+            int a = find_att(&sc->rels[i], f[0], true);
+            if (a == -1) continue;
+            if (found || a == -2) {
                 err_at(err, cr->location, "42702", "column reference \"%s\" is ambiguous", f[0]);
                 return NULL;
             }
@@ -128,7 +192,11 @@ static tl_expr *bind_colref(bindctx *bc, PgQuery__ColumnRef *cr, tl_error *err)
         scope_rel *sr = &sc->rels[i];
         if (strcmp(sr->alias, relname) != 0) continue;
         if (nf == 3 && strcmp(f[0], "public") != 0 && strcmp(f[0], "pg_catalog") != 0) continue;
-        int a = find_att(sr->rel, colname);
+        int a = find_att(sr, colname, false);
+        if (a == -2) {
+            err_at(err, cr->location, "42702", "column reference \"%s\" is ambiguous", colname);
+            return NULL;
+        }
         if (a < 0) {
             err_at(err, cr->location, "42703", "column %s.%s does not exist", relname, colname);
             return NULL;
@@ -232,6 +300,14 @@ static tl_type common_type(tl_type a, tl_type b)
     return tl_type_make(TL_TYPE_COUNT);
 }
 
+/* common_type for CASE, COALESCE, GREATEST and set operations: two untyped inputs stay
+ * untyped (PostgreSQL resolves them to text only at the end). */
+static tl_type merge_type(tl_type a, tl_type b)
+{
+    if (a.id == TL_UNKNOWN && b.id == TL_UNKNOWN) return a;
+    return common_type(a, b);
+}
+
 static tl_expr *coerce(bindctx *bc, tl_expr *e, tl_type to, tl_error *err)
 {
     if (e->type.id == to.id && (to.id != TL_ENUM || e->type.oid == to.oid)) return e;
@@ -255,8 +331,24 @@ static tl_expr *make_func(bindctx *bc, const fn_def *fn, const char *name, int n
     e->name = name;
     e->nargs = nargs;
     e->args = tl_arena_alloc(&bc->q->arena, sizeof *e->args * (size_t)(nargs ? nargs : 1));
-    memcpy(e->args, args, sizeof *args * (size_t)nargs);
+    if (nargs) memcpy(e->args, args, sizeof *args * (size_t)nargs);
     return e;
+}
+
+/* Arguments found through implicit casts get those casts (date -> timestamptz for
+ * date_trunc, int -> numeric for numeric / int). */
+static int coerce_args(bindctx *bc, const fn_def *fn, tl_expr **args, int n, tl_error *err)
+{
+    for (int i = 0; i < n; i++) {
+        tl_type_id want = fn->nargs < 0 ? fn->args[0] : i < 4 ? fn->args[i] : TL_UNKNOWN;
+        tl_type_id have = args[i]->type.id;
+        if (want == TL_UNKNOWN || want == have) continue;
+        bool sw = want == TL_TEXT || want == TL_VARCHAR || want == TL_BPCHAR || want == TL_NAME;
+        bool sh = have == TL_TEXT || have == TL_VARCHAR || have == TL_BPCHAR || have == TL_NAME;
+        if (sw && sh) continue;
+        if (!(args[i] = coerce(bc, args[i], tl_type_make(want), err))) return -1;
+    }
+    return 0;
 }
 
 static bool is_cmp_op(const char *opn)
@@ -285,7 +377,8 @@ static tl_expr *bind_binop(bindctx *bc, const char *opn, tl_expr *l, tl_expr *r,
          * operator with the other side (interval for timestamptz - '7 days'). */
         tl_expr **u = l->type.id == TL_UNKNOWN ? &l : &r;
         tl_expr *k = l->type.id == TL_UNKNOWN ? r : l;
-        static const tl_type_id tries[] = {TL_UNKNOWN, TL_INTERVAL, TL_INT4, TL_TEXT};
+        /* text before int4: an untyped literal is a string first (jsonb ->> 'key') */
+        static const tl_type_id tries[] = {TL_UNKNOWN, TL_INTERVAL, TL_TEXT, TL_INT4};
         for (size_t i = 0; i < TL_ARRAY_LEN(tries) && !fn; i++) {
             tl_type_id cand = tries[i] == TL_UNKNOWN ? (k->type.id == TL_UNKNOWN ? TL_TEXT : k->type.id) : tries[i];
             tl_type_id a2[2] = {u == &l ? cand : k->type.id, u == &l ? k->type.id : cand};
@@ -313,10 +406,158 @@ static tl_expr *bind_binop(bindctx *bc, const char *opn, tl_expr *l, tl_expr *r,
                  "No operator matches the given name and argument types. You might need to add explicit type casts.");
         return NULL;
     }
+    /* fn_lookup also matches through implicit casts (float8 / int4 finds float8 / float8):
+     * the kernels read their declared argument types, so cast the operands to them. */
+    if (fn->nargs == 2) {
+        if (fn->args[0] != TL_UNKNOWN && fn->args[0] != l->type.id && num_rank(l->type.id) && num_rank(fn->args[0]) &&
+            !(l = coerce(bc, l, tl_type_make(fn->args[0]), err)))
+            return NULL;
+        if (fn->args[1] != TL_UNKNOWN && fn->args[1] != r->type.id && num_rank(r->type.id) && num_rank(fn->args[1]) &&
+            !(r = coerce(bc, r, tl_type_make(fn->args[1]), err)))
+            return NULL;
+    }
     tl_expr *a[2] = {l, r};
+    if (fn->args[0] != TL_UNKNOWN && coerce_args(bc, fn, a, 2, err) < 0) return NULL;
     tl_expr *e = make_func(bc, fn, opn, 2, a, location);
-    if (fn->ret == TL_UNKNOWN) e->type = l->type;
+    if (fn->ret == TL_UNKNOWN) e->type = a[0]->type;
     return e;
+}
+
+/* Elements of an array literal '{a,b,"c d",NULL}' as untyped constants. */
+static int parse_array_literal(qctx *q, const char *s, int location, tl_expr ***items, int *n, tl_error *err)
+{
+    while (*s == ' ') s++;
+    if (*s != '{') return err_at(err, location, "22P02", "malformed array literal: \"%s\"", s);
+    int cap = 8;
+    *items = tl_arena_alloc(&q->arena, sizeof **items * (size_t)cap);
+    *n = 0;
+    const char *p = s + 1;
+    while (*p == ' ') p++;
+    if (*p == '}') return 0;
+    for (;;) {
+        tl_buf b;
+        tl_buf_init(&b);
+        bool quoted = false;
+        while (*p == ' ') p++;
+        if (*p == '"') {
+            quoted = true;
+            p++;
+            while (*p && *p != '"') {
+                if (*p == '\\' && p[1]) p++;
+                tl_buf_append(&b, p, 1);
+                p++;
+            }
+            if (*p != '"') {
+                tl_buf_free(&b);
+                return err_at(err, location, "22P02", "malformed array literal: \"%s\"", s);
+            }
+            p++;
+        } else {
+            while (*p && *p != ',' && *p != '}') {
+                if (*p == '\\' && p[1]) p++;
+                tl_buf_append(&b, p, 1);
+                p++;
+            }
+            while (b.len && b.data[b.len - 1] == ' ') b.len--;
+        }
+        tl_datum d;
+        memset(&d, 0, sizeof d);
+        if (!quoted && b.len == 4 && !strncasecmp(b.data, "NULL", 4)) {
+            d.isnull = true;
+        } else {
+            d.v.s.ptr = tl_arena_strndup(&q->arena, b.data ? b.data : "", b.len);
+            d.v.s.len = (uint32_t)b.len;
+        }
+        tl_buf_free(&b);
+        if (*n == cap) {
+            cap *= 2;
+            tl_expr **m = tl_arena_alloc(&q->arena, sizeof *m * (size_t)cap);
+            memcpy(m, *items, sizeof *m * (size_t)*n);
+            *items = m;
+        }
+        (*items)[(*n)++] = expr_const(q, tl_type_make(TL_UNKNOWN), &d, location);
+        while (*p == ' ') p++;
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        if (*p == '}') return 0;
+        return err_at(err, location, "22P02", "malformed array literal: \"%s\"", s);
+    }
+}
+
+/* x op ANY (array) / x op ALL (array): ARRAY[...] and '{...}' literals, optionally cast
+ * to an array type. = ANY is IN, <> ALL is NOT IN; other operators OR / AND the
+ * comparisons (NULLs follow the same three-valued rules). */
+static tl_expr *bind_any_all(bindctx *bc, PgQuery__AExpr *ae, const char *opn, tl_error *err)
+{
+    bool any = ae->kind == PG_QUERY__A__EXPR__KIND__AEXPR_OP_ANY;
+    pnode *r = ae->rexpr;
+    tl_type elem = tl_type_make(TL_UNKNOWN);
+    bool typed = false;
+    if (r->node_case == PG_QUERY__NODE__NODE_TYPE_CAST && r->type_cast->type_name->n_array_bounds > 0) {
+        PgQuery__TypeName tn = *r->type_cast->type_name;
+        tn.n_array_bounds = 0;
+        if (type_from_typename(bc->q, &tn, &elem, err) < 0) return NULL;
+        typed = true;
+        r = r->type_cast->arg;
+    }
+    tl_expr **items = NULL;
+    int n = 0;
+    if (r->node_case == PG_QUERY__NODE__NODE_A_ARRAY_EXPR) {
+        PgQuery__AArrayExpr *ax = r->a_array_expr;
+        n = (int)ax->n_elements;
+        items = tl_arena_alloc(&bc->q->arena, sizeof *items * (size_t)(n + 1));
+        for (int i = 0; i < n; i++)
+            if (!(items[i] = bind_expr(bc, ax->elements[i], err))) return NULL;
+    } else if (r->node_case == PG_QUERY__NODE__NODE_A_CONST && r->a_const->val_case == PG_QUERY__A__CONST__VAL_SVAL) {
+        if (parse_array_literal(bc->q, r->a_const->sval->sval, r->a_const->location, &items, &n, err) < 0) return NULL;
+    } else if (r->node_case == PG_QUERY__NODE__NODE_SUB_LINK) {
+        err_at(err, ae->location, "0A000", "this form of ANY/ALL is not supported yet");
+        return NULL;
+    } else {
+        tl_expr *x = bind_expr(bc, r, err);
+        if (!x) return NULL;
+        err_at(err, ae->location, "42809", "op ANY/ALL (array) requires array on right side");
+        return NULL;
+    }
+    tl_expr *l = bind_expr(bc, ae->lexpr, err);
+    if (!l) return NULL;
+    if (typed)
+        for (int i = 0; i < n; i++)
+            if (!(items[i] = cast_expr(bc->q, items[i], elem, true, err))) return NULL;
+    if (n == 0) {
+        tl_datum d = {.v.b = !any};
+        return expr_const(bc->q, tl_type_make(TL_BOOL), &d, ae->location);
+    }
+    if ((any && !strcmp(opn, "=")) || (!any && (!strcmp(opn, "<>") || !strcmp(opn, "!=")))) {
+        tl_type t = l->type;
+        for (int i = 0; i < n; i++) {
+            tl_type c = common_type(t, items[i]->type);
+            if (c.id == TL_TYPE_COUNT) {
+                err_at(err, ae->location, "42883", "operator does not exist: %s = %s", op_display(l->type, bc->q),
+                       op_display(items[i]->type, bc->q));
+                return NULL;
+            }
+            t = c;
+        }
+        if (t.id == TL_UNKNOWN) t = tl_type_make(TL_TEXT);
+        tl_expr *e = expr_new(bc->q, E_IN, tl_type_make(TL_BOOL), ae->location);
+        e->nargs = n + 1;
+        e->args = tl_arena_alloc(&bc->q->arena, sizeof *e->args * (size_t)(n + 1));
+        if (!(e->args[0] = coerce(bc, l, t, err))) return NULL;
+        for (int i = 0; i < n; i++)
+            if (!(e->args[i + 1] = coerce(bc, items[i], t, err))) return NULL;
+        e->negated = !any;
+        return e;
+    }
+    tl_expr *acc = NULL;
+    for (int i = 0; i < n; i++) {
+        tl_expr *c = bind_binop(bc, opn, l, items[i], ae->location, err);
+        if (!c) return NULL;
+        acc = make_bool2(bc->q, any ? E_OR : E_AND, acc, c);
+    }
+    return acc;
 }
 
 static tl_expr *bind_aexpr(bindctx *bc, PgQuery__AExpr *ae, tl_error *err)
@@ -415,10 +656,332 @@ static tl_expr *bind_aexpr(bindctx *bc, PgQuery__AExpr *ae, tl_error *err)
         e->type = l->type;
         return e;
     }
+    case PG_QUERY__A__EXPR__KIND__AEXPR_DISTINCT:
+    case PG_QUERY__A__EXPR__KIND__AEXPR_NOT_DISTINCT: {
+        tl_expr *l = bind_expr(bc, ae->lexpr, err);
+        tl_expr *r = l ? bind_expr(bc, ae->rexpr, err) : NULL;
+        if (!r) return NULL;
+        tl_type t = common_type(l->type, r->type);
+        if (t.id == TL_TYPE_COUNT) {
+            err_at(err, ae->location, "42883", "operator does not exist: %s = %s", op_display(l->type, bc->q),
+                   op_display(r->type, bc->q));
+            return NULL;
+        }
+        if (!(l = coerce(bc, l, t, err)) || !(r = coerce(bc, r, t, err))) return NULL;
+        tl_expr *e = expr_new(bc->q, E_DISTINCT, tl_type_make(TL_BOOL), ae->location);
+        e->negated = ae->kind == PG_QUERY__A__EXPR__KIND__AEXPR_NOT_DISTINCT;
+        e->nargs = 2;
+        e->args = tl_arena_alloc(&bc->q->arena, sizeof *e->args * 2);
+        e->args[0] = l;
+        e->args[1] = r;
+        return e;
+    }
+    case PG_QUERY__A__EXPR__KIND__AEXPR_LIKE:
+    case PG_QUERY__A__EXPR__KIND__AEXPR_ILIKE: {
+        tl_expr *l = bind_expr(bc, ae->lexpr, err);
+        if (!l) return NULL;
+        pnode *pat = ae->rexpr, *esc = NULL;
+        if (pat->node_case == PG_QUERY__NODE__NODE_FUNC_CALL && pat->func_call->n_args == 2 &&
+            !strcmp(pn_str(pat->func_call->funcname[pat->func_call->n_funcname - 1]), "like_escape")) {
+            esc = pat->func_call->args[1];
+            pat = pat->func_call->args[0];
+        }
+        tl_expr *r = bind_expr(bc, pat, err);
+        tl_expr *x = r && esc ? bind_expr(bc, esc, err) : NULL;
+        if (!r || (esc && !x)) return NULL;
+        tl_type tt = tl_type_make(TL_TEXT);
+        if (!tl_type_is_string(l->type.id) && l->type.id != TL_UNKNOWN) {
+            err_at(err, ae->location, "42883", "operator does not exist: %s %s %s", op_display(l->type, bc->q), opn,
+                   op_display(r->type, bc->q));
+            snprintf(err->hint, sizeof err->hint,
+                     "No operator matches the given name and argument types. You might need to add explicit type casts.");
+            return NULL;
+        }
+        if (!(l = coerce(bc, l, tt, err)) || !(r = coerce(bc, r, tt, err)) || (x && !(x = coerce(bc, x, tt, err))))
+            return NULL;
+        tl_expr *e = expr_new(bc->q, E_LIKE, tl_type_make(TL_BOOL), ae->location);
+        e->ilike = ae->kind == PG_QUERY__A__EXPR__KIND__AEXPR_ILIKE;
+        e->negated = opn[0] == '!';
+        e->nargs = x ? 3 : 2;
+        e->args = tl_arena_alloc(&bc->q->arena, sizeof *e->args * 3);
+        e->args[0] = l;
+        e->args[1] = r;
+        e->args[2] = x;
+        return e;
+    }
+    case PG_QUERY__A__EXPR__KIND__AEXPR_OP_ANY:
+    case PG_QUERY__A__EXPR__KIND__AEXPR_OP_ALL:
+        return bind_any_all(bc, ae, opn, err);
     default:
         err_at(err, ae->location, "0A000", "this operator form is not supported yet");
         return NULL;
     }
+}
+
+static tl_expr *coerce(bindctx *bc, tl_expr *e, tl_type to, tl_error *err);
+
+static int const_double(bindctx *bc, pnode *n, double *out, tl_error *err)
+{
+    tl_expr *e = bind_expr(bc, n, err);
+    if (!e || !(e = cast_expr(bc->q, e, tl_type_make(TL_FLOAT8), false, err))) return -1;
+    if (!expr_is_const(e) && e->kind != E_FUNC)
+        return err_at(err, e->location, "0A000", "only constant percentile fractions are supported");
+    tl_datum d;
+    if (expr_eval_scalar(bc->q, e, &d, &bc->q->arena, err) < 0) return -1;
+    if (d.isnull) return err_at(err, e->location, "0A000", "percentile fraction must not be null");
+    if (d.v.f < 0 || d.v.f > 1 || d.v.f != d.v.f)
+        return err_at(err, -1, "22003", "percentile value %g is not between 0 and 1", d.v.f);
+    *out = d.v.f;
+    return 0;
+}
+
+/* An aggregate call (not a window): args, DISTINCT, FILTER, ORDER BY inside, WITHIN GROUP. */
+static tl_expr *bind_agg_call(bindctx *bc, PgQuery__FuncCall *fc, const agg_def *ad, const char *name, tl_error *err)
+{
+    tl_expr *e = expr_new(bc->q, E_AGG, tl_type_make(TL_INT8), fc->location);
+    e->agg = ad;
+    e->name = ad->name;
+    e->agg_star = fc->agg_star;
+    e->agg_distinct = fc->agg_distinct;
+    bool ordered_set = ad->kind == A_PCT_CONT || ad->kind == A_PCT_DISC;
+    if (ordered_set != fc->agg_within_group) {
+        if (ordered_set)
+            err_at(err, fc->location, "42809", "WITHIN GROUP is required for ordered-set aggregate %s", name);
+        else
+            err_at(err, fc->location, "42809", "%s is not an ordered-set aggregate, so it cannot have WITHIN GROUP", name);
+        return NULL;
+    }
+    if (fc->agg_star) {
+        if (strcmp(name, "count") != 0) {
+            err_at(err, fc->location, "42809", "%s(*) specified, but %s is not an aggregate function", name, name);
+            return NULL;
+        }
+        e->agg = agg_lookup("count(*)");
+    } else if (ordered_set) {
+        if (fc->n_args != 1 || fc->n_agg_order != 1) {
+            err_at(err, fc->location, "42883", "function %s with these arguments does not exist", name);
+            return NULL;
+        }
+        if (const_double(bc, fc->args[0], &e->agg_frac, err) < 0) return NULL;
+        PgQuery__SortBy *sb = fc->agg_order[0]->sort_by;
+        tl_expr *arg = bind_expr(bc, sb->node, err);
+        if (!arg) return NULL;
+        if (ad->kind == A_PCT_CONT) {
+            if (arg->type.id == TL_INTERVAL) {
+                err_at(err, fc->location, "0A000", "percentile_cont over intervals is not supported yet");
+                return NULL;
+            }
+            if (!(arg = coerce(bc, arg, tl_type_make(TL_FLOAT8), err))) return NULL;
+        } else if (arg->type.id == TL_UNKNOWN && !(arg = coerce(bc, arg, tl_type_make(TL_TEXT), err))) {
+            return NULL;
+        }
+        e->agg_order_desc = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
+        e->nargs = 1;
+        e->args = tl_arena_alloc(&bc->q->arena, sizeof *e->args);
+        e->args[0] = arg;
+        e->type = agg_result_type(ad, arg->type);
+    } else {
+        int want = ad->kind == A_STRING_AGG ? 2 : 1;
+        if ((int)fc->n_args != want) {
+            tl_buf b;
+            tl_buf_init(&b);
+            for (size_t i = 0; i < fc->n_args; i++) {
+                tl_expr *x = bind_expr(bc, fc->args[i], err);
+                if (!x) {
+                    tl_buf_free(&b);
+                    return NULL;
+                }
+                tl_buf_printf(&b, "%s%s", i ? ", " : "", op_display(x->type, bc->q));
+            }
+            err_at(err, fc->location, "42883", "function %s(%s) does not exist", name, b.data ? b.data : "");
+            snprintf(err->hint, sizeof err->hint,
+                     "No function matches the given name and argument types. You might need to add explicit type casts.");
+            tl_buf_free(&b);
+            return NULL;
+        }
+        e->nargs = want;
+        e->args = tl_arena_alloc(&bc->q->arena, sizeof *e->args * (size_t)want);
+        for (int i = 0; i < want; i++) {
+            tl_expr *arg = bind_expr(bc, fc->args[i], err);
+            if (!arg) return NULL;
+            if (arg->type.id == TL_UNKNOWN && !(arg = coerce(bc, arg, tl_type_make(TL_TEXT), err))) return NULL;
+            if (ad->kind == A_STRING_AGG && tl_type_is_string(arg->type.id) && arg->type.id != TL_TEXT &&
+                arg->type.id != TL_JSON && arg->type.id != TL_JSONB && !(arg = coerce(bc, arg, tl_type_make(TL_TEXT), err)))
+                return NULL;
+            e->args[i] = arg;
+        }
+        e->type = agg_result_type(ad, e->args[0]->type);
+        if (ad->kind == A_STRING_AGG && (e->args[1]->type.id != TL_TEXT)) e->type = tl_type_make(TL_TYPE_COUNT);
+        if (fc->n_agg_order) {
+            if (fc->n_agg_order > 1 || ad->kind != A_STRING_AGG) {
+                err_at(err, fc->location, "0A000", "ORDER BY inside %s is not supported yet", name);
+                return NULL;
+            }
+            PgQuery__SortBy *sb = fc->agg_order[0]->sort_by;
+            tl_expr *k = bind_expr(bc, sb->node, err);
+            if (!k) return NULL;
+            if (k->type.id == TL_UNKNOWN && !(k = coerce(bc, k, tl_type_make(TL_TEXT), err))) return NULL;
+            e->agg_order = k;
+            e->agg_order_desc = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
+        } else if (ad->kind == A_STRING_AGG && fc->agg_distinct) {
+            e->agg_order = e->args[0];
+        }
+    }
+    if (e->type.id == TL_TYPE_COUNT) {
+        tl_buf b;
+        tl_buf_init(&b);
+        for (int i = 0; i < e->nargs; i++) tl_buf_printf(&b, "%s%s", i ? ", " : "", op_display(e->args[i]->type, bc->q));
+        err_at(err, fc->location, "42883", "function %s(%s) does not exist", name, b.data ? b.data : "");
+        snprintf(err->hint, sizeof err->hint,
+                 "No function matches the given name and argument types. You might need to add explicit type casts.");
+        tl_buf_free(&b);
+        return NULL;
+    }
+    if (fc->agg_filter) {
+        tl_expr *f = bind_expr(bc, fc->agg_filter, err);
+        if (!f || !(f = coerce(bc, f, tl_type_make(TL_BOOL), err))) return NULL;
+        e->agg_filter = f;
+    }
+    return e;
+}
+
+/* f(...) OVER (PARTITION BY ... ORDER BY ... frame) or OVER name. */
+static tl_expr *bind_window(bindctx *bc, PgQuery__FuncCall *fc, const char *name, tl_error *err)
+{
+    if (!bc->allow_win) {
+        err_at(err, fc->location, "42P20", "window functions are not allowed in %s",
+               bc->allow_agg ? "this context" : "WHERE");
+        return NULL;
+    }
+    if (bc->in_agg) {
+        err_at(err, fc->location, "42803", "aggregate function calls cannot contain window function calls");
+        return NULL;
+    }
+    PgQuery__WindowDef *wd = fc->over;
+    PgQuery__WindowDef *base = NULL;
+    const char *ref = wd->refname && *wd->refname ? wd->refname : wd->name && *wd->name ? wd->name : NULL;
+    if (ref) {
+        for (size_t i = 0; bc->st && i < bc->st->n_window_clause; i++) {
+            PgQuery__WindowDef *w = bc->st->window_clause[i]->window_def;
+            if (w->name && !strcmp(w->name, ref)) base = w;
+        }
+        if (!base) {
+            err_at(err, wd->location, "42704", "window \"%s\" does not exist", ref);
+            return NULL;
+        }
+    }
+    size_t npart = base && !wd->n_partition_clause ? base->n_partition_clause : wd->n_partition_clause;
+    pnode **part = base && !wd->n_partition_clause ? base->partition_clause : wd->partition_clause;
+    size_t norder = base && !wd->n_order_clause ? base->n_order_clause : wd->n_order_clause;
+    pnode **order = base && !wd->n_order_clause ? base->order_clause : wd->order_clause;
+    PgQuery__WindowDef *fw = base && !(wd->frame_options & 1) ? base : wd;
+
+    const agg_def *ad = win_lookup(name);
+    bool is_agg = false;
+    if (!ad) {
+        ad = agg_lookup(name);
+        is_agg = ad != NULL;
+    }
+    if (!ad) {
+        err_at(err, fc->location, "42883", "function %s does not exist", name);
+        return NULL;
+    }
+    if (fc->agg_distinct) {
+        err_at(err, fc->location, "0A000", "DISTINCT is not implemented for window functions");
+        return NULL;
+    }
+    if (fc->agg_within_group || fc->n_agg_order) {
+        err_at(err, fc->location, "0A000", "ordered aggregates are not supported as window functions");
+        return NULL;
+    }
+    tl_expr *e = expr_new(bc->q, E_WIN, tl_type_make(TL_INT8), fc->location);
+    e->agg = fc->agg_star ? agg_lookup("count(*)") : ad;
+    e->name = name;
+    e->agg_star = fc->agg_star;
+    int na = fc->agg_star ? 0 : (int)fc->n_args;
+    int minargs = 0, maxargs = 0;
+    switch (ad->kind) {
+    case W_ROW_NUMBER: case W_RANK: case W_DENSE_RANK: case W_PERCENT_RANK: case W_CUME_DIST: break;
+    case W_NTILE: minargs = maxargs = 1; break;
+    case W_LAG: case W_LEAD: minargs = 1; maxargs = 3; break;
+    case W_FIRST_VALUE: case W_LAST_VALUE: minargs = maxargs = 1; break;
+    case W_NTH_VALUE: minargs = maxargs = 2; break;
+    case A_STRING_AGG: minargs = maxargs = 2; break;
+    case A_COUNT: minargs = 0; maxargs = 1; break;
+    default: minargs = maxargs = 1; break;
+    }
+    if (fc->agg_star && ad->kind != A_COUNT) {
+        err_at(err, fc->location, "42809", "%s(*) specified, but %s is not an aggregate function", name, name);
+        return NULL;
+    }
+    if (!fc->agg_star && (na < minargs || na > maxargs || (ad->kind == A_COUNT && na == 0))) {
+        err_at(err, fc->location, "42883", "function %s with %d arguments does not exist", name, na);
+        snprintf(err->hint, sizeof err->hint,
+                 "No function matches the given name and argument types. You might need to add explicit type casts.");
+        return NULL;
+    }
+    int total = na + (int)npart + (int)norder;
+    e->nargs = total;
+    e->args = tl_arena_alloc(&bc->q->arena, sizeof *e->args * (size_t)(total + 1));
+    for (int i = 0; i < na; i++) {
+        tl_expr *a = bind_expr(bc, fc->args[i], err);
+        if (!a) return NULL;
+        if (a->type.id == TL_UNKNOWN && !(a = coerce(bc, a, tl_type_make(TL_TEXT), err))) return NULL;
+        if (i > 0 && (ad->kind == W_LAG || ad->kind == W_LEAD || ad->kind == W_NTH_VALUE)) {
+            tl_type want = i == 1 ? tl_type_make(TL_INT8) : e->args[0]->type;
+            if (!(a = coerce(bc, a, want, err))) return NULL;
+        }
+        if (ad->kind == W_NTILE && !(a = coerce(bc, a, tl_type_make(TL_INT8), err))) return NULL;
+        e->args[i] = a;
+    }
+    if (is_agg) {
+        e->type = na ? agg_result_type(ad, e->args[0]->type) : tl_type_make(TL_INT8);
+        if (e->type.id == TL_TYPE_COUNT) {
+            err_at(err, fc->location, "42883", "function %s(%s) does not exist", name, op_display(e->args[0]->type, bc->q));
+            return NULL;
+        }
+        if (fc->agg_filter) {
+            tl_expr *f = bind_expr(bc, fc->agg_filter, err);
+            if (!f || !(f = coerce(bc, f, tl_type_make(TL_BOOL), err))) return NULL;
+            e->agg_filter = f;
+        }
+    } else {
+        e->type = agg_result_type(ad, na ? e->args[0]->type : tl_type_make(TL_INT8));
+    }
+    win_spec *ws = tl_arena_zalloc(&bc->q->arena, sizeof *ws);
+    ws->npart = (int)npart;
+    ws->norder = (int)norder;
+    ws->okeys = tl_arena_zalloc(&bc->q->arena, sizeof *ws->okeys * (norder + 1));
+    for (size_t i = 0; i < npart; i++) {
+        tl_expr *p = bind_expr(bc, part[i], err);
+        if (!p) return NULL;
+        if (p->type.id == TL_UNKNOWN && !(p = coerce(bc, p, tl_type_make(TL_TEXT), err))) return NULL;
+        e->args[na + (int)i] = p;
+    }
+    for (size_t i = 0; i < norder; i++) {
+        PgQuery__SortBy *sb = order[i]->sort_by;
+        tl_expr *o = bind_expr(bc, sb->node, err);
+        if (!o) return NULL;
+        if (o->type.id == TL_UNKNOWN && !(o = coerce(bc, o, tl_type_make(TL_TEXT), err))) return NULL;
+        e->args[na + (int)npart + (int)i] = o;
+        ws->okeys[i].desc = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
+        ws->okeys[i].nulls_first = sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST ||
+                                   (ws->okeys[i].desc && sb->sortby_nulls != PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_LAST);
+    }
+    ws->frame = fw->frame_options & 1 ? fw->frame_options : 0;
+    if (ws->frame) {
+        bindctx nb = {.q = bc->q};
+        if (fw->start_offset) {
+            if (!(ws->start_off = bind_expr(&nb, fw->start_offset, err))) return NULL;
+            if (!(ws->start_off = coerce(&nb, ws->start_off, tl_type_make(TL_INT8), err))) return NULL;
+        }
+        if (fw->end_offset) {
+            if (!(ws->end_off = bind_expr(&nb, fw->end_offset, err))) return NULL;
+            if (!(ws->end_off = coerce(&nb, ws->end_off, tl_type_make(TL_INT8), err))) return NULL;
+        }
+    }
+    e->win = ws;
+    return e;
 }
 
 static tl_expr *bind_func(bindctx *bc, PgQuery__FuncCall *fc, tl_error *err)
@@ -428,12 +991,9 @@ static tl_expr *bind_func(bindctx *bc, PgQuery__FuncCall *fc, tl_error *err)
         err_at(err, fc->location, "42883", "function %s.%s does not exist", pn_str(fc->funcname[0]), name);
         return NULL;
     }
-    if (fc->over) {
-        err_at(err, fc->location, "0A000", "window functions are not supported yet");
-        return NULL;
-    }
+    if (fc->over) return bind_window(bc, fc, name, err);
     const agg_def *ad = agg_lookup(name);
-    if (ad && (fc->agg_star || fc->n_args == 1)) {
+    if (ad && (fc->agg_star || fc->n_args >= 1)) {
         if (!bc->allow_agg) {
             err_at(err, fc->location, "42803", "aggregate functions are not allowed in %s",
                    bc->sc ? "WHERE" : "this context");
@@ -443,44 +1003,9 @@ static tl_expr *bind_func(bindctx *bc, PgQuery__FuncCall *fc, tl_error *err)
             err_at(err, fc->location, "42803", "aggregate function calls cannot be nested");
             return NULL;
         }
-        tl_expr *e = expr_new(bc->q, E_AGG, tl_type_make(TL_INT8), fc->location);
-        e->agg = ad;
-        e->name = ad->name;
-        e->agg_star = fc->agg_star;
-        e->agg_distinct = fc->agg_distinct;
         bc->in_agg = true;
-        if (!fc->agg_star) {
-            if (strcmp(name, "count") != 0 && fc->agg_star) { /* unreachable guard */ }
-            tl_expr *arg = bind_expr(bc, fc->args[0], err);
-            if (!arg) return NULL;
-            if (arg->type.id == TL_UNKNOWN && !(arg = coerce(bc, arg, tl_type_make(TL_TEXT), err))) return NULL;
-            e->nargs = 1;
-            e->args = tl_arena_alloc(&bc->q->arena, sizeof *e->args);
-            e->args[0] = arg;
-            e->type = agg_result_type(ad, arg->type);
-            if (e->type.id == TL_TYPE_COUNT) {
-                err_at(err, fc->location, "42883", "function %s(%s) does not exist", name,
-                       op_display(arg->type, bc->q));
-                snprintf(err->hint, sizeof err->hint,
-                         "No function matches the given name and argument types. You might need to add explicit type casts.");
-                return NULL;
-            }
-        } else if (strcmp(name, "count") != 0) {
-            err_at(err, fc->location, "42809", "%s(*) specified, but %s is not an aggregate function", name, name);
-            return NULL;
-        } else {
-            e->agg = agg_lookup("count(*)");
-        }
-        if (fc->agg_filter) {
-            tl_expr *f = bind_expr(bc, fc->agg_filter, err);
-            if (!f || !(f = coerce(bc, f, tl_type_make(TL_BOOL), err))) return NULL;
-            e->agg_filter = f;
-        }
+        tl_expr *e = bind_agg_call(bc, fc, ad, name, err);
         bc->in_agg = false;
-        if (fc->agg_distinct) {
-            err_at(err, fc->location, "0A000", "DISTINCT aggregates are not supported yet");
-            return NULL;
-        }
         return e;
     }
     int n = (int)fc->n_args;
@@ -524,6 +1049,7 @@ static tl_expr *bind_func(bindctx *bc, PgQuery__FuncCall *fc, tl_error *err)
         tl_buf_free(&b);
         return NULL;
     }
+    if (coerce_args(bc, fn, args, n, err) < 0) return NULL;
     tl_expr *e = make_func(bc, fn, name, n, args, fc->location);
     return e;
 }
@@ -572,7 +1098,7 @@ static tl_expr *bind_case(bindctx *bc, PgQuery__CaseExpr *ce, tl_error *err)
         if (!r) return NULL;
         e->args[2 * i] = c;
         e->args[2 * i + 1] = r;
-        tl_type ct = common_type(rt, r->type);
+        tl_type ct = merge_type(rt, r->type);
         if (ct.id == TL_TYPE_COUNT) {
             err_at(err, r->location, "42804", "CASE types %s and %s cannot be matched", op_display(rt, bc->q),
                    op_display(r->type, bc->q));
@@ -584,7 +1110,7 @@ static tl_expr *bind_case(bindctx *bc, PgQuery__CaseExpr *ce, tl_error *err)
         tl_expr *r = bind_expr(bc, ce->defresult, err);
         if (!r) return NULL;
         e->args[e->nargs - 1] = r;
-        tl_type ct = common_type(rt, r->type);
+        tl_type ct = merge_type(rt, r->type);
         if (ct.id == TL_TYPE_COUNT) {
             err_at(err, r->location, "42804", "CASE types %s and %s cannot be matched", op_display(rt, bc->q),
                    op_display(r->type, bc->q));
@@ -609,7 +1135,7 @@ static tl_expr *bind_coalesce(bindctx *bc, PgQuery__CoalesceExpr *ce, tl_error *
     tl_type t = tl_type_make(TL_UNKNOWN);
     for (int i = 0; i < n; i++) {
         if (!(e->args[i] = bind_expr(bc, ce->args[i], err))) return NULL;
-        tl_type c = common_type(t, e->args[i]->type);
+        tl_type c = merge_type(t, e->args[i]->type);
         if (c.id == TL_TYPE_COUNT) {
             err_at(err, e->args[i]->location, "42804", "COALESCE types %s and %s cannot be matched",
                    op_display(t, bc->q), op_display(e->args[i]->type, bc->q));
@@ -659,6 +1185,108 @@ static tl_expr *bind_sqlvalue(bindctx *bc, PgQuery__SQLValueFunction *sv, tl_err
     const fn_def *fn = fn_lookup(fname, 0, NULL);
     tl_expr *e = make_func(bc, fn, fname, 0, NULL, sv->location);
     return e;
+}
+
+/* Run an uncorrelated subquery now; its values become constants of the outer query. */
+static int run_sub(qctx *q, pnode *sel, int location, uint64_t max, tl_type *type, tl_datum **vals, uint64_t *n,
+                   int *ncols, tl_error *err)
+{
+    if (sel->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+        return err_at(err, location, "0A000", "this kind of subquery is not supported");
+    qresult r;
+    if (plan_select(q, sel->select_stmt, &r, err) < 0) return -1;
+    *ncols = r.ncols;
+    if (r.ncols != 1 && type) {
+        op_free(r.root);
+        return err_at(err, location, "42601", r.ncols > 1 ? "subquery has too many columns" : "subquery has too few columns");
+    }
+    if (type) *type = r.types[0];
+    uint64_t cap = 16, cnt = 0;
+    tl_datum *v = tl_arena_alloc(&q->arena, sizeof *v * cap);
+    int rc = 0;
+    for (;;) {
+        batch *b;
+        rc = r.root->next(r.root, q, &b, err);
+        if (rc <= 0) break;
+        for (uint32_t i = 0; i < b->n && cnt < max; i++) {
+            if (cnt == cap) {
+                cap *= 2;
+                tl_datum *m = tl_arena_alloc(&q->arena, sizeof *m * cap);
+                memcpy(m, v, sizeof *m * cnt);
+                v = m;
+            }
+            if (type) {
+                tl_vec_get(&b->cols[0], i, &v[cnt]);
+                if (!v[cnt].isnull && (tl_type_is_string(r.types[0].id) || r.types[0].id == TL_UNKNOWN))
+                    v[cnt].v.s.ptr = tl_arena_strndup(&q->arena, v[cnt].v.s.ptr, v[cnt].v.s.len);
+            }
+            cnt++;
+        }
+        if (cnt >= max) break;
+    }
+    op_free(r.root);
+    if (rc < 0) return -1;
+    *vals = v;
+    *n = cnt;
+    return 0;
+}
+
+static tl_expr *bind_sublink(bindctx *bc, PgQuery__SubLink *sl, tl_error *err)
+{
+    qctx *q = bc->q;
+    tl_type t;
+    tl_datum *vals;
+    uint64_t n;
+    int ncols;
+    switch (sl->sub_link_type) {
+    case PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK: {
+        if (run_sub(q, sl->subselect, sl->location, 1, NULL, &vals, &n, &ncols, err) < 0) return NULL;
+        tl_datum d = {.v.b = n > 0};
+        return expr_const(q, tl_type_make(TL_BOOL), &d, sl->location);
+    }
+    case PG_QUERY__SUB_LINK_TYPE__EXPR_SUBLINK: {
+        if (run_sub(q, sl->subselect, sl->location, 2, &t, &vals, &n, &ncols, err) < 0) return NULL;
+        if (n > 1) {
+            err_at(err, -1, "21000", "more than one row returned by a subquery used as an expression");
+            return NULL;
+        }
+        tl_datum d = {.isnull = true};
+        tl_expr *e = expr_const(q, t, n ? &vals[0] : &d, sl->location);
+        return e;
+    }
+    case PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK:
+    case PG_QUERY__SUB_LINK_TYPE__ALL_SUBLINK: {
+        const char *opn = sl->n_oper_name ? pn_str(sl->oper_name[sl->n_oper_name - 1]) : "=";
+        bool any = sl->sub_link_type == PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK;
+        if (!((any && !strcmp(opn, "=")) || (!any && !strcmp(opn, "<>")))) {
+            err_at(err, sl->location, "0A000", "%s %s (subquery) is not supported yet", opn, any ? "ANY" : "ALL");
+            return NULL;
+        }
+        tl_expr *l = bind_expr(bc, sl->testexpr, err);
+        if (!l) return NULL;
+        if (run_sub(q, sl->subselect, sl->location, UINT64_MAX, &t, &vals, &n, &ncols, err) < 0) return NULL;
+        tl_type ct = common_type(l->type, t);
+        if (ct.id == TL_TYPE_COUNT) {
+            err_at(err, sl->location, "42883", "operator does not exist: %s = %s", op_display(l->type, q),
+                   op_display(t, q));
+            return NULL;
+        }
+        if (ct.id == TL_UNKNOWN) ct = tl_type_make(TL_TEXT);
+        tl_expr *e = expr_new(q, E_IN, tl_type_make(TL_BOOL), sl->location);
+        e->negated = !any;
+        e->nargs = (int)n + 1;
+        e->args = tl_arena_alloc(&q->arena, sizeof *e->args * (n + 1));
+        if (!(e->args[0] = coerce(bc, l, ct, err))) return NULL;
+        for (uint64_t i = 0; i < n; i++) {
+            tl_expr *c = expr_const(q, t, &vals[i], sl->location);
+            if (!(e->args[i + 1] = coerce(bc, c, ct, err))) return NULL;
+        }
+        return e;
+    }
+    default:
+        err_at(err, sl->location, "0A000", "this kind of subquery is not supported yet");
+        return NULL;
+    }
 }
 
 static tl_expr *bind_expr(bindctx *bc, pnode *n, tl_error *err)
@@ -715,12 +1343,69 @@ static tl_expr *bind_expr(bindctx *bc, pnode *n, tl_error *err)
         return bind_coalesce(bc, n->coalesce_expr, err);
     case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
         return bind_sqlvalue(bc, n->sqlvalue_function, err);
-    case PG_QUERY__NODE__NODE_PARAM_REF:
-        err_at(err, n->param_ref->location, "42P02", "there is no parameter $%d", n->param_ref->number);
-        return NULL;
+    case PG_QUERY__NODE__NODE_PARAM_REF: /* extended protocol: prepared.c owns $n */
+        return param_expr(bc->q, n->param_ref->number, n->param_ref->location, err);
     case PG_QUERY__NODE__NODE_SUB_LINK:
-        err_at(err, n->sub_link->location, "0A000", "subqueries are not supported yet");
-        return NULL;
+        return bind_sublink(bc, n->sub_link, err);
+    case PG_QUERY__NODE__NODE_MIN_MAX_EXPR: {
+        PgQuery__MinMaxExpr *mm = n->min_max_expr;
+        tl_expr *e = expr_new(bc->q, E_MINMAX, tl_type_make(TL_UNKNOWN), mm->location);
+        e->negated = mm->op == PG_QUERY__MIN_MAX_OP__IS_LEAST;
+        e->nargs = (int)mm->n_args;
+        e->args = tl_arena_alloc(&bc->q->arena, sizeof *e->args * (mm->n_args + 1));
+        tl_type t = tl_type_make(TL_UNKNOWN);
+        for (int i = 0; i < e->nargs; i++) {
+            if (!(e->args[i] = bind_expr(bc, mm->args[i], err))) return NULL;
+            tl_type c = merge_type(t, e->args[i]->type);
+            if (c.id == TL_TYPE_COUNT) {
+                err_at(err, e->args[i]->location, "42804", "%s types %s and %s cannot be matched",
+                       e->negated ? "LEAST" : "GREATEST", op_display(t, bc->q), op_display(e->args[i]->type, bc->q));
+                return NULL;
+            }
+            t = c;
+        }
+        if (t.id == TL_UNKNOWN) t = tl_type_make(TL_TEXT);
+        for (int i = 0; i < e->nargs; i++)
+            if (!(e->args[i] = coerce(bc, e->args[i], t, err))) return NULL;
+        e->type = t;
+        e->name = e->negated ? "least" : "greatest";
+        return e;
+    }
+    case PG_QUERY__NODE__NODE_BOOLEAN_TEST: {
+        PgQuery__BooleanTest *bt = n->boolean_test;
+        tl_expr *a = bind_expr(bc, bt->arg, err);
+        if (!a || !(a = coerce(bc, a, tl_type_make(TL_BOOL), err))) return NULL;
+        qctx *q = bc->q;
+        tl_datum t = {.v.b = true}, f = {.v.b = false};
+        tl_expr *e;
+        switch (bt->booltesttype) {
+        case PG_QUERY__BOOL_TEST_TYPE__IS_UNKNOWN:
+        case PG_QUERY__BOOL_TEST_TYPE__IS_NOT_UNKNOWN:
+            e = expr_new(q, bt->booltesttype == PG_QUERY__BOOL_TEST_TYPE__IS_UNKNOWN ? E_ISNULL : E_ISNOTNULL,
+                         tl_type_make(TL_BOOL), bt->location);
+            e->nargs = 1;
+            e->args = tl_arena_alloc(&q->arena, sizeof *e->args);
+            e->args[0] = a;
+            return e;
+        default: break;
+        }
+        /* IS TRUE = coalesce(x, false); IS NOT FALSE = coalesce(x, true); negations */
+        bool truth = bt->booltesttype == PG_QUERY__BOOL_TEST_TYPE__IS_TRUE ||
+                     bt->booltesttype == PG_QUERY__BOOL_TEST_TYPE__IS_NOT_TRUE;
+        bool neg = bt->booltesttype == PG_QUERY__BOOL_TEST_TYPE__IS_NOT_TRUE ||
+                   bt->booltesttype == PG_QUERY__BOOL_TEST_TYPE__IS_FALSE;
+        e = expr_new(q, E_COALESCE, tl_type_make(TL_BOOL), bt->location);
+        e->nargs = 2;
+        e->args = tl_arena_alloc(&q->arena, sizeof *e->args * 2);
+        e->args[0] = a;
+        e->args[1] = expr_const(q, tl_type_make(TL_BOOL), truth ? &f : &t, bt->location);
+        if (!neg) return e;
+        tl_expr *nt = expr_new(q, E_NOT, tl_type_make(TL_BOOL), bt->location);
+        nt->nargs = 1;
+        nt->args = tl_arena_alloc(&q->arena, sizeof *nt->args);
+        nt->args[0] = e;
+        return nt;
+    }
     default:
         err_at(err, -1, "0A000", "expression kind %d is not supported yet", (int)n->node_case);
         return NULL;
@@ -731,12 +1416,13 @@ tl_expr *bind_rel_expr(qctx *q, tl_rel *rel, pnode *n, tl_error *err)
 {
     scope *sc = tl_arena_zalloc(&q->arena, sizeof *sc);
     if (rel) {
-        sc->nrels = 1;
-        sc->rels[0].alias = rel->name;
-        sc->rels[0].rel = rel;
-        sc->rels[0].base = 0;
-        sc->rels[0].ncols = rel->natts;
-        sc->ncols = rel->natts;
+        scope_rel *sr = push_rel(q, sc, rel->name, rel->natts);
+        sr->rel = rel;
+        for (int i = 0; i < rel->natts; i++) {
+            sr->names[i] = rel->atts[i].name;
+            sr->types[i] = rel->atts[i].type;
+        }
+        sync_types(q, sc);
     }
     bindctx bc = {.q = q, .sc = sc};
     return bind_expr(&bc, n, err);
@@ -806,12 +1492,22 @@ static bool has_agg(const tl_expr *e)
     return false;
 }
 
+static bool has_win(const tl_expr *e)
+{
+    if (!e) return false;
+    if (e->kind == E_WIN) return true;
+    for (int i = 0; i < e->nargs; i++)
+        if (has_win(e->args[i])) return true;
+    return false;
+}
+
 static void mark_cols(const tl_expr *e, bool *need)
 {
     if (!e) return;
     if (e->kind == E_COL) need[e->col] = true;
     for (int i = 0; i < e->nargs; i++) mark_cols(e->args[i], need);
     mark_cols(e->agg_filter, need);
+    mark_cols(e->agg_order, need);
 }
 
 /* ---- the target list -------------------------------------------------------------------- */
@@ -832,7 +1528,7 @@ static const char *expr_colname(const tl_expr *e)
 
 /* Column name PostgreSQL gives an unaliased target: the last column name for a column
  * reference, the function's name, the type name for a bare cast, else ?column?. */
-static const char *target_name(qctx *q, PgQuery__ResTarget *rt, const tl_expr *e)
+const char *target_name(qctx *q, PgQuery__ResTarget *rt, const tl_expr *e)
 {
     if (rt->name && *rt->name) return rt->name;
     pnode *v = rt->val;
@@ -860,6 +1556,18 @@ static const char *target_name(qctx *q, PgQuery__ResTarget *rt, const tl_expr *e
     }
     if (v && v->node_case == PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION) return expr_colname(e);
     if (v && v->node_case == PG_QUERY__NODE__NODE_CASE_EXPR) return "case";
+    if (v && v->node_case == PG_QUERY__NODE__NODE_MIN_MAX_EXPR)
+        return v->min_max_expr->op == PG_QUERY__MIN_MAX_OP__IS_LEAST ? "least" : "greatest";
+    if (v && v->node_case == PG_QUERY__NODE__NODE_SUB_LINK) {
+        PgQuery__SubLink *sl = v->sub_link;
+        if (sl->sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK) return "exists";
+        if (sl->sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXPR_SUBLINK && sl->subselect &&
+            sl->subselect->node_case == PG_QUERY__NODE__NODE_SELECT_STMT) {
+            PgQuery__SelectStmt *ss = sl->subselect->select_stmt;
+            while (ss->op != PG_QUERY__SET_OPERATION__SETOP_NONE && ss->larg) ss = ss->larg;
+            if (ss->n_target_list == 1) return target_name(q, ss->target_list[0]->res_target, e);
+        }
+    }
     if (v && v->node_case == PG_QUERY__NODE__NODE_COALESCE_EXPR) return "coalesce";
     if (v && v->node_case == PG_QUERY__NODE__NODE_A_EXPR && v->a_expr->kind == PG_QUERY__A__EXPR__KIND__AEXPR_NULLIF)
         return "nullif";
@@ -877,7 +1585,8 @@ static int expand_star(bindctx *bc, PgQuery__ColumnRef *cr, target **tl, int *nt
         scope_rel *sr = &sc->rels[i];
         if (rel && strcmp(sr->alias, rel) != 0) continue;
         any = true;
-        for (int a = 0; a < sr->rel->natts; a++) {
+        for (int a = 0; a < sr->ncols; a++) {
+            if (!rel && sr->hidden[a]) continue;
             if (*nt == *cap) {
                 *cap *= 2;
                 target *n2 = tl_arena_alloc(&bc->q->arena, sizeof *n2 * (size_t)*cap);
@@ -885,7 +1594,7 @@ static int expand_star(bindctx *bc, PgQuery__ColumnRef *cr, target **tl, int *nt
                 *tl = n2;
             }
             (*tl)[*nt].e = col_expr(bc, sr, a, cr->location);
-            (*tl)[*nt].name = sr->rel->atts[a].name;
+            (*tl)[*nt].name = sr->names[a];
             (*nt)++;
         }
     }
@@ -917,14 +1626,171 @@ static int const_int(qctx *q, bindctx *bc, pnode *n, int64_t *out, const char *w
 
 /* ---- FROM -------------------------------------------------------------------------------- */
 
-typedef struct fromitem {
-    int kind; /* 0 relation, 1 join */
+struct fromitem {
+    int kind; /* 0 relation or subquery, 1 join */
     int rel;  /* scope index */
     struct fromitem *l, *r;
     int jointype;
     pnode *quals;
+    tl_expr *extra_on; /* USING / NATURAL equalities, WHERE conjuncts of comma joins */
     int location;
-} fromitem;
+};
+
+/* ---- subqueries and CTEs in FROM ---------------------------------------------------------- */
+
+typedef struct cte_def {
+    const char *name;
+    PgQuery__CommonTableExpr *cte;
+    struct cte_def *visible; /* the WITH items before this one */
+    struct cte_def *next;
+} cte_def;
+
+static void pending_add(qctx *q, op *o)
+{
+    if (q->npending == q->cappending) {
+        int cap = q->cappending ? q->cappending * 2 : 8;
+        op **n = tl_arena_alloc(&q->arena, sizeof *n * (size_t)cap);
+        if (q->npending) memcpy(n, q->pending, sizeof *n * (size_t)q->npending);
+        q->pending = n;
+        q->cappending = cap;
+    }
+    q->pending[q->npending++] = o;
+}
+
+static void pending_take(qctx *q, op *o)
+{
+    for (int i = 0; i < q->npending; i++)
+        if (q->pending[i] == o) q->pending[i] = NULL;
+}
+
+/* A planned SELECT as the columns of a FROM item. */
+static int add_sub(qctx *q, scope *sc, const char *alias, PgQuery__Alias *al, qresult *r, int location,
+                   tl_error *err)
+{
+    if (sc->nrels == (int)TL_ARRAY_LEN(sc->rels)) {
+        op_free(r->root);
+        return err_at(err, location, "54000", "too many tables in FROM");
+    }
+    for (int i = 0; i < sc->nrels; i++)
+        if (strcmp(sc->rels[i].alias, alias) == 0) {
+            op_free(r->root);
+            return err_at(err, location, "42712", "table name \"%s\" specified more than once", alias);
+        }
+    op *root = r->root;
+    if (root->ncols > r->ncols) {
+        tl_expr **cols = tl_arena_alloc(&q->arena, sizeof *cols * (size_t)(r->ncols + 1));
+        for (int i = 0; i < r->ncols; i++) {
+            cols[i] = expr_new(q, E_COL, r->types[i], -1);
+            cols[i]->col = i;
+        }
+        root = op_project(q, root, r->ncols, cols);
+    }
+    scope_rel *sr = push_rel(q, sc, alias, r->ncols);
+    sr->sub = root;
+    pending_add(q, root);
+    size_t nal = al ? al->n_colnames : 0;
+    if ((int)nal > r->ncols)
+        return err_at(err, location, "42P10", "table \"%s\" has %d columns available but %d columns specified", alias,
+                      r->ncols, (int)nal);
+    for (int i = 0; i < r->ncols; i++) {
+        sr->names[i] = i < (int)nal ? pn_str(al->colnames[i]) : r->desc[i].name;
+        sr->types[i] = r->types[i];
+        sr->src_table[i] = r->desc[i].table_oid;
+        sr->src_attnum[i] = r->desc[i].attnum;
+    }
+    sync_types(q, sc);
+    return 0;
+}
+
+/* 1 = not a CTE name, 0 = added, -1 = error. */
+static int add_cte_ref(qctx *q, scope *sc, PgQuery__RangeVar *rv, tl_error *err)
+{
+    cte_def *d = q->ctes;
+    while (d && strcmp(d->name, rv->relname) != 0) d = d->next;
+    if (!d) return 1;
+    pnode *body = d->cte->ctequery;
+    if (!body || body->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+        return err_at(err, rv->location, "0A000", "only SELECT is supported in WITH");
+    cte_def *saved = q->ctes;
+    q->ctes = d->visible;
+    qresult r;
+    int rc = plan_select(q, body->select_stmt, &r, err);
+    q->ctes = saved;
+    if (rc < 0) return -1;
+    PgQuery__Alias al = PG_QUERY__ALIAS__INIT;
+    al.n_colnames = d->cte->n_aliascolnames;
+    al.colnames = d->cte->aliascolnames;
+    const char *alias = rv->alias && rv->alias->aliasname ? rv->alias->aliasname : d->name;
+    return add_sub(q, sc, alias, rv->alias && rv->alias->n_colnames ? rv->alias : &al, &r, rv->location, err);
+}
+
+static tl_expr *make_bool2(qctx *q, ekind k, tl_expr *a, tl_expr *b)
+{
+    if (!a) return b;
+    if (!b) return a;
+    tl_expr *e = expr_new(q, k, tl_type_make(TL_BOOL), a->location);
+    e->nargs = 2;
+    e->args = tl_arena_alloc(&q->arena, sizeof *e->args * 2);
+    e->args[0] = a;
+    e->args[1] = b;
+    return e;
+}
+
+static void span_of(const fromitem *fi, const scope *sc, int *lo, int *hi);
+static tl_expr *bind_binop(bindctx *bc, const char *opn, tl_expr *l, tl_expr *r, int location, tl_error *err);
+
+/* USING (cols) / NATURAL: equality conditions, and the right side's columns hidden from
+ * unqualified references (they are merged into the left's). */
+static int bind_using(qctx *q, scope *sc, fromitem *fi, PgQuery__JoinExpr *je, tl_error *err)
+{
+    int llo, lhi, rlo, rhi;
+    span_of(fi->l, sc, &llo, &lhi);
+    span_of(fi->r, sc, &rlo, &rhi);
+    const char *names[64];
+    int n = 0;
+    if (je->is_natural) {
+        for (int i = 0; i < sc->nrels; i++) {
+            scope_rel *lr = &sc->rels[i];
+            if (lr->base < llo || lr->base >= lhi) continue;
+            for (int c = 0; c < lr->ncols && n < 64; c++) {
+                if (lr->hidden[c]) continue;
+                for (int k = 0; k < sc->nrels; k++) {
+                    scope_rel *rr = &sc->rels[k];
+                    if (rr->base < rlo || rr->base >= rhi) continue;
+                    if (find_att(rr, lr->names[c], true) >= 0) names[n++] = lr->names[c];
+                }
+            }
+        }
+    } else {
+        for (size_t i = 0; i < je->n_using_clause && n < 64; i++) names[n++] = pn_str(je->using_clause[i]);
+    }
+    bindctx bc = {.q = q, .sc = sc};
+    for (int u = 0; u < n; u++) {
+        tl_expr *sides[2] = {NULL, NULL};
+        for (int side = 0; side < 2; side++) {
+            int lo = side ? rlo : llo, hi = side ? rhi : lhi;
+            for (int i = 0; i < sc->nrels; i++) {
+                scope_rel *sr = &sc->rels[i];
+                if (sr->base < lo || sr->base >= hi) continue;
+                int a = find_att(sr, names[u], true);
+                if (a == -1) continue;
+                if (sides[side] || a == -2)
+                    return err_at(err, fi->location, "42702",
+                                  "common column name \"%s\" appears more than once in %s table", names[u],
+                                  side ? "right" : "left");
+                sides[side] = col_expr(&bc, sr, a, fi->location);
+                if (side) sr->hidden[a] = true;
+            }
+            if (!sides[side])
+                return err_at(err, fi->location, "42703", "column \"%s\" specified in USING clause does not exist in %s table",
+                              names[u], side ? "right" : "left");
+        }
+        tl_expr *eq = bind_binop(&bc, "=", sides[0], sides[1], fi->location, err);
+        if (!eq) return -1;
+        fi->extra_on = make_bool2(q, E_AND, fi->extra_on, eq);
+    }
+    return 0;
+}
 
 static fromitem *bind_from(qctx *q, scope *sc, pnode *n, tl_error *err)
 {
@@ -935,21 +1801,45 @@ static fromitem *bind_from(qctx *q, scope *sc, pnode *n, tl_error *err)
         fi->rel = sc->nrels - 1;
         return fi;
     }
-    if (n->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR) {
-        PgQuery__JoinExpr *je = n->join_expr;
-        if (je->is_natural || je->n_using_clause) {
-            err_at(err, -1, "0A000", "NATURAL and USING joins are not supported yet");
+    if (n->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT) {
+        PgQuery__RangeSubselect *rs = n->range_subselect;
+        if (rs->lateral) {
+            err_at(err, -1, "0A000", "LATERAL subqueries are not supported yet");
             return NULL;
         }
+        if (!rs->alias || !rs->alias->aliasname) {
+            err_at(err, -1, "42601", "subquery in FROM must have an alias");
+            snprintf(err->hint, sizeof err->hint, "For example, FROM (SELECT ...) [AS] foo.");
+            return NULL;
+        }
+        qresult r;
+        if (rs->subquery->node_case != PG_QUERY__NODE__NODE_SELECT_STMT) {
+            err_at(err, -1, "0A000", "this kind of subquery is not supported");
+            return NULL;
+        }
+        if (plan_select(q, rs->subquery->select_stmt, &r, err) < 0) return NULL;
+        if (add_sub(q, sc, rs->alias->aliasname, rs->alias, &r, -1, err) < 0) return NULL;
+        fi->kind = 0;
+        fi->rel = sc->nrels - 1;
+        return fi;
+    }
+    if (n->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR) {
+        PgQuery__JoinExpr *je = n->join_expr;
         fi->kind = 1;
         if (!(fi->l = bind_from(q, sc, je->larg, err))) return NULL;
         if (!(fi->r = bind_from(q, sc, je->rarg, err))) return NULL;
         fi->jointype = je->jointype;
-        if (je->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER && je->jointype != PG_QUERY__JOIN_TYPE__JOIN_LEFT) {
-            err_at(err, -1, "0A000", "RIGHT and FULL joins are not supported yet");
+        if (je->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER && je->jointype != PG_QUERY__JOIN_TYPE__JOIN_LEFT &&
+            je->jointype != PG_QUERY__JOIN_TYPE__JOIN_RIGHT) {
+            err_at(err, -1, "0A000", "FULL joins are not supported yet");
             return NULL;
         }
         fi->quals = je->quals;
+        if ((je->is_natural || je->n_using_clause) && bind_using(q, sc, fi, je, err) < 0) return NULL;
+        if (je->alias && je->alias->aliasname) {
+            err_at(err, -1, "0A000", "aliases on JOIN are not supported yet");
+            return NULL;
+        }
         return fi;
     }
     err_at(err, -1, "0A000", "this kind of FROM item is not supported yet");
@@ -1000,6 +1890,19 @@ static tl_expr *shift_cols(qctx *q, const tl_expr *e, int delta)
     return c;
 }
 
+/* Copy of e with every column c renumbered map[c]. */
+static tl_expr *remap_cols(qctx *q, const tl_expr *e, const int *map)
+{
+    tl_expr *c = expr_new(q, e->kind, e->type, e->location);
+    *c = *e;
+    if (e->kind == E_COL) c->col = map[e->col];
+    if (e->nargs) {
+        c->args = tl_arena_alloc(&q->arena, sizeof *c->args * (size_t)e->nargs);
+        for (int i = 0; i < e->nargs; i++) c->args[i] = remap_cols(q, e->args[i], map);
+    }
+    return c;
+}
+
 /* Operators over a FROM tree. Every join outputs all scope columns of its subtree at the
  * scope's own positions relative to the subtree's first column. */
 static op *build_from(qctx *q, scope *sc, fromitem *fi, bool *need, const tl_table_snap *snaps,
@@ -1007,7 +1910,14 @@ static op *build_from(qctx *q, scope *sc, fromitem *fi, bool *need, const tl_tab
 {
     if (fi->kind == 0) {
         scope_rel *sr = &sc->rels[fi->rel];
-        return op_scan(q, sr->rel, &snaps[fi->rel], need + sr->base, pushed);
+        if (sr->sub) {
+            op *o = sr->sub;
+            pending_take(q, o);
+            sr->sub = NULL;
+            if (pushed) o = op_filter(q, o, shift_cols(q, pushed, -sr->base));
+            return o;
+        }
+        return acl_scan(q, sr->rel, &snaps[fi->rel], need + sr->base, pushed); /* org scoping */
     }
     int llo, lhi, rlo, rhi;
     span_of(fi->l, sc, &llo, &lhi);
@@ -1018,13 +1928,26 @@ static op *build_from(qctx *q, scope *sc, fromitem *fi, bool *need, const tl_tab
     if (fi->quals) {
         on = bind_expr(&bc, fi->quals, err);
         if (!on || !(on = coerce(&bc, on, tl_type_make(TL_BOOL), err))) return NULL;
-        mark_cols(on, need);
     }
+    on = make_bool2(q, E_AND, on, fi->extra_on);
+    mark_cols(on, need);
     op *l = build_from(q, sc, fi->l, need, snaps, NULL, err);
     op *r = l ? build_from(q, sc, fi->r, need, snaps, NULL, err) : NULL;
     if (!r) {
         if (l) op_free(l);
         return NULL;
+    }
+    bool right = fi->jointype == PG_QUERY__JOIN_TYPE__JOIN_RIGHT;
+    if (right) {
+        /* RIGHT JOIN is a LEFT JOIN with the sides exchanged, then columns put back. */
+        op *t = l;
+        l = r;
+        r = t;
+        int a = llo, b = lhi;
+        llo = rlo;
+        lhi = rhi;
+        rlo = a;
+        rhi = b;
     }
     tl_expr *conj[32];
     int nconj = 0;
@@ -1047,19 +1970,26 @@ static op *build_from(qctx *q, scope *sc, fromitem *fi, bool *need, const tl_tab
                 continue;
             }
         }
-        if (!residual) {
-            residual = c;
-        } else {
-            tl_expr *and = expr_new(q, E_AND, tl_type_make(TL_BOOL), c->location);
-            and->nargs = 2;
-            and->args = tl_arena_alloc(&q->arena, sizeof *and->args * 2);
-            and->args[0] = residual;
-            and->args[1] = c;
-            residual = and;
-        }
+        residual = make_bool2(q, E_AND, residual, c);
     }
-    if (residual) residual = shift_cols(q, residual, -llo);
-    return op_hashjoin(q, l, r, nk, lk, rk, fi->jointype, residual);
+    int nl = lhi - llo, nr = rhi - rlo;
+    /* positions in the join's output (probe side's columns, then build side's) */
+    int *map = tl_arena_alloc(&q->arena, sizeof *map * (size_t)(sc->ncols + 1));
+    for (int c = 0; c < sc->ncols; c++) map[c] = 0;
+    for (int c = llo; c < lhi; c++) map[c] = c - llo;
+    for (int c = rlo; c < rhi; c++) map[c] = nl + (c - rlo);
+    if (residual) residual = remap_cols(q, residual, map);
+    op *j = op_hashjoin(q, l, r, nk, lk, rk, right ? PG_QUERY__JOIN_TYPE__JOIN_LEFT : fi->jointype, residual);
+    if (!right) return j;
+    /* back to scope order: the original left (now build side) first */
+    int lo = rlo < llo ? rlo : llo;
+    tl_expr **cols = tl_arena_alloc(&q->arena, sizeof *cols * (size_t)(nl + nr + 1));
+    for (int c = lo; c < lo + nl + nr; c++) {
+        int at = map[c];
+        cols[c - lo] = expr_new(q, E_COL, j->types[at], -1);
+        cols[c - lo]->col = at;
+    }
+    return op_project(q, j, nl + nr, cols);
 }
 
 /* ---- the whole SELECT --------------------------------------------------------------------- */
@@ -1106,26 +2036,196 @@ static tl_expr *resolve_order_target(qctx *q, bindctx *bc, pnode *node, target *
     return bind_expr(bc, node, err);
 }
 
-int plan_select(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err)
+/* Attach a WHERE conjunct to the lowest inner join whose two sides it spans. */
+static bool attach_conj(qctx *q, scope *sc, fromitem *fi, tl_expr *e)
 {
-    if (st->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
-        return err_at(err, -1, "0A000", "UNION, INTERSECT and EXCEPT are not supported yet");
-    if (st->with_clause) return err_at(err, -1, "0A000", "WITH queries are not supported yet");
-    if (st->n_window_clause) return err_at(err, -1, "0A000", "window functions are not supported yet");
+    if (fi->kind != 1 || fi->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER || has_win(e) || has_agg(e)) return false;
+    int llo, lhi, rlo, rhi;
+    span_of(fi->l, sc, &llo, &lhi);
+    span_of(fi->r, sc, &rlo, &rhi);
+    if (cols_within(e, llo, lhi)) return attach_conj(q, sc, fi->l, e);
+    if (cols_within(e, rlo, rhi)) return attach_conj(q, sc, fi->r, e);
+    int lo = llo < rlo ? llo : rlo, hi = lhi > rhi ? lhi : rhi;
+    if (!cols_within(e, lo, hi)) return false;
+    fi->extra_on = make_bool2(q, E_AND, fi->extra_on, e);
+    return true;
+}
+
+/* Replace window calls by columns numbered after the window operators' input. */
+static tl_expr *extract_wins(qctx *q, winlist *wl, tl_expr *e)
+{
+    if (!e) return e;
+    if (e->kind == E_WIN) {
+        for (int k = 0; k < wl->n; k++)
+            if (expr_equal(wl->wins[k], e) && wl->wins[k]->win == e->win) {
+                tl_expr *c = expr_new(q, E_COL, e->type, e->location);
+                c->col = wl->base + k;
+                c->name = e->name;
+                return c;
+            }
+        if (wl->n == wl->cap) {
+            wl->cap = wl->cap ? wl->cap * 2 : 8;
+            tl_expr **n = tl_arena_alloc(&q->arena, sizeof *n * (size_t)wl->cap);
+            if (wl->n) memcpy(n, wl->wins, sizeof *n * (size_t)wl->n);
+            wl->wins = n;
+        }
+        wl->wins[wl->n] = e;
+        tl_expr *c = expr_new(q, E_COL, e->type, e->location);
+        c->col = wl->base + wl->n++;
+        c->name = e->name;
+        return c;
+    }
+    if (!has_win(e)) return e;
+    tl_expr *c = expr_new(q, e->kind, e->type, e->location);
+    *c = *e;
+    c->args = tl_arena_alloc(&q->arena, sizeof *c->args * (size_t)e->nargs);
+    for (int i = 0; i < e->nargs; i++) c->args[i] = extract_wins(q, wl, e->args[i]);
+    return c;
+}
+
+/* Column k of a planned SELECT as an expression of type `to`. */
+static op *conform(qctx *q, qresult *r, const tl_type *to, tl_error *err)
+{
+    bool need = r->root->ncols != r->ncols;
+    for (int i = 0; i < r->ncols; i++)
+        need |= r->types[i].id != to[i].id || r->types[i].typmod != to[i].typmod;
+    if (!need) return r->root;
+    tl_expr **cols = tl_arena_alloc(&q->arena, sizeof *cols * (size_t)(r->ncols + 1));
+    for (int i = 0; i < r->ncols; i++) {
+        cols[i] = expr_new(q, E_COL, r->types[i], -1);
+        cols[i]->col = i;
+        if (r->types[i].id != to[i].id || r->types[i].typmod != to[i].typmod) {
+            if (!(cols[i] = cast_expr(q, cols[i], to[i], false, err))) return NULL;
+        }
+    }
+    return op_project(q, r->root, r->ncols, cols);
+}
+
+static int plan_setop(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err)
+{
+    const char *what = st->op == PG_QUERY__SET_OPERATION__SETOP_UNION       ? "UNION"
+                       : st->op == PG_QUERY__SET_OPERATION__SETOP_INTERSECT ? "INTERSECT"
+                                                                            : "EXCEPT";
+    qresult l, r;
+    q->keep_unknown = true;
+    if (plan_select(q, st->larg, &l, err) < 0) return -1;
+    pending_add(q, l.root);
+    q->keep_unknown = true;
+    if (plan_select(q, st->rarg, &r, err) < 0) return -1;
+    pending_add(q, r.root);
+    if (l.ncols != r.ncols) return err_at(err, -1, "42601", "each %s query must have the same number of columns", what);
+    int n = l.ncols;
+    tl_type *types = tl_arena_alloc(&q->arena, sizeof *types * (size_t)(n + 1));
+    for (int i = 0; i < n; i++) {
+        tl_type t = merge_type(l.types[i], r.types[i]);
+        if (t.id == TL_TYPE_COUNT)
+            return err_at(err, -1, "42804", "%s types %s and %s cannot be matched", what, op_display(l.types[i], q),
+                          op_display(r.types[i], q));
+        if (l.types[i].id == r.types[i].id && l.types[i].typmod == r.types[i].typmod) t = l.types[i];
+        if (t.id == TL_UNKNOWN) t = tl_type_make(TL_TEXT);
+        types[i] = t;
+    }
+    op *lo = conform(q, &l, types, err);
+    op *ro = lo ? conform(q, &r, types, err) : NULL;
+    if (!ro) {
+        if (lo && lo != l.root) {
+            pending_take(q, l.root);
+            pending_add(q, lo);
+        }
+        return -1;
+    }
+    pending_take(q, l.root);
+    pending_take(q, r.root);
+    op *root;
+    if (st->op == PG_QUERY__SET_OPERATION__SETOP_UNION) {
+        root = op_append(q, lo, ro);
+        if (!st->all) {
+            tl_expr **cols = tl_arena_alloc(&q->arena, sizeof *cols * (size_t)(n + 1));
+            for (int i = 0; i < n; i++) {
+                cols[i] = expr_new(q, E_COL, types[i], -1);
+                cols[i]->col = i;
+            }
+            root = op_hashagg(q, root, n, cols, 0, NULL);
+        }
+    } else {
+        root = op_setop(q, lo, ro, st->op == PG_QUERY__SET_OPERATION__SETOP_INTERSECT, st->all);
+    }
+    pending_add(q, root);
+    /* ORDER BY over the result's column names or positions */
+    int nsort = (int)st->n_sort_clause;
+    sort_key *keys = tl_arena_zalloc(&q->arena, sizeof *keys * (size_t)(nsort + 1));
+    for (int i = 0; i < nsort; i++) {
+        PgQuery__SortBy *sb = st->sort_clause[i]->sort_by;
+        pnode *nd = sb->node;
+        int col = -1;
+        if (nd->node_case == PG_QUERY__NODE__NODE_A_CONST && nd->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL) {
+            col = nd->a_const->ival->ival - 1;
+            if (col < 0 || col >= n)
+                return err_at(err, nd->a_const->location, "42P10", "ORDER BY position %d is not in select list", col + 1);
+        } else if (nd->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && nd->column_ref->n_fields == 1) {
+            const char *name = pn_str(nd->column_ref->fields[0]);
+            for (int k = 0; k < n && col < 0; k++)
+                if (name && !strcmp(l.desc[k].name, name)) col = k;
+            if (col < 0)
+                return err_at(err, nd->column_ref->location, "42703", "column \"%s\" does not exist", name ? name : "?");
+        } else {
+            return err_at(err, sb->location, "0A000",
+                          "invalid UNION/INTERSECT/EXCEPT ORDER BY clause");
+        }
+        keys[i].col = col;
+        keys[i].desc = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
+        keys[i].nulls_first = sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST ||
+                              (keys[i].desc && sb->sortby_nulls != PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_LAST);
+    }
+    int64_t limit = -1, offset = 0;
+    bindctx nb = {.q = q};
+    if (st->limit_count && !(st->limit_count->node_case == PG_QUERY__NODE__NODE_A_CONST && st->limit_count->a_const->isnull) &&
+        const_int(q, &nb, st->limit_count, &limit, "LIMIT", err) < 0)
+        return -1;
+    if (st->limit_offset && const_int(q, &nb, st->limit_offset, &offset, "OFFSET", err) < 0) return -1;
+    if (offset < 0) offset = 0;
+    pending_take(q, root);
+    if (nsort) root = op_sort(q, root, nsort, keys, limit >= 0 ? limit + offset : -1);
+    if (limit >= 0 || offset > 0) root = op_limit(q, root, offset, limit);
+    res->root = root;
+    res->ncols = n;
+    res->desc = tl_arena_zalloc(&q->arena, sizeof *res->desc * (size_t)(n + 1));
+    res->types = types;
+    for (int i = 0; i < n; i++) {
+        res->desc[i] = l.desc[i];
+        res->desc[i].type_oid = tl_type_oid(types[i]);
+        res->desc[i].typlen = types[i].id == TL_ENUM ? 4 : tl_type_len(types[i].id);
+        res->desc[i].typmod = types[i].typmod;
+        if (types[i].id != l.types[i].id) res->desc[i].table_oid = 0, res->desc[i].attnum = 0;
+    }
+    return 0;
+}
+
+static int plan_simple(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err)
+{
+    bool keep_unknown = q->keep_unknown; /* a set operation's branch: outputs stay untyped */
+    q->keep_unknown = false;
     if (st->n_values_lists) return err_at(err, -1, "0A000", "VALUES lists are not supported yet");
     if (st->into_clause) return err_at(err, -1, "0A000", "SELECT INTO is not supported");
     if (st->n_locking_clause) return err_at(err, -1, "0A000", "FOR UPDATE/SHARE is not supported");
-    if (st->n_distinct_clause && st->distinct_clause[0] != NULL &&
-        st->distinct_clause[0]->node_case != PG_QUERY__NODE__NODE__NOT_SET)
-        return err_at(err, -1, "0A000", "DISTINCT ON is not supported yet");
+    bool distinct_on = st->n_distinct_clause && st->distinct_clause[0] != NULL &&
+                       st->distinct_clause[0]->node_case != PG_QUERY__NODE__NODE__NOT_SET;
 
     scope *sc = tl_arena_zalloc(&q->arena, sizeof *sc);
     fromitem **from = tl_arena_alloc(&q->arena, sizeof *from * (st->n_from_clause + 1));
     for (size_t i = 0; i < st->n_from_clause; i++)
         if (!(from[i] = bind_from(q, sc, st->from_clause[i], err))) return -1;
-    if (st->n_from_clause > 1) return err_at(err, -1, "0A000", "comma-separated FROM lists are not supported yet; use JOIN");
+    /* FROM a, b, c: a left-deep chain of cross joins; WHERE supplies their conditions */
+    for (size_t i = 1; i < st->n_from_clause; i++) {
+        fromitem *j = tl_arena_zalloc(&q->arena, sizeof *j);
+        j->kind = 1;
+        j->l = from[0];
+        j->r = from[i];
+        j->jointype = PG_QUERY__JOIN_TYPE__JOIN_INNER;
+        from[0] = j;
+    }
 
-    bindctx bc = {.q = q, .sc = sc, .allow_agg = false};
+    bindctx bc = {.q = q, .sc = sc, .allow_agg = false, .st = st};
 
     /* WHERE */
     tl_expr *where = NULL;
@@ -1139,12 +2239,25 @@ int plan_select(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err)
                               op_display(where->type, q));
             }
         }
+        /* Conditions across the sides of inner joins become join conditions. */
+        if (st->n_from_clause && from[0]->kind == 1) {
+            tl_expr *conj[64];
+            int nconj = 0;
+            collect_conj(where, conj, &nconj, 64);
+            if (nconj < 64) {
+                tl_expr *rest = NULL;
+                for (int i = 0; i < nconj; i++)
+                    if (!attach_conj(q, sc, from[0], conj[i])) rest = make_bool2(q, E_AND, rest, conj[i]);
+                where = rest;
+            }
+        }
     }
 
     /* target list */
     int cap = 16, nt = 0;
     target *tl = tl_arena_alloc(&q->arena, sizeof *tl * (size_t)cap);
     bc.allow_agg = true;
+    bc.allow_win = true;
     for (size_t i = 0; i < st->n_target_list; i++) {
         PgQuery__ResTarget *rt = st->target_list[i]->res_target;
         if (rt->val->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
@@ -1156,7 +2269,7 @@ int plan_select(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err)
         }
         tl_expr *e = bind_expr(&bc, rt->val, err);
         if (!e) return -1;
-        if (e->type.id == TL_UNKNOWN && !(e = coerce(&bc, e, tl_type_make(TL_TEXT), err))) return -1;
+        if (e->type.id == TL_UNKNOWN && !keep_unknown && !(e = coerce(&bc, e, tl_type_make(TL_TEXT), err))) return -1;
         if (nt == cap) {
             cap *= 2;
             target *n2 = tl_arena_alloc(&q->arena, sizeof *n2 * (size_t)cap);
@@ -1173,6 +2286,7 @@ int plan_select(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err)
     g.ngroups = (int)st->n_group_clause;
     g.groups = tl_arena_alloc(&q->arena, sizeof *g.groups * (size_t)(g.ngroups + 1));
     bc.allow_agg = false;
+    bc.allow_win = false;
     for (int i = 0; i < g.ngroups; i++) {
         pnode *gn = st->group_clause[i];
         tl_expr *e = NULL;
@@ -1201,6 +2315,7 @@ int plan_select(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err)
     }
     bool grouped = g.ngroups > 0;
     for (int i = 0; i < nt && !grouped; i++) grouped = has_agg(tl[i].e);
+    if (where && has_win(where)) return err_at(err, where->location, "42P20", "window functions are not allowed in WHERE");
     tl_expr *having = NULL;
     if (st->having_clause) {
         bc.allow_agg = true;
@@ -1214,6 +2329,7 @@ int plan_select(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err)
     sort_key *keys = tl_arena_alloc(&q->arena, sizeof *keys * (size_t)(nsort + 1));
     tl_expr **sortexpr = tl_arena_alloc(&q->arena, sizeof *sortexpr * (size_t)(nsort + 1));
     bc.allow_agg = grouped;
+    bc.allow_win = true;
     for (int i = 0; i < nsort; i++) {
         PgQuery__SortBy *sb = st->sort_clause[i]->sort_by;
         int col;
@@ -1231,7 +2347,42 @@ int plan_select(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err)
         keys[i].col = col;
         sortexpr[i] = e;
     }
-    bool distinct = st->n_distinct_clause > 0;
+    bool distinct = st->n_distinct_clause > 0 && !distinct_on;
+    /* DISTINCT ON (keys): sort by the keys (in ORDER BY's directions where it names
+     * them), then keep each key group's first row. */
+    int ndon = distinct_on ? (int)st->n_distinct_clause : 0;
+    sort_key *donkeys = NULL;
+    tl_expr **donexpr = NULL;
+    if (ndon) {
+        donkeys = tl_arena_zalloc(&q->arena, sizeof *donkeys * (size_t)(ndon + nsort + 1));
+        donexpr = tl_arena_zalloc(&q->arena, sizeof *donexpr * (size_t)(ndon + nsort + 1));
+        for (int i = 0; i < ndon; i++) {
+            int col;
+            tl_expr *e = resolve_order_target(q, &bc, st->distinct_clause[i], tl, nt, &col, err);
+            if (!e) return -1;
+            if (col < 0)
+                for (int k = 0; k < nt; k++)
+                    if (expr_equal(tl[k].e, e)) col = k;
+            donkeys[i].col = col;
+            donexpr[i] = e;
+            if (i < nsort) {
+                if (!expr_equal(sortexpr[i], e))
+                    return err_at(err, sortexpr[i]->location, "42P10",
+                                  "SELECT DISTINCT ON expressions must match initial ORDER BY expressions");
+                donkeys[i].desc = keys[i].desc;
+                donkeys[i].nulls_first = keys[i].nulls_first;
+            }
+        }
+        for (int i = ndon; i < nsort; i++) {
+            donkeys[i] = keys[i];
+            donexpr[i] = sortexpr[i];
+        }
+        if (nsort < ndon) {
+            nsort = ndon;
+        }
+        keys = donkeys;
+        sortexpr = donexpr;
+    }
 
     /* Which input columns are read. */
     bool *need = tl_arena_zalloc(&q->arena, (size_t)sc->ncols + 1);
@@ -1254,6 +2405,10 @@ int plan_select(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err)
         for (int i = 0; i < nsort; i++)
             if (!(sortexpr[i] = regroup(q, &g, sortexpr[i], err))) return -1;
     }
+    /* Window functions: each becomes a column appended by its own window operator. */
+    winlist wl = {.base = grouped ? g.ngroups + g.naggs : sc->ncols};
+    for (int i = 0; i < nt; i++) tl[i].e = extract_wins(q, &wl, tl[i].e);
+    for (int i = 0; i < nsort; i++) sortexpr[i] = extract_wins(q, &wl, sortexpr[i]);
     /* Hidden sort columns go after the visible ones. */
     int nproj = nt;
     tl_expr **proj = tl_arena_alloc(&q->arena, sizeof *proj * (size_t)(nt + nsort + 1));
@@ -1266,9 +2421,14 @@ int plan_select(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err)
 
     /* Snapshot every table at one epoch, then build operators bottom-up. */
     tl_rel **rels = tl_arena_alloc(&q->arena, sizeof *rels * (size_t)(sc->nrels + 1));
-    for (int i = 0; i < sc->nrels; i++) rels[i] = sc->rels[i].rel;
+    int nreal = 0;
+    for (int i = 0; i < sc->nrels; i++)
+        if (sc->rels[i].rel) rels[nreal++] = sc->rels[i].rel;
+    tl_table_snap *real = tl_arena_zalloc(&q->arena, sizeof *real * (size_t)(nreal + 1));
+    tl_engine_snapshot(q->eng, rels, nreal, real, &q->arena);
     tl_table_snap *snaps = tl_arena_zalloc(&q->arena, sizeof *snaps * (size_t)(sc->nrels + 1));
-    tl_engine_snapshot(q->eng, rels, sc->nrels, snaps, &q->arena);
+    for (int i = 0, k = 0; i < sc->nrels; i++)
+        if (sc->rels[i].rel) snaps[i] = real[k++];
 
     op *root;
     if (st->n_from_clause == 0) {
@@ -1283,6 +2443,15 @@ int plan_select(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err)
     if (grouped) {
         root = op_hashagg(q, root, g.ngroups, g.groups, g.naggs, g.aggs);
         if (having) root = op_filter(q, root, having);
+    }
+    for (int k = 0; k < wl.n; k++) {
+        tl_expr *we = wl.wins[k];
+        win_spec *ws = tl_arena_alloc(&q->arena, sizeof *ws);
+        *ws = *we->win;
+        int na = we->nargs - ws->npart - ws->norder;
+        ws->part = we->args + na;
+        ws->order = we->args + na + ws->npart;
+        root = op_window(q, root, ws, 1, &wl.wins[k]);
     }
     root = op_project(q, root, nproj, proj);
     if (distinct) {
@@ -1310,7 +2479,8 @@ int plan_select(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err)
         }
         if (offset < 0) offset = 0;
     }
-    if (nsort) root = op_sort(q, root, nsort, keys, limit >= 0 ? limit + offset : -1);
+    if (nsort) root = op_sort(q, root, nsort, keys, ndon ? -1 : limit >= 0 ? limit + offset : -1);
+    if (ndon) root = op_unique(q, root, ndon, keys);
     if (limit >= 0 || offset > 0) root = op_limit(q, root, offset, limit);
 
     res->root = root;
@@ -1331,4 +2501,43 @@ int plan_select(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err)
         res->types[i] = src->type;
     }
     return 0;
+}
+
+
+int plan_select(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err)
+{
+    int mark = q->npending;
+    cte_def *saved = q->ctes;
+    bool keep_unknown = q->keep_unknown;
+    q->keep_unknown = false;
+    int rc = 0;
+    if (st->with_clause) {
+        PgQuery__WithClause *w = st->with_clause;
+        if (w->recursive) rc = err_at(err, w->location, "0A000", "WITH RECURSIVE is not supported yet");
+        for (size_t i = 0; i < w->n_ctes && rc == 0; i++) {
+            PgQuery__CommonTableExpr *c = w->ctes[i]->common_table_expr;
+            for (cte_def *d = q->ctes; d != saved; d = d->next)
+                if (!strcmp(d->name, c->ctename)) {
+                    rc = err_at(err, c->location, "42712", "WITH query name \"%s\" specified more than once", c->ctename);
+                    break;
+                }
+            if (rc) break;
+            cte_def *d = tl_arena_zalloc(&q->arena, sizeof *d);
+            d->name = c->ctename;
+            d->cte = c;
+            d->visible = q->ctes;
+            d->next = q->ctes;
+            q->ctes = d;
+        }
+    }
+    q->keep_unknown = keep_unknown && st->op == PG_QUERY__SET_OPERATION__SETOP_NONE;
+    if (rc == 0)
+        rc = st->op != PG_QUERY__SET_OPERATION__SETOP_NONE ? plan_setop(q, st, res, err) : plan_simple(q, st, res, err);
+    q->keep_unknown = false;
+    q->ctes = saved;
+    if (rc < 0)
+        for (int i = mark; i < q->npending; i++)
+            if (q->pending[i]) op_free(q->pending[i]);
+    q->npending = mark;
+    return rc;
 }

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <time.h>
 
 struct guc_def {
@@ -58,6 +60,7 @@ static const guc_def gucs[] = {
     {"jit", "off", false, false},
     {"row_security", "on", false, false},
     {"timezone_abbreviations", "Default", false, false},
+    {"role", "none", false, false},
     {"tally.now_override", "", false, false},
 };
 #define NGUCS ((int)TL_ARRAY_LEN(gucs))
@@ -88,16 +91,32 @@ tl_qsession *tl_qsession_new(tl_engine *eng, const char *user, const char *datab
     s->tz = tl_tz_utc();
     s->extra_float_digits = 1;
     s->tx = 'I';
+    catfn_install_hooks();
     return s;
+}
+
+void q_each_setting(tl_qsession *s, void *ctx,
+                    void (*emit)(void *ctx, const char *name, const char *setting, const char *vartype))
+{
+    for (int i = 0; i < NGUCS; i++) {
+        const char *v = s->values[i];
+        bool b = !strcmp(v, "on") || !strcmp(v, "off");
+        emit(ctx, gucs[i].name, v, b ? "bool" : "string");
+    }
 }
 
 void tl_qsession_free(tl_qsession *s)
 {
     if (!s) return;
+    prepared_free(s); /* portals give back their locks first */
+    for (int i = 0; i < s->nsavepoints; i++) free(s->savepoints[i]);
+    free(s->savepoints);
     for (int i = 0; i < NGUCS; i++) free(s->values[i]);
     free(s->values);
     free(s->user);
     free(s->database);
+    free(s->role);
+    free(s->org_override);
     free(s);
 }
 
@@ -196,6 +215,38 @@ int tl_qsession_reset(tl_qsession *s, const char *name, tl_error *err)
     return tl_qsession_set(s, gucs[i].name, gucs[i].dflt, err);
 }
 
+/* RESET ALL / DISCARD ALL: every settable parameter back to its default; fn is told of
+ * each reported one whose value changed (ParameterStatus). */
+int tl_qsession_reset_all(tl_qsession *s, void (*fn)(void *ctx, const char *name, const char *value),
+                          void *ctx);
+int tl_qsession_reset_all(tl_qsession *s, void (*fn)(void *ctx, const char *name, const char *value),
+                          void *ctx)
+{
+    tl_error err;
+    tl_error_clear(&err);
+    for (int i = 0; i < NGUCS; i++) {
+        if (gucs[i].readonly || strcmp(s->values[i], gucs[i].dflt) == 0) continue;
+        if (tl_qsession_set(s, gucs[i].name, gucs[i].dflt, &err) < 0) return -1;
+        if (gucs[i].report && fn) fn(ctx, gucs[i].name, s->values[i]);
+    }
+    return 0;
+}
+
+/* SHOW ALL: every parameter in name order, as pg_settings lists them. */
+void tl_qsession_each(tl_qsession *s, void (*fn)(void *ctx, const char *name, const char *value), void *ctx);
+void tl_qsession_each(tl_qsession *s, void (*fn)(void *ctx, const char *name, const char *value), void *ctx)
+{
+    int order[NGUCS];
+    for (int i = 0; i < NGUCS; i++) order[i] = i;
+    for (int i = 1; i < NGUCS; i++)
+        for (int j = i; j > 0 && strcasecmp(gucs[order[j - 1]].name, gucs[order[j]].name) > 0; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    for (int i = 0; i < NGUCS; i++) fn(ctx, gucs[order[i]].name, s->values[order[i]]);
+}
+
 bool tl_qsession_guc_reported(const char *name);
 bool tl_qsession_guc_reported(const char *name)
 {
@@ -234,9 +285,14 @@ bool q_synchronous_commit(qctx *q)
     return !(v && (strcasecmp(v, "off") == 0 || strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 ||
                    strcmp(v, "0") == 0));
 }
+static int64_t mono_us(void);
 
 int q_check_cancel(qctx *q, tl_error *err)
 {
+    if (q->s->deadline_us && mono_us() > q->s->deadline_us) {
+        q->s->deadline_us = 0;
+        return tl_errorf(err, "57014", "canceling statement due to statement timeout");
+    }
     if (__atomic_exchange_n(&q->s->cancel, 0, __ATOMIC_ACQ_REL))
         return tl_errorf(err, "57014", "canceling statement due to user request");
     return 0;
@@ -244,10 +300,41 @@ int q_check_cancel(qctx *q, tl_error *err)
 
 int64_t q_clock_now(const tl_qsession *s)
 {
-    if (s->fixed_now) return s->fixed_now;
+    if (s && s->fixed_now) return s->fixed_now;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return ((int64_t)ts.tv_sec - (int64_t)TL_UNIX_EPOCH_DAYS * 86400) * 1000000 + ts.tv_nsec / 1000;
+}
+
+tl_rel *q_materialize(qctx *q, tl_rel *r, tl_error *err)
+{
+    tl_type *types = tl_arena_alloc(&q->arena, sizeof *types * (size_t)(r->natts + 1));
+    for (int i = 0; i < r->natts; i++) types[i] = r->atts[i].type;
+    tl_table *t = tl_table_new(r->natts, types, -1);
+    if (q->ntemps == q->captemps) {
+        q->captemps = q->captemps ? q->captemps * 2 : 4;
+        q->temps = tl_xrealloc(q->temps, sizeof *q->temps * (size_t)q->captemps);
+    }
+    q->temps[q->ntemps++] = t;
+    /* A materialized view is read with the statement's now() and TimeZone. */
+    catfn_set_session(q->s);
+    int rc = r->kind == TL_REL_MATVIEW ? matview_fill(q, r, t, err) : r->materialize(q->eng, r, t, err);
+    catfn_set_session(NULL);
+    if (rc < 0) return NULL;
+    tl_table_publish(t);
+    tl_rel *copy = tl_arena_alloc(&q->arena, sizeof *copy);
+    *copy = *r;
+    copy->data = t;
+    copy->materialize = NULL;
+    return copy;
+}
+
+void q_free_temps(qctx *q)
+{
+    for (int i = 0; i < q->ntemps; i++) tl_table_free(q->temps[i]);
+    free(q->temps);
+    q->temps = NULL;
+    q->ntemps = q->captemps = 0;
 }
 
 /* ---- the simple-query driver ------------------------------------------------------------ */
@@ -273,8 +360,64 @@ static void fix_position(const char *sql, tl_error *err)
     err->position = chars + 1;
 }
 
-int tl_query_simple(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *err)
+/* Nesting of the parse tree in protobuf messages (about two per expression level),
+ * walked through protobuf-c's descriptors so every node kind is covered; stops
+ * counting past the limit. */
+#define MAX_TREE_DEPTH 2000
+static int tree_depth(const ProtobufCMessage *m, int depth)
 {
+    if (!m || depth > MAX_TREE_DEPTH) return depth;
+    int best = depth;
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    for (unsigned i = 0; i < d->n_fields && best <= MAX_TREE_DEPTH; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE) continue;
+        const char *base = (const char *)m;
+        /* a oneof's members share one pointer: only the member named by the case counts */
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+            continue;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)(base + f->quantifier_offset);
+            ProtobufCMessage *const *arr = *(ProtobufCMessage *const *const *)(base + f->offset);
+            for (size_t k = 0; k < n && best <= MAX_TREE_DEPTH; k++) {
+                int dd = tree_depth(arr[k], depth + 1);
+                if (dd > best) best = dd;
+            }
+        } else {
+            const ProtobufCMessage *c = *(const ProtobufCMessage *const *)(base + f->offset);
+            int dd = tree_depth(c, depth + 1);
+            if (dd > best) best = dd;
+        }
+    }
+    return best;
+}
+
+/* statement_timeout in milliseconds ("0", "250", "5s", "2min"); 0 = none. */
+static int64_t timeout_ms(const char *v)
+{
+    if (!v) return 0;
+    char *end;
+    double x = strtod(v, &end);
+    while (*end == ' ') end++;
+    if (x <= 0) return 0;
+    if (strcmp(end, "s") == 0) x *= 1000;
+    else if (strcmp(end, "min") == 0) x *= 60000;
+    else if (strcmp(end, "h") == 0) x *= 3600000;
+    else if (strcmp(end, "us") == 0) x /= 1000;
+    return (int64_t)x;
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int query_simple_run(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *err)
+{
+    int64_t tmo = timeout_ms(tl_qsession_get(s, "statement_timeout"));
+    s->deadline_us = tmo > 0 ? mono_us() + tmo * 1000 : 0;
     PgQueryProtobufParseResult pr = pg_query_parse_protobuf(sql);
     if (pr.error) {
         tl_errorf(err, "42601", "%s", pr.error->message);
@@ -287,9 +430,17 @@ int tl_query_simple(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *er
         pg_query__parse_result__unpack(NULL, pr.parse_tree.len, (const uint8_t *)pr.parse_tree.data);
     pg_query_free_protobuf_parse_result(pr);
     if (!res) return tl_errorf(err, "XX000", "could not decode parse tree");
+    if (tree_depth(&res->base, 0) > MAX_TREE_DEPTH) {
+        pg_query__parse_result__free_unpacked(res, NULL);
+        tl_errorf(err, "54001", "stack depth limit exceeded");
+        snprintf(err->hint, sizeof err->hint,
+                 "Nesting of the statement exceeds what tally evaluates; simplify the expression.");
+        return -1;
+    }
     int rc = 0;
     if (res->n_stmts == 0 && sink->empty) sink->empty(sink->ctx);
     __atomic_store_n(&s->cancel, 0, __ATOMIC_RELEASE);
+    tl_close_portal(s, ""); /* a simple Query drops the unnamed portal, as PostgreSQL */
     for (size_t i = 0; i < res->n_stmts && rc == 0; i++) {
         PgQuery__RawStmt *rs = res->stmts[i];
         qctx q = {0};
@@ -304,14 +455,57 @@ int tl_query_simple(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *er
             rc = tl_errorf(err, "25P02",
                            "current transaction is aborted, commands ignored until end of transaction block");
         } else {
+            char before = s->tx;
             rc = run_statement(&q, rs->stmt, rs->stmt_location, rs->stmt_len, sink, err);
+            if (before != 'I' && s->tx == 'I') prepared_end_tx(s);
         }
+        /* the arena holds snapshot pins on the temporary tables: release them first */
         tl_arena_free(&q.arena);
+        q_free_temps(&q);
     }
     if (rc < 0) {
         fix_position(sql, err);
         if (s->tx == 'T') s->tx = 'E';
     }
+    tl_sync(s); /* the implicit transaction ends with the query string */
     pg_query__parse_result__free_unpacked(res, NULL);
+    s->deadline_us = 0;
     return rc;
+}
+
+/* Long statements may nest deeply, and parsing, unpacking and binding recurse per
+ * level: they run on a helper thread whose stack is large (only touched pages cost
+ * memory), so depth is checked before any small connection stack could overflow.
+ * Short ones cannot nest deeply enough to matter and run here. */
+#define INLINE_SQL_MAX 160
+#define DEEP_STACK (256u * 1024 * 1024)
+
+typedef struct deep_call {
+    tl_qsession *s;
+    const char *sql;
+    tl_sink *sink;
+    tl_error *err;
+    int rc;
+} deep_call;
+
+static void *deep_main(void *arg)
+{
+    deep_call *c = arg;
+    c->rc = query_simple_run(c->s, c->sql, c->sink, c->err);
+    return NULL;
+}
+
+int tl_query_simple(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *err)
+{
+    if (strlen(sql) <= INLINE_SQL_MAX) return query_simple_run(s, sql, sink, err);
+    deep_call c = {s, sql, sink, err, -1};
+    pthread_attr_t attr;
+    pthread_t t;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, DEEP_STACK);
+    int prc = pthread_create(&t, &attr, deep_main, &c);
+    pthread_attr_destroy(&attr);
+    if (prc != 0) return tl_errorf(err, "53200", "out of memory");
+    pthread_join(t, NULL);
+    return c.rc;
 }

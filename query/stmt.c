@@ -12,6 +12,9 @@
 int tl_qsession_reset(tl_qsession *s, const char *name, tl_error *err);
 bool tl_qsession_guc_reported(const char *name);
 const char *tl_qsession_guc_canonical(const char *name);
+int tl_qsession_reset_all(tl_qsession *s, void (*fn)(void *ctx, const char *name, const char *value),
+                          void *ctx);
+void tl_qsession_each(tl_qsession *s, void (*fn)(void *ctx, const char *name, const char *value), void *ctx);
 
 const char *pn_str(const pnode *n)
 {
@@ -35,7 +38,7 @@ static const type_alias type_aliases[] = {
     {"numeric", TL_NUMERIC},    {"decimal", TL_NUMERIC},
     {"text", TL_TEXT},          {"varchar", TL_VARCHAR},
     {"character varying", TL_VARCHAR}, {"bpchar", TL_BPCHAR},
-    {"char", TL_BPCHAR},        {"character", TL_BPCHAR},
+    {"char", TL_CHAR},          {"character", TL_BPCHAR},
     {"name", TL_NAME},          {"uuid", TL_UUID},
     {"date", TL_DATE},          {"timestamp", TL_TIMESTAMP},
     {"timestamp without time zone", TL_TIMESTAMP},
@@ -64,8 +67,16 @@ int type_from_typename(qctx *q, PgQuery__TypeName *tn, tl_type *out, tl_error *e
         name = pn_str(tn->names[1]);
     }
     if (!name) return err_at(err, tn->location, "42601", "unsupported type name");
-    if (tn->n_array_bounds > 0)
-        return err_at(err, tn->location, "0A000", "array types are not supported yet");
+    if (tn->n_array_bounds > 0) {
+        tl_type elem;
+        PgQuery__TypeName et = *tn;
+        et.n_array_bounds = 0;
+        if (type_from_typename(q, &et, &elem, err) < 0) return -1;
+        if (cat_array_of(q, elem, out) < 0)
+            return err_at(err, tn->location, "0A000", "arrays of type %s are not supported yet",
+                          q_type_display_name(q, elem));
+        return 0;
+    }
     for (size_t i = 0; i < TL_ARRAY_LEN(type_aliases); i++) {
         if (strcmp(type_aliases[i].name, name) != 0) continue;
         if (schema && strcmp(schema, "pg_catalog") != 0) break;
@@ -89,6 +100,7 @@ int type_from_typename(qctx *q, PgQuery__TypeName *tn, tl_type *out, tl_error *e
         }
         return 0;
     }
+    if (cat_type_from_name(q, schema, name, out) == 0) return 0;
     uint32_t nsp = schema ? tl_catalog_nsp_oid(schema) : TL_NSP_PUBLIC;
     tl_enum *en = nsp ? tl_catalog_find_enum(q->eng, nsp, name) : NULL;
     if (en) {
@@ -217,8 +229,75 @@ static int report_if_needed(qctx *q, tl_sink *sink, const char *name)
     return sink->param_status(sink->ctx, tl_qsession_guc_canonical(name), tl_qsession_get(q->s, name));
 }
 
+static void report_cb(void *ctx, const char *name, const char *value)
+{
+    tl_sink *sink = ctx;
+    if (sink->param_status) sink->param_status(sink->ctx, name, value);
+}
+
+/* Transaction characteristics from DefElems (BEGIN ... / SET TRANSACTION ... / SET SESSION
+ * CHARACTERISTICS AS TRANSACTION ...): isolation level and read-only. Every isolation
+ * level is accepted: a statement reads one epoch, which is at least what each promises
+ * for the reads tally serves. */
+static int tx_options(qctx *q, pnode **opts, size_t n, bool session, tl_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (opts[i]->node_case != PG_QUERY__NODE__NODE_DEF_ELEM) continue;
+        PgQuery__DefElem *d = opts[i]->def_elem;
+        pnode *a = d->arg;
+        if (strcmp(d->defname, "transaction_isolation") == 0) {
+            const char *v = a && a->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+                                    a->a_const->val_case == PG_QUERY__A__CONST__VAL_SVAL
+                                ? a->a_const->sval->sval
+                                : "read committed";
+            if (tl_qsession_set(q->s, session ? "default_transaction_isolation" : "transaction_isolation", v,
+                                err) < 0)
+                return -1;
+        } else if (strcmp(d->defname, "transaction_read_only") == 0) {
+            bool ro = a && a->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+                      ((a->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL && a->a_const->ival->ival) ||
+                       (a->a_const->val_case == PG_QUERY__A__CONST__VAL_BOOLVAL && a->a_const->boolval->boolval));
+            if (session) {
+                if (tl_qsession_set(q->s, "default_transaction_read_only", ro ? "on" : "off", err) < 0) return -1;
+            } else {
+                q->s->tx_read_only = ro;
+            }
+        }
+    }
+    return 0;
+}
+
+static int set_multi(qctx *q, PgQuery__VariableSetStmt *st, tl_sink *sink, tl_error *err)
+{
+    if (strcmp(st->name, "TRANSACTION") == 0) {
+        if (q->s->tx == 'I') {
+            tl_error w;
+            tl_error_clear(&w);
+            tl_errorf(&w, "25P01", "SET TRANSACTION can only be used in transaction blocks");
+            w.severity = TL_SEV_WARNING;
+            if (sink->notice) sink->notice(sink->ctx, &w);
+            return 0;
+        }
+        return tx_options(q, st->args, st->n_args, false, err);
+    }
+    if (strcmp(st->name, "SESSION CHARACTERISTICS") == 0) {
+        if (tx_options(q, st->args, st->n_args, true, err) < 0) return -1;
+        return report_if_needed(q, sink, "default_transaction_read_only");
+    }
+    return err_at(err, -1, "0A000", "SET %s is not supported", st->name);
+}
+
 int exec_set(qctx *q, PgQuery__VariableSetStmt *st, tl_sink *sink, tl_error *err)
 {
+    if (st->name && strcmp(st->name, "role") == 0 && st->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_SET_VALUE) {
+        /* SET ROLE: accepted for an existing role; privileges are the security layer's */
+        char *v = set_value_text(q, st, err);
+        if (!v) return -1;
+        if (strcasecmp(v, "none") != 0 && !tl_catalog_find_role(q->eng, v))
+            return tl_errorf(err, "22023", "role \"%s\" does not exist", v);
+        return tl_qsession_set(q->s, "role", v, err);
+    }
+    if (st->name && strcmp(st->name, "session_authorization") == 0) return 0;
     switch (st->kind) {
     case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_VALUE: {
         const char *name = guc_name_of(st->name);
@@ -235,20 +314,40 @@ int exec_set(qctx *q, PgQuery__VariableSetStmt *st, tl_sink *sink, tl_error *err
         return report_if_needed(q, sink, name);
     }
     case PG_QUERY__VARIABLE_SET_KIND__VAR_RESET_ALL:
-        return 0;
+        return tl_qsession_reset_all(q->s, report_cb, sink);
     case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_MULTI:
-        /* SET TRANSACTION ...: a read sees one epoch already; nothing to change. */
-        return 0;
+        return set_multi(q, st, sink, err);
     default:
         return err_at(err, -1, "0A000", "unsupported SET form");
     }
 }
 
+static void show_all_row(void *ctx, const char *name, const char *value)
+{
+    tl_sink *sink = ctx;
+    tl_cell c[3] = {{name, strlen(name)}, {value, strlen(value)}, {"", 0}};
+    if (sink->row) sink->row(sink->ctx, 3, c);
+}
+
 int exec_show(qctx *q, PgQuery__VariableShowStmt *st, tl_sink *sink, tl_error *err)
 {
     const char *name = guc_name_of(st->name);
-    if (strcasecmp(st->name, "all") == 0) return err_at(err, -1, "0A000", "SHOW ALL is not supported yet");
+    if (strcasecmp(st->name, "all") == 0) {
+        tl_coldesc d[3] = {
+            {.name = "name", .type_oid = TL_OID_TEXT, .typlen = -1, .typmod = -1},
+            {.name = "setting", .type_oid = TL_OID_TEXT, .typlen = -1, .typmod = -1},
+            {.name = "description", .type_oid = TL_OID_TEXT, .typlen = -1, .typmod = -1},
+        };
+        if (sink->describe) sink->describe(sink->ctx, 3, d);
+        tl_qsession_each(q->s, show_all_row, sink);
+        return 0;
+    }
     const char *v = tl_qsession_get(q->s, name);
+    if (strcmp(name, "transaction_read_only") == 0)
+        v = (q->s->tx != 'I' ? q->s->tx_read_only
+                             : strcmp(tl_qsession_get(q->s, "default_transaction_read_only"), "on") == 0)
+                ? "on"
+                : "off";
     if (!v) return tl_errorf(err, "42704", "unrecognized configuration parameter \"%s\"", st->name);
     tl_coldesc d = {.name = st->name, .type_oid = TL_OID_TEXT, .typlen = -1, .typmod = -1};
     if (strcasecmp(st->name, "timezone") == 0) d.name = "TimeZone";
@@ -261,28 +360,115 @@ int exec_show(qctx *q, PgQuery__VariableShowStmt *st, tl_sink *sink, tl_error *e
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
 
+static void savepoints_clear(tl_qsession *s)
+{
+    for (int i = 0; i < s->nsavepoints; i++) free(s->savepoints[i]);
+    s->nsavepoints = 0;
+}
+
+static int find_savepoint(tl_qsession *s, const char *name)
+{
+    for (int i = s->nsavepoints - 1; i >= 0; i--)
+        if (strcmp(s->savepoints[i], name) == 0) return i;
+    return -1;
+}
+
+/* Transaction control. Reads see one epoch per statement; savepoints are kept by name so
+ * RELEASE / ROLLBACK TO behave (ROLLBACK TO leaves an aborted block usable again). */
 static int exec_transaction(qctx *q, PgQuery__TransactionStmt *st, tl_sink *sink, const char **tag,
                             tl_error *err)
 {
+    tl_qsession *s = q->s;
     switch (st->kind) {
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_BEGIN:
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_START:
-        if (q->s->tx != 'I') notice(sink, "25001", "there is already a transaction in progress");
-        else q->s->tx = 'T';
-        *tag = "BEGIN";
+        *tag = st->kind == PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_BEGIN ? "BEGIN" : "START TRANSACTION";
+        if (s->tx != 'I') {
+            tl_error w;
+            tl_error_clear(&w);
+            tl_errorf(&w, "25001", "there is already a transaction in progress");
+            w.severity = TL_SEV_WARNING;
+            if (sink->notice) sink->notice(sink->ctx, &w);
+            return 0;
+        }
+        s->tx = 'T';
+        s->tx_read_only = strcmp(tl_qsession_get(s, "default_transaction_read_only"), "on") == 0;
+        tl_qsession_set(s, "transaction_isolation", tl_qsession_get(s, "default_transaction_isolation"), err);
+        if (tx_options(q, st->options, st->n_options, false, err) < 0) {
+            s->tx = 'I';
+            return -1;
+        }
         return 0;
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_COMMIT:
-        if (q->s->tx == 'I') notice(sink, "25P01", "there is no transaction in progress");
-        *tag = q->s->tx == 'E' ? "ROLLBACK" : "COMMIT";
-        q->s->tx = 'I';
-        return 0;
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK:
-        if (q->s->tx == 'I') notice(sink, "25P01", "there is no transaction in progress");
-        *tag = "ROLLBACK";
-        q->s->tx = 'I';
+        if (s->tx == 'I') {
+            tl_error w;
+            tl_error_clear(&w);
+            tl_errorf(&w, "25P01", "there is no transaction in progress");
+            w.severity = TL_SEV_WARNING;
+            if (sink->notice) sink->notice(sink->ctx, &w);
+        }
+        *tag = st->kind == PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK || s->tx == 'E' ? "ROLLBACK"
+                                                                                                 : "COMMIT";
+        s->tx = 'I';
+        s->tx_read_only = false;
+        savepoints_clear(s);
+        tl_qsession_set(s, "transaction_isolation", tl_qsession_get(s, "default_transaction_isolation"), err);
+        return 0;
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_SAVEPOINT:
+        if (s->tx == 'I')
+            return tl_errorf(err, "25P01", "SAVEPOINT can only be used in transaction blocks");
+        s->savepoints = tl_xrealloc(s->savepoints, sizeof *s->savepoints * (size_t)(s->nsavepoints + 1));
+        s->savepoints[s->nsavepoints++] = tl_xstrdup(st->savepoint_name);
+        *tag = "SAVEPOINT";
+        return 0;
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_RELEASE:
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK_TO: {
+        bool release = st->kind == PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_RELEASE;
+        if (s->tx == 'I')
+            return tl_errorf(err, "25P01", "%s can only be used in transaction blocks",
+                             release ? "RELEASE SAVEPOINT" : "ROLLBACK TO SAVEPOINT");
+        int i = find_savepoint(s, st->savepoint_name);
+        if (i < 0) return tl_errorf(err, "3B001", "savepoint \"%s\" does not exist", st->savepoint_name);
+        int keep = release ? i : i + 1;
+        for (int k = keep; k < s->nsavepoints; k++) free(s->savepoints[k]);
+        s->nsavepoints = keep;
+        if (!release) s->tx = 'T';
+        *tag = release ? "RELEASE" : "ROLLBACK";
+        return 0;
+    }
+    default:
+        return err_at(err, -1, "0A000", "two-phase commit is not supported");
+    }
+}
+
+/* A write in a read-only transaction (or with default_transaction_read_only on). */
+static int check_writable(qctx *q, const char *what, tl_error *err)
+{
+    tl_qsession *s = q->s;
+    bool ro = s->tx != 'I' ? s->tx_read_only
+                           : strcmp(tl_qsession_get(s, "default_transaction_read_only"), "on") == 0;
+    if (ro) return tl_errorf(err, "25006", "cannot execute %s in a read-only transaction", what);
+    return 0;
+}
+
+static int exec_discard(qctx *q, PgQuery__DiscardStmt *d, tl_sink *sink, const char **tag, tl_error *err)
+{
+    switch (d->target) {
+    case PG_QUERY__DISCARD_MODE__DISCARD_ALL:
+        if (q->s->tx != 'I') return tl_errorf(err, "25001", "DISCARD ALL cannot run inside a transaction block");
+        *tag = "DISCARD ALL";
+        if (prepared_deallocate(q->s, NULL, err) < 0) return -1;
+        return tl_qsession_reset_all(q->s, report_cb, sink);
+    case PG_QUERY__DISCARD_MODE__DISCARD_PLANS:
+        *tag = "DISCARD PLANS";
+        return 0;
+    case PG_QUERY__DISCARD_MODE__DISCARD_SEQUENCES:
+        *tag = "DISCARD SEQUENCES";
         return 0;
     default:
-        return err_at(err, -1, "0A000", "this transaction command is not supported yet");
+        *tag = "DISCARD TEMP";
+        return 0;
     }
 }
 
@@ -293,6 +479,9 @@ static int statement_kind_is_write(pnode *stmt)
     case PG_QUERY__NODE__NODE_CREATE_ENUM_STMT:
     case PG_QUERY__NODE__NODE_INDEX_STMT:
     case PG_QUERY__NODE__NODE_DROP_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
+    case PG_QUERY__NODE__NODE_REFRESH_MAT_VIEW_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT:
         return 2; /* exclusive catalog lock */
     default:
         return 0;
@@ -306,9 +495,29 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
     char tagbuf[64];
     const char *tag = NULL;
     int rc = 0;
+    bool handled = false;
+    rc = exec_function_call(q, stmt, sink, &handled, err);
+    if (handled || rc < 0) return rc;
     int lockmode = statement_kind_is_write(stmt);
-    if (lockmode == 2) tl_engine_write_lock(q->eng);
-    else tl_engine_read_lock(q->eng);
+    if (acl_statement_is_ddl(stmt)) lockmode = 2;
+    if (lockmode == 2) {
+        if (q->s->lock_depth > 0)
+            return tl_errorf(err, "55006", "cannot change the catalog while this session has a suspended portal");
+        if (check_writable(q, "CREATE/DROP", err) < 0) return -1;
+        tl_engine_write_lock(q->eng);
+    } else {
+        if (stmt->node_case == PG_QUERY__NODE__NODE_INSERT_STMT && check_writable(q, "INSERT", err) < 0) return -1;
+        if (stmt->node_case == PG_QUERY__NODE__NODE_COPY_STMT && stmt->copy_stmt->is_from &&
+            check_writable(q, "COPY FROM", err) < 0)
+            return -1;
+        q_read_lock(q->s);
+    }
+    /* privileges first (acl.c); role and grant statements run there */
+    int acl = acl_statement(q, stmt, sink, &tag, err);
+    if (acl != 0) {
+        rc = acl < 0 ? -1 : 0;
+        goto done;
+    }
     switch (stmt->node_case) {
     case PG_QUERY__NODE__NODE_SELECT_STMT: {
         qresult r = {0};
@@ -327,6 +536,13 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
         tag = tagbuf;
         break;
     }
+    case PG_QUERY__NODE__NODE_DELETE_STMT: {
+        uint64_t rows = 0;
+        rc = exec_delete(q, stmt->delete_stmt, &rows, err);
+        snprintf(tagbuf, sizeof tagbuf, "DELETE %llu", (unsigned long long)rows);
+        tag = tagbuf;
+        break;
+    }
     case PG_QUERY__NODE__NODE_COPY_STMT: {
         uint64_t rows = 0;
         rc = exec_copy(q, stmt->copy_stmt, sink, &rows, err);
@@ -336,6 +552,7 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
     }
     case PG_QUERY__NODE__NODE_CREATE_STMT:
         rc = exec_create_table(q, stmt->create_stmt, err);
+        if (rc == 0) acl_after_create(q, stmt->create_stmt->relation);
         tag = "CREATE TABLE";
         break;
     case PG_QUERY__NODE__NODE_CREATE_ENUM_STMT:
@@ -347,7 +564,37 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
         tag = "CREATE INDEX";
         break;
     case PG_QUERY__NODE__NODE_DROP_STMT:
+        if (stmt->drop_stmt->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW) {
+            rc = exec_drop_matview(q, stmt->drop_stmt, err);
+            tag = "DROP MATERIALIZED VIEW";
+            break;
+        }
+        if (stmt->drop_stmt->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE &&
+            matview_drop_table_check(q, stmt->drop_stmt, err) < 0) {
+            rc = -1;
+            break;
+        }
         rc = exec_drop(q, stmt->drop_stmt, &tag, err);
+        break;
+    case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT: {
+        uint64_t rows = 0;
+        bool with_rows = false;
+        rc = exec_create_matview(q, stmt->create_table_as_stmt, sink, &rows, &with_rows, err);
+        if (with_rows) {
+            snprintf(tagbuf, sizeof tagbuf, "SELECT %llu", (unsigned long long)rows);
+            tag = tagbuf;
+        } else {
+            tag = "CREATE MATERIALIZED VIEW";
+        }
+        break;
+    }
+    case PG_QUERY__NODE__NODE_REFRESH_MAT_VIEW_STMT:
+        rc = exec_refresh_matview(q, stmt->refresh_mat_view_stmt, err);
+        tag = "REFRESH MATERIALIZED VIEW";
+        break;
+    case PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT:
+        rc = exec_create_function(q, stmt->create_function_stmt, err);
+        tag = "CREATE FUNCTION";
         break;
     case PG_QUERY__NODE__NODE_CREATE_EXTENSION_STMT: {
         /* pgcrypto (gen_random_uuid) and friends are built in: accept, as installed. */
@@ -388,11 +635,29 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
         tag = "CHECKPOINT";
         break;
     }
+    case PG_QUERY__NODE__NODE_DISCARD_STMT:
+        rc = exec_discard(q, stmt->discard_stmt, sink, &tag, err);
+        break;
+    case PG_QUERY__NODE__NODE_DEALLOCATE_STMT: {
+        const char *n = stmt->deallocate_stmt->name;
+        rc = prepared_deallocate(q->s, n && n[0] ? n : NULL, err);
+        tag = n && n[0] ? "DEALLOCATE" : "DEALLOCATE ALL";
+        break;
+    }
+    case PG_QUERY__NODE__NODE_LISTEN_STMT:
+        /* accepted; no notifications are ever sent (nothing issues NOTIFY) */
+        tag = "LISTEN";
+        break;
+    case PG_QUERY__NODE__NODE_UNLISTEN_STMT:
+        tag = "UNLISTEN";
+        break;
     default:
         rc = tl_errorf(err, "0A000", "statement type %d is not supported yet", (int)stmt->node_case);
         break;
     }
-    tl_engine_unlock(q->eng);
+done:
+    if (lockmode == 2) tl_engine_unlock(q->eng);
+    else q_read_unlock(q->s);
     if (rc == 0 && tag) rc = complete(sink, tag) < 0 ? tl_errorf(err, "08006", "connection lost") : 0;
     return rc;
 }

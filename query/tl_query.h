@@ -22,6 +22,7 @@ typedef struct tl_coldesc {
     uint32_t type_oid;
     int16_t typlen;
     int32_t typmod;
+    int16_t format;     /* 0 text, 1 binary (RowDescription of a bound portal) */
 } tl_coldesc;
 
 /* One value of a result row in text format; NULL ptr = SQL NULL. */
@@ -80,5 +81,35 @@ int tl_query_simple(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *er
 /* Ask the running statement of this session to stop (CancelRequest; may be called from
  * another thread). The statement fails with 57014. */
 void tl_qsession_cancel(tl_qsession *s);
+
+/* ---- extended query protocol (prepared.c) ------------------------------------------
+ * Names are the protocol's: "" is the unnamed statement/portal. Every call returns 0, or
+ * -1 with err set (the server then skips to Sync). Parse trees are cached per session by
+ * query text, so re-parsing the same text (pgjdbc's unnamed statements) is cheap. */
+
+/* Parse: one statement (or none), with `nparams` declared parameter type OIDs (0 =
+ * infer). Types of the rest are inferred from context as PostgreSQL does. */
+int tl_prepare(tl_qsession *s, const char *name, const char *sql, int nparams,
+               const uint32_t *param_oids, tl_error *err);
+/* Describe statement: parameter type OIDs, and the result columns (*ncols = -1: NoData). */
+int tl_prepared_describe(tl_qsession *s, const char *name, int *nparams, const uint32_t **oids,
+                         int *ncols, const tl_coldesc **cols, tl_error *err);
+/* Bind: values[i].ptr NULL = SQL NULL; formats as the Bind message gives them (0, 1 or
+ * n entries, each 0 text or 1 binary). */
+int tl_bind(tl_qsession *s, const char *portal, const char *stmt, int nformats,
+            const int16_t *formats, int nvalues, const tl_cell *values, int nrformats,
+            const int16_t *rformats, tl_error *err);
+/* Describe portal: result columns with their formats (*ncols = -1: NoData). */
+int tl_portal_describe(tl_qsession *s, const char *portal, int *ncols, const tl_coldesc **cols,
+                       tl_error *err);
+/* Execute: at most max_rows rows (0 = all) through sink->row, then sink->complete, or
+ * *suspended = true when max_rows rows were sent (the portal continues next time). */
+int tl_execute(tl_qsession *s, const char *portal, int64_t max_rows, tl_sink *sink,
+               bool *suspended, tl_error *err);
+/* Close: 0 also when the name does not exist (as PostgreSQL). */
+int tl_close_statement(tl_qsession *s, const char *name);
+int tl_close_portal(tl_qsession *s, const char *name);
+/* Sync: ends the implicit transaction; outside a transaction block every portal closes. */
+void tl_sync(tl_qsession *s);
 
 #endif

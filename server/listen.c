@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "server_int.h"
@@ -32,11 +33,89 @@ tl_server *tl_server_new(tl_engine *eng, const tl_server_opts *o)
     pthread_cond_init(&s->idle, NULL);
     /* PIDs are only keys for CancelRequest; starting away from 0 keeps them plausible */
     s->next_pid = 10000 + (int32_t)(getpid() % 10000);
+    s->max_connections = o && o->max_connections > 0 ? o->max_connections : 100;
+    s->auth_timeout_s = o && o->auth_timeout_s > 0 ? o->auth_timeout_s : 60;
+    s->hba_file = o && o->hba_file ? tl_xstrdup(o->hba_file) : NULL;
+    s->ssl_cert = o && o->ssl_cert ? tl_xstrdup(o->ssl_cert) : NULL;
+    s->ssl_key = o && o->ssl_key ? tl_xstrdup(o->ssl_key) : NULL;
+    tl_error err;
+    tl_error_clear(&err);
+    srv__hba_load(s, NULL, &err); /* the default until tl_server_setup_security */
     return s;
+}
+
+int tl_server_setup_security(tl_server *s, tl_error *err)
+{
+    if (s->security_ready) return 0;
+    if (s->hba_file) {
+        srv__hba_free(s);
+        s->hba = NULL;
+        s->nhba = 0;
+        if (srv__hba_load(s, s->hba_file, err) != 0) return -1;
+    }
+    if (s->ssl_cert || s->ssl_key) {
+        if (!s->ssl_cert || !s->ssl_key)
+            return tl_errorf(err, "F0000", "TLS needs both a certificate (--ssl-cert) and a key (--ssl-key)");
+        s->ssl_ctx = srv__tls_ctx_new(s->ssl_cert, s->ssl_key, err);
+        if (!s->ssl_ctx) return -1;
+    }
+    s->security_ready = true;
+    return 0;
+}
+
+bool srv__slot_take(tl_server *s, pgw_conn *c)
+{
+    pthread_mutex_lock(&s->mu);
+    bool ok = s->nsessions < s->max_connections;
+    if (ok) {
+        s->nsessions++;
+        c->counted = true;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return ok;
+}
+
+void srv__arm_idle_timeout(pgw_conn *c)
+{
+    if (!c->qs) return;
+    char tx = tl_qsession_tx_status(c->qs);
+    const char *v = tl_qsession_get(c->qs, "idle_in_transaction_session_timeout");
+    long ms = 0;
+    if (v && tx != 'I') {
+        char *end;
+        double x = strtod(v, &end);
+        if (strcmp(end, "s") == 0) x *= 1000;
+        else if (strcmp(end, "min") == 0) x *= 60000;
+        ms = x > 0 && x < 2e9 ? (long)x : 0;
+    }
+    if (ms > 0) {
+        struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+        setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        c->idle_armed = true;
+        c->timed_out = false;
+    } else if (c->idle_armed) {
+        struct timeval tv = {0};
+        setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        c->idle_armed = false;
+    }
+}
+
+void srv__set_timeout(pgw_conn *c, int v, bool ms)
+{
+    struct timeval tv = {0};
+    if (ms) {
+        tv.tv_sec = v / 1000;
+        tv.tv_usec = (v % 1000) * 1000;
+    } else {
+        tv.tv_sec = v;
+    }
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
 int tl_server_listen(tl_server *s, tl_error *err)
 {
+    if (tl_server_setup_security(s, err) != 0) return -1;
     struct addrinfo hints = {0}, *res = NULL;
     char port[16];
     snprintf(port, sizeof port, "%d", s->port);
@@ -102,6 +181,15 @@ void tl_server_run(tl_server *s)
         int one = 1;
         /* replies are already batched per ReadyForQuery; Nagle would only add latency */
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        /* threads for connections not yet authenticated are bounded too: beyond twice
+         * the limit a newcomer is closed at once instead of costing a thread */
+        pthread_mutex_lock(&s->mu);
+        bool flood = s->nconns >= 2 * s->max_connections + 16;
+        pthread_mutex_unlock(&s->mu);
+        if (flood) {
+            close(fd);
+            continue;
+        }
         tl_server_spawn(s, fd);
     }
 }
@@ -190,6 +278,7 @@ void srv__unregister(tl_server *s, pgw_conn *c)
         tl_qsession_free(c->qs);
         c->qs = NULL;
     }
+    if (c->counted) s->nsessions--;
     if (--s->nconns == 0)
         pthread_cond_broadcast(&s->idle);
     pthread_mutex_unlock(&s->mu);
@@ -244,5 +333,10 @@ void tl_server_free(tl_server *s)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->idle);
     free(s->listen_addr);
+    srv__hba_free(s);
+    if (s->ssl_ctx) srv__tls_ctx_free(s->ssl_ctx);
+    free(s->hba_file);
+    free(s->ssl_cert);
+    free(s->ssl_key);
     free(s);
 }

@@ -4,8 +4,10 @@
  *
  * Start-up: SSLRequest/GSSENCRequest are refused with 'N' (TLS is its own issue),
  * CancelRequest is forwarded to the target session, a 3.0 StartupMessage opens a query
- * session with trust authentication. Then simple Query and COPY in/out; extended-query
- * messages are refused with 0A000 until that issue lands, keeping the Sync discipline.
+ * session with trust authentication. Then simple Query and COPY in/out, and the extended
+ * query protocol (Parse/Bind/Describe/Execute/Close/Flush/Sync: the objects live in the
+ * query layer, prepared.c); after an error in an extended-protocol message everything up
+ * to Sync is skipped and the error is reported once, as PostgreSQL does.
  *
  * Every length word is checked before anything is allocated for it (postgres.c's
  * SocketBackend: garbage as a length must not run us out of memory), bodies grow as
@@ -39,7 +41,7 @@ static int flush_out(pgw_conn *c)
 {
     size_t off = 0;
     while (off < c->out.len && !c->broken) {
-        ssize_t n = send(c->fd, c->out.data + off, c->out.len - off, MSG_NOSIGNAL);
+        ssize_t n = srv__io_send(c, c->out.data + off, c->out.len - off); /* tls.c */
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -142,8 +144,38 @@ static void send_fatal(pgw_conn *c, const char *sqlstate, const char *msg)
     flush_out(c);
 }
 
+static void send_param_status(pgw_conn *c, const char *name, const char *value);
+
+static struct pgw_param *param_slot(pgw_conn *c, const char *name)
+{
+    for (int i = 0; i < c->nparams; i++)
+        if (strcmp(c->params[i].name, name) == 0)
+            return &c->params[i];
+    if (c->nparams == (int)TL_ARRAY_LEN(c->params))
+        return NULL;
+    struct pgw_param *p = &c->params[c->nparams++];
+    p->name = tl_xstrdup(name);
+    return p;
+}
+
+/* Changed settings, in the order they changed, before ReadyForQuery. */
+static void flush_param_status(pgw_conn *c)
+{
+    for (int i = 0; i < c->nparams; i++) {
+        struct pgw_param *p = &c->params[i];
+        if (!p->pending)
+            continue;
+        if (!p->sent || strcmp(p->sent, p->pending) != 0)
+            send_param_status(c, p->name, p->pending);
+        free(p->sent);
+        p->sent = p->pending;
+        p->pending = NULL;
+    }
+}
+
 static int send_ready(pgw_conn *c)
 {
+    flush_param_status(c);
     msg_begin(c, 'Z');
     tl_buf_putc(&c->out, c->qs ? tl_qsession_tx_status(c->qs) : 'I');
     msg_end(c);
@@ -160,7 +192,13 @@ static void send_param_status(pgw_conn *c, const char *name, const char *value)
 
 static void report_param_cb(void *ctx, const char *name, const char *value)
 {
-    send_param_status(ctx, name, value);
+    pgw_conn *c = ctx;
+    send_param_status(c, name, value);
+    struct pgw_param *p = param_slot(c, name);
+    if (p) {
+        free(p->sent);
+        p->sent = tl_xstrdup(value ? value : "");
+    }
 }
 
 /* ---- input ---------------------------------------------------------------------- */
@@ -185,7 +223,7 @@ static int read_exact(pgw_conn *c, void *dst, size_t n)
             return -1;
         if (c->out.len > 0 && flush_out(c) != 0)
             return -1;
-        ssize_t r = recv(c->fd, c->in, IN_BUF_SIZE, 0);
+        ssize_t r = srv__io_recv(c, c->in, IN_BUF_SIZE); /* tls.c */
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
@@ -284,6 +322,22 @@ static int read_header(pgw_conn *c, char *type, size_t *len)
     return 0;
 }
 
+/* For auth.c: the same buffered I/O and error messages. */
+int srv__read_exact(pgw_conn *c, void *dst, size_t n)
+{
+    return read_exact(c, dst, n);
+}
+
+int srv__flush(pgw_conn *c)
+{
+    return flush_out(c);
+}
+
+void srv__send_error(pgw_conn *c, const tl_error *e, tl_severity sev)
+{
+    send_error(c, 'E', e, sev);
+}
+
 /* ---- sink: query results to protocol messages --------------------------------------- */
 
 static int sink_describe(void *ctx, int ncols, const tl_coldesc *cols)
@@ -298,7 +352,7 @@ static int sink_describe(void *ctx, int ncols, const tl_coldesc *cols)
         put_i32(c, (int32_t)cols[i].type_oid);
         put_i16(c, cols[i].typlen);
         put_i32(c, cols[i].typmod);
-        put_i16(c, 0); /* text: binary results come with Bind */
+        put_i16(c, cols[i].format); /* a bound portal's result format */
     }
     return msg_end(c);
 }
@@ -337,7 +391,13 @@ static int sink_notice(void *ctx, const tl_error *notice)
 static int sink_param_status(void *ctx, const char *name, const char *value)
 {
     pgw_conn *c = ctx;
-    send_param_status(c, name, value);
+    struct pgw_param *p = param_slot(c, name);
+    if (!p) {
+        send_param_status(c, name, value); /* no room to defer: report at once */
+    } else {
+        free(p->pending);
+        p->pending = tl_xstrdup(value ? value : "");
+    }
     return c->broken ? -1 : 0;
 }
 
@@ -503,8 +563,22 @@ static int read_startup(pgw_conn *c)
         if (read_body(c, (size_t)len - 4) != 0)
             return -1;
         uint32_t code = get_u32(c->body.data);
+        if (code == PROTO_SSL && c->srv->ssl_ctx && !c->ssl) {
+            tl_buf_putc(&c->out, 'S');
+            if (flush_out(c) != 0)
+                return -1;
+            /* bytes after the SSLRequest that arrived in plaintext could be injected by
+             * a man in the middle (CVE-2021-23214): refuse them as PG does */
+            if (c->in_pos < c->in_len) {
+                send_fatal(c, "08P01", "received unencrypted data after SSL request");
+                return -1;
+            }
+            if (srv__tls_accept(c) != 0)
+                return -1;
+            continue;
+        }
         if (code == PROTO_SSL || code == PROTO_GSS) {
-            /* no TLS/GSS yet: 'N' tells the client to go on in plaintext */
+            /* no GSS, and TLS only when configured: 'N' tells the client to go on in plaintext */
             tl_buf_putc(&c->out, 'N');
             if (flush_out(c) != 0)
                 return -1;
@@ -588,18 +662,13 @@ static int startup(pgw_conn *c)
         send_negotiate(c, npq, pq_opts);
 
     tl_engine *eng = c->srv->eng;
-    char m[512];
-    /* PG checks the role (after authentication) before the database */
-    if (!tl_engine_role_exists(eng, user)) {
-        snprintf(m, sizeof m, "role \"%s\" does not exist", user);
-        send_fatal(c, "28000", m);
+    /* security (auth.c): the connection limit, then hba, password, role, database */
+    if (!srv__slot_take(c->srv, c)) {
+        send_fatal(c, "53300", "sorry, too many clients already");
         return -1;
     }
-    if (!tl_engine_database_exists(eng, database)) {
-        snprintf(m, sizeof m, "database \"%s\" does not exist", database);
-        send_fatal(c, "3D000", m);
+    if (srv__authenticate(c, user, database) != 0)
         return -1;
-    }
     tl_qsession *qs = tl_qsession_new(eng, user, database);
     if (!qs) {
         send_fatal(c, "53000", "could not create a session");
@@ -620,7 +689,7 @@ static int startup(pgw_conn *c)
     pthread_mutex_unlock(&c->srv->mu);
 
     msg_begin(c, 'R');
-    put_i32(c, 0); /* AuthenticationOk: trust */
+    put_i32(c, 0); /* AuthenticationOk */
     msg_end(c);
     tl_qsession_report_params(qs, report_param_cb, c);
     msg_begin(c, 'K');
@@ -636,26 +705,16 @@ bad_packet:
 
 /* ---- the message loop ------------------------------------------------------------------- */
 
+static tl_sink conn_sink(pgw_conn *c);
+
+
 static int simple_query(pgw_conn *c)
 {
     if (memchr(c->body.data, '\0', c->body.len) == NULL) {
         send_fatal(c, "08P01", "invalid string in message");
         return -1;
     }
-    tl_sink sink = {
-        .ctx = c,
-        .describe = sink_describe,
-        .row = sink_row,
-        .complete = sink_complete,
-        .notice = sink_notice,
-        .param_status = sink_param_status,
-        .copy_in_begin = sink_copy_in_begin,
-        .copy_in_read = sink_copy_in_read,
-        .copy_out_begin = sink_copy_out_begin,
-        .copy_out_data = sink_copy_out_data,
-        .copy_out_end = sink_copy_out_end,
-        .empty = sink_empty,
-    };
+    tl_sink sink = conn_sink(c);
     tl_error err;
     tl_error_clear(&err);
     /* the sink may reuse c->body (CopyFail text), so the query gets its own copy */
@@ -678,12 +737,237 @@ static int simple_query(pgw_conn *c)
     return send_ready(c);
 }
 
+/* ---- extended query protocol ------------------------------------------------------------- */
+
+/* A cursor over a message body; any overrun marks it bad (08P01, as pq_getmsg*). */
+typedef struct rd {
+    const char *p, *end;
+    bool bad;
+} rd;
+
+static const char *rd_str(rd *r)
+{
+    const char *z = r->bad ? NULL : memchr(r->p, '\0', (size_t)(r->end - r->p));
+    if (!z) {
+        r->bad = true;
+        return "";
+    }
+    const char *s = r->p;
+    r->p = z + 1;
+    return s;
+}
+
+static int32_t rd_i32(rd *r)
+{
+    if (r->bad || r->end - r->p < 4) {
+        r->bad = true;
+        return 0;
+    }
+    int32_t v = (int32_t)get_u32(r->p);
+    r->p += 4;
+    return v;
+}
+
+static int16_t rd_i16(rd *r)
+{
+    if (r->bad || r->end - r->p < 2) {
+        r->bad = true;
+        return 0;
+    }
+    const unsigned char *u = (const unsigned char *)r->p;
+    r->p += 2;
+    return (int16_t)(u[0] << 8 | u[1]);
+}
+
+static const char *rd_bytes(rd *r, size_t n)
+{
+    if (r->bad || (size_t)(r->end - r->p) < n) {
+        r->bad = true;
+        return NULL;
+    }
+    const char *s = r->p;
+    r->p += n;
+    return s;
+}
+
+static int rd_check(rd *r, tl_error *err)
+{
+    if (r->bad) return tl_errorf(err, "08P01", "insufficient data left in message");
+    if (r->p != r->end) return tl_errorf(err, "08P01", "invalid message format");
+    return 0;
+}
+
+static tl_sink conn_sink(pgw_conn *c)
+{
+    tl_sink sink = {
+        .ctx = c,
+        .describe = sink_describe,
+        .row = sink_row,
+        .complete = sink_complete,
+        .notice = sink_notice,
+        .param_status = sink_param_status,
+        .copy_in_begin = sink_copy_in_begin,
+        .copy_in_read = sink_copy_in_read,
+        .copy_out_begin = sink_copy_out_begin,
+        .copy_out_data = sink_copy_out_data,
+        .copy_out_end = sink_copy_out_end,
+        .empty = sink_empty,
+    };
+    return sink;
+}
+
+static void send_empty_msg(pgw_conn *c, char type)
+{
+    msg_begin(c, type);
+    msg_end(c);
+}
+
+static int ext_parse(pgw_conn *c, tl_error *err)
+{
+    rd r = {c->body.data, c->body.data + c->body.len, false};
+    const char *name = rd_str(&r);
+    const char *sql = rd_str(&r);
+    int n = rd_i16(&r);
+    if (n < 0) r.bad = true;
+    uint32_t *oids = tl_xcalloc((size_t)(n > 0 ? n : 0) + 1, sizeof *oids);
+    for (int i = 0; i < n && !r.bad; i++) oids[i] = (uint32_t)rd_i32(&r);
+    int rc = rd_check(&r, err);
+    if (rc == 0) rc = tl_prepare(c->qs, name, sql, n, oids, err);
+    free(oids);
+    if (rc == 0) send_empty_msg(c, '1'); /* ParseComplete */
+    return rc;
+}
+
+static int ext_bind(pgw_conn *c, tl_error *err)
+{
+    rd r = {c->body.data, c->body.data + c->body.len, false};
+    const char *portal = rd_str(&r);
+    const char *stmt = rd_str(&r);
+    int nf = rd_i16(&r);
+    if (nf < 0) r.bad = true;
+    int16_t *fmts = tl_xcalloc((size_t)(nf > 0 ? nf : 0) + 1, sizeof *fmts);
+    for (int i = 0; i < nf && !r.bad; i++) fmts[i] = rd_i16(&r);
+    int nv = r.bad ? 0 : rd_i16(&r);
+    if (nv < 0) r.bad = true;
+    tl_cell *vals = tl_xcalloc((size_t)(nv > 0 ? nv : 0) + 1, sizeof *vals);
+    for (int i = 0; i < nv && !r.bad; i++) {
+        int32_t len = rd_i32(&r);
+        if (len == -1) continue; /* NULL */
+        if (len < 0) {
+            r.bad = true;
+            break;
+        }
+        vals[i].ptr = rd_bytes(&r, (size_t)len);
+        vals[i].len = (size_t)len;
+    }
+    int nr = r.bad ? 0 : rd_i16(&r);
+    if (nr < 0) r.bad = true;
+    int16_t *rfmts = tl_xcalloc((size_t)(nr > 0 ? nr : 0) + 1, sizeof *rfmts);
+    for (int i = 0; i < nr && !r.bad; i++) rfmts[i] = rd_i16(&r);
+    int rc = rd_check(&r, err);
+    if (rc == 0) rc = tl_bind(c->qs, portal, stmt, nf, fmts, nv, vals, nr, rfmts, err);
+    free(fmts);
+    free(vals);
+    free(rfmts);
+    if (rc == 0) send_empty_msg(c, '2'); /* BindComplete */
+    return rc;
+}
+
+static int ext_describe(pgw_conn *c, tl_error *err)
+{
+    rd r = {c->body.data, c->body.data + c->body.len, false};
+    const char *kind = rd_bytes(&r, 1);
+    const char *name = rd_str(&r);
+    if (rd_check(&r, err) < 0) return -1;
+    int ncols = -1;
+    const tl_coldesc *cols = NULL;
+    if (*kind == 'S') {
+        int np = 0;
+        const uint32_t *oids = NULL;
+        if (tl_prepared_describe(c->qs, name, &np, &oids, &ncols, &cols, err) < 0) return -1;
+        msg_begin(c, 't'); /* ParameterDescription */
+        put_i16(c, (int16_t)np);
+        for (int i = 0; i < np; i++) put_i32(c, (int32_t)oids[i]);
+        msg_end(c);
+    } else if (*kind == 'P') {
+        if (tl_portal_describe(c->qs, name, &ncols, &cols, err) < 0) return -1;
+    } else {
+        return tl_errorf(err, "08P01", "invalid DESCRIBE message subtype %d", (unsigned char)*kind);
+    }
+    if (ncols < 0)
+        send_empty_msg(c, 'n'); /* NoData */
+    else
+        sink_describe(c, ncols, cols);
+    return c->broken ? -1 : 0;
+}
+
+static int ext_execute(pgw_conn *c, tl_error *err)
+{
+    rd r = {c->body.data, c->body.data + c->body.len, false};
+    const char *name = rd_str(&r);
+    int32_t max = rd_i32(&r);
+    if (rd_check(&r, err) < 0) return -1;
+    char *pname = tl_xstrdup(name); /* the body buffer is reused by COPY */
+    tl_sink sink = conn_sink(c);
+    sink.describe = NULL;
+    bool suspended = false;
+    int rc = tl_execute(c->qs, pname, max, &sink, &suspended, err);
+    free(pname);
+    if (c->broken) return -1;
+    if (copy_in_cleanup(c, rc == 0) != 0) return -1;
+    if (rc == 0 && suspended) send_empty_msg(c, 's'); /* PortalSuspended */
+    return rc;
+}
+
+static int ext_close(pgw_conn *c, tl_error *err)
+{
+    rd r = {c->body.data, c->body.data + c->body.len, false};
+    const char *kind = rd_bytes(&r, 1);
+    const char *name = rd_str(&r);
+    if (rd_check(&r, err) < 0) return -1;
+    if (*kind == 'S')
+        tl_close_statement(c->qs, name);
+    else if (*kind == 'P')
+        tl_close_portal(c->qs, name);
+    else
+        return tl_errorf(err, "08P01", "invalid CLOSE message subtype %d", (unsigned char)*kind);
+    send_empty_msg(c, '3'); /* CloseComplete */
+    return 0;
+}
+
+/* One extended-protocol message; -1 = an error was reported (skip to Sync), -2 = the
+ * session must end. */
+static int extended_message(pgw_conn *c, char type)
+{
+    tl_error err;
+    tl_error_clear(&err);
+    int rc;
+    switch (type) {
+    case 'P': rc = ext_parse(c, &err); break;
+    case 'B': rc = ext_bind(c, &err); break;
+    case 'D': rc = ext_describe(c, &err); break;
+    case 'E': rc = ext_execute(c, &err); break;
+    default: rc = ext_close(c, &err); break;
+    }
+    if (c->broken) return -2;
+    if (rc == 0) return 0;
+    if (!tl_error_set(&err)) tl_errorf(&err, "XX000", "extended query failed without an error message");
+    bool fatal = err.severity == TL_SEV_FATAL;
+    send_error(c, 'E', &err, fatal ? TL_SEV_FATAL : TL_SEV_ERROR);
+    if (fatal) {
+        flush_out(c);
+        return -2;
+    }
+    return -1;
+}
+
 static void conn_loop(pgw_conn *c)
 {
     bool skip_to_sync = false; /* after an extended-protocol error, as PG does */
     for (;;) {
         char type;
         size_t len;
+        srv__arm_idle_timeout(c); /* idle_in_transaction_session_timeout (listen.c) */
         if (read_header(c, &type, &len) != 0)
             return;
         if (type == 'd' || type == 'c' || type == 'f') {
@@ -694,9 +978,10 @@ static void conn_loop(pgw_conn *c)
         }
         if (read_body(c, len) != 0)
             return;
+        if (skip_to_sync && type != 'S' && type != 'X')
+            continue; /* PG ignores everything up to Sync, simple Query included */
         switch (type) {
         case 'Q':
-            skip_to_sync = false;
             if (simple_query(c) != 0)
                 return;
             break;
@@ -704,6 +989,7 @@ static void conn_loop(pgw_conn *c)
             return;
         case 'S':
             skip_to_sync = false;
+            tl_sync(c->qs);
             if (send_ready(c) != 0)
                 return;
             break;
@@ -713,18 +999,18 @@ static void conn_loop(pgw_conn *c)
             if (send_ready(c) != 0)
                 return;
             break;
-        case 'P': case 'B': case 'D': case 'E': case 'C': case 'H':
-            if (type == 'H' && !skip_to_sync) {
-                if (flush_out(c) != 0)
-                    return;
-                break;
-            }
-            if (!skip_to_sync) {
-                send_simple_error(c, TL_SEV_ERROR, "0A000",
-                                  "extended query protocol not supported yet");
-                skip_to_sync = true;
-            }
+        case 'H':
+            if (flush_out(c) != 0)
+                return;
             break;
+        case 'P': case 'B': case 'D': case 'E': case 'C': {
+            int rc = extended_message(c, type);
+            if (rc == -2)
+                return;
+            if (rc == -1)
+                skip_to_sync = true;
+            break;
+        }
         default:
             return; /* msg_cap admits no other type */
         }
@@ -742,14 +1028,31 @@ void tl_server_serve_fd(tl_server *s, int fd)
     c->in = tl_xmalloc(IN_BUF_SIZE);
     tl_buf_init(&c->out);
     tl_buf_init(&c->body);
+    tl_buf_init(&c->auth_body);
     srv__register(s, c);
-    if (startup(c) == 0)
+    srv__set_timeout(c, s->auth_timeout_s, false); /* authentication_timeout */
+    if (startup(c) == 0) {
+        srv__set_timeout(c, 0, false);
         conn_loop(c);
+        if (c->timed_out && c->idle_armed) {
+            /* the socket is fine, the session sat idle inside a transaction */
+            c->broken = false;
+            tl_buf_clear(&c->out);
+            send_fatal(c, "25P03", "terminating connection due to idle-in-transaction timeout");
+        }
+    }
     flush_out(c);
+    srv__tls_close(c);
     srv__unregister(s, c); /* frees the session under the registry lock */
     close(fd);
     tl_buf_free(&c->out);
     tl_buf_free(&c->body);
+    for (int i = 0; i < c->nparams; i++) {
+        free(c->params[i].name);
+        free(c->params[i].sent);
+        free(c->params[i].pending);
+    }
+    tl_buf_free(&c->auth_body);
     free(c->in);
     free(c);
 }

@@ -30,6 +30,8 @@ typedef struct settings {
     int wal_pwrite;  /* -1 unset */
     long long ckpt_mb;
     int ckpt_timeout;
+    char *hba_file, *ssl_cert, *ssl_key; /* security: see README "Security" */
+    int max_connections;
 } settings;
 
 static void usage(FILE *f)
@@ -45,6 +47,11 @@ static void usage(FILE *f)
           "  --wal-io uring|pwrite        how the WAL is written (default uring)\n"
           "  --checkpoint-wal-mb N        automatic checkpoint after N MiB of WAL (256)\n"
           "  --checkpoint-timeout S       ... or after S seconds with WAL written (300)\n"
+          "  --hba FILE        authentication rules (pg_hba.conf style); default: loopback\n"
+          "                    trust, scram-sha-256 from anywhere else\n"
+          "  --ssl-cert FILE   PEM certificate (chain): TLS is offered when this and --ssl-key\n"
+          "  --ssl-key FILE    PEM private key\n"
+          "  --max-connections N  concurrent sessions (default 100)\n"
           "  --config FILE     read `key = value` lines (listen, port, data_dir, database);\n"
           "                    command-line flags override the file\n"
           "  --help            show this help and exit\n",
@@ -101,6 +108,23 @@ static int set_key(settings *st, const char *key, const char *val, const char *w
         }
         if (key[11] == 'w') st->ckpt_mb = v;
         else st->ckpt_timeout = (int)v;
+    } else if (strcmp(key, "hba_file") == 0 || strcmp(key, "hba") == 0) {
+        free(st->hba_file);
+        st->hba_file = tl_xstrdup(val);
+    } else if (strcmp(key, "ssl_cert") == 0 || strcmp(key, "ssl_cert_file") == 0) {
+        free(st->ssl_cert);
+        st->ssl_cert = tl_xstrdup(val);
+    } else if (strcmp(key, "ssl_key") == 0 || strcmp(key, "ssl_key_file") == 0) {
+        free(st->ssl_key);
+        st->ssl_key = tl_xstrdup(val);
+    } else if (strcmp(key, "max_connections") == 0) {
+        char *end;
+        long v = strtol(val, &end, 10);
+        if (*end || v < 1 || v > 100000) {
+            fprintf(stderr, "tallyd: %s: invalid max_connections \"%s\"\n", where, val);
+            return -1;
+        }
+        st->max_connections = (int)v;
     } else {
         fprintf(stderr, "tallyd: %s: unknown setting \"%s\"\n", where, key);
         return -1;
@@ -171,7 +195,8 @@ int main(int argc, char **argv)
         /* --name VALUE or --name=VALUE */
         const char *names[] = {"--listen", "--port", "--data-dir", "--database", "--config",
                                "--synchronous-commit", "--wal-io", "--checkpoint-wal-mb",
-                               "--checkpoint-timeout"};
+                               "--checkpoint-timeout",
+                               "--hba", "--ssl-cert", "--ssl-key", "--max-connections"};
         const char *val = NULL;
         size_t which = TL_ARRAY_LEN(names);
         for (size_t k = 0; k < TL_ARRAY_LEN(names); k++) {
@@ -202,7 +227,8 @@ int main(int argc, char **argv)
         }
         static const char *keys[] = {"listen", "port", "data_dir", "database", "",
                                      "synchronous_commit", "wal_io", "checkpoint_wal_mb",
-                                     "checkpoint_timeout"};
+                                     "checkpoint_timeout",
+                                     "hba_file", "ssl_cert", "ssl_key", "max_connections"};
         if (set_key(&flags, keys[which], val, "command line") != 0)
             return 2;
     }
@@ -241,7 +267,14 @@ int main(int argc, char **argv)
         if (err.hint[0]) fprintf(stderr, "tallyd: HINT:  %s\n", err.hint);
         return strcmp(err.sqlstate, "55006") == 0 ? 3 : 1;
     }
-    tl_server_opts sopts = {.listen_addr = listen, .port = port};
+    tl_server_opts sopts = {
+        .listen_addr = listen,
+        .port = port,
+        .hba_file = flags.hba_file ? flags.hba_file : file.hba_file,
+        .ssl_cert = flags.ssl_cert ? flags.ssl_cert : file.ssl_cert,
+        .ssl_key = flags.ssl_key ? flags.ssl_key : file.ssl_key,
+        .max_connections = flags.max_connections ? flags.max_connections : file.max_connections,
+    };
     tl_server *srv = tl_server_new(eng, &sopts);
     if (tl_server_listen(srv, &err) != 0 || tl_server_start(srv, &err) != 0) {
         fprintf(stderr, "tallyd: %s\n", err.message);

@@ -16,10 +16,19 @@ typedef struct tl_server_opts {
     const char *listen_addr; /* IPv4/IPv6 literal or host name; NULL = "127.0.0.1" */
     int port;                /* 0 = let the kernel pick (tests); read it with tl_server_port */
     size_t stack_size;       /* per connection thread; 0 = default (512 KiB) */
+    /* security: see server/auth.c, hba.c, tls.c */
+    const char *hba_file;    /* NULL = loopback trust, scram-sha-256 elsewhere */
+    const char *ssl_cert;    /* both set = TLS offered on SSLRequest */
+    const char *ssl_key;
+    int max_connections;     /* 0 = 100 */
+    int auth_timeout_s;      /* 0 = 60 (PG's authentication_timeout) */
 } tl_server_opts;
 
 /* The engine is borrowed: it must outlive the server. */
 tl_server *tl_server_new(tl_engine *eng, const tl_server_opts *o);
+/* Load the rule file and TLS certificate named in the options: 0, or -1 with err.
+ * tl_server_listen calls it if it has not run. */
+int tl_server_setup_security(tl_server *s, tl_error *err);
 /* Bind and listen: 0, or -1 with err (08006 naming the address and errno). */
 int tl_server_listen(tl_server *s, tl_error *err);
 int tl_server_port(const tl_server *s); /* the bound port, after tl_server_listen */

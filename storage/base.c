@@ -109,6 +109,7 @@ void tl_arena_init(tl_arena *a)
     a->head = NULL;
     a->used = 0;
     a->limit = 0;
+    a->cbs = NULL;
 }
 
 void *tl_arena_alloc(tl_arena *a, size_t n)
@@ -175,8 +176,20 @@ void tl_arena_reset(tl_arena *a)
     a->limit = limit;
 }
 
+void tl_arena_on_free(tl_arena *a, void (*fn)(void *), void *arg)
+{
+    tl_arena_cb *cb = tl_arena_alloc(a, sizeof *cb);
+    cb->fn = fn;
+    cb->arg = arg;
+    cb->next = a->cbs;
+    a->cbs = cb;
+}
+
 void tl_arena_free(tl_arena *a)
 {
+    /* Callbacks first: their records live in the blocks freed below. */
+    for (tl_arena_cb *cb = a->cbs; cb; cb = cb->next) cb->fn(cb->arg);
+    a->cbs = NULL;
     tl_arena_block *b = a->head;
     while (b) {
         tl_arena_block *n = b->next;

@@ -3,10 +3,13 @@
  * Strings live in append-only blocks and the code->string table in fixed chunks reached
  * through a directory allocated once, so readers may resolve any code they have seen in
  * a published row without a lock while the writer keeps interning. The hash index
- * (string -> code) is the writer's alone and may be rebuilt at will.
+ * (string -> code) is the writer's; readers look a literal up once per statement
+ * (tl_dict_find_shared) under a mutex that the writer takes only to rebuild the index,
+ * and slots are stored with release order so a reader never sees a code before its entry.
  */
 #include "tl_table.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -30,6 +33,7 @@ struct tl_dict {
     uint32_t *hashes;  /* low 32 bits of each slot's hash, to skip most compares */
     uint32_t nslots;   /* power of two */
     size_t bytes;
+    pthread_mutex_t grow_mu; /* held by dict_grow and by readers' lookups */
 };
 
 tl_dict *tl_dict_new(void)
@@ -39,6 +43,7 @@ tl_dict *tl_dict_new(void)
     d->nslots = 64;
     d->slots = tl_xcalloc(d->nslots, sizeof *d->slots);
     d->hashes = tl_xcalloc(d->nslots, sizeof *d->hashes);
+    pthread_mutex_init(&d->grow_mu, NULL);
     return d;
 }
 
@@ -55,6 +60,7 @@ void tl_dict_free(tl_dict *d)
     }
     free(d->slots);
     free(d->hashes);
+    pthread_mutex_destroy(&d->grow_mu);
     free(d);
 }
 
@@ -96,12 +102,12 @@ static int64_t dict_probe(const tl_dict *d, const char *s, uint32_t len, uint64_
 {
     uint32_t mask = d->nslots - 1, i = (uint32_t)(h >> 32) & mask, h32 = (uint32_t)h;
     for (;;) {
-        uint32_t c = d->slots[i];
+        uint32_t c = __atomic_load_n(&d->slots[i], __ATOMIC_ACQUIRE);
         if (c == 0) {
             *slot = i;
             return -1;
         }
-        if (d->hashes[i] == h32) {
+        if (__atomic_load_n(&d->hashes[i], __ATOMIC_RELAXED) == h32) {
             tl_str e = tl_dict_get(d, c - 1);
             if (e.len == len && memcmp(e.ptr, s, len) == 0) {
                 *slot = i;
@@ -114,6 +120,7 @@ static int64_t dict_probe(const tl_dict *d, const char *s, uint32_t len, uint64_
 
 static void dict_grow(tl_dict *d)
 {
+    pthread_mutex_lock(&d->grow_mu);
     uint32_t old_n = d->nslots;
     uint32_t *old_slots = d->slots, *old_hashes = d->hashes;
     d->nslots *= 2;
@@ -132,6 +139,15 @@ static void dict_grow(tl_dict *d)
     }
     free(old_slots);
     free(old_hashes);
+    pthread_mutex_unlock(&d->grow_mu);
+}
+
+int64_t tl_dict_find_shared(tl_dict *d, const char *s, uint32_t len)
+{
+    pthread_mutex_lock(&d->grow_mu);
+    int64_t c = tl_dict_find(d, s, len);
+    pthread_mutex_unlock(&d->grow_mu);
+    return c;
 }
 
 int64_t tl_dict_find(const tl_dict *d, const char *s, uint32_t len)
@@ -153,8 +169,8 @@ uint32_t tl_dict_intern(tl_dict *d, const char *s, uint32_t len)
     tl_str *e = &d->chunks[ci][code & (DICT_CHUNK - 1)];
     e->ptr = dict_store(d, s, len);
     e->len = len;
-    d->slots[slot] = code + 1;
-    d->hashes[slot] = (uint32_t)h;
+    __atomic_store_n(&d->hashes[slot], (uint32_t)h, __ATOMIC_RELAXED);
+    __atomic_store_n(&d->slots[slot], code + 1, __ATOMIC_RELEASE);
     __atomic_store_n(&d->n, code + 1, __ATOMIC_RELEASE);
     d->bytes += sizeof(tl_str);
     if ((uint64_t)d->n * 10 > (uint64_t)d->nslots * 7) dict_grow(d);

@@ -49,8 +49,14 @@ const char *tl_severity_name(tl_severity s);
 /* ---- arena: bump allocation freed all at once ---------------------------- */
 
 typedef struct tl_arena_block tl_arena_block;
+typedef struct tl_arena_cb {
+    struct tl_arena_cb *next;
+    void (*fn)(void *);
+    void *arg;
+} tl_arena_cb;
 typedef struct tl_arena {
     tl_arena_block *head;
+    tl_arena_cb *cbs; /* run (newest first) when the arena is freed or reset */
     size_t used;  /* bytes handed out, for memory limits */
     size_t limit; /* 0 = unlimited; beyond it allocation fails (53200 upstream) */
 } tl_arena;
@@ -62,6 +68,9 @@ char *tl_arena_strndup(tl_arena *a, const char *s, size_t n);
 char *tl_arena_strdup(tl_arena *a, const char *s);
 char *tl_arena_printf(tl_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void tl_arena_reset(tl_arena *a); /* frees everything but keeps the arena usable */
+/* Run fn(arg) when the arena is next freed or reset: releases what the arena's memory
+ * stands for, such as a table pin held by a snapshot allocated in it. */
+void tl_arena_on_free(tl_arena *a, void (*fn)(void *), void *arg);
 void tl_arena_free(tl_arena *a);
 
 /* ---- buffer ---------------------------------------------------------------- */

@@ -1,6 +1,8 @@
 /*
- * tl_table.h — a table's data: month partitions of column chunks, string columns
- * dictionary-encoded with one dictionary per column across partitions.
+ * tl_table.h — a table's data: month partitions of sealed, compressed column segments
+ * (TL_CHUNK_ROWS rows each; see seg_int.h and codec_int.h) plus one uncompressed tail
+ * chunk per partition; string and (non-unique) uuid columns dictionary-encoded with one
+ * dictionary per column across partitions; per-segment delete bitmaps.
  *
  * Concurrency model (the walking skeleton's stand-in for full epochs): one writer at a
  * time appends (the engine serialises writers); readers never block it. Column data
@@ -9,6 +11,17 @@
  * writer appends. Rows become visible when the writer publishes new per-partition row
  * counts under the engine's sequence lock; a failed batch is rolled back by truncating
  * to the counts it started from, before anything was published.
+ *
+ * Sealing: tl_table_publish encodes every full, published tail chunk into a segment
+ * and swaps the segment in. The raw chunk it replaces is freed only when no reader holds
+ * a pin, so anything that reads a table outside the writer (scans, snapshot writers,
+ * system views) brackets its reads with tl_table_pin/tl_table_unpin. Rollback never
+ * reaches a sealed chunk: only published rows are sealed, and marks are never below them.
+ *
+ * Deletes: tl_table_delete marks rows in copy-on-write bitmaps per chunk; the new bitmaps
+ * are published with the row counts (tl_table_publish) or dropped (tl_table_rollback),
+ * and each snapshot keeps the bitmap directory of its epoch, so a reader never sees half
+ * a delete. Row positions never move (constraint indexes hold them).
  */
 #ifndef TL_TABLE_H
 #define TL_TABLE_H
@@ -29,6 +42,8 @@ void tl_dict_free(tl_dict *d);
 uint32_t tl_dict_intern(tl_dict *d, const char *s, uint32_t len);
 /* Code of the string, or -1 if absent (writer only: the hash index is not reader-safe). */
 int64_t tl_dict_find(const tl_dict *d, const char *s, uint32_t len);
+/* The same for readers concurrent with the writer. */
+int64_t tl_dict_find_shared(tl_dict *d, const char *s, uint32_t len);
 /* String of a code; safe for readers for any code they saw in a published row. */
 tl_str tl_dict_get(const tl_dict *d, uint32_t code);
 uint32_t tl_dict_size(const tl_dict *d);
@@ -69,17 +84,30 @@ void tl_table_rollback(tl_table *t, const tl_table_mark *m);
 void tl_table_publish(tl_table *t);
 /* Publish only up to a mark taken after some appends (group commit publishes batches
  * in WAL order once their record is durable, while later batches are already appended).
- * The mark must not be beyond the current sizes; one publisher at a time. */
+ * The mark must not be beyond the current sizes; one publisher at a time. Row counts
+ * only: pending deletes stay pending (the engine publishes a batch with deletes with
+ * tl_table_publish, holding the writer back until then). */
 void tl_table_publish_mark(tl_table *t, const tl_table_mark *m);
+/* Partition of a month key (tl_table_part_month's domain), -1 if none (writer only). */
+int64_t tl_table_find_month(const tl_table *t, int32_t month);
+/* Rows of a partition, unpublished included (writer only). */
+uint64_t tl_table_part_rows(const tl_table *t, uint32_t part);
 
 /* Reader side: a snapshot of the published partition count and row counts. */
+typedef struct tl_delmap tl_delmap;
 typedef struct tl_table_snap {
     uint32_t nparts;
-    const uint64_t *rows; /* per partition */
+    const uint64_t *rows;          /* per partition: row positions [0, rows) */
+    const tl_delmap *const *dels;  /* per partition: deleted rows at this epoch (NULL: none) */
 } tl_table_snap;
-/* Fill `snap` (rows array allocated in `a`). Caller provides consistency (seqlock). */
+/* Fill `snap` (rows array allocated in `a`). Caller provides consistency (seqlock).
+ * The snapshot pins the table until `a` is freed or reset, so free `a` before the table. */
 void tl_table_snapshot(const tl_table *t, tl_table_snap *snap, tl_arena *a);
-uint64_t tl_table_snap_total(const tl_table_snap *snap);
+uint64_t tl_table_snap_total(const tl_table_snap *snap); /* live rows (deleted ones excluded) */
+
+/* Readers outside the writer pin the table for as long as they read its columns. */
+void tl_table_pin(tl_table *t);
+void tl_table_unpin(tl_table *t);
 
 /* Month key of a partition (months since 2000-01, NULL partition = INT32_MIN; a table
  * without partitioning has one partition with key 0). */
@@ -96,5 +124,74 @@ void tl_table_get(const tl_table *t, uint32_t part, int col, uint64_t row, tl_da
 uint32_t tl_table_get_code(const tl_table *t, uint32_t part, int col, uint64_t row);
 
 size_t tl_table_bytes(const tl_table *t); /* resident bytes of data + dictionaries */
+
+/* The column is (nearly) unique, e.g. a single-column uuid primary key: store values
+ * rather than dictionary codes, since a dictionary of unique keys only adds its index.
+ * Call before the first append. */
+void tl_table_hint_unique(tl_table *t, int col);
+
+/* Like tl_table_append, but the caller chooses each row's partition by month key
+ * (months since 2000-01; INT32_MIN = the NULL partition): rows of a child table filed
+ * under their parent's month (fact_kpi_events under its attempt's started_at). */
+int tl_table_append_months(tl_table *t, const tl_vec *cols, uint32_t n, const int32_t *months,
+                           tl_rowloc *loc, tl_error *err);
+
+/* Seal every full tail chunk now (tests, checkpoints, benchmarks); publish does it too. */
+void tl_table_seal(tl_table *t);
+
+/* ---- deletes ------------------------------------------------------------------------ */
+
+/* Mark a published row deleted (writer only). Visible at the next publish; dropped by
+ * rollback. Returns false if it was already deleted (in this epoch or pending). */
+bool tl_table_delete(tl_table *t, uint32_t part, uint64_t row);
+/* Whether a row is deleted in the writer's (pending-inclusive) view. */
+bool tl_table_is_deleted(const tl_table *t, uint32_t part, uint64_t row);
+/* Deleted rows of a partition in a snapshot's epoch (snapshot files). */
+uint64_t tl_table_snap_ndel(const tl_table_snap *snap, uint32_t part);
+bool tl_table_snap_is_deleted(const tl_table_snap *snap, uint32_t part, uint64_t row);
+
+/* ---- scans in compressed form ---------------------------------------------------------- */
+
+/* A simple predicate evaluated by storage on encoded data. Values are in the column's
+ * storage domain: integer-like types (int2/4/8, date, timestamp[tz], bool as 0/1) as
+ * int64; dictionary-coded columns (text, non-unique uuid) as codes from
+ * tl_table_lookup_code, equality only. Other column types take no predicates. NULLs
+ * never satisfy RANGE or IN. The caller keeps its own filter: predicates only narrow. */
+typedef enum tl_pred_kind { TL_PRED_RANGE, TL_PRED_IN, TL_PRED_ISNULL, TL_PRED_NOTNULL, TL_PRED_FALSE } tl_pred_kind;
+typedef struct tl_scan_pred {
+    int col;
+    tl_pred_kind kind;
+    int64_t lo, hi;      /* RANGE: inclusive bounds */
+    uint32_t nin;        /* IN: sorted distinct values */
+    const int64_t *in;
+} tl_scan_pred;
+
+/* Which kind of domain a column has for predicates: 'i' integer-like, 'c' code, 0 none. */
+char tl_table_pred_domain(const tl_table *t, int col);
+/* Reader-safe dictionary lookup: code of a string (or 16 raw uuid bytes), -1 if absent. */
+int64_t tl_table_lookup_code(const tl_table *t, int col, const char *s, uint32_t len);
+/* First row >= `row` of partition `part` that might satisfy the predicates, judged by the
+ * partition's month and the zone maps of sealed segments; snap->rows[part] if none. */
+uint64_t tl_table_skip(const tl_table *t, const tl_table_snap *snap, uint32_t part, uint64_t row,
+                       const tl_scan_pred *preds, int npreds);
+/* Live rows of [start, start+n) (n <= TL_VEC_SIZE) satisfying all predicates, as offsets
+ * from start in `sel` (ascending); returns how many. Deleted rows are never selected. */
+uint32_t tl_table_select(const tl_table *t, const tl_table_snap *snap, uint32_t part,
+                         uint64_t start, uint32_t n, const tl_scan_pred *preds, int npreds,
+                         uint32_t *sel);
+
+/* ---- storage statistics (tally_storage) -------------------------------------------------- */
+
+typedef struct tl_storage_stat {
+    uint32_t part;
+    int col;
+    const char *encoding;  /* "for", "rle", "constant", "plain", "all-null", "tail" */
+    uint64_t rows, segments;
+    uint64_t raw_bytes;    /* the values' plain width (strings: their bytes) */
+    uint64_t stored_bytes; /* resident bytes of the encoded segments or tail chunks */
+} tl_storage_stat;
+/* Call fn once per (partition, column, encoding) present. Pin the table around it. */
+void tl_table_storage_stats(const tl_table *t, void (*fn)(void *arg, const tl_storage_stat *st),
+                            void *arg);
 
 #endif

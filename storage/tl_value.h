@@ -37,6 +37,9 @@ typedef enum tl_type_id {
     TL_OID,
     TL_ENUM,  /* user enum: oid names the type, value is the label's ordinal */
     TL_VOID,  /* result of a function returning nothing (refresh_reporting_views) */
+    TL_CHAR,  /* PostgreSQL's one-byte "char" (pg_class.relkind ...) */
+    TL_ARRAY, /* an array held in its text form '{a,b}'; tl_type.oid names the array type
+               * (int2vector, oid[], text[] ...): catalogs return these, clients read them */
     TL_TYPE_COUNT
 } tl_type_id;
 
@@ -47,13 +50,20 @@ enum {
     TL_OID_FLOAT8 = 701, TL_OID_UNKNOWN = 705, TL_OID_BPCHAR = 1042, TL_OID_VARCHAR = 1043,
     TL_OID_DATE = 1082, TL_OID_TIMESTAMP = 1114, TL_OID_TIMESTAMPTZ = 1184,
     TL_OID_INTERVAL = 1186, TL_OID_NUMERIC = 1700, TL_OID_UUID = 2950, TL_OID_VOID = 2278,
-    TL_OID_JSONB = 3802
+    TL_OID_JSONB = 3802, TL_OID_CHAR = 18, TL_OID_INT2VECTOR = 22, TL_OID_REGPROC = 24,
+    TL_OID_OIDVECTOR = 30, TL_OID_PG_NODE_TREE = 194, TL_OID_INT2ARRAY = 1005,
+    TL_OID_TEXTARRAY = 1009, TL_OID_NAMEARRAY = 1003, TL_OID_OIDARRAY = 1028,
+    TL_OID_CHARARRAY = 1002, TL_OID_ACLITEMARRAY = 1034, TL_OID_REGCLASS = 2205,
+    TL_OID_REGTYPE = 2206, TL_OID_REGNAMESPACE = 4089, TL_OID_REGROLE = 4096,
+    TL_OID_REGPROCEDURE = 2202
 };
 
 typedef struct tl_type {
     tl_type_id id;
     int32_t typmod; /* -1 = none; numeric(p,s) as PostgreSQL: ((p << 16) | s) + 4 */
-    uint32_t oid;   /* for TL_ENUM the catalog's type oid; otherwise the fixed OID */
+    uint32_t oid;   /* for TL_ENUM the catalog's type oid; otherwise the fixed OID, or a
+                     * variant's: TL_OID carrying regclass/regtype/regproc..., TL_TEXT
+                     * carrying pg_node_tree, TL_ARRAY its array type */
 } tl_type;
 
 tl_type tl_type_make(tl_type_id id); /* typmod -1, fixed oid */
@@ -162,6 +172,17 @@ int tl_value_in(tl_type t, const char *s, size_t len, const tl_fmt_ctx *fc, tl_d
 /* Append the text form of a non-NULL datum to `out`. Enum output is the engine's job. */
 void tl_value_out(tl_type t, const tl_datum *d, const tl_fmt_ctx *fc, tl_buf *out);
 
+/* ---- binary input/output (PostgreSQL's typsend/typrecv) --------------------------- */
+
+/* Whether the type has a binary form here (enum's is its label: the engine's job). */
+bool tl_type_has_binary(tl_type_id id);
+/* Append the binary form of a non-NULL datum (int64 microsecond timestamps, numeric in
+ * base-10000 digits, jsonb with its version byte 1). */
+void tl_value_send(tl_type t, const tl_datum *d, tl_buf *out);
+/* Decode a binary value (a Bind parameter). 08P01 when data is short, 22P03 when bytes
+ * are left over or malformed, 22021 for bad UTF-8, the type's range errors otherwise. */
+int tl_value_recv(tl_type t, const char *p, size_t len, tl_datum *out, tl_arena *a, tl_error *err);
+
 /* Compare two non-NULL datums of the same type: <0, 0, >0 (text by bytes, as the C
  * collation). Hash consistent with equality (numeric 1.0 and 1.00 hash alike). */
 int tl_datum_cmp(tl_type_id t, const tl_datum *a, const tl_datum *b);
@@ -205,6 +226,24 @@ int tl_extract_local(const char *unit, int64_t local_us, tl_numeric *out, tl_err
 int tl_ts_add_interval(int64_t ts, const tl_interval *iv, const tl_tz *tz, int64_t *out,
                        tl_error *err);
 int tl_interval_cmp(const tl_interval *a, const tl_interval *b);
+
+/* ---- arrays (text form; see array.c) -------------------------------------------- */
+
+typedef struct tl_array_elems {
+    int n;
+    tl_str *v;     /* element text forms */
+    bool *isnull;
+} tl_array_elems;
+
+tl_type tl_array_type(uint32_t array_oid);          /* TL_ARRAY carrying its oid */
+tl_type tl_array_elem_type(uint32_t array_oid);     /* int2vector -> int2 ... */
+uint32_t tl_array_elem_oid(uint32_t array_oid);     /* 0 if unknown */
+uint32_t tl_array_oid_of(uint32_t elem_oid);        /* int4 -> int4[]; 0 if none */
+/* Split an array's text form into its elements (allocated in a). 22P02 if malformed. */
+int tl_array_parse(uint32_t array_oid, const char *s, size_t len, tl_array_elems *out, tl_arena *a,
+                   tl_error *err);
+/* array_out: braces, commas and quoting as PostgreSQL (space-separated for vectors). */
+void tl_array_format(uint32_t array_oid, const tl_array_elems *el, tl_buf *out);
 
 /* ---- uuid ---------------------------------------------------------------------- */
 

@@ -47,6 +47,9 @@ static const struct {
     /* anyenum's OID (3500): a real enum carries its catalog oid in tl_type.oid */
     [TL_ENUM] = {"anyenum", 3500, 4},
     [TL_VOID] = {"void", TL_OID_VOID, 4},
+    [TL_CHAR] = {"\"char\"", TL_OID_CHAR, 1},
+    /* anyarray's OID: a real array carries its own in tl_type.oid */
+    [TL_ARRAY] = {"anyarray", 2277, -1},
 };
 
 tl_type tl_type_make(tl_type_id id)
@@ -59,7 +62,7 @@ tl_type tl_type_make(tl_type_id id)
 
 uint32_t tl_type_oid(tl_type t)
 {
-    if (t.id == TL_ENUM && t.oid != 0)
+    if (t.oid != 0)
         return t.oid;
     return (unsigned)t.id < TL_TYPE_COUNT ? type_info[t.id].oid : 0;
 }
@@ -78,6 +81,7 @@ bool tl_type_is_string(tl_type_id id)
 {
     switch (id) {
     case TL_TEXT: case TL_VARCHAR: case TL_BPCHAR: case TL_NAME: case TL_JSON: case TL_JSONB:
+    case TL_CHAR: case TL_ARRAY:
         return true;
     default:
         return false;
@@ -101,7 +105,7 @@ static phys phys_of(tl_type_id id)
     case TL_FLOAT4: case TL_FLOAT8: return PH_F64;
     case TL_NUMERIC: return PH_NUM;
     case TL_UNKNOWN: case TL_TEXT: case TL_VARCHAR: case TL_BPCHAR: case TL_NAME: case TL_JSON:
-    case TL_JSONB:
+    case TL_JSONB: case TL_CHAR: case TL_ARRAY:
         return PH_STR;
     case TL_UUID: return PH_UUID;
     case TL_INTERVAL: return PH_IV;
@@ -583,6 +587,13 @@ int tl_value_in(tl_type t, const char *s, size_t len, const tl_fmt_ctx *fc, tl_d
         return t.typmod >= 4 ? tl_numeric_apply_typmod(&out->v.n, t.typmod, err) : 0;
     case TL_UNKNOWN: case TL_TEXT: case TL_VARCHAR: case TL_BPCHAR: case TL_NAME:
         return string_in(t, s, len, out, a, err);
+    case TL_CHAR:
+        /* charin keeps the first byte only (a multibyte character is cut, as in PG) */
+        out->v.s.ptr = tl_arena_strndup(a, s, len ? 1 : 0);
+        out->v.s.len = len ? 1 : 0;
+        return 0;
+    case TL_ARRAY:
+        return val__array_in(t, s, len, a, &out->v.s, err);
     case TL_UUID:
         return uuid_in(s, len, &out->v.u, err);
     case TL_DATE:
@@ -622,7 +633,7 @@ void tl_value_out(tl_type t, const tl_datum *d, const tl_fmt_ctx *fc, tl_buf *ou
         val__numeric_out(&d->v.n, out);
         break;
     case TL_UNKNOWN: case TL_TEXT: case TL_VARCHAR: case TL_BPCHAR: case TL_NAME: case TL_JSON:
-    case TL_JSONB:
+    case TL_JSONB: case TL_CHAR: case TL_ARRAY:
         tl_buf_append(out, d->v.s.ptr, d->v.s.len);
         break;
     case TL_UUID:

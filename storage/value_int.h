@@ -36,6 +36,7 @@ bool val__tz_next_transition(const tl_tz *tz, int64_t utc_s, int64_t *at, int32_
                              int32_t *after);
 
 /* jsonb.c: validate (json) or validate and normalize (jsonb) into the arena. */
+int val__array_in(tl_type t, const char *s, size_t len, tl_arena *a, tl_str *out, tl_error *err);
 int val__json_in(const char *s, size_t len, bool jsonb, tl_arena *a, tl_str *out, tl_error *err);
 
 #endif

@@ -73,7 +73,12 @@ tl_pg_start() {
     tl_die "PostgreSQL did not start"
 }
 
+# The stop functions run from EXIT traps, also in scripts under `set -e` (bench/,
+# tools/): `local -` keeps their `set +e`, so a kill of a process already gone cannot
+# end the cleanup half-way and leave a server running.
 tl_pg_stop() {
+    local -
+    set +e
     [ -n "${TL_PG_PID:-}" ] || return 0
     tl__pg_run "$TL_PGBIN/pg_ctl" -D "$TL_PG_DIR/data" -m fast -w -t 30 stop >/dev/null 2>&1 ||
         kill -KILL "$TL_PG_PID" 2>/dev/null || true
@@ -93,7 +98,7 @@ tl_tallyd_start() {
     for try in 1 2 3; do
         TL_TALLY_PORT=${TL_TALLY_FIXED_PORT:-$(tl_free_port)}
         "$bin" --listen 127.0.0.1 --port "$TL_TALLY_PORT" --data-dir "$TL_TALLY_DIR" \
-            --database postgres >>"$TL_TALLY_LOG" 2>&1 &
+            --database postgres ${TL_TALLY_ARGS:-} >>"$TL_TALLY_LOG" 2>&1 &
         TL_TALLY_PID=$!
         if tl_wait_ready "$TL_TALLY_PORT" "$TL_TALLY_PID" "${TL_TALLY_START_SECS:-60}"; then
             return 0
@@ -108,8 +113,9 @@ tl_tallyd_start() {
 # SIGTERM, up to 10 s to exit, then SIGKILL. TL_TALLY_STATUS: its exit status
 # (128+signal if a signal ended it; 137 = it had to be killed).
 tl_tallyd_stop() {
+    local - i
+    set +e
     [ -n "${TL_TALLY_PID:-}" ] || return 0
-    local i
     kill -TERM "$TL_TALLY_PID" 2>/dev/null
     for ((i = 0; i < 100; i++)); do
         kill -0 "$TL_TALLY_PID" 2>/dev/null || break
@@ -157,7 +163,8 @@ tl_tap_finish() {
 }
 
 tl_cleanup() {
-    local d
+    local - d
+    set +e
     tl_tallyd_stop
     tl_pg_stop
     if [ "${TL_KEEP_TMP:-0}" != 1 ]; then

@@ -91,8 +91,8 @@ Test(table, month_partitions_and_visibility)
     tl_table_publish(t);
     tl_table_snapshot(t, &snap, &a);
     cr_assert_eq(tl_table_snap_total(&snap), 4u);
+    tl_arena_free(&a); /* snapshots pin the table until their arena goes: free it first */
     tl_table_free(t);
-    tl_arena_free(&a);
 }
 
 /* ---- ingest through the catalog ---------------------------------------------------- */

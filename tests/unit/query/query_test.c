@@ -188,3 +188,44 @@ Test(query, session_settings, .init = setup, .fini = teardown)
     cr_assert_eq(run("set timezone = 'Mars/Olympus'", &err), -1);
     cr_assert_str_eq(err.sqlstate, "22023");
 }
+
+/* A virtual relation: its rows are produced per statement and scanned like a table. */
+static int calls;
+static int three_rows(tl_engine *e, const tl_rel *r, tl_table *out, tl_error *err)
+{
+    (void)e;
+    (void)r;
+    calls++;
+    tl_arena a;
+    tl_arena_init(&a);
+    tl_vec v[2];
+    tl_vec_alloc(&v[0], tl_type_make(TL_INT8), 3, &a);
+    tl_vec_alloc(&v[1], tl_type_make(TL_TEXT), 3, &a);
+    const char *names[3] = {"x", "y", "x"};
+    for (int i = 0; i < 3; i++) {
+        v[0].d.i[i] = (i + 1) * calls;
+        v[0].nulls[i] = 0;
+        v[1].d.s[i].ptr = names[i];
+        v[1].d.s[i].len = 1;
+        v[1].nulls[i] = 0;
+    }
+    v[0].n = v[1].n = 3;
+    int rc = tl_table_append(out, v, 3, NULL, err);
+    tl_arena_free(&a);
+    return rc;
+}
+
+Test(query, virtual_relation_is_materialised_per_statement, .init = setup, .fini = teardown)
+{
+    tl_attr atts[2] = {{.name = "n", .type = tl_type_make(TL_INT8)}, {.name = "name", .type = tl_type_make(TL_TEXT)}};
+    tl_error err;
+    tl_error_clear(&err);
+    calls = 0;
+    cr_assert_not_null(tl_catalog_create_virtual(eng, "vrel", TL_NSP_PG_CATALOG, TL_REL_VIEW, 2, atts, three_rows, NULL, &err));
+    OK("select name, sum(n) from pg_catalog.vrel group by name order by name");
+    cr_assert_str_eq(out(), "x|4\ny|2\n[SELECT 2]\n");
+    OK("select n from pg_catalog.vrel where name = 'y'");
+    cr_assert_str_eq(out(), "4\n[SELECT 1]\n", "materialised again for the second statement");
+    cr_assert_eq(run("insert into pg_catalog.vrel values (1, 'z')", &err), -1);
+    cr_assert_str_eq(err.sqlstate, "42809");
+}

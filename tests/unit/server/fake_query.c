@@ -7,6 +7,7 @@
  *   copy out | sleep (until cancelled, 57014) | begin | commit | bad... (42601)
  * Statements are split on ';'. Databases: postgres, tally. Roles: postgres, alice.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,13 @@ bool tl_engine_role_exists(tl_engine *e, const char *name)
 {
     (void)e;
     return strcmp(name, "postgres") == 0 || strcmp(name, "alice") == 0;
+}
+
+void tl_engine_login_info(tl_engine *e, const char *user, tl_login_info *out)
+{
+    out->exists = tl_engine_role_exists(e, user);
+    out->login = out->may_connect = true;
+    out->verifier = NULL; /* the fake has no passwords: its clients come over trust */
 }
 
 tl_qsession *tl_qsession_new(tl_engine *eng, const char *user, const char *database)
@@ -240,4 +248,211 @@ int tl_query_simple(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *er
             p++;
     }
     return 0;
+}
+
+/* ---- extended protocol: named statements and portals over the same fixed statements.
+ * "select many N" portals remember their position, so row-limited Execute can be checked
+ * across several calls; anything else runs through run_stmt at Execute. */
+
+#define FAKE_MAX 8
+
+typedef struct fake_obj {
+    char name[64];
+    char sql[256];
+    int nparams;
+    long pos, total;
+    bool used;
+} fake_obj;
+
+static fake_obj fake_stmts[FAKE_MAX], fake_portals[FAKE_MAX];
+static pthread_mutex_t fake_mu = PTHREAD_MUTEX_INITIALIZER; /* tests run sessions in parallel */
+
+static fake_obj *fake_find(fake_obj *set, const char *name)
+{
+    for (int i = 0; i < FAKE_MAX; i++)
+        if (set[i].used && strcmp(set[i].name, name) == 0)
+            return &set[i];
+    return NULL;
+}
+
+static fake_obj *fake_new(fake_obj *set, const char *name)
+{
+    fake_obj *o = fake_find(set, name);
+    if (!o)
+        for (int i = 0; i < FAKE_MAX && !o; i++)
+            if (!set[i].used)
+                o = &set[i];
+    if (o) {
+        memset(o, 0, sizeof *o);
+        o->used = true;
+        snprintf(o->name, sizeof o->name, "%s", name);
+    }
+    return o;
+}
+
+int tl_prepare(tl_qsession *s, const char *name, const char *sql, int nparams,
+               const uint32_t *param_oids, tl_error *err)
+{
+    (void)s;
+    (void)param_oids;
+    if (strncmp(sql, "bad", 3) == 0)
+        return tl_errorf(err, "42601", "syntax error at or near \"bad\"");
+    pthread_mutex_lock(&fake_mu);
+    if (name[0] && fake_find(fake_stmts, name)) {
+        pthread_mutex_unlock(&fake_mu);
+        return tl_errorf(err, "42P05", "prepared statement \"%s\" already exists", name);
+    }
+    fake_obj *o = fake_new(fake_stmts, name);
+    if (o) {
+        snprintf(o->sql, sizeof o->sql, "%s", sql);
+        o->nparams = nparams;
+    }
+    pthread_mutex_unlock(&fake_mu);
+    return o ? 0 : tl_errorf(err, "53000", "too many statements");
+}
+
+static const tl_coldesc fake_col = {.name = "n", .type_oid = 23, .typlen = 4, .typmod = -1};
+
+int tl_prepared_describe(tl_qsession *s, const char *name, int *nparams, const uint32_t **oids,
+                         int *ncols, const tl_coldesc **cols, tl_error *err)
+{
+    (void)s;
+    static const uint32_t int4s[8] = {23, 23, 23, 23, 23, 23, 23, 23};
+    pthread_mutex_lock(&fake_mu);
+    fake_obj *o = fake_find(fake_stmts, name);
+    if (o) {
+        *nparams = o->nparams;
+        *oids = int4s;
+        *ncols = strncmp(o->sql, "select many ", 12) == 0 ? 1 : -1;
+        *cols = &fake_col;
+    }
+    pthread_mutex_unlock(&fake_mu);
+    return o ? 0 : tl_errorf(err, "26000", "prepared statement \"%s\" does not exist", name);
+}
+
+int tl_bind(tl_qsession *s, const char *portal, const char *stmt, int nformats,
+            const int16_t *formats, int nvalues, const tl_cell *values, int nrformats,
+            const int16_t *rformats, tl_error *err)
+{
+    (void)s;
+    (void)nformats;
+    (void)formats;
+    (void)values;
+    (void)nrformats;
+    (void)rformats;
+    pthread_mutex_lock(&fake_mu);
+    fake_obj *st = fake_find(fake_stmts, stmt);
+    int rc = 0;
+    if (!st) {
+        rc = tl_errorf(err, "26000", "prepared statement \"%s\" does not exist", stmt);
+    } else if (nvalues != st->nparams) {
+        rc = tl_errorf(err, "08P01", "bind message supplies %d parameters, but prepared statement \"%s\" requires %d",
+                       nvalues, stmt, st->nparams);
+    } else {
+        fake_obj *p = fake_new(fake_portals, portal);
+        if (p) {
+            snprintf(p->sql, sizeof p->sql, "%s", st->sql);
+            if (strncmp(p->sql, "select many ", 12) == 0)
+                p->total = atol(p->sql + 12);
+        } else {
+            rc = tl_errorf(err, "53000", "too many portals");
+        }
+    }
+    pthread_mutex_unlock(&fake_mu);
+    return rc;
+}
+
+int tl_portal_describe(tl_qsession *s, const char *name, int *ncols, const tl_coldesc **cols,
+                       tl_error *err)
+{
+    (void)s;
+    pthread_mutex_lock(&fake_mu);
+    fake_obj *o = fake_find(fake_portals, name);
+    if (o) {
+        *ncols = strncmp(o->sql, "select many ", 12) == 0 ? 1 : -1;
+        *cols = &fake_col;
+    }
+    pthread_mutex_unlock(&fake_mu);
+    return o ? 0 : tl_errorf(err, "34000", "portal \"%s\" does not exist", name);
+}
+
+static int no_describe(void *ctx, int ncols, const tl_coldesc *cols)
+{
+    (void)ctx;
+    (void)ncols;
+    (void)cols;
+    return 0;
+}
+
+int tl_execute(tl_qsession *s, const char *name, int64_t max_rows, tl_sink *sink,
+               bool *suspended, tl_error *err)
+{
+    *suspended = false;
+    pthread_mutex_lock(&fake_mu);
+    fake_obj *o = fake_find(fake_portals, name);
+    fake_obj copy;
+    if (o)
+        copy = *o;
+    pthread_mutex_unlock(&fake_mu);
+    if (!o)
+        return tl_errorf(err, "34000", "portal \"%s\" does not exist", name);
+    if (copy.total > 0 || strncmp(copy.sql, "select many ", 12) == 0) {
+        long sent = 0;
+        while (copy.pos < copy.total && (max_rows <= 0 || sent < max_rows)) {
+            char b[32];
+            tl_cell cell = {.ptr = b, .len = (size_t)snprintf(b, sizeof b, "%ld", copy.pos)};
+            if (sink->row(sink->ctx, 1, &cell))
+                return lost(err);
+            copy.pos++;
+            sent++;
+        }
+        pthread_mutex_lock(&fake_mu);
+        o->pos = copy.pos;
+        pthread_mutex_unlock(&fake_mu);
+        if (max_rows > 0 && sent == max_rows) {
+            *suspended = true;
+            return 0;
+        }
+        char tag[48];
+        snprintf(tag, sizeof tag, "SELECT %ld", sent);
+        return sink->complete(sink->ctx, tag) ? lost(err) : 0;
+    }
+    if (copy.sql[0] == '\0')
+        return sink->empty(sink->ctx) ? lost(err) : 0;
+    tl_sink k = *sink;
+    k.describe = no_describe;
+    atomic_store(&s->cancel, false);
+    return run_stmt(s, copy.sql, 0, &k, err);
+}
+
+int tl_close_statement(tl_qsession *s, const char *name)
+{
+    (void)s;
+    pthread_mutex_lock(&fake_mu);
+    fake_obj *o = fake_find(fake_stmts, name);
+    if (o)
+        o->used = false;
+    pthread_mutex_unlock(&fake_mu);
+    return 0;
+}
+
+int tl_close_portal(tl_qsession *s, const char *name)
+{
+    (void)s;
+    pthread_mutex_lock(&fake_mu);
+    fake_obj *o = fake_find(fake_portals, name);
+    if (o)
+        o->used = false;
+    pthread_mutex_unlock(&fake_mu);
+    return 0;
+}
+
+void tl_sync(tl_qsession *s)
+{
+    if (s->tx != 'I')
+        return;
+    pthread_mutex_lock(&fake_mu);
+    for (int i = 0; i < FAKE_MAX; i++)
+        fake_portals[i].used = false;
+    pthread_mutex_unlock(&fake_mu);
 }

@@ -264,6 +264,17 @@ static char render_one(int fd, tl_buf *out, int32_t *key)
     case 'v':
         tl_buf_printf(out, "v(%u,%u)", get32(p), get32(p + 4));
         break;
+    case '1': case '2': case '3': case 's': case 'n':
+        tl_buf_putc(out, t);
+        break;
+    case 't': {
+        int n = (p[0] & 0xff) << 8 | (p[1] & 0xff);
+        tl_buf_puts(out, "t(");
+        for (int i = 0; i < n; i++)
+            tl_buf_printf(out, "%s%u", i ? "," : "", get32(p + 2 + 4 * i));
+        tl_buf_putc(out, ')');
+        break;
+    }
     default:
         tl_buf_printf(out, "?%c", t);
     }
@@ -473,7 +484,7 @@ Test(pgwire, empty_query_and_set)
     send_query(fd, " ; ");
     expect(fd, "I Z(I)");
     send_query(fd, "set application_name = x");
-    expect(fd, "S(application_name=x) C(SET) Z(I)");
+    expect(fd, "C(SET) S(application_name=x) Z(I)");
     send_query(fd, "begin");
     expect(fd, "C(BEGIN) Z(T)");
     send_query(fd, "commit");
@@ -620,25 +631,228 @@ Test(pgwire, garbage_length_closes_only_that_session)
     close(a);
 }
 
-Test(pgwire, extended_protocol_refused_until_sync)
+/* Extended-protocol message bodies. */
+static void frame_parse(tl_buf *b, const char *name, const char *sql, int nparams)
+{
+    tl_buf m;
+    tl_buf_init(&m);
+    tl_buf_append(&m, name, strlen(name) + 1);
+    tl_buf_append(&m, sql, strlen(sql) + 1);
+    char n[2] = {(char)(nparams >> 8), (char)nparams};
+    tl_buf_append(&m, n, 2);
+    for (int i = 0; i < nparams; i++)
+        tl_buf_append(&m, "\0\0\0\x17", 4); /* int4 */
+    frame(b, 'P', m.data, m.len);
+    tl_buf_free(&m);
+}
+
+/* Bind with `nvalues` text parameters "1" and no result formats. */
+static void frame_bind(tl_buf *b, const char *portal, const char *stmt, int nvalues)
+{
+    tl_buf m;
+    tl_buf_init(&m);
+    tl_buf_append(&m, portal, strlen(portal) + 1);
+    tl_buf_append(&m, stmt, strlen(stmt) + 1);
+    char n[2] = {0, (char)nvalues};
+    tl_buf_append(&m, "\0\0", 2);
+    tl_buf_append(&m, n, 2);
+    for (int i = 0; i < nvalues; i++)
+        tl_buf_append(&m, "\0\0\0\1" "1", 5);
+    tl_buf_append(&m, "\0\0", 2);
+    frame(b, 'B', m.data, m.len);
+    tl_buf_free(&m);
+}
+
+static void frame_exec(tl_buf *b, const char *portal, uint32_t max_rows)
+{
+    char m[128];
+    size_t l = strlen(portal) + 1;
+    memcpy(m, portal, l);
+    be32(m + l, max_rows);
+    frame(b, 'E', m, l + 4);
+}
+
+static void frame_named(tl_buf *b, char type, char kind, const char *name)
+{
+    char m[128];
+    m[0] = kind;
+    memcpy(m + 1, name, strlen(name) + 1);
+    frame(b, type, m, strlen(name) + 2);
+}
+
+static void send_buf(int fd, tl_buf *b)
+{
+    send_all(fd, b->data, b->len);
+    tl_buf_clear(b);
+}
+
+Test(pgwire, execute_with_row_limit_continues_the_portal)
 {
     int fd = session(NULL);
     tl_buf b;
     tl_buf_init(&b);
-    frame(&b, 'P', "\0select 1\0\0\0", 12);
-    frame(&b, 'B', "\0\0\0\0\0\0\0\0", 8);
-    frame(&b, 'E', "\0\0\0\0\0", 5);
+    frame_parse(&b, "", "select many 5", 0);
+    frame_bind(&b, "", "", 0);
+    frame_named(&b, 'D', 'P', "");
+    frame_exec(&b, "", 2);
+    frame_exec(&b, "", 2);
+    frame_exec(&b, "", 2);
     frame(&b, 'S', "", 0);
-    send_all(fd, b.data, b.len);
+    send_buf(fd, &b);
+    expect(fd, "1 2 T(n) D(0) D(1) s D(2) D(3) s D(4) C(SELECT 1) Z(I)");
+    /* exactly max_rows rows left: still PortalSuspended, then an empty completion */
+    frame_parse(&b, "s2", "select many 2", 0);
+    frame_bind(&b, "", "s2", 0);
+    frame_exec(&b, "", 2);
+    frame_exec(&b, "", 2);
+    frame(&b, 'S', "", 0);
+    send_buf(fd, &b);
+    expect(fd, "1 2 D(0) D(1) s C(SELECT 0) Z(I)");
     tl_buf_free(&b);
-    expect(fd, "E(ERROR 0A000:extended query protocol not supported yet) Z(I)");
-    send_msg(fd, 'S', "", 0);
-    expect(fd, "Z(I)");
-    send_msg(fd, 'F', "\0\0\0\1\0\0\0\0\0\0", 10);
-    expect(fd, "E(ERROR 0A000:function call protocol not supported) Z(I)");
+    close(fd);
+}
+
+Test(pgwire, describe_statement_and_close)
+{
+    int fd = session(NULL);
+    tl_buf b;
+    tl_buf_init(&b);
+    frame_parse(&b, "q", "select many 3", 2);
+    frame_named(&b, 'D', 'S', "q");
+    frame_parse(&b, "", "set application_name = x", 0);
+    frame_named(&b, 'D', 'S', "");
+    frame_named(&b, 'C', 'S', "q");
+    frame_named(&b, 'D', 'S', "q");
+    frame(&b, 'S', "", 0);
+    send_buf(fd, &b);
+    expect(fd, "1 t(23,23) T(n) 1 t() n 3 E(ERROR 26000:prepared statement \"q\" does not exist) Z(I)");
+    tl_buf_free(&b);
+    close(fd);
+}
+
+Test(pgwire, error_in_batch_skips_to_sync_and_reports_once)
+{
+    int fd = session(NULL);
+    tl_buf b;
+    tl_buf_init(&b);
+    frame_parse(&b, "", "bad statement", 0);
+    frame_bind(&b, "", "", 0);
+    frame_exec(&b, "", 0);
+    frame(&b, 'Q', "select 1", 9); /* ignored too while skipping, as in PostgreSQL */
+    frame_bind(&b, "", "", 0);
+    frame(&b, 'S', "", 0);
+    send_buf(fd, &b);
+    expect(fd, "E(ERROR 42601:syntax error at or near \"bad\") Z(I)");
+    /* a wrong parameter count is an error at Bind */
+    frame_parse(&b, "", "select many 1", 1);
+    frame_bind(&b, "", "", 0);
+    frame_exec(&b, "", 0);
+    frame(&b, 'S', "", 0);
+    send_buf(fd, &b);
+    expect(fd, "1 E(ERROR 08P01:bind message supplies 0 parameters, but prepared statement \"\" requires 1) Z(I)");
+    /* a truncated Bind body */
+    frame(&b, 'B', "\0\0\0\5", 4);
+    frame(&b, 'S', "", 0);
+    send_buf(fd, &b);
+    expect(fd, "E(ERROR 08P01:insufficient data left in message) Z(I)");
     send_query(fd, "select 1");
     expect(fd, "T(?column?) D(1) C(SELECT 1) Z(I)");
+    send_msg(fd, 'F', "\0\0\0\1\0\0\0\0\0\0", 10);
+    expect(fd, "E(ERROR 0A000:function call protocol not supported) Z(I)");
+    tl_buf_free(&b);
     close(fd);
+}
+
+Test(pgwire, pipeline_without_sync_between_statements)
+{
+    int fd = session(NULL);
+    tl_buf b;
+    tl_buf_init(&b);
+    frame_parse(&b, "a", "select many 1", 0);
+    frame_parse(&b, "b", "set application_name = piped", 0);
+    frame_parse(&b, "c", "", 0);
+    frame_bind(&b, "p1", "a", 0);
+    frame_bind(&b, "p2", "b", 0);
+    frame_bind(&b, "p3", "c", 0);
+    frame_exec(&b, "p1", 0);
+    frame_exec(&b, "p2", 0);
+    frame_exec(&b, "p3", 0);
+    frame_named(&b, 'C', 'P', "p1");
+    frame(&b, 'S', "", 0);
+    send_buf(fd, &b);
+    expect(fd, "1 1 1 2 2 2 D(0) C(SELECT 1) C(SET) I 3 S(application_name=piped) Z(I)");
+    /* portals are gone after Sync outside a transaction block */
+    frame_exec(&b, "p2", 0);
+    frame(&b, 'S', "", 0);
+    send_buf(fd, &b);
+    expect(fd, "E(ERROR 34000:portal \"p2\" does not exist) Z(I)");
+    tl_buf_free(&b);
+    close(fd);
+}
+
+Test(pgwire, flush_sends_pending_replies_without_sync)
+{
+    int fd = session(NULL);
+    tl_buf b;
+    tl_buf_init(&b);
+    frame_parse(&b, "", "select many 1", 0);
+    frame(&b, 'H', "", 0);
+    send_buf(fd, &b);
+    char *got = transcript_until(fd, '1');
+    cr_assert_str_eq(got, "1");
+    free(got);
+    frame(&b, 'S', "", 0);
+    send_buf(fd, &b);
+    expect(fd, "Z(I)");
+    tl_buf_free(&b);
+    close(fd);
+}
+
+Test(pgwire, cancel_during_extended_execute)
+{
+    int32_t key[2];
+    int fd = session(key);
+    tl_buf b;
+    tl_buf_init(&b);
+    frame_parse(&b, "", "sleep", 0);
+    frame_bind(&b, "", "", 0);
+    frame_exec(&b, "", 0);
+    frame(&b, 'S', "", 0);
+    send_buf(fd, &b);
+    usleep(50000);
+    int c = cli_connect();
+    char p[16];
+    be32(p, 16);
+    be32(p + 4, 80877102);
+    be32(p + 8, (uint32_t)key[0]);
+    be32(p + 12, (uint32_t)key[1]);
+    send_all(c, p, 16);
+    cr_assert(at_eof(c));
+    close(c);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    expect(fd, "1 2 E(ERROR 57014:canceling statement due to user request) Z(I)");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    cr_assert(t1.tv_sec - t0.tv_sec < 3, "cancel took effect only at the statement's end");
+    tl_buf_free(&b);
+    close(fd);
+}
+
+Test(pgwire, client_vanishing_mid_extended_result)
+{
+    int fd = session(NULL);
+    tl_buf b;
+    tl_buf_init(&b);
+    frame_parse(&b, "", "select many 2000000", 0);
+    frame_bind(&b, "", "", 0);
+    frame_exec(&b, "", 0);
+    frame(&b, 'S', "", 0);
+    send_buf(fd, &b);
+    char buf[100];
+    cr_assert(recv(fd, buf, sizeof buf, 0) > 0);
+    close(fd);
+    wait_connections(0);
+    tl_buf_free(&b);
 }
 
 Test(pgwire, terminate)

@@ -1,0 +1,211 @@
+/*
+ * refresh_tally.c — the in-process half of `tally-bench refresh` (bench/refresh.sh):
+ * loads a tally-gen fact_scenario_attempts.csv through COPY with no views, builds the
+ * document's three views over it, then times single-row appends through the engine's
+ * ingest (append -> commit, after which every view has the row: commit applies the view
+ * deltas), 1,000-row batches, and a second COPY with the views on. No WAL exists yet, so
+ * fsync is excluded by construction. Prints `key value` lines for the script.
+ *
+ * usage: refresh_tally SCHEMA_SQL VIEWS_SQL ATTEMPTS_CSV MORE_ATTEMPTS_CSV APPENDS
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tl_catalog.h"
+#include "tl_query.h"
+
+size_t matview_state_bytes(tl_engine *e); /* query/matview.c */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    if (fread(b, 1, (size_t)n, f) != (size_t)n) exit(2);
+    b[n] = 0;
+    fclose(f);
+    if (len) *len = (size_t)n;
+    return b;
+}
+
+typedef struct feed {
+    const char *data;
+    size_t len, off;
+} feed;
+
+static int f_begin(void *ctx, int n, bool bin)
+{
+    (void)ctx, (void)n, (void)bin;
+    return 0;
+}
+
+static long f_read(void *ctx, char *buf, size_t cap, tl_error *err)
+{
+    feed *f = ctx;
+    (void)err;
+    size_t n = f->len - f->off < cap ? f->len - f->off : cap;
+    memcpy(buf, f->data + f->off, n);
+    f->off += n;
+    return (long)n;
+}
+
+static void run(tl_qsession *s, const char *sql, tl_sink *sink)
+{
+    tl_error e;
+    tl_error_clear(&e);
+    if (tl_query_simple(s, sql, sink, &e) < 0) {
+        fprintf(stderr, "%s: %s %s\n", sql, e.sqlstate, e.message);
+        exit(1);
+    }
+}
+
+static double copy_csv(tl_qsession *s, const char *path)
+{
+    size_t len;
+    char *data = slurp(path, &len);
+    char *nl = strchr(data, '\n');
+    *nl = 0;
+    char sql[1024];
+    snprintf(sql, sizeof sql, "copy fact_scenario_attempts (%s) from stdin with (format csv)", data);
+    feed f = {.data = nl + 1, .len = len - (size_t)(nl + 1 - data)};
+    tl_sink sink = {.ctx = &f, .copy_in_begin = f_begin, .copy_in_read = f_read};
+    double t0 = now_s();
+    run(s, sql, &sink);
+    double t = now_s() - t0;
+    free(data);
+    return t;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t csv_rows(const char *path)
+{
+    size_t len;
+    char *d = slurp(path, &len);
+    uint64_t n = 0;
+    for (size_t i = 0; i < len; i++) n += d[i] == '\n';
+    free(d);
+    return n - 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 6) {
+        fprintf(stderr, "usage: %s SCHEMA_SQL VIEWS_SQL ATTEMPTS_CSV MORE_ATTEMPTS_CSV APPENDS\n", argv[0]);
+        return 2;
+    }
+    long appends = atol(argv[5]);
+    tl_error err;
+    tl_error_clear(&err);
+    tl_engine *e = tl_engine_open(NULL, &err);
+    tl_qsession *s = tl_qsession_new(e, "postgres", "postgres");
+    tl_sink quiet = {0};
+    char *schema = slurp(argv[1], NULL);
+    run(s, schema, &quiet);
+    uint64_t n1 = csv_rows(argv[3]), n2 = csv_rows(argv[4]);
+    double t_load = copy_csv(s, argv[3]);
+    printf("ingest_views_off_rows_per_s %.0f\n", (double)n1 / t_load);
+    char *views = slurp(argv[2], NULL);
+    double t0 = now_s();
+    run(s, views, &quiet);
+    printf("build_views_s %.6f\n", now_s() - t0);
+    printf("view_state_bytes %zu\n", matview_state_bytes(e));
+
+    /* single-row appends: existing rows with fresh attempt ids */
+    tl_engine_read_lock(e);
+    tl_rel *f = tl_catalog_find_rel(e, TL_NSP_PUBLIC, "fact_scenario_attempts");
+    tl_arena a, per;
+    tl_arena_init(&a);
+    tl_arena_init(&per);
+    tl_vec src[16], one[16];
+    tl_table_snap snap;
+    tl_engine_snapshot(e, &f, 1, &snap, &a);
+    uint32_t part = 0;
+    for (uint32_t p = 0; p < snap.nparts; p++)
+        if (snap.rows[p] > snap.rows[part]) part = p;
+    uint32_t nsrc = snap.rows[part] < 1000 ? (uint32_t)snap.rows[part] : 1000;
+    for (int c = 0; c < f->natts; c++) tl_table_read(f->data, part, c, 0, nsrc, &src[c], &a);
+    tl_engine_unlock(e);
+    double *lat = malloc(sizeof *lat * (size_t)appends);
+    for (long i = 0; i < appends; i++) {
+        uint32_t r = (uint32_t)(i % nsrc);
+        tl_arena_reset(&per);
+        for (int c = 0; c < f->natts; c++) {
+            tl_vec_alloc(&one[c], f->atts[c].type, 1, &per);
+            tl_datum d;
+            tl_vec_get(&src[c], r, &d);
+            d.isnull = tl_vec_isnull(&src[c], r);
+            if (c == 0) tl_uuid_v4(&d.v.u);
+            tl_vec_set(&one[c], 0, &d);
+            one[c].nulls[0] = d.isnull;
+            one[c].n = 1;
+        }
+        double s0 = now_s();
+        tl_engine_read_lock(e);
+        tl_engine_writer_begin(e);
+        tl_ingest *g = tl_ingest_begin(e);
+        if (tl_ingest_append(g, f, one, 1, &err) < 0) {
+            fprintf(stderr, "append: %s\n", err.message);
+            return 1;
+        }
+        uint64_t nrows;
+        tl_ingest_commit(g, &nrows, &err); /* releases the writer mutex */
+        tl_engine_unlock(e);
+        lat[i] = now_s() - s0;
+    }
+    qsort(lat, (size_t)appends, sizeof *lat, cmp_d);
+    printf("append_p50_us %.2f\n", lat[appends / 2] * 1e6);
+    printf("append_p99_us %.2f\n", lat[(long)(appends * 0.99)] * 1e6);
+    printf("append_max_us %.2f\n", lat[appends - 1] * 1e6);
+    printf("appends %ld\n", appends);
+    /* a 1,000-row batch */
+    tl_engine_read_lock(e);
+    tl_vec batch[16];
+    for (int c = 0; c < f->natts; c++) {
+        tl_table_read(f->data, part, c, 0, nsrc, &batch[c], &a);
+        if (c == 0) {
+            tl_vec_alloc(&batch[0], f->atts[0].type, nsrc, &a);
+            batch[0].n = nsrc;
+            for (uint32_t i = 0; i < nsrc; i++) tl_uuid_v4(&batch[0].d.u[i]);
+        }
+    }
+    double b0 = now_s();
+    tl_engine_writer_begin(e);
+    tl_ingest *g = tl_ingest_begin(e);
+    if (tl_ingest_append(g, f, batch, nsrc, &err) < 0) return 1;
+    uint64_t nrows;
+    tl_ingest_commit(g, &nrows, &err); /* releases the writer mutex */
+    tl_engine_unlock(e);
+    printf("batch_rows %u\n", nsrc);
+    printf("batch1000_ms %.3f\n", (now_s() - b0) * 1e3);
+    double t_more = copy_csv(s, argv[4]);
+    printf("ingest_views_on_rows_per_s %.0f\n", (double)n2 / t_more);
+    printf("view_state_bytes_end %zu\n", matview_state_bytes(e));
+    tl_arena_free(&a);
+    tl_arena_free(&per);
+    free(lat);
+    free(schema);
+    free(views);
+    tl_qsession_free(s);
+    tl_engine_close(e);
+    return 0;
+}

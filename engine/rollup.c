@@ -1,0 +1,858 @@
+/*
+ * rollup.c — per-group aggregate states of incremental materialized views (see
+ * tl_rollup.h for the split with the query layer). Every state is kept so that a
+ * delete is the exact inverse of an append: integer and numeric sums (and sums of
+ * squares, for stddev/variance) are 128-bit mantissas, numeric display scales are
+ * counted per scale so a sum's scale shrinks back when its widest input leaves,
+ * min/max/percentiles/count(distinct)/now()-relative counts use an ordered multiset
+ * (distinct value -> count, sorted). Float sums are double-double (compensated), so
+ * results match a naive sum to the last bit in all but contrived inputs.
+ */
+#include "engine_int.h"
+#include "tl_rollup.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NSCALES 33 /* numeric display scales 0..TL_NUMERIC_MAX_SCALE */
+
+/* ---- ordered multiset ------------------------------------------------------------------ */
+
+typedef struct mset {
+    tl_datum *v;
+    int64_t *c;
+    uint32_t n, cap;
+    int64_t total;
+} mset;
+
+static uint32_t mset_lower(const mset *m, tl_type_id t, const tl_datum *d, bool *found)
+{
+    uint32_t lo = 0, hi = m->n;
+    /* Appends of increasing values (timestamps) land at the end: check it first. */
+    if (hi && tl_datum_cmp(t, &m->v[hi - 1], d) < 0) {
+        *found = false;
+        return hi;
+    }
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (tl_datum_cmp(t, &m->v[mid], d) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    *found = lo < m->n && tl_datum_cmp(t, &m->v[lo], d) == 0;
+    return lo;
+}
+
+static void mset_add(mset *m, tl_type_id t, const tl_datum *d, int sign)
+{
+    bool found;
+    uint32_t i = mset_lower(m, t, d, &found);
+    m->total += sign;
+    if (found) {
+        m->c[i] += sign;
+        if (m->c[i] == 0) {
+            memmove(&m->v[i], &m->v[i + 1], sizeof *m->v * (m->n - i - 1));
+            memmove(&m->c[i], &m->c[i + 1], sizeof *m->c * (m->n - i - 1));
+            m->n--;
+            if (m->n == 0) {
+                free(m->v);
+                free(m->c);
+                m->v = NULL;
+                m->c = NULL;
+                m->cap = 0;
+            }
+        }
+        return;
+    }
+    if (sign < 0) tl_panic("rollup: deleting a value the view never saw");
+    if (m->n == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 4;
+        m->v = tl_xrealloc(m->v, sizeof *m->v * m->cap);
+        m->c = tl_xrealloc(m->c, sizeof *m->c * m->cap);
+    }
+    memmove(&m->v[i + 1], &m->v[i], sizeof *m->v * (m->n - i));
+    memmove(&m->c[i + 1], &m->c[i], sizeof *m->c * (m->n - i));
+    m->v[i] = *d;
+    m->c[i] = 1;
+    m->n++;
+}
+
+/* The value at 0-based position k of the multiset in order. */
+static const tl_datum *mset_at(const mset *m, int64_t k)
+{
+    for (uint32_t i = 0; i < m->n; i++) {
+        if (k < m->c[i]) return &m->v[i];
+        k -= m->c[i];
+    }
+    return &m->v[m->n - 1];
+}
+
+/* ---- states ---------------------------------------------------------------------------- */
+
+typedef struct ragg_state {
+    int64_t n;          /* inputs counted (non-NULL, passing FILTER) */
+    tl_i128 s1, s2;     /* integer or numeric mantissa sums of x and x*x */
+    int16_t sc1;        /* numeric: scale of s1 (the widest ever seen; s2 is 2*sc1) */
+    uint32_t *scnt;     /* numeric: inputs per display scale */
+    double fhi, flo, f2hi, f2lo;
+    int64_t ntrue;
+    mset *ms;
+} ragg_state;
+
+typedef struct group {
+    int64_t nrows;
+    uint64_t hash;
+    tl_datum *keys;
+    ragg_state *st;
+} group;
+
+struct tl_rollup {
+    tl_engine *e;
+    uint32_t source_oid;
+    int nkeys, naggs, ncols;
+    tl_type *key_types;
+    tl_rollup_agg *aggs;
+    int *colsrc;
+    tl_rollup_derive_fn derive;
+    void *arg;
+    bool populated;
+    tl_dict *dict;          /* strings of keys and multiset values */
+    group *groups;
+    uint64_t ngroups, capgroups, nlive;
+    uint32_t *slots;        /* group index + 1 */
+    uint64_t nslots;
+    size_t bytes;
+};
+
+tl_rollup *tl_rollup_create(tl_engine *e, tl_rel *source, const tl_rollup_def *def)
+{
+    tl_rollup *ru = tl_xcalloc(1, sizeof *ru);
+    ru->e = e;
+    ru->source_oid = source->oid;
+    ru->nkeys = def->nkeys;
+    ru->naggs = def->naggs;
+    ru->ncols = def->ncols;
+    ru->key_types = tl_xmalloc(sizeof *ru->key_types * (size_t)(def->nkeys + 1));
+    memcpy(ru->key_types, def->key_types, sizeof *ru->key_types * (size_t)def->nkeys);
+    ru->aggs = tl_xmalloc(sizeof *ru->aggs * (size_t)(def->naggs + 1));
+    memcpy(ru->aggs, def->aggs, sizeof *ru->aggs * (size_t)def->naggs);
+    ru->colsrc = tl_xmalloc(sizeof *ru->colsrc * (size_t)(def->ncols + 1));
+    memcpy(ru->colsrc, def->colsrc, sizeof *ru->colsrc * (size_t)def->ncols);
+    ru->derive = def->derive;
+    ru->arg = def->arg;
+    ru->dict = tl_dict_new();
+    if (e->nrollups == e->caprollups) {
+        e->caprollups = e->caprollups ? e->caprollups * 2 : 8;
+        e->rollups = tl_xrealloc(e->rollups, sizeof *e->rollups * (size_t)e->caprollups);
+    }
+    e->rollups[e->nrollups++] = ru;
+    return ru;
+}
+
+static void state_free(ragg_state *s)
+{
+    if (s->ms) {
+        free(s->ms->v);
+        free(s->ms->c);
+        free(s->ms);
+    }
+    free(s->scnt);
+}
+
+static void groups_free(tl_rollup *ru)
+{
+    for (uint64_t g = 0; g < ru->ngroups; g++) {
+        for (int a = 0; a < ru->naggs; a++) state_free(&ru->groups[g].st[a]);
+        free(ru->groups[g].st);
+        free(ru->groups[g].keys);
+    }
+    free(ru->groups);
+    free(ru->slots);
+    ru->groups = NULL;
+    ru->slots = NULL;
+    ru->ngroups = ru->capgroups = ru->nslots = ru->nlive = 0;
+    ru->bytes = 0;
+}
+
+void tl_rollup_free(tl_rollup *ru)
+{
+    if (!ru) return;
+    tl_engine *e = ru->e;
+    for (int i = 0; i < e->nrollups; i++)
+        if (e->rollups[i] == ru) {
+            memmove(&e->rollups[i], &e->rollups[i + 1], sizeof *e->rollups * (size_t)(e->nrollups - i - 1));
+            e->nrollups--;
+            break;
+        }
+    groups_free(ru);
+    tl_dict_free(ru->dict);
+    free(ru->key_types);
+    free(ru->aggs);
+    free(ru->colsrc);
+    free(ru);
+}
+
+bool tl_rollup_populated(const tl_rollup *ru)
+{
+    return ru->populated;
+}
+
+void tl_rollup_clear(tl_rollup *ru)
+{
+    tl_rollup_write_lock_int(ru->e);
+    groups_free(ru);
+    ru->populated = false;
+    tl_rollup_write_unlock_int(ru->e);
+}
+
+size_t tl_rollup_bytes(const tl_rollup *ru)
+{
+    return ru->bytes + ru->capgroups * sizeof(group) + ru->nslots * sizeof(uint32_t) + tl_dict_bytes(ru->dict);
+}
+
+uint64_t tl_rollup_ngroups(const tl_rollup *ru)
+{
+    return ru->nlive;
+}
+
+/* ---- group table ------------------------------------------------------------------------- */
+
+static uint64_t keys_hash(const tl_rollup *ru, const tl_vec *keys, uint32_t i)
+{
+    uint64_t h = 0x243F6A8885A308D3ull;
+    for (int k = 0; k < ru->nkeys; k++) {
+        uint64_t x = 0x9E3779B97F4A7C15ull;
+        if (!tl_vec_isnull(&keys[k], i)) {
+            tl_datum d;
+            tl_vec_get(&keys[k], i, &d);
+            x = tl_datum_hash(ru->key_types[k].id, &d);
+        }
+        h = (h ^ x) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    return h;
+}
+
+static bool keys_equal(const tl_rollup *ru, const group *g, const tl_vec *keys, uint32_t i)
+{
+    for (int k = 0; k < ru->nkeys; k++) {
+        bool bn = tl_vec_isnull(&keys[k], i);
+        if (g->keys[k].isnull || bn) {
+            if (g->keys[k].isnull != bn) return false;
+            continue;
+        }
+        tl_datum d;
+        tl_vec_get(&keys[k], i, &d);
+        tl_type_id t = ru->key_types[k].id;
+        if (tl_datum_cmp(t, &g->keys[k], &d) != 0) return false;
+        if (t == TL_NUMERIC && g->keys[k].v.n.scale != d.v.n.scale) return false; /* 1.0 vs 1.00 */
+    }
+    return true;
+}
+
+static void intern(tl_rollup *ru, tl_type_id t, tl_datum *d)
+{
+    if (d->isnull || !tl_type_is_string(t)) return;
+    uint32_t code = tl_dict_intern(ru->dict, d->v.s.ptr, d->v.s.len);
+    d->v.s = tl_dict_get(ru->dict, code);
+}
+
+static void slots_grow(tl_rollup *ru)
+{
+    uint64_t ns = ru->nslots ? ru->nslots * 2 : 1024;
+    uint32_t *t = tl_xcalloc(ns, sizeof *t);
+    for (uint64_t g = 0; g < ru->ngroups; g++) {
+        uint64_t j = ru->groups[g].hash & (ns - 1);
+        while (t[j]) j = (j + 1) & (ns - 1);
+        t[j] = (uint32_t)(g + 1);
+    }
+    free(ru->slots);
+    ru->slots = t;
+    ru->nslots = ns;
+}
+
+/* Groups are never removed from the table: an emptied group keeps its slot (states all
+ * back to zero) and is skipped when emitting, so a later row of it reuses the slot. */
+static group *find_group(tl_rollup *ru, const tl_vec *keys, uint32_t i)
+{
+    if ((ru->ngroups + 1) * 10 > ru->nslots * 7) slots_grow(ru);
+    uint64_t h = keys_hash(ru, keys, i), mask = ru->nslots - 1, j = h & mask;
+    while (ru->slots[j]) {
+        group *g = &ru->groups[ru->slots[j] - 1];
+        if (g->hash == h && keys_equal(ru, g, keys, i)) return g;
+        j = (j + 1) & mask;
+    }
+    if (ru->ngroups == ru->capgroups) {
+        ru->capgroups = ru->capgroups ? ru->capgroups * 2 : 64;
+        ru->groups = tl_xrealloc(ru->groups, sizeof *ru->groups * ru->capgroups);
+    }
+    group *g = &ru->groups[ru->ngroups];
+    memset(g, 0, sizeof *g);
+    g->hash = h;
+    g->keys = tl_xcalloc((size_t)ru->nkeys + 1, sizeof *g->keys);
+    for (int k = 0; k < ru->nkeys; k++) {
+        tl_vec_get(&keys[k], i, &g->keys[k]);
+        g->keys[k].isnull = tl_vec_isnull(&keys[k], i);
+        intern(ru, ru->key_types[k].id, &g->keys[k]);
+    }
+    g->st = tl_xcalloc((size_t)ru->naggs + 1, sizeof *g->st);
+    ru->bytes += sizeof(tl_datum) * (size_t)ru->nkeys + sizeof(ragg_state) * (size_t)ru->naggs;
+    ru->ngroups++;
+    ru->slots[j] = (uint32_t)ru->ngroups;
+    return g;
+}
+
+/* ---- applying rows ---------------------------------------------------------------------- */
+
+static bool uses_mset(tl_ragg_kind k)
+{
+    return k == TL_RAGG_MIN || k == TL_RAGG_MAX || k == TL_RAGG_COUNT_DISTINCT || k == TL_RAGG_PCT_CONT ||
+           k == TL_RAGG_PCT_DISC || k == TL_RAGG_COUNT_SINCE;
+}
+
+static bool uses_sums(tl_ragg_kind k)
+{
+    return k == TL_RAGG_SUM || k == TL_RAGG_AVG || k == TL_RAGG_VAR_SAMP || k == TL_RAGG_VAR_POP ||
+           k == TL_RAGG_STDDEV_SAMP || k == TL_RAGG_STDDEV_POP;
+}
+
+static tl_i128 pow10_i128(int k)
+{
+    tl_i128 p = 1;
+    while (k-- > 0) p *= 10;
+    return p;
+}
+
+/* Knuth's TwoSum: hi + lo carries the sum exactly while it fits 106 bits. */
+static void dd_add(double *hi, double *lo, double x)
+{
+    double s = *hi + x;
+    double bp = s - *hi;
+    double err = (*hi - (s - bp)) + (x - bp);
+    *hi = s;
+    *lo += err;
+}
+
+static void apply_agg(tl_rollup *ru, ragg_state *st, const tl_rollup_agg *ag, const tl_vec *arg, uint32_t i, int sign)
+{
+    if (ag->star && ag->kind == TL_RAGG_COUNT) {
+        st->n += sign;
+        return;
+    }
+    if (tl_vec_isnull(arg, i)) return;
+    st->n += sign;
+    tl_type_id t = arg->type.id;
+    if (uses_sums(ag->kind)) {
+        if (tl_type_is_integer(t)) {
+            tl_i128 x = arg->d.i[i];
+            st->s1 += sign * x;
+            st->s2 += sign * x * x;
+        } else if (t == TL_NUMERIC) {
+            tl_numeric x = arg->d.n[i];
+            if (!st->scnt) {
+                st->scnt = tl_xcalloc(NSCALES, sizeof *st->scnt);
+                ru->bytes += NSCALES * sizeof *st->scnt;
+            }
+            if (x.scale > st->sc1) {
+                tl_i128 f = pow10_i128(x.scale - st->sc1);
+                st->s1 *= f;
+                st->s2 *= f * f;
+                st->sc1 = x.scale;
+            }
+            tl_i128 m = x.mant * pow10_i128(st->sc1 - x.scale);
+            st->s1 += sign * m;
+            st->s2 += sign * m * m;
+            st->scnt[x.scale] += (uint32_t)sign;
+        } else {
+            double x = arg->d.f[i];
+            dd_add(&st->fhi, &st->flo, sign * x);
+            dd_add(&st->f2hi, &st->f2lo, sign * x * x);
+        }
+        return;
+    }
+    if (ag->kind == TL_RAGG_BOOL_AND || ag->kind == TL_RAGG_BOOL_OR) {
+        if (arg->d.b[i]) st->ntrue += sign;
+        return;
+    }
+    if (uses_mset(ag->kind)) {
+        if (!st->ms) st->ms = tl_xcalloc(1, sizeof *st->ms);
+        tl_datum d;
+        tl_vec_get(arg, i, &d);
+        intern(ru, t, &d);
+        uint32_t before = st->ms->cap;
+        mset_add(st->ms, t, &d, sign);
+        ru->bytes += ((size_t)st->ms->cap - before) * (sizeof(tl_datum) + sizeof(int64_t));
+    }
+}
+
+static void apply_rows(tl_rollup *ru, const tl_rollup_rows *rows, int sign)
+{
+    for (uint32_t i = 0; i < rows->n; i++) {
+        group *g = find_group(ru, rows->keys, i);
+        if (g->nrows == 0) ru->nlive++;
+        g->nrows += sign;
+        if (g->nrows == 0) ru->nlive--;
+        for (int a = 0; a < ru->naggs; a++)
+            apply_agg(ru, &g->st[a], &ru->aggs[a], ru->aggs[a].star ? NULL : &rows->args[a], i, sign);
+    }
+}
+
+/* ---- pending deltas of a statement -------------------------------------------------------- */
+
+typedef struct pend_item {
+    tl_rollup *ru;
+    int sign;
+    tl_rollup_rows rows;
+    struct pend_item *next;
+} pend_item;
+
+struct tl_rollup_pending {
+    tl_arena arena;
+    pend_item *head, *tail;
+};
+
+/* Derived vectors may point into the caller's batch memory: keep a private copy. */
+static void copy_vec(tl_vec *v, uint32_t n, tl_arena *a)
+{
+    if (!v->d.raw) return;
+    size_t es = tl_vec_elem_size(v->type.id);
+    void *d = tl_arena_alloc(a, es * n + 1);
+    memcpy(d, v->d.raw, es * n);
+    v->d.raw = d;
+    if (v->nulls) {
+        uint8_t *nl = tl_arena_alloc(a, n + 1);
+        memcpy(nl, v->nulls, n);
+        v->nulls = nl;
+    }
+    if (tl_type_is_string(v->type.id))
+        for (uint32_t i = 0; i < n; i++)
+            if (!tl_vec_isnull(v, i)) v->d.s[i].ptr = tl_arena_strndup(a, v->d.s[i].ptr, v->d.s[i].len);
+}
+
+int tl_rollup_prepare(tl_engine *e, tl_rollup_pending **pp, tl_rel *r, const tl_vec *cols, uint32_t n, int sign,
+                      tl_error *err)
+{
+    for (int i = 0; i < e->nrollups; i++) {
+        tl_rollup *ru = e->rollups[i];
+        if (ru->source_oid != r->oid || !ru->populated) continue;
+        if (!*pp) {
+            *pp = tl_xcalloc(1, sizeof **pp);
+            tl_arena_init(&(*pp)->arena);
+        }
+        tl_rollup_pending *p = *pp;
+        pend_item *it = tl_arena_zalloc(&p->arena, sizeof *it);
+        it->ru = ru;
+        it->sign = sign;
+        it->rows.keys = tl_arena_zalloc(&p->arena, sizeof(tl_vec) * (size_t)(ru->nkeys + 1));
+        it->rows.args = tl_arena_zalloc(&p->arena, sizeof(tl_vec) * (size_t)(ru->naggs + 1));
+        tl_arena scratch;
+        tl_arena_init(&scratch);
+        int rc = ru->derive(ru->arg, cols, n, &it->rows, &scratch, err);
+        if (rc == 0) {
+            for (int k = 0; k < ru->nkeys; k++) copy_vec(&it->rows.keys[k], it->rows.n, &p->arena);
+            for (int a = 0; a < ru->naggs; a++)
+                if (!ru->aggs[a].star) copy_vec(&it->rows.args[a], it->rows.n, &p->arena);
+        }
+        tl_arena_free(&scratch);
+        if (rc < 0) return -1;
+        if (p->tail) p->tail->next = it;
+        else p->head = it;
+        p->tail = it;
+    }
+    return 0;
+}
+
+bool tl_rollup_has_views(tl_engine *e, uint32_t rel_oid)
+{
+    for (int i = 0; i < e->nrollups; i++)
+        if (e->rollups[i]->source_oid == rel_oid && e->rollups[i]->populated) return true;
+    return false;
+}
+
+void tl_rollup_discard(tl_rollup_pending *p)
+{
+    if (!p) return;
+    tl_arena_free(&p->arena);
+    free(p);
+}
+
+void tl_rollup_apply_pending(tl_rollup_pending *p)
+{
+    for (pend_item *it = p ? p->head : NULL; it; it = it->next) apply_rows(it->ru, &it->rows, it->sign);
+}
+
+void tl_rollup_commit_publish(tl_engine *e, tl_rollup_pending *p, tl_rel *const *rels, int n)
+{
+    tl_rollup_write_lock_int(e);
+    for (pend_item *it = p ? p->head : NULL; it; it = it->next) apply_rows(it->ru, &it->rows, it->sign);
+    tl_engine_publish(e, rels, n);
+    tl_rollup_write_unlock_int(e);
+    tl_rollup_discard(p);
+}
+
+void tl_rollup_read_lock(tl_engine *e)
+{
+    pthread_rwlock_rdlock(&e->rollup_lock);
+}
+
+void tl_rollup_read_unlock(tl_engine *e)
+{
+    pthread_rwlock_unlock(&e->rollup_lock);
+}
+
+void tl_rollup_write_lock_int(tl_engine *e)
+{
+    pthread_rwlock_wrlock(&e->rollup_lock);
+}
+
+void tl_rollup_write_unlock_int(tl_engine *e)
+{
+    pthread_rwlock_unlock(&e->rollup_lock);
+}
+
+/* ---- rebuild from the facts ------------------------------------------------------------------ */
+
+int tl_rollup_rebuild(tl_rollup *ru, tl_error *err)
+{
+    tl_rel *src = tl_catalog_rel_by_oid(ru->e, ru->source_oid);
+    if (!src || !src->data) return tl_errorf(err, "XX000", "materialized view source is gone");
+    tl_rollup_write_lock_int(ru->e);
+    groups_free(ru);
+    tl_arena meta, batch;
+    tl_arena_init(&meta);
+    tl_arena_init(&batch);
+    tl_table_snap snap;
+    tl_engine_snapshot(ru->e, &src, 1, &snap, &meta);
+    tl_vec *cols = tl_arena_zalloc(&meta, sizeof *cols * (size_t)(src->natts + 1));
+    tl_rollup_rows rows;
+    rows.keys = tl_arena_zalloc(&meta, sizeof(tl_vec) * (size_t)(ru->nkeys + 1));
+    rows.args = tl_arena_zalloc(&meta, sizeof(tl_vec) * (size_t)(ru->naggs + 1));
+    int rc = 0;
+    for (uint32_t p = 0; p < snap.nparts && rc == 0; p++) {
+        for (uint64_t start = 0; start < snap.rows[p] && rc == 0; start += TL_VEC_SIZE) {
+            uint64_t left = snap.rows[p] - start;
+            uint32_t n = left < TL_VEC_SIZE ? (uint32_t)left : TL_VEC_SIZE;
+            tl_arena_reset(&batch);
+            for (int c = 0; c < src->natts; c++) tl_table_read(src->data, p, c, start, n, &cols[c], &batch);
+            /* Deleted rows are not facts any more: keep the live ones only. */
+            uint32_t m = 0;
+            for (uint32_t i = 0; i < n; i++) {
+                if (tl_table_is_deleted(src->data, p, start + i)) continue;
+                if (m != i)
+                    for (int c = 0; c < src->natts; c++) {
+                        size_t es = tl_vec_elem_size(cols[c].type.id);
+                        memcpy((char *)cols[c].d.raw + es * m, (char *)cols[c].d.raw + es * i, es);
+                        if (cols[c].nulls) cols[c].nulls[m] = cols[c].nulls[i];
+                    }
+                m++;
+            }
+            for (int c = 0; c < src->natts; c++) cols[c].n = m;
+            n = m;
+            rows.n = 0;
+            rc = ru->derive(ru->arg, cols, n, &rows, &batch, err);
+            if (rc == 0) apply_rows(ru, &rows, 1);
+        }
+    }
+    tl_arena_free(&batch);
+    tl_arena_free(&meta);
+    if (rc < 0) groups_free(ru);
+    ru->populated = rc == 0;
+    tl_rollup_write_unlock_int(ru->e);
+    return rc;
+}
+
+/* ---- finalising ----------------------------------------------------------------------------- */
+
+typedef struct u256 {
+    tl_u128 hi, lo;
+} u256;
+
+static void u256_mul10(u256 *x)
+{
+    /* x*10 = x*8 + x*2 */
+    tl_u128 lo8 = x->lo << 3, hi8 = (x->hi << 3) | (x->lo >> 125);
+    tl_u128 lo2 = x->lo << 1, hi2 = (x->hi << 1) | (x->lo >> 127);
+    x->lo = lo8 + lo2;
+    x->hi = hi8 + hi2 + (x->lo < lo8);
+}
+
+static int u256_cmp(const u256 *a, const u256 *b)
+{
+    if (a->hi != b->hi) return a->hi < b->hi ? -1 : 1;
+    if (a->lo != b->lo) return a->lo < b->lo ? -1 : 1;
+    return 0;
+}
+
+static void u256_sub(u256 *a, const u256 *b)
+{
+    tl_u128 lo = a->lo - b->lo;
+    a->hi = a->hi - b->hi - (lo > a->lo);
+    a->lo = lo;
+}
+
+static void u256_shl(u256 *a, int s)
+{
+    if (s == 0) return;
+    if (s >= 128) {
+        a->hi = a->lo << (s - 128);
+        a->lo = 0;
+        return;
+    }
+    a->hi = (a->hi << s) | (a->lo >> (128 - s));
+    a->lo <<= s;
+}
+
+/* floor(sqrt(x)) by the bitwise method; the root of a 256-bit number fits 128 bits. */
+static tl_u128 u256_isqrt(u256 x)
+{
+    u256 res = {0, 0};
+    u256 bit = {(tl_u128)1 << 126, 0};
+    while (u256_cmp(&bit, &x) > 0) {
+        bit.lo = (bit.lo >> 2) | (bit.hi << 126);
+        bit.hi >>= 2;
+    }
+    while (bit.hi || bit.lo) {
+        u256 t = res;
+        t.lo += bit.lo;
+        t.hi += bit.hi + (t.lo < bit.lo);
+        if (u256_cmp(&x, &t) >= 0) {
+            u256_sub(&x, &t);
+            /* res = (res >> 1) + bit */
+            res.lo = (res.lo >> 1) | (res.hi << 127);
+            res.hi >>= 1;
+            res.lo += bit.lo;
+            res.hi += bit.hi + (res.lo < bit.lo);
+        } else {
+            res.lo = (res.lo >> 1) | (res.hi << 127);
+            res.hi >>= 1;
+        }
+        bit.lo = (bit.lo >> 2) | (bit.hi << 126);
+        bit.hi >>= 2;
+    }
+    (void)u256_shl;
+    return res.lo;
+}
+
+/* sqrt of a non-negative numeric, correctly rounded (half up) at the input's scale, as
+ * PostgreSQL's sqrt_var(var, result, rscale) with rscale = var's display scale. */
+static void numeric_sqrt_same_scale(const tl_numeric *v, tl_numeric *out)
+{
+    /* root(v) * 10^(s+1) = sqrt(mant * 10^(s+2)) */
+    u256 x = {0, (tl_u128)v->mant};
+    for (int i = 0; i < v->scale + 2; i++) u256_mul10(&x);
+    tl_u128 r = u256_isqrt(x);
+    r = (r + 5) / 10;
+    out->mant = (tl_i128)r;
+    out->scale = v->scale;
+    out->nan = 0;
+}
+
+static int live_scale(const ragg_state *st)
+{
+    for (int s = NSCALES - 1; s > 0; s--)
+        if (st->scnt && st->scnt[s]) return s;
+    return 0;
+}
+
+static void num_sum(const ragg_state *st, bool numeric_in, tl_numeric *out)
+{
+    out->nan = 0;
+    if (!numeric_in) {
+        out->mant = st->s1;
+        out->scale = 0;
+        return;
+    }
+    int ls = live_scale(st);
+    out->mant = st->s1 / pow10_i128(st->sc1 - ls); /* exact: narrower digits are zero */
+    out->scale = (int16_t)ls;
+}
+
+static int finalize_var(const ragg_state *st, const tl_rollup_agg *ag, tl_datum *out, tl_error *err)
+{
+    bool samp = ag->kind == TL_RAGG_VAR_SAMP || ag->kind == TL_RAGG_STDDEV_SAMP;
+    bool root = ag->kind == TL_RAGG_STDDEV_SAMP || ag->kind == TL_RAGG_STDDEV_POP;
+    if (st->n == 0 || (samp && st->n == 1)) {
+        out->isnull = true;
+        return 0;
+    }
+    tl_type_id at = ag->arg_type.id;
+    if (at == TL_FLOAT8 || at == TL_FLOAT4) {
+        long double n = (long double)st->n;
+        long double s1 = (long double)st->fhi + st->flo, s2 = (long double)st->f2hi + st->f2lo;
+        long double num = n * s2 - s1 * s1;
+        double v = num <= 0 ? 0.0 : (double)(num / (n * (samp ? n - 1 : n)));
+        out->v.f = root ? sqrt(v) : v;
+        return 0;
+    }
+    /* numeric arithmetic as numeric_stddev_internal: N*sumX2 - sumX^2 at scale 2*dscale */
+    bool numeric_in = at == TL_NUMERIC;
+    int ds = numeric_in ? live_scale(st) : 0;
+    tl_i128 f = numeric_in ? pow10_i128(st->sc1 - ds) : 1;
+    tl_i128 s1 = st->s1 / f, s2 = st->s2 / (f * f);
+    tl_numeric num = {.mant = (tl_i128)st->n * s2 - s1 * s1, .scale = (int16_t)(2 * ds), .nan = 0};
+    if (num.mant <= 0) {
+        tl_numeric_from_i64(0, &out->v.n);
+        return 0;
+    }
+    tl_numeric den;
+    tl_numeric_from_i64(samp ? st->n * (st->n - 1) : st->n * st->n, &den);
+    tl_numeric var;
+    if (tl_numeric_div(&num, &den, &var, err) < 0) return -1;
+    if (root) numeric_sqrt_same_scale(&var, &out->v.n);
+    else out->v.n = var;
+    return 0;
+}
+
+static int64_t count_since(const ragg_state *st, const tl_rollup_agg *ag, int64_t now, const tl_tz *tz,
+                           tl_error *err)
+{
+    if (!st->ms || st->ms->n == 0) return 0;
+    tl_interval neg = {.us = -ag->window.us, .days = -ag->window.days, .months = -ag->window.months};
+    int64_t thr;
+    if (tl_ts_add_interval(now, &neg, tz, &thr, err) < 0) return -1;
+    tl_datum d = {.isnull = false};
+    d.v.i = thr;
+    bool found;
+    uint32_t i = mset_lower(st->ms, ag->arg_type.id, &d, &found);
+    if (found && ag->strict) i++;
+    int64_t c = 0;
+    for (uint32_t k = i; k < st->ms->n; k++) c += st->ms->c[k];
+    return c;
+}
+
+static int finalize(tl_rollup *ru, const ragg_state *st, const tl_rollup_agg *ag, int64_t now, const tl_tz *tz,
+                    tl_datum *out, tl_error *err)
+{
+    memset(out, 0, sizeof *out);
+    tl_type_id at = ag->arg_type.id;
+    (void)ru;
+    switch (ag->kind) {
+    case TL_RAGG_COUNT:
+        out->v.i = st->n;
+        return 0;
+    case TL_RAGG_COUNT_DISTINCT:
+        out->v.i = st->ms ? st->ms->n : 0;
+        return 0;
+    case TL_RAGG_COUNT_SINCE: {
+        int64_t c = count_since(st, ag, now, tz, err);
+        if (c < 0) return -1;
+        out->v.i = c;
+        return 0;
+    }
+    default: break;
+    }
+    if (st->n == 0) {
+        out->isnull = true;
+        return 0;
+    }
+    switch (ag->kind) {
+    case TL_RAGG_SUM:
+    case TL_RAGG_AVG:
+        if (at == TL_FLOAT8 || at == TL_FLOAT4) {
+            double s = st->fhi + st->flo;
+            out->v.f = ag->kind == TL_RAGG_SUM ? s : s / (double)st->n;
+            return 0;
+        } else {
+            tl_numeric s;
+            num_sum(st, at == TL_NUMERIC, &s);
+            if (ag->kind == TL_RAGG_AVG) return tl_numeric_div_i64(&s, st->n, &out->v.n, err);
+            if (ag->result_type.id == TL_INT8) {
+                if (st->s1 > INT64_MAX || st->s1 < INT64_MIN) return tl_errorf(err, "22003", "bigint out of range");
+                out->v.i = (int64_t)st->s1;
+            } else {
+                out->v.n = s;
+            }
+            return 0;
+        }
+    case TL_RAGG_VAR_SAMP:
+    case TL_RAGG_VAR_POP:
+    case TL_RAGG_STDDEV_SAMP:
+    case TL_RAGG_STDDEV_POP:
+        return finalize_var(st, ag, out, err);
+    case TL_RAGG_MIN:
+        *out = st->ms->v[0];
+        return 0;
+    case TL_RAGG_MAX:
+        *out = st->ms->v[st->ms->n - 1];
+        return 0;
+    case TL_RAGG_PCT_DISC: {
+        int64_t total = st->ms->total;
+        int64_t row = (int64_t)ceil(ag->fraction * (double)total);
+        if (row < 1) row = 1;
+        *out = *mset_at(st->ms, row - 1);
+        return 0;
+    }
+    case TL_RAGG_PCT_CONT: {
+        int64_t total = st->ms->total;
+        double pos = ag->fraction * (double)(total - 1);
+        int64_t first = (int64_t)floor(pos), second = (int64_t)ceil(pos);
+        double lo = mset_at(st->ms, first)->v.f;
+        if (first == second) {
+            out->v.f = lo;
+        } else {
+            double hi = mset_at(st->ms, second)->v.f;
+            out->v.f = lo + (pos - (double)first) * (hi - lo);
+        }
+        return 0;
+    }
+    case TL_RAGG_BOOL_AND:
+        out->v.b = st->ntrue == st->n;
+        return 0;
+    case TL_RAGG_BOOL_OR:
+        out->v.b = st->ntrue > 0;
+        return 0;
+    default: break;
+    }
+    return tl_errorf(err, "XX000", "unknown rollup aggregate");
+}
+
+int tl_rollup_emit(tl_rollup *ru, int64_t now, const tl_tz *tz, int key_filter, const tl_datum *key_value,
+                   tl_table *out, tl_error *err)
+{
+    if (!ru->populated) return tl_errorf(err, "55000", "materialized view has not been populated");
+    tl_arena a;
+    tl_arena_init(&a);
+    tl_vec *cols = tl_arena_zalloc(&a, sizeof *cols * (size_t)(ru->ncols + 1));
+    int rc = 0;
+    uint32_t n = 0;
+    bool fresh = false;
+    for (uint64_t gi = 0; gi <= ru->ngroups && rc == 0; gi++) {
+        if (!fresh) {
+            fresh = true;
+            for (int c = 0; c < ru->ncols; c++) {
+                int s = ru->colsrc[c];
+                tl_vec_alloc(&cols[c], s < 0 ? ru->key_types[-s - 1] : ru->aggs[s].result_type, TL_VEC_SIZE, &a);
+            }
+        }
+        if (gi < ru->ngroups) {
+            group *g = &ru->groups[gi];
+            if (g->nrows <= 0) continue;
+            if (key_filter >= 0) {
+                const tl_datum *kd = &g->keys[key_filter];
+                if (kd->isnull || key_value->isnull || tl_datum_cmp(ru->key_types[key_filter].id, kd, key_value) != 0)
+                    continue;
+            }
+            for (int c = 0; c < ru->ncols && rc == 0; c++) {
+                int s = ru->colsrc[c];
+                tl_datum d;
+                if (s < 0) d = g->keys[-s - 1];
+                else rc = finalize(ru, &g->st[s], &ru->aggs[s], now, tz, &d, err);
+                if (rc == 0) {
+                    tl_vec_set(&cols[c], n, &d);
+                    cols[c].nulls[n] = d.isnull;
+                }
+            }
+            n++;
+        }
+        if (rc == 0 && n > 0 && (n == TL_VEC_SIZE || gi == ru->ngroups)) {
+            for (int c = 0; c < ru->ncols; c++) cols[c].n = n;
+            rc = tl_table_append(out, cols, n, NULL, err);
+            tl_arena_reset(&a);
+            cols = tl_arena_zalloc(&a, sizeof *cols * (size_t)(ru->ncols + 1));
+            n = 0;
+            fresh = false;
+        }
+    }
+    tl_arena_free(&a);
+    return rc;
+}

@@ -1,0 +1,128 @@
+/*
+ * codec_for.c — frame of reference + bit-packing: value = base + w-bit unsigned offset,
+ * packed little-endian into 64-bit words. Scores in hundredths, durations, dates within
+ * a month and dictionary codes all land in a few bits. The unpacker is instantiated
+ * once per width (a switch over constant widths) so each loop body is shift-and-mask
+ * with no data-dependent branch; range filters compare packed offsets directly after
+ * moving the bounds into the frame.
+ */
+#include "codec_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static size_t for_words(uint32_t n, unsigned w)
+{
+    return ((size_t)n * w + 63) / 64 + 1;
+}
+
+static size_t for_analyze(const enc_stats *st)
+{
+    unsigned w = enc_width((uint64_t)st->max - (uint64_t)st->min);
+    return ENC_HDR + for_words(st->n, w) * 8;
+}
+
+static void for_compress(const int64_t *v, const enc_stats *st, tl_buf *out)
+{
+    unsigned w = enc_width((uint64_t)st->max - (uint64_t)st->min);
+    size_t nw = for_words(st->n, w);
+    uint64_t *words = tl_xcalloc(nw, 8);
+    uint64_t bit = 0;
+    for (uint32_t i = 0; i < st->n && w; i++, bit += w) {
+        uint64_t x = (uint64_t)v[i] - (uint64_t)st->min;
+        size_t wi = bit >> 6;
+        unsigned sh = (unsigned)(bit & 63);
+        words[wi] |= x << sh;
+        if (sh + w > 64) words[wi + 1] |= x >> (64 - sh);
+    }
+    enc__header(out, ENC_FOR, w, 0, st->min);
+    tl_buf_append(out, words, nw * 8);
+    free(words);
+}
+
+static int for_open(const uint8_t *p, size_t len, uint32_t n, enc_view *v, tl_error *err)
+{
+    if (v->width > 64) return enc__corrupt(err, "bit width above 64");
+    if (len != ENC_HDR + for_words(n, v->width) * 8) return enc__corrupt(err, "packed stream size mismatch");
+    v->words = (const uint64_t *)(const void *)(p + ENC_HDR);
+    return 0;
+}
+
+/* Offset of value i; the word after the last is padding, so reading it is in bounds. */
+static inline uint64_t get_packed(const uint64_t *words, uint64_t bit, const unsigned w)
+{
+    uint64_t wi = bit >> 6;
+    unsigned sh = (unsigned)(bit & 63);
+    uint64_t x = (words[wi] >> sh) | ((words[wi + 1] << 1) << (63 - sh));
+    return w == 64 ? x : x & ((UINT64_C(1) << w) - 1);
+}
+
+static inline void unpack_w(const uint64_t *words, uint32_t start, uint32_t cnt, int64_t base,
+                            int64_t *out, const unsigned w)
+{
+    uint64_t bit = (uint64_t)start * w;
+    for (uint32_t i = 0; i < cnt; i++, bit += w)
+        out[i] = (int64_t)((uint64_t)base + get_packed(words, bit, w));
+}
+
+static inline void filter_w(const uint64_t *words, uint32_t start, uint32_t cnt, uint64_t plo,
+                            uint64_t phi, uint8_t *keep, const unsigned w)
+{
+    uint64_t bit = (uint64_t)start * w;
+    for (uint32_t i = 0; i < cnt; i++, bit += w) {
+        uint64_t x = get_packed(words, bit, w);
+        keep[i] &= (uint8_t)(x >= plo && x <= phi);
+    }
+}
+
+#define W8(m, x) m(x) m(x + 1) m(x + 2) m(x + 3) m(x + 4) m(x + 5) m(x + 6) m(x + 7)
+#define W64(m) W8(m, 1) W8(m, 9) W8(m, 17) W8(m, 25) W8(m, 33) W8(m, 41) W8(m, 49) W8(m, 57)
+
+static void for_scan(const enc_view *v, uint32_t start, uint32_t cnt, int64_t *out)
+{
+    switch (v->width) {
+    case 0:
+        for (uint32_t i = 0; i < cnt; i++) out[i] = v->base;
+        break;
+#define CASE(x) case x: unpack_w(v->words, start, cnt, v->base, out, x); break;
+        W64(CASE)
+#undef CASE
+    default: break;
+    }
+}
+
+static int64_t for_fetch(const enc_view *v, uint32_t row)
+{
+    if (v->width == 0) return v->base;
+    return (int64_t)((uint64_t)v->base + get_packed(v->words, (uint64_t)row * v->width, v->width));
+}
+
+static void for_filter(const enc_view *v, uint32_t start, uint32_t cnt, int64_t lo, int64_t hi,
+                       uint8_t *keep)
+{
+    /* Move [lo, hi] into the frame: offsets are value - base as unsigned. */
+    if (hi < v->base) {
+        memset(keep, 0, cnt);
+        return;
+    }
+    uint64_t plo = lo <= v->base ? 0 : (uint64_t)lo - (uint64_t)v->base;
+    uint64_t phi = (uint64_t)hi - (uint64_t)v->base;
+    if (v->width < 64) {
+        uint64_t top = (UINT64_C(1) << v->width) - 1;
+        if (plo > top) {
+            memset(keep, 0, cnt);
+            return;
+        }
+        if (plo == 0 && phi >= top) return;
+    }
+    switch (v->width) {
+    case 0: break;
+#define CASE(x) case x: filter_w(v->words, start, cnt, plo, phi, keep, x); break;
+        W64(CASE)
+#undef CASE
+    default: break;
+    }
+}
+
+const enc_codec enc_for_codec = {ENC_FOR, "for", for_analyze, for_compress, for_open, for_scan,
+                                 for_fetch, for_filter};

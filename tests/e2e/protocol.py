@@ -1,0 +1,586 @@
+#!/usr/bin/python3
+"""tests/e2e/protocol.py --tally-port P --pg-port Q
+
+Drives the extended query protocol message by message (a small raw pgwire client, so
+every byte sent is under the test's control) against tallyd and a throwaway PostgreSQL
+15, and checks that both answer with the same messages: row-limited Execute across
+several 2048-row batches, binary results and binary parameters of every type at its
+limits and NULL, an error inside an extended batch followed by Sync, a pipeline of
+statements without Sync, Describe of statements and portals, named statements reused,
+transaction-block portals, session statements; then tally-only behaviours PostgreSQL
+cannot be compared on by bytes: cancel of a long query, a client leaving mid-query.
+One TAP line per check."""
+import argparse
+import os
+import select
+import socket
+import struct
+import sys
+import time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--tally-port", type=int, required=True)
+ap.add_argument("--pg-port", type=int, required=True)
+args = ap.parse_args()
+
+n_checks = 0
+n_failed = 0
+
+
+def tap(ok, name, detail=None):
+    global n_checks, n_failed
+    n_checks += 1
+    if not ok:
+        n_failed += 1
+    print(("ok" if ok else "not ok") + " %d - %s" % (n_checks, name))
+    if not ok and detail:
+        for line in str(detail).splitlines()[:40]:
+            print("#   " + line)
+    sys.stdout.flush()
+
+
+class Conn:
+    def __init__(self, port, user="postgres", db="postgres"):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=60)
+        body = struct.pack("!I", 196608)
+        for k, v in (("user", user), ("database", db), ("client_encoding", "UTF8")):
+            body += k.encode() + b"\0" + v.encode() + b"\0"
+        body += b"\0"
+        self.s.sendall(struct.pack("!I", len(body) + 4) + body)
+        self.buf = b""
+        self.key = None
+        for t, b in self.until_ready():
+            if t == "K":
+                self.key = struct.unpack("!ii", b)
+            if t == "E":
+                raise RuntimeError("startup failed: %r" % b)
+
+    def recv_msg(self):
+        while len(self.buf) < 5:
+            d = self.s.recv(65536)
+            if not d:
+                return None, None
+            self.buf += d
+        t = chr(self.buf[0])
+        n = struct.unpack("!I", self.buf[1:5])[0]
+        while len(self.buf) < 1 + n:
+            d = self.s.recv(65536)
+            if not d:
+                return None, None
+            self.buf += d
+        body = self.buf[5:1 + n]
+        self.buf = self.buf[1 + n:]
+        return t, body
+
+    def until_ready(self):
+        out = []
+        while True:
+            t, b = self.recv_msg()
+            if t is None:
+                out.append(("EOF", b""))
+                return out
+            out.append((t, b))
+            if t == "Z":
+                return out
+
+    def send(self, t, body=b""):
+        self.s.sendall(t.encode() + struct.pack("!I", len(body) + 4) + body)
+
+    def parse(self, name, sql, oids=()):
+        self.send("P", name.encode() + b"\0" + sql.encode() + b"\0" +
+                  struct.pack("!h", len(oids)) + b"".join(struct.pack("!I", o) for o in oids))
+
+    def bind(self, portal, stmt, values=(), pfmts=(), rfmts=()):
+        b = portal.encode() + b"\0" + stmt.encode() + b"\0"
+        b += struct.pack("!h", len(pfmts)) + b"".join(struct.pack("!h", f) for f in pfmts)
+        b += struct.pack("!h", len(values))
+        for v in values:
+            if v is None:
+                b += struct.pack("!i", -1)
+            else:
+                if isinstance(v, str):
+                    v = v.encode()
+                b += struct.pack("!i", len(v)) + v
+        b += struct.pack("!h", len(rfmts)) + b"".join(struct.pack("!h", f) for f in rfmts)
+        self.send("B", b)
+
+    def describe(self, kind, name):
+        self.send("D", kind.encode() + name.encode() + b"\0")
+
+    def execute(self, portal, max_rows=0):
+        self.send("E", portal.encode() + b"\0" + struct.pack("!i", max_rows))
+
+    def close_obj(self, kind, name):
+        self.send("C", kind.encode() + name.encode() + b"\0")
+
+    def sync(self):
+        self.send("S")
+
+    def query(self, sql):
+        self.send("Q", sql.encode() + b"\0")
+        return self.until_ready()
+
+    def close(self):
+        try:
+            self.send("X")
+        except OSError:
+            pass
+        self.s.close()
+
+
+def fields(b):
+    out = {}
+    for part in b.split(b"\0"):
+        if part:
+            out[chr(part[0])] = part[1:].decode("utf-8", "replace")
+    return out
+
+
+def render(msgs):
+    """Messages as comparable text: ParameterStatus/Notice noise kept, positions kept."""
+    out = []
+    for t, b in msgs:
+        if t == "T":
+            n = struct.unpack("!h", b[:2])[0]
+            p = 2
+            cols = []
+            for _ in range(n):
+                z = b.index(b"\0", p)
+                name = b[p:z].decode()
+                p = z + 1
+                _tab, _att, typ, tlen, tmod, fmt = struct.unpack("!IhIhih", b[p:p + 18])
+                p += 18
+                cols.append("%s:%d:%d:%d:%d" % (name, typ, tlen, tmod, fmt))
+            out.append("T(" + ",".join(cols) + ")")
+        elif t == "D":
+            n = struct.unpack("!h", b[:2])[0]
+            p = 2
+            vals = []
+            for _ in range(n):
+                ln = struct.unpack("!i", b[p:p + 4])[0]
+                p += 4
+                if ln < 0:
+                    vals.append("NULL")
+                else:
+                    vals.append(b[p:p + ln].hex())
+                    p += ln
+            out.append("D(" + ",".join(vals) + ")")
+        elif t in ("E", "N"):
+            f = fields(b)
+            out.append("%s(%s %s %s)" % (t, f.get("S"), f.get("C"), f.get("M")))
+        elif t == "t":
+            n = struct.unpack("!h", b[:2])[0]
+            out.append("t(" + ",".join(str(x) for x in struct.unpack("!%dI" % n, b[2:2 + 4 * n])) + ")")
+        elif t in ("C", "S"):
+            out.append("%s(%s)" % (t, b.rstrip(b"\0").decode().replace("\0", "=")))
+        elif t == "Z":
+            out.append("Z(%s)" % b.decode())
+        else:
+            out.append(t)
+    return out
+
+
+tally = Conn(args.tally_port)
+pg = Conn(args.pg_port)
+both = (tally, pg)
+
+
+def same(name, script):
+    """Run script(conn) on both servers; the rendered replies must be equal."""
+    got = []
+    for c in both:
+        try:
+            got.append(render(script(c)))
+        except Exception as e:  # a dropped connection or a protocol desync
+            got.append(["exception %r" % (e,)])
+    ok = got[0] == got[1]
+    detail = None
+    if not ok:
+        detail = "tally: %s\npg:    %s" % (" ".join(got[0])[:3000], " ".join(got[1])[:3000])
+    tap(ok, name, detail)
+    return got[0]
+
+
+def setup(c):
+    out = c.query(
+        "CREATE TABLE proto_types (k int4, b bool, i2 int2, i4 int4, i8 int8, f4 float4, f8 float8,"
+        " n numeric, t text, v varchar(20), u uuid, d date, ts timestamp, tz timestamptz,"
+        " iv interval, j jsonb)")
+    out += c.query(
+        "INSERT INTO proto_types VALUES"
+        " (1, true, -32768, -2147483648, -9223372036854775808, '-3.4028235e38', '-1.7976931348623157e308',"
+        "  -99999999999999999999.999999999999, '', '', '00000000-0000-0000-0000-000000000000',"
+        "  '4713-01-01 BC', '4713-01-01 00:00:00 BC', '4713-01-01 00:00:00+00 BC', '-178000000 years', '{}'),"
+        " (2, false, 32767, 2147483647, 9223372036854775807, '3.4028235e38', '1.7976931348623157e308',"
+        "  99999999999999999999.999999999999, 'héllo wörld ✓', 'x', 'ffffffff-ffff-ffff-ffff-ffffffffffff',"
+        "  '5874897-12-31', '294276-12-31 23:59:59.999999', '294276-12-31 23:59:59.999999+00',"
+        "  '178000000 years', '{\"a\": [1, 2.5, null, true], \"b\": {\"c\": \"d\"}}'),"
+        " (3, true, 0, 0, 0, 0, 0, 0, 'plain', 'v', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',"
+        "  '2000-01-01', '2000-01-01 00:00:00', '2025-06-01 12:34:56.789+02', '1 mon 2 days 03:04:05.678901', '[1, \"x\"]'),"
+        " (4, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),"
+        " (5, false, 1, 1, 1, 1.5, 0.1, 0.0001, 'a', 'b', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12',"
+        "  'infinity', '-infinity', 'infinity', '-1 days -00:00:01', 'null'),"
+        " (6, true, -1, -1, -1, 'NaN', '-Infinity', 'NaN', 'z', 'z', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a13',"
+        "  '1999-12-31', '1999-12-31 23:59:59.000001', '1970-01-01 00:00:00+00', '0', '\"s\"')")
+    out += c.query("CREATE TABLE proto_rows (k int4, g int4, s text)")
+    vals = ",".join("(%d, %d, 'row %d')" % (i, i % 7, i) for i in range(5000))
+    out += c.query("INSERT INTO proto_rows VALUES " + vals)
+    return out
+
+
+same("schema and data load the same way", setup)
+
+COLS = ["b", "i2", "i4", "i8", "f4", "f8", "n", "t", "v", "u", "d", "ts", "tz", "iv", "j"]
+OIDS = {"b": 16, "i2": 21, "i4": 23, "i8": 20, "f4": 700, "f8": 701, "n": 1700, "t": 25,
+        "v": 1043, "u": 2950, "d": 1082, "ts": 1114, "tz": 1184, "iv": 1186, "j": 3802}
+
+
+def select_formats(fmt):
+    def run(c):
+        c.parse("", "SELECT k, %s FROM proto_types ORDER BY k" % ", ".join(COLS))
+        c.bind("", "", rfmts=(fmt,))
+        c.describe("P", "")
+        c.execute("", 0)
+        c.sync()
+        return c.until_ready()
+    return run
+
+
+same("text results of every type at its limits and NULL", select_formats(0))
+binary_rows = same("binary results of every type at its limits and NULL", select_formats(1))
+
+# Binary parameters: the binary values PostgreSQL sent come back as parameters, are
+# stored, and read back in text: a full round trip through recv and send.
+def binary_values_from(rows):
+    out = []
+    for r in rows:
+        if r.startswith("D("):
+            out.append([None if v == "NULL" else bytes.fromhex(v) for v in r[2:-1].split(",")])
+    return out
+
+
+pg.query("SELECT 1")
+rows_bin = binary_values_from(binary_rows)
+for col_i, col in enumerate(COLS, start=1):
+    def rt(c, col=col, col_i=col_i):
+        out = []
+        c.parse("ins_" + col, "SELECT $1::%s IS NULL AS isnull, $1 AS v" % ("varchar(20)" if col == "v" else {
+            "b": "bool", "i2": "int2", "i4": "int4", "i8": "int8", "f4": "float4", "f8": "float8",
+            "n": "numeric", "t": "text", "u": "uuid", "d": "date", "ts": "timestamp",
+            "tz": "timestamptz", "iv": "interval", "j": "jsonb"}[col]), (OIDS[col],))
+        for r in rows_bin:
+            c.bind("", "ins_" + col, values=(r[col_i],), pfmts=(1,), rfmts=(0, 1))
+            c.execute("", 0)
+            c.bind("", "ins_" + col, values=(r[col_i],), pfmts=(1,), rfmts=(0, 0))
+            c.execute("", 0)
+        c.close_obj("S", "ins_" + col)
+        c.sync()
+        out += c.until_ready()
+        return out
+    same("binary parameter round trip: %s (oid %d)" % (col, OIDS[col]), rt)
+
+
+def bad_binary(c):
+    out = []
+    c.parse("", "SELECT $1::int4", (23,))
+    c.bind("", "", values=(b"\0\0\1",), pfmts=(1,))
+    c.execute("", 0)
+    c.sync()
+    out += c.until_ready()
+    c.parse("", "SELECT $1::int8", (20,))
+    c.bind("", "", values=(b"\0\0\0\0\0\0\0\0\0",), pfmts=(1,))
+    c.execute("", 0)
+    c.sync()
+    out += c.until_ready()
+    c.parse("", "SELECT $1::text", (25,))
+    c.bind("", "", values=(b"\xff\xfe",), pfmts=(1,))
+    c.execute("", 0)
+    c.sync()
+    out += c.until_ready()
+    return out
+
+
+same("malformed binary parameters: short, long, bad UTF-8", bad_binary)
+
+
+def row_limits(c):
+    c.parse("rl", "SELECT k, g, s FROM proto_rows ORDER BY k")
+    c.bind("c1", "rl", rfmts=(1, 0, 0))
+    for _ in range(6):
+        c.execute("c1", 1000)
+    c.execute("c1", 1000)
+    c.sync()
+    return c.query("BEGIN") + [("-", b"")] + c.until_ready() if False else c.until_ready()
+
+
+same("Execute with row limits across several batches, then the end", row_limits)
+
+
+def row_limit_exact(c):
+    c.parse("", "SELECT k FROM proto_rows ORDER BY k LIMIT 10")
+    c.bind("", "")
+    c.execute("", 10)
+    c.execute("", 10)
+    c.sync()
+    return c.until_ready()
+
+
+same("max_rows equal to the rows left: PortalSuspended, then SELECT 0", row_limit_exact)
+
+
+def cursor_in_tx(c):
+    out = c.query("BEGIN")
+    c.parse("", "SELECT k FROM proto_rows WHERE g = $1 ORDER BY k")
+    c.bind("C_1", "", values=("3",))
+    c.execute("C_1", 300)
+    c.sync()
+    out += c.until_ready()
+    c.execute("C_1", 300)
+    c.sync()
+    out += c.until_ready()
+    c.execute("C_1", 300)
+    c.close_obj("P", "C_1")
+    c.sync()
+    out += c.until_ready()
+    out += c.query("COMMIT")
+    c.execute("C_1", 300)
+    c.sync()
+    out += c.until_ready()
+    return out
+
+
+same("a named portal survives Sync inside a transaction block, not after COMMIT", cursor_in_tx)
+
+
+def error_then_sync(c):
+    out = []
+    c.parse("", "SELECT k FROM proto_rows WHERE k < 3 ORDER BY k")
+    c.bind("", "")
+    c.execute("", 0)
+    c.parse("", "SELECT nope FROM proto_rows")
+    c.bind("", "")
+    c.describe("P", "")
+    c.execute("", 0)
+    c.parse("", "SELECT 1")
+    c.bind("", "")
+    c.execute("", 0)
+    c.sync()
+    out += c.until_ready()
+    c.parse("", "SELECT 1/(k - $1) FROM proto_rows WHERE k < 3 ORDER BY k", (23,))
+    c.bind("", "", values=("1",))
+    c.execute("", 0)
+    c.execute("", 0)
+    c.sync()
+    out += c.until_ready()
+    c.parse("", "SELECT k FROM proto_rows WHERE k = $1", (23,))
+    c.bind("", "", values=("abc",))
+    c.execute("", 0)
+    c.sync()
+    out += c.until_ready()
+    out += c.query("SELECT 2")
+    return out
+
+
+same("an error inside an extended batch: reported once, skipped to Sync", error_then_sync)
+
+
+def error_in_tx(c):
+    out = c.query("BEGIN")
+    c.parse("", "SELECT nope")
+    c.sync()
+    out += c.until_ready()
+    c.parse("", "SELECT 1")
+    c.bind("", "")
+    c.execute("", 0)
+    c.sync()
+    out += c.until_ready()
+    c.parse("", "ROLLBACK")
+    c.bind("", "")
+    c.execute("", 0)
+    c.sync()
+    out += c.until_ready()
+    return out
+
+
+same("an error in a transaction block: 25P02 until ROLLBACK, ReadyForQuery E then I", error_in_tx)
+
+
+def pipeline(c):
+    c.parse("p_a", "SELECT count(*) FROM proto_rows WHERE g = $1")
+    c.parse("p_b", "SET application_name = 'pipe'")
+    c.parse("p_c", "SHOW application_name")
+    c.parse("p_d", "")
+    c.describe("S", "p_a")
+    c.describe("S", "p_b")
+    c.describe("S", "p_c")
+    for v in ("1", "2"):
+        c.bind("", "p_a", values=(v,))
+        c.execute("", 0)
+    c.bind("", "p_b")
+    c.describe("P", "")
+    c.execute("", 0)
+    c.bind("x", "p_c")
+    c.describe("P", "x")
+    c.execute("x", 0)
+    c.bind("", "p_d")
+    c.describe("P", "")
+    c.execute("", 0)
+    c.close_obj("S", "p_a")
+    c.close_obj("S", "no_such")
+    c.close_obj("P", "x")
+    c.sync()
+    return c.until_ready()
+
+
+same("a pipeline of statements without Sync between them", pipeline)
+
+
+def inference(c):
+    out = []
+    for sql in ("SELECT k FROM proto_rows WHERE k = $1",
+                "SELECT k FROM proto_rows WHERE s = $1 AND g > $2",
+                "SELECT $1",
+                "SELECT k FROM proto_rows ORDER BY k LIMIT $1 OFFSET $2",
+                "SELECT count(*) FROM proto_types WHERE tz >= $1 AND u <> $2 AND n < $3",
+                "INSERT INTO proto_rows (k, s) VALUES ($1, $2)"):
+        c.parse("", sql)
+        c.describe("S", "")
+        c.sync()
+        out += c.until_ready()
+    c.parse("", "SELECT k FROM proto_rows WHERE k = $1", (20,))
+    c.describe("S", "")
+    c.sync()
+    out += c.until_ready()
+    return out
+
+
+same("parameter types inferred from context; declared ones kept", inference)
+
+
+def insert_params(c):
+    out = []
+    c.parse("ins", "INSERT INTO proto_rows (k, g, s) VALUES ($1, $2, $3)", (23, 0, 0))
+    for i in range(3):
+        c.bind("", "ins", values=(struct.pack("!i", 9000 + i), str(i), None), pfmts=(1, 0, 0))
+        c.execute("", 0)
+    c.sync()
+    out += c.until_ready()
+    out += c.query("SELECT k, g, s FROM proto_rows WHERE k >= 9000 ORDER BY k")
+    return out
+
+
+same("INSERT with text and binary parameters", insert_params)
+
+
+def named_reuse(c):
+    out = []
+    c.parse("S_1", "SELECT k, s FROM proto_rows WHERE k = $1", (23,))
+    c.sync()
+    out += c.until_ready()
+    for i in range(7):
+        c.bind("", "S_1", values=(struct.pack("!i", i * 100),), pfmts=(1,), rfmts=(1, 0))
+        c.execute("", 0)
+        c.sync()
+        out += c.until_ready()
+    c.parse("S_1", "SELECT 1")
+    c.sync()
+    out += c.until_ready()
+    out += c.query("DEALLOCATE S_1")
+    out += c.query("DEALLOCATE S_1")
+    return out
+
+
+same("a named statement bound repeatedly; duplicate name; DEALLOCATE", named_reuse)
+
+
+def session_stmts(c):
+    out = []
+    for sql in ("SHOW TRANSACTION ISOLATION LEVEL",
+                "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ UNCOMMITTED",
+                "SHOW default_transaction_isolation",
+                "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED",
+                "SET SESSION TIMEZONE TO 'America/New_York'", "SHOW timezone",
+                "SET extra_float_digits = 3", "SHOW extra_float_digits",
+                "SET application_name = 'Metabase v0.56.9'",
+                "RESET ALL", "SHOW timezone", "SHOW application_name",
+                "START TRANSACTION READ ONLY", "SHOW transaction_read_only",
+                "INSERT INTO proto_rows VALUES (1, 1, 'x')", "ROLLBACK",
+                "BEGIN", "SET TRANSACTION READ ONLY", "SHOW transaction_read_only", "COMMIT",
+                "SAVEPOINT a", "BEGIN", "SAVEPOINT a", "SELECT nope", "ROLLBACK TO a", "SELECT 1",
+                "RELEASE a", "RELEASE a", "COMMIT", "COMMIT",
+                "SET ROLE postgres", "RESET ROLE", "UNLISTEN *", "DISCARD ALL", "DEALLOCATE ALL"):
+            out += c.query(sql)
+    return out
+
+
+same("session statements (simple protocol)", session_stmts)
+
+
+def session_ext(c):
+    out = []
+    for sql in ("SET extra_float_digits = 3", "SET application_name = 'x y'",
+                "SHOW TRANSACTION ISOLATION LEVEL", "show timezone", "BEGIN", "SELECT 1", "COMMIT"):
+        c.parse("", sql)
+        c.bind("", "")
+        c.describe("P", "")
+        c.execute("", 1)
+        c.sync()
+        out += c.until_ready()
+    return out
+
+
+same("session statements through Parse/Bind/Describe/Execute", session_ext)
+
+# ---- tally only: cancel and disconnect ------------------------------------------------
+pg.close()
+
+
+def long_query(c):
+    """A join whose output is 5000*5000/7 rows, counted: seconds of work for tally."""
+    c.parse("", "SELECT count(*) FROM proto_rows a JOIN proto_rows b ON a.g = b.g")
+    c.bind("", "")
+    c.execute("", 0)
+    c.sync()
+
+
+def cancel(c):
+    k = socket.create_connection(("127.0.0.1", args.tally_port), timeout=10)
+    k.sendall(struct.pack("!IIii", 16, 80877102, c.key[0], c.key[1]))
+    k.recv(1)
+    k.close()
+
+
+long_query(tally)
+time.sleep(0.3)
+t0 = time.monotonic()
+cancel(tally)
+msgs = tally.until_ready()
+dt = time.monotonic() - t0
+r = render(msgs)
+tap(any(m.startswith("E(ERROR 57014 canceling statement due to user request") for m in r) and r[-1] == "Z(I)",
+    "cancel during a long join stops it with 57014 (took %.0f ms)" % (dt * 1000), " ".join(r))
+print("# cancel latency: %.1f ms" % (dt * 1000))
+r = render(tally.query("SELECT count(*) FROM proto_rows"))
+tap("D(35303033)" in r, "the session is usable after cancel", " ".join(r))
+
+# a client that leaves in the middle of a long query and of a large result
+for what in ("long join", "large result"):
+    c = Conn(args.tally_port)
+    if what == "long join":
+        long_query(c)
+    else:
+        c.parse("", "SELECT a.s, b.s FROM proto_rows a JOIN proto_rows b ON a.g = b.g")
+        c.bind("", "")
+        c.execute("", 0)
+        c.sync()
+    time.sleep(0.2)
+    c.s.close()
+    r = render(tally.query("SELECT 1"))
+    tap(r == ["T(?column?:23:4:-1:0)", "D(31)", "C(SELECT 1)", "Z(I)"],
+        "server answers after a client left mid-query (%s)" % what, " ".join(r))
+
+tally.close()
+state = os.environ.get("TL_TAP_STATE")
+if state:
+    with open(state, "w") as f:
+        f.write("%d %d\n" % (n_checks, n_failed))
