@@ -561,6 +561,13 @@ tl_func *tl_catalog_create_func(tl_engine *e, const tl_func *def, bool replace, 
     return f;
 }
 
+uint32_t tl_catalog_reset_next_oid(tl_engine *e, uint32_t oid)
+{
+    uint32_t prev = e->next_oid;
+    e->next_oid = oid;
+    return prev;
+}
+
 int64_t tl_catalog_cron_schedule(tl_engine *e, const char *name, const char *schedule, const char *command)
 {
     for (int i = 0; name && i < e->ncron; i++)

@@ -33,6 +33,7 @@
  * writer mutex, and the WAL stays broken: writes fail, reads go on (see README).
  */
 #include "engine_int.h"
+#include "tl_roles.h"
 #include "tl_rollup.h"
 #include "tl_vecio.h"
 #include "tl_wal.h"
@@ -316,6 +317,132 @@ static int redo_catalog(tl_engine *e, uint16_t kind, const char *p, size_t len, 
             return user_kinds[kind - TL_CATREC_USER].redo(e, p, len, err);
         return tl_errorf(err, "XX001", "unknown catalog record kind %u", kind);
     }
+}
+
+/* ---- functions and cron jobs: one whole-state record (TL_CATREC_REGISTRY) ---------- */
+
+static void put_cstr(tl_buf *b, const char *s)
+{
+    tl_put_u32(b, s ? (uint32_t)strlen(s) : UINT32_MAX);
+    if (s) tl_buf_puts(b, s);
+}
+
+static char *get_cstr(tl_reader *rd)
+{
+    uint32_t n = tl_get_u32(rd);
+    if (rd->bad || n == UINT32_MAX) return NULL;
+    if (n > (size_t)(rd->end - rd->p)) {
+        rd->bad = true;
+        return NULL;
+    }
+    char *s = tl_xmalloc((size_t)n + 1);
+    memcpy(s, rd->p, n);
+    s[n] = '\0';
+    rd->p += n;
+    return s;
+}
+
+static void registry_encode(tl_engine *e, tl_buf *b)
+{
+    tl_put_u32(b, (uint32_t)e->nfuncs);
+    for (int i = 0; i < e->nfuncs; i++) {
+        const tl_func *f = e->funcs[i];
+        tl_put_u32(b, f->oid);
+        put_cstr(b, f->name);
+        tl_put_u32(b, f->nsp);
+        put_cstr(b, f->language);
+        put_cstr(b, f->body);
+        put_type(b, f->ret);
+        tl_put_u8(b, f->security_definer);
+    }
+    tl_put_u32(b, (uint32_t)e->ncron);
+    for (int i = 0; i < e->ncron; i++) {
+        tl_put_u64(b, (uint64_t)e->cron[i].jobid);
+        put_cstr(b, e->cron[i].name);
+        put_cstr(b, e->cron[i].schedule);
+        put_cstr(b, e->cron[i].command);
+    }
+    tl_put_u64(b, (uint64_t)e->next_jobid);
+}
+
+static void registry_free(tl_func **funcs, int nf, tl_cron_job *cron, int nc)
+{
+    for (int i = 0; i < nf; i++) {
+        free(funcs[i]->name);
+        free(funcs[i]->language);
+        free(funcs[i]->body);
+        free(funcs[i]);
+    }
+    free(funcs);
+    for (int i = 0; i < nc; i++) {
+        free(cron[i].name);
+        free(cron[i].schedule);
+        free(cron[i].command);
+    }
+    free(cron);
+}
+
+static int registry_redo(tl_engine *e, const void *payload, size_t len, tl_error *err)
+{
+    tl_reader rd = {payload, (const char *)payload + len, false};
+    uint32_t nf = tl_get_u32(&rd);
+    if (rd.bad || nf > len) return tl_errorf(err, "XX001", "malformed functions record");
+    tl_func **funcs = tl_xcalloc((size_t)nf + 1, sizeof *funcs);
+    for (uint32_t i = 0; i < nf; i++) {
+        tl_func *f = funcs[i] = tl_xcalloc(1, sizeof *f);
+        f->oid = tl_get_u32(&rd);
+        f->name = get_cstr(&rd);
+        f->nsp = tl_get_u32(&rd);
+        f->language = get_cstr(&rd);
+        f->body = get_cstr(&rd);
+        f->ret = get_type(&rd);
+        f->security_definer = tl_get_u8(&rd);
+        if (!f->name || !f->language || !f->body) rd.bad = true;
+        bump_oid(e, f->oid);
+    }
+    uint32_t nc = tl_get_u32(&rd);
+    if (nc > len) rd.bad = true;
+    tl_cron_job *cron = tl_xcalloc(rd.bad ? 1 : (size_t)nc + 1, sizeof *cron);
+    for (uint32_t i = 0; i < nc && !rd.bad; i++) {
+        cron[i].jobid = (int64_t)tl_get_u64(&rd);
+        cron[i].name = get_cstr(&rd);
+        cron[i].schedule = get_cstr(&rd);
+        cron[i].command = get_cstr(&rd);
+        if (!cron[i].schedule || !cron[i].command) rd.bad = true;
+    }
+    int64_t next_jobid = (int64_t)tl_get_u64(&rd);
+    if (rd.bad || rd.p != rd.end) {
+        registry_free(funcs, (int)nf, cron, rd.bad ? 0 : (int)nc);
+        return tl_errorf(err, "XX001", "malformed functions record");
+    }
+    registry_free(e->funcs, e->nfuncs, e->cron, e->ncron);
+    e->funcs = funcs;
+    e->nfuncs = (int)nf;
+    e->cron = cron;
+    e->ncron = (int)nc;
+    e->next_jobid = next_jobid;
+    return 0;
+}
+
+static int registry_dump(tl_engine *e, tl_catalog_emit_fn emit, void *ctx)
+{
+    tl_buf b;
+    tl_buf_init(&b);
+    registry_encode(e, &b);
+    int rc = emit(ctx, TL_CATREC_REGISTRY, b.data, b.len);
+    tl_buf_free(&b);
+    return rc;
+}
+
+int tl_catalog_registry_log(tl_engine *e, tl_error *err)
+{
+    if (!e->dur) return 0;
+    tl_buf b;
+    tl_buf_init(&b);
+    registry_encode(e, &b);
+    int rc = tl_dur_log_catalog(e, TL_CATREC_REGISTRY, &b, err);
+    tl_buf_free(&b);
+    return rc;
 }
 
 /* ---- logging ---------------------------------------------------------------------------- */
@@ -1051,6 +1178,8 @@ static int take_lock(tl_durable *d, tl_error *err)
 
 int tl_dur_open(tl_engine *e, const tl_engine_config *cfg, tl_error *err)
 {
+    tl_engine_register_catalog_kind(TL_CATREC_REGISTRY, registry_redo, registry_dump);
+    tl_roles_register_durable();
     const char *dir = cfg->data_dir;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return tl_errorf(err, "58030", "could not create data directory \"%s\": %s", dir, strerror(errno));

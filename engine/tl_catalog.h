@@ -190,6 +190,12 @@ tl_func *tl_catalog_create_func(tl_engine *e, const tl_func *def, bool replace, 
 /* Exclusive lock held. A job of the same name is replaced (as pg_cron); returns its id. */
 int64_t tl_catalog_cron_schedule(tl_engine *e, const char *name, const char *schedule, const char *command);
 int tl_catalog_ncron(tl_engine *e);
+/* Durability: log all functions and cron jobs after a change (no-op in memory only);
+ * -1 (53100/58030) when the WAL write failed. */
+int tl_catalog_registry_log(tl_engine *e, tl_error *err);
+/* Recovery only: set the next oid, returning the previous one (a replayed statement
+ * must give its object the oid it had). */
+uint32_t tl_catalog_reset_next_oid(tl_engine *e, uint32_t oid);
 const tl_cron_job *tl_catalog_cron_at(tl_engine *e, int i);
 
 /* ---- system catalogs (syscat.c) ---------------------------------------------- */
@@ -254,12 +260,12 @@ void tl_ingest_abort(tl_ingest *g);
  * with tl_engine_log_catalog under the exclusive catalog lock: it returns once the
  * record is durable, or -1 (53100/58030) — then do not apply the change. */
 #define TL_CATREC_USER 100
-#define TL_CATREC_ROLES 101    /* roles, grants, default privileges, org scopes (roles.c) */
 #define TL_CATREC_REGISTRY 102 /* functions and cron jobs (catalog.c) */
 /* Kinds from here on are dumped into snapshots after the rows (objects computed from
  * the facts: materialized views). */
 #define TL_CATREC_LATE 150
 #define TL_CATREC_SQL 150      /* a statement the query layer replays (matviews) */
+#define TL_CATREC_ROLES 151    /* roles, grants, default privileges, org scopes (roles.c) */
 typedef int (*tl_catalog_emit_fn)(void *ctx, uint16_t kind, const void *payload, size_t len);
 typedef int (*tl_catalog_redo_fn)(tl_engine *e, const void *payload, size_t len, tl_error *err);
 typedef int (*tl_catalog_dump_fn)(tl_engine *e, tl_catalog_emit_fn emit, void *ctx);

@@ -365,6 +365,9 @@ op *acl_scan(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, 
 int acl_statement(qctx *q, pnode *stmt, tl_sink *sink, const char **tag, tl_error *err);
 bool acl_statement_is_ddl(const pnode *stmt);
 void acl_after_create(qctx *q, PgQuery__RangeVar *rv);
+/* The same, logging the grants it made when a data directory is in use. */
+int acl_after_create_logged(qctx *q, PgQuery__RangeVar *rv, tl_error *err);
+void matview_register_durable(void);
 const char *acl_current_user(const tl_qsession *s);
 const fn_def *acl_fn_lookup(const char *name, int nargs, const tl_type_id *args);
 const fn_def *acl_fn_lookup_name(const char *name);

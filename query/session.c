@@ -278,6 +278,11 @@ void tl_qsession_cancel(tl_qsession *s)
     __atomic_store_n(&s->cancel, 1, __ATOMIC_RELEASE);
 }
 
+void tl_query_register_durable(void)
+{
+    matview_register_durable();
+}
+
 bool q_synchronous_commit(qctx *q)
 {
     const char *v = tl_qsession_get(q->s, "synchronous_commit");

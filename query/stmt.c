@@ -552,7 +552,7 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
     }
     case PG_QUERY__NODE__NODE_CREATE_STMT:
         rc = exec_create_table(q, stmt->create_stmt, err);
-        if (rc == 0) acl_after_create(q, stmt->create_stmt->relation);
+        if (rc == 0) rc = acl_after_create_logged(q, stmt->create_stmt->relation, err);
         tag = "CREATE TABLE";
         break;
     case PG_QUERY__NODE__NODE_CREATE_ENUM_STMT:

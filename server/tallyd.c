@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "tl_engine.h"
+#include "tl_query.h"
 #include "tl_server.h"
 
 typedef struct settings {
@@ -260,6 +261,7 @@ int main(int argc, char **argv)
                              .async_commit = sync_commit == 0, .wal_pwrite = wal_pwrite == 1,
                              .checkpoint_wal_bytes = ckpt_mb > 0 ? (uint64_t)ckpt_mb << 20 : 0,
                              .checkpoint_timeout_s = ckpt_timeout > -2 ? ckpt_timeout : 0};
+    tl_query_register_durable();
     tl_engine *eng = tl_engine_open(&ecfg, &err);
     if (!eng) {
         fprintf(stderr, "tallyd: could not open the engine: %s\n", err.message);
