@@ -125,6 +125,32 @@ SCHEMA = ("create type mood as enum ('calm', 'tense');"
           "create table w (id bigint primary key, writer int not null, batch int not null, "
           "note text, d date, m mood, amount numeric(12,2))")
 
+# Three incremental views over w, shaped like the seed's (per-key counts and sums, a
+# month rollup with avg and a FILTER, distinct counts under a WHERE). After every restart
+# each must equal its defining query, run by tally itself.
+VIEWS = {
+    "v_writer": "select writer, count(*) as n, sum(amount) as total, min(id) as lo, max(id) as hi "
+                "from w group by writer",
+    "v_month": "select date_trunc('month', d) as month, count(*) as n, avg(amount) as avg_amount, "
+               "count(note) filter (where amount >= 500) as big from w group by 1",
+    "v_notes": "select note, count(*) as n, count(distinct writer) as writers from w "
+               "where note is not null group by note",
+}
+
+
+def views_equal(cur):
+    """Names of views whose rows differ from their defining query's."""
+    bad = []
+    for name, q in VIEWS.items():
+        cur.execute(f"select * from {name} order by 1")
+        got = cur.fetchall()
+        cur.execute(f"{q} order by 1")
+        want = cur.fetchall()
+        if got != want:
+            bad.append(f"{name}: {len(got)} rows vs {len(want)} from its query; first diff "
+                       f"{next(((a, b) for a, b in zip(got, want) if a != b), None)}")
+    return bad
+
 
 def row(i, w, b):
     # values of several physical kinds: dictionary text, partitioning date, enum, numeric
@@ -140,6 +166,7 @@ class Writer(threading.Thread):
         self.srv, self.wid, self.next_id = srv, wid, next_id
         self.acked, self.inflight, self.rnd = acked, inflight, rnd
         self.batch = round_no * 100000  # batch keys unique across rounds
+        self.mine = []  # this round's acknowledged batches, candidates for DELETE
 
     def run(self):
         try:
@@ -154,6 +181,18 @@ class Writer(threading.Thread):
         except Exception:
             return
         while True:
+            if self.mine and not self.async_mode and self.rnd.random() < 0.08:
+                # DELETE a whole acknowledged batch: after a crash it is wholly there or
+                # wholly gone while in flight, and gone for good once acknowledged
+                key = self.mine.pop(self.rnd.randrange(len(self.mine)))
+                self.inflight[self.wid] = (("del", key), self.acked[key])
+                try:
+                    cur.execute("delete from w where writer = %s and batch = %s", key)
+                except Exception:
+                    return
+                del self.acked[key]
+                self.inflight[self.wid] = None
+                continue
             self.batch += 1
             k = self.rnd.choice([1, 1, 3, 50, 400])
             ids = list(range(self.next_id, self.next_id + k))
@@ -176,6 +215,7 @@ class Writer(threading.Thread):
                 return
             if not self.async_mode:
                 self.acked[key] = ids
+                self.mine.append(key)
             else:
                 self.inflight.setdefault("async", []).append((key, ids))
             self.inflight[self.wid] = None
@@ -187,12 +227,15 @@ def crash_rounds(work):
     ok(srv.wait_ready(), "crash: tallyd starts on an empty data directory", srv.log_text())
     c = srv.connect()
     c.cursor().execute(SCHEMA)
+    for name, q in VIEWS.items():
+        c.cursor().execute(f"create materialized view {name} as {q}")
     c.close()
     rnd = random.Random(int(os.environ.get("TL_CRASH_SEED", "7")))
     acked = {}
     next_id = 1
     bad = []
     total_checked = 0
+    views_checked = 0
     for rnd_no in range(ROUNDS):
         inflight = {}
         writers = []
@@ -228,12 +271,25 @@ def crash_rounds(work):
         by_batch = {}
         for i, w, b in rows:
             by_batch.setdefault((w, b), set()).add(i)
+        for wid in range(3):  # an in-flight DELETE may have removed an acknowledged batch
+            f = inflight.get(wid)
+            if f and f[0][0] == "del" and not by_batch.get(f[0][1]):
+                acked.pop(f[0][1], None)
         for key, bids in acked.items():
             if by_batch.get(key) != set(bids):
                 bad.append(f"round {rnd_no}: acknowledged batch {key} has {len(by_batch.get(key, ()))} of {len(bids)} rows")
         allowed = set(acked)
         for wid in range(3):
             f = inflight.get(wid)
+            if f and f[0][0] == "del":
+                key, bids = f[0][1], f[1]
+                got = by_batch.get(key, set())
+                if got and got != set(bids):
+                    bad.append(f"round {rnd_no}: in-flight DELETE of {key} half applied ({len(got)} of {len(bids)})")
+                if not got:
+                    acked.pop(key, None)  # the delete survived: the batch must stay gone
+                    allowed.discard(key)
+                continue
             if f:
                 key, bids = f
                 got = by_batch.get(key, set())
@@ -253,11 +309,16 @@ def crash_rounds(work):
         if extra:
             bad.append(f"round {rnd_no}: rows of batches never sent: {sorted(extra)[:5]}")
         total_checked += len(ids)
+        for v in views_equal(cur):
+            bad.append(f"round {rnd_no}: view {v}")
+        views_checked += len(VIEWS)
         cur.connection.close()
         if bad:
             break
-    ok(not bad, f"crash: {ROUNDS} SIGKILL rounds, every acknowledged row present exactly once, "
-                f"nothing half-applied ({len(acked)} batches, {total_checked} rows checked)", "\n".join(bad))
+    ok(not bad, f"crash: {ROUNDS} SIGKILL rounds with INSERT, COPY and DELETE writers, every acknowledged row "
+                f"present exactly once, every acknowledged DELETE kept, nothing half-applied, every view equal to "
+                f"its defining query ({len(acked)} batches, {total_checked} rows, {views_checked} view checks)",
+       "\n".join(bad))
     log = srv.log_text()
     snap_starts = [ln for ln in log.splitlines() if "recovered" in ln and "snapshot at LSN 0," not in ln]
     ok(len(snap_starts) > 0, "crash: some restarts loaded a snapshot and replayed the WAL after it", log[-1500:])
@@ -421,11 +482,103 @@ def faults(work):
     ok(ids == [1, 2, 3, 4, 5, 6], "fault short: short writes are completed, nothing lost", f"{ids}\n{log[-500:]}")
 
 
+def roles_restart(work):
+    """Roles with SCRAM passwords, grants, default privileges, functions and cron jobs
+    survive a crash (WAL replay) and a restart from a snapshot."""
+    d = os.path.join(work, "roles")
+    os.makedirs(d)
+    hba = os.path.join(work, "hba.conf")
+    with open(hba, "w") as f:
+        f.write("host all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n")
+    args = ["--hba", hba]
+    srv = Server(os.path.join(d, "data"), args)
+    ok(srv.wait_ready(), "roles: starts with a rule file", srv.log_text()[-800:])
+    cur = srv.connect().cursor()
+    for sql in ["create table t (id int primary key, s text)",
+                "insert into t values (1, 'one'), (2, 'two')",
+                "create role reporter login password 'pw-1'",
+                "create role gone login password 'x'",
+                "grant select on t to reporter",
+                "alter default privileges in schema public grant select on tables to reporter",
+                "create table t2 (id int primary key)",
+                "insert into t2 values (7)",
+                "drop role gone",
+                "create function refresh_reporting_views() returns void language sql as 'select 1'",
+                "select cron.schedule('a', '0 3 * * *', 'select 1')",
+                "select cron.schedule('b', '0 4 * * *', 'select 2')"]:
+        cur.execute(sql)
+    cur.connection.close()
+
+    def check(label):
+        out = []
+        try:
+            rc = psycopg2.connect(host="127.0.0.1", port=srv.port, user="reporter", password="pw-1",
+                                  dbname="postgres", connect_timeout=5)
+            rc.autocommit = True
+            rcur = rc.cursor()
+            rcur.execute("select s from t order by id")
+            if rcur.fetchall() != [("one",), ("two",)]:
+                out.append("reporter reads wrong rows of t")
+            rcur.execute("select id from t2")
+            if rcur.fetchall() != [(7,)]:
+                out.append("default privilege on t2 lost")
+            try:
+                rcur.execute("insert into t values (3, 'x')")
+                out.append("reporter could INSERT without the privilege")
+            except psycopg2.Error as e:
+                if e.pgcode != "42501":
+                    out.append(f"INSERT failed with {e.pgcode}, not 42501")
+            rc.close()
+        except psycopg2.Error as e:
+            out.append(f"reporter: {e}")
+        try:
+            psycopg2.connect(host="127.0.0.1", port=srv.port, user="reporter", password="wrong",
+                             dbname="postgres", connect_timeout=5).close()
+            out.append("a wrong password was accepted")
+        except psycopg2.OperationalError:
+            pass
+        try:
+            psycopg2.connect(host="127.0.0.1", port=srv.port, user="gone", password="x",
+                             dbname="postgres", connect_timeout=5).close()
+            out.append("a dropped role came back")
+        except psycopg2.OperationalError:
+            pass
+        c = srv.connect()
+        cc = c.cursor()
+        cc.execute("select refresh_reporting_views()")
+        cc.execute("select cron.schedule('a', '0 5 * * *', 'select 1')")
+        if cc.fetchone()[0] != 1:
+            out.append("cron job 'a' lost")
+        c.close()
+        ok(not out, f"roles: after {label}, SCRAM login works, grants and default privileges hold, "
+                    f"the dropped role stays dropped, functions and cron jobs are kept", "\n".join(out))
+
+    srv.kill()
+    srv = Server(os.path.join(d, "data"), args)
+    ok(srv.wait_ready(), "roles: restart after SIGKILL (WAL replay)", srv.log_text()[-800:])
+    check("SIGKILL and WAL replay")
+    c = srv.connect()
+    c.cursor().execute("checkpoint")
+    c.close()
+    srv.kill()
+    srv = Server(os.path.join(d, "data"), args)
+    ok(srv.wait_ready(), "roles: restart from a snapshot", srv.log_text()[-800:])
+    check("a restart from a snapshot")
+    c = srv.connect()
+    cc = c.cursor()
+    cc.execute("select cron.schedule('c', '0 6 * * *', 'select 3')")
+    jid = cc.fetchone()[0]
+    ok(jid == 3, "roles: cron job ids continue after restarts", f"new job id {jid}, want 3")
+    c.close()
+    srv.kill()
+
+
 def main():
     work = tempfile.mkdtemp(prefix="tally-dur.")
     try:
         t0 = time.time()
         crash_rounds(work)
+        roles_restart(work)
         corruption(work)
         faults(work)
         print(f"# durability suite took {time.time() - t0:.1f} s", flush=True)
