@@ -519,6 +519,7 @@ static int delent_cmp(const void *a, const void *b)
  * it, so replaying them after its appends is the same. */
 static void encode_deletes(tl_ingest *g)
 {
+    if (!g->ndels) return;
     qsort(g->dels, g->ndels, sizeof *g->dels, delent_cmp);
     int64_t *rows = tl_xmalloc(sizeof *rows * (g->ndels + 1));
     for (size_t i = 0; i < g->ndels;) {
