@@ -35,6 +35,10 @@ typedef struct settings {
     int max_connections;
 } settings;
 
+/* The server is never freed (connection threads may still use it at exit); kept in a
+ * global so it stays reachable rather than leaked. */
+static tl_server *volatile running_server;
+
 static void usage(FILE *f)
 {
     fputs("Usage: tallyd [OPTION]...\n"
@@ -278,6 +282,7 @@ int main(int argc, char **argv)
         .max_connections = flags.max_connections ? flags.max_connections : file.max_connections,
     };
     tl_server *srv = tl_server_new(eng, &sopts);
+    running_server = srv;
     if (tl_server_listen(srv, &err) != 0 || tl_server_start(srv, &err) != 0) {
         fprintf(stderr, "tallyd: %s\n", err.message);
         return 1;
