@@ -167,8 +167,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "append: %s\n", err.message);
             return 1;
         }
-        tl_ingest_commit(g);
-        tl_engine_writer_end(e);
+        uint64_t nrows;
+        tl_ingest_commit(g, &nrows, &err); /* releases the writer mutex */
         tl_engine_unlock(e);
         lat[i] = now_s() - s0;
     }
@@ -192,8 +192,8 @@ int main(int argc, char **argv)
     tl_engine_writer_begin(e);
     tl_ingest *g = tl_ingest_begin(e);
     if (tl_ingest_append(g, f, batch, nsrc, &err) < 0) return 1;
-    tl_ingest_commit(g);
-    tl_engine_writer_end(e);
+    uint64_t nrows;
+    tl_ingest_commit(g, &nrows, &err); /* releases the writer mutex */
     tl_engine_unlock(e);
     printf("batch_rows %u\n", nsrc);
     printf("batch1000_ms %.3f\n", (now_s() - b0) * 1e3);

@@ -4,6 +4,7 @@
  * epoch. Oids below 16384 are PostgreSQL's own; user objects start there, as in PG.
  */
 #include "engine_int.h"
+#include "tl_vecio.h"
 #include "tl_roles.h"
 
 #include <stdlib.h>
@@ -34,7 +35,8 @@ tl_engine *tl_engine_open(const tl_engine_config *cfg, tl_error *err)
     e->roles = tl_xmalloc(sizeof *e->roles);
     e->roles[0] = su;
     e->nroles = 1;
-    if (tl_syscat_register(e, err) < 0) {
+    e->async_default = cfg && cfg->async_commit;
+    if (tl_syscat_register(e, err) < 0 || (cfg && cfg->data_dir && tl_dur_open(e, cfg, err) < 0)) {
         tl_engine_close(e);
         return NULL;
     }
@@ -72,6 +74,7 @@ static void enum_free(tl_enum *en)
 void tl_engine_close(tl_engine *e)
 {
     if (!e) return;
+    tl_dur_close(e);
     for (int i = 0; i < e->nrels; i++) rel_free(e->rels[i]);
     for (int i = 0; i < e->nenums; i++) enum_free(e->enums[i]);
     tl_roles_free_all(e);
@@ -126,6 +129,7 @@ void tl_engine_read_lock(tl_engine *e)
 void tl_engine_write_lock(tl_engine *e)
 {
     pthread_rwlock_wrlock(&e->lock);
+    tl_dur_drain(e);
 }
 
 void tl_engine_unlock(tl_engine *e)
@@ -136,6 +140,11 @@ void tl_engine_unlock(tl_engine *e)
 void tl_engine_writer_begin(tl_engine *e)
 {
     pthread_mutex_lock(&e->writer);
+}
+
+bool tl_engine_writer_trylock(tl_engine *e)
+{
+    return pthread_mutex_trylock(&e->writer) == 0;
 }
 
 void tl_engine_writer_end(tl_engine *e)
@@ -249,6 +258,19 @@ static void rels_push(tl_engine *e, tl_rel *r)
     e->rels[e->nrels++] = r;
 }
 
+/* Log a new relation before it joins the catalog: if the WAL fails, it never existed. */
+static int log_rel(tl_engine *e, uint16_t kind, const tl_rel *r, tl_error *err)
+{
+    if (!e->dur || e->replaying) return 0;
+    tl_buf b;
+    tl_buf_init(&b);
+    if (kind == CATREC_CREATE_TABLE) tl_dur_encode_table(r, &b);
+    else tl_dur_encode_index(r, &b);
+    int rc = tl_dur_log_catalog(e, kind, &b, err);
+    tl_buf_free(&b);
+    return rc;
+}
+
 static char *dup_or_null(const char *s)
 {
     return s ? tl_xstrdup(s) : NULL;
@@ -299,6 +321,10 @@ tl_rel *tl_catalog_create_table(tl_engine *e, const tl_table_def *def, tl_error 
     /* A lone uuid key is unique: a dictionary would only add its hash index. */
     if (def->npk == 1 && types[def->pk[0]].id == TL_UUID) tl_table_hint_unique(r->data, def->pk[0]);
     free(types);
+    if (log_rel(e, CATREC_CREATE_TABLE, r, err) < 0) {
+        rel_free(r);
+        return NULL;
+    }
     rels_push(e, r);
     return r;
 }
@@ -350,6 +376,10 @@ tl_rel *tl_catalog_create_index(tl_engine *e, const char *name, tl_rel *table, i
     r->idx_unique = unique;
     r->idx_def = dup_or_null(def);
     r->part_col = -1;
+    if (log_rel(e, CATREC_CREATE_INDEX, r, err) < 0) {
+        rel_free(r);
+        return NULL;
+    }
     rels_push(e, r);
     return r;
 }
@@ -377,6 +407,17 @@ tl_enum *tl_catalog_create_enum(tl_engine *e, const char *name, uint32_t nsp, in
     en->nlabels = nlabels;
     en->labels = tl_xcalloc((size_t)nlabels + 1, sizeof *en->labels);
     for (int i = 0; i < nlabels; i++) en->labels[i] = tl_xstrdup(labels[i]);
+    if (e->dur && !e->replaying) {
+        tl_buf b;
+        tl_buf_init(&b);
+        tl_dur_encode_enum(en, &b);
+        int rc = tl_dur_log_catalog(e, CATREC_CREATE_ENUM, &b, err);
+        tl_buf_free(&b);
+        if (rc < 0) {
+            enum_free(en);
+            return NULL;
+        }
+    }
     if (e->nenums == e->capenums) {
         e->capenums = e->capenums ? e->capenums * 2 : 8;
         e->enums = tl_xrealloc(e->enums, sizeof *e->enums * (size_t)e->capenums);
@@ -395,8 +436,37 @@ static void rels_remove(tl_engine *e, tl_rel *r)
         }
 }
 
+/* A drop is logged after its checks and before any change, so a failed WAL write
+ * leaves the catalog as it was. */
+static int log_drop(tl_engine *e, uint16_t kind, uint32_t oid, bool cascade, tl_error *err)
+{
+    if (!e->dur || e->replaying) return 0;
+    tl_buf b;
+    tl_buf_init(&b);
+    tl_put_u32(&b, oid);
+    tl_put_u8(&b, cascade);
+    int rc = tl_dur_log_catalog(e, kind, &b, err);
+    tl_buf_free(&b);
+    return rc;
+}
+
 int tl_catalog_drop_rel(tl_engine *e, tl_rel *r, bool cascade, tl_error *err)
 {
+    if (r->kind == TL_REL_TABLE && !cascade) {
+        for (int i = 0; i < e->nrels; i++) {
+            tl_rel *o = e->rels[i];
+            if (o == r) continue;
+            for (int k = 0; k < o->nfk; k++) {
+                if (o->fks[k].ref_oid != r->oid) continue;
+                tl_errorf(err, "2BP01", "cannot drop table %s because other objects depend on it", r->name);
+                tl_error_detail(err, "constraint %s on table %s depends on table %s", o->fks[k].name, o->name,
+                                r->name);
+                snprintf(err->hint, sizeof err->hint, "Use DROP ... CASCADE to drop the dependent objects too.");
+                return -1;
+            }
+        }
+    }
+    if (log_drop(e, CATREC_DROP_REL, r->oid, cascade, err) < 0) return -1;
     if (r->kind == TL_REL_TABLE) {
         for (int i = 0; i < e->nrels; i++) {
             tl_rel *o = e->rels[i];
@@ -445,6 +515,7 @@ int tl_catalog_drop_enum(tl_engine *e, tl_enum *en, tl_error *err)
                                 e->rels[i]->atts[a].name, e->rels[i]->name, en->name);
                 return -1;
             }
+    if (log_drop(e, CATREC_DROP_ENUM, en->oid, false, err) < 0) return -1;
     for (int i = 0; i < e->nenums; i++)
         if (e->enums[i] == en) {
             memmove(&e->enums[i], &e->enums[i + 1], sizeof *e->enums * (size_t)(e->nenums - i - 1));
@@ -488,6 +559,13 @@ tl_func *tl_catalog_create_func(tl_engine *e, const tl_func *def, bool replace, 
     f->ret = def->ret;
     f->security_definer = def->security_definer;
     return f;
+}
+
+uint32_t tl_catalog_reset_next_oid(tl_engine *e, uint32_t oid)
+{
+    uint32_t prev = e->next_oid;
+    e->next_oid = oid;
+    return prev;
 }
 
 int64_t tl_catalog_cron_schedule(tl_engine *e, const char *name, const char *schedule, const char *command)

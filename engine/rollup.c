@@ -476,6 +476,11 @@ void tl_rollup_discard(tl_rollup_pending *p)
     free(p);
 }
 
+void tl_rollup_apply_pending(tl_rollup_pending *p)
+{
+    for (pend_item *it = p ? p->head : NULL; it; it = it->next) apply_rows(it->ru, &it->rows, it->sign);
+}
+
 void tl_rollup_commit_publish(tl_engine *e, tl_rollup_pending *p, tl_rel *const *rels, int n)
 {
     tl_rollup_write_lock_int(e);

@@ -99,6 +99,9 @@ int tl_rollup_prepare(tl_engine *e, tl_rollup_pending **p, tl_rel *r, const tl_v
  * that take the rollup read lock (p may be NULL: publish only). Frees p. */
 void tl_rollup_commit_publish(tl_engine *e, tl_rollup_pending *p, tl_rel *const *rels, int n);
 void tl_rollup_discard(tl_rollup_pending *p);
+/* Apply without publishing (the group-commit publisher holds the rollup lock and
+ * publishes several batches at one epoch). */
+void tl_rollup_apply_pending(tl_rollup_pending *p);
 
 /* Whether any populated view reads the relation (the delete path skips work if not). */
 bool tl_rollup_has_views(tl_engine *e, uint32_t rel_oid);

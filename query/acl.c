@@ -791,6 +791,8 @@ int acl_statement(qctx *q, pnode *stmt, tl_sink *sink, const char **tag, tl_erro
         if (me->superuser) return 0;
         return gate_nonsuper(q, stmt, err) < 0 ? -1 : 0;
     }
+    /* A role statement is acknowledged only once the new state is in the WAL. */
+    if (rc >= 0 && stmt->node_case != PG_QUERY__NODE__NODE_GRANT_ROLE_STMT) rc = tl_roles_log(q->eng, err);
     return rc < 0 ? -1 : 1;
 }
 
@@ -814,6 +816,14 @@ void acl_after_create(qctx *q, PgQuery__RangeVar *rv)
 {
     tl_rel *r = rv ? lookup_rv(q, rv) : NULL;
     if (r) tl_acl_on_create(q->eng, r);
+}
+
+int acl_after_create_logged(qctx *q, PgQuery__RangeVar *rv, tl_error *err)
+{
+    bool defaults = tl_acl_has_defaults(q->eng);
+    acl_after_create(q, rv);
+    /* default privileges granted something: log the grants with the table */
+    return defaults ? tl_roles_log(q->eng, err) : 0;
 }
 
 /* ---- has_*_privilege ------------------------------------------------------------------------------ */

@@ -63,7 +63,8 @@ int exec_create_function(qctx *q, PgQuery__CreateFunctionStmt *st, tl_error *err
         }
         pg_query_free_protobuf_parse_result(pr);
     }
-    return tl_catalog_create_func(q->eng, &f, st->replace, err) ? 0 : -1;
+    if (!tl_catalog_create_func(q->eng, &f, st->replace, err)) return -1;
+    return tl_catalog_registry_log(q->eng, err);
 }
 
 /* The statements of a body: a plpgsql block's text between BEGIN and its END. */
@@ -188,7 +189,9 @@ int exec_function_call(qctx *q, pnode *stmt, tl_sink *sink, bool *handled, tl_er
         const char *cmd = fc->n_args == 3 ? a[2] : a[1];
         tl_engine_write_lock(q->eng);
         int64_t id = tl_catalog_cron_schedule(q->eng, jname, sched, cmd);
+        int lrc = tl_catalog_registry_log(q->eng, err);
         tl_engine_unlock(q->eng);
+        if (lrc < 0) return -1;
         char buf[32];
         snprintf(buf, sizeof buf, "%lld", (long long)id);
         if (emit_one(sink, colname, TL_OID_INT8, 8, buf) < 0) return tl_errorf(err, "08006", "connection lost");

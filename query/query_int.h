@@ -215,6 +215,7 @@ int q_check_cancel(qctx *q, tl_error *err);
  * and the memory budget (tally.max_statement_memory) that q_check_cancel enforces. */
 void q_statement_begin(tl_qsession *s);
 void q_statement_end(tl_qsession *s);
+bool q_synchronous_commit(qctx *q); /* the session's synchronous_commit is not off */
 int64_t q_clock_now(const tl_qsession *s);
 
 /* expr.c */
@@ -368,6 +369,9 @@ op *acl_scan(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, 
 int acl_statement(qctx *q, pnode *stmt, tl_sink *sink, const char **tag, tl_error *err);
 bool acl_statement_is_ddl(const pnode *stmt);
 void acl_after_create(qctx *q, PgQuery__RangeVar *rv);
+/* The same, logging the grants it made when a data directory is in use. */
+int acl_after_create_logged(qctx *q, PgQuery__RangeVar *rv, tl_error *err);
+void matview_register_durable(void);
 const char *acl_current_user(const tl_qsession *s);
 /* The org the session's statements are confined to (org-scoped roles), or NULL. */
 const char *acl_org_scope(tl_qsession *s);

@@ -86,6 +86,11 @@ tl_qsession *tl_qsession_new(tl_engine *eng, const char *user, const char *datab
     int sa = guc_index("session_authorization");
     free(s->values[sa]);
     s->values[sa] = tl_xstrdup(user);
+    if (eng && tl_engine_async_commit_default(eng)) { /* tallyd --synchronous-commit off */
+        int sc = guc_index("synchronous_commit");
+        free(s->values[sc]);
+        s->values[sc] = tl_xstrdup("off");
+    }
     s->tz = tl_tz_utc();
     s->extra_float_digits = 1;
     s->tx = 'I';
@@ -282,6 +287,18 @@ void tl_qsession_cancel(tl_qsession *s)
     __atomic_store_n(&s->cancel, 1, __ATOMIC_RELEASE);
 }
 
+void tl_query_register_durable(void)
+{
+    matview_register_durable();
+}
+
+bool q_synchronous_commit(qctx *q)
+{
+    const char *v = tl_qsession_get(q->s, "synchronous_commit");
+    /* on, local, remote_write, remote_apply all wait for the local WAL sync here */
+    return !(v && (strcasecmp(v, "off") == 0 || strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 ||
+                   strcmp(v, "0") == 0));
+}
 static int64_t mono_us(void);
 static int64_t timeout_ms(const char *v);
 

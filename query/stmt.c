@@ -552,7 +552,7 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
     }
     case PG_QUERY__NODE__NODE_CREATE_STMT:
         rc = exec_create_table(q, stmt->create_stmt, err);
-        if (rc == 0) acl_after_create(q, stmt->create_stmt->relation);
+        if (rc == 0) rc = acl_after_create_logged(q, stmt->create_stmt->relation, err);
         tag = "CREATE TABLE";
         break;
     case PG_QUERY__NODE__NODE_CREATE_ENUM_STMT:
@@ -624,6 +624,17 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
     case PG_QUERY__NODE__NODE_TRANSACTION_STMT:
         rc = exec_transaction(q, stmt->transaction_stmt, sink, &tag, err);
         break;
+    case PG_QUERY__NODE__NODE_CHECK_POINT_STMT: {
+        /* PostgreSQL: superuser (or pg_checkpoint) only; 42501 otherwise */
+        tl_role *role = tl_catalog_find_role(q->eng, q->s->user);
+        if (role && !role->superuser) {
+            rc = tl_errorf(err, "42501", "must be superuser or have privileges of pg_checkpoint to do CHECKPOINT");
+        } else {
+            rc = tl_engine_checkpoint(q->eng, err); /* the statement's shared lock is held */
+        }
+        tag = "CHECKPOINT";
+        break;
+    }
     case PG_QUERY__NODE__NODE_DISCARD_STMT:
         rc = exec_discard(q, stmt->discard_stmt, sink, &tag, err);
         break;

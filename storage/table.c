@@ -427,7 +427,8 @@ static uint64_t chunk_raw_bytes(const tl_table *t, int c, const seg_col *s, uint
 
 static void seal_part(tl_table *t, part *pt)
 {
-    while ((uint64_t)(pt->nsealed + 1) * TL_CHUNK_ROWS <= pt->pub_rows) {
+    /* atomic: with group commit the WAL thread publishes row counts */
+    while ((uint64_t)(pt->nsealed + 1) * TL_CHUNK_ROWS <= __atomic_load_n(&pt->pub_rows, __ATOMIC_ACQUIRE)) {
         uint32_t k = pt->nsealed;
         for (int c = 0; c < t->ncols; c++) {
             pcol *pc = &pt->cols[c];
@@ -467,6 +468,25 @@ void tl_table_publish(tl_table *t)
         }
     }
     __atomic_store_n(&t->pub_nparts, t->nparts, __ATOMIC_RELEASE);
+}
+
+int64_t tl_table_find_month(const tl_table *t, int32_t month)
+{
+    for (uint32_t p = 0; p < t->nparts; p++)
+        if (t->parts[p]->month == month) return p;
+    return -1;
+}
+
+uint64_t tl_table_part_rows(const tl_table *t, uint32_t pi)
+{
+    return pi < t->nparts ? t->parts[pi]->rows : 0;
+}
+
+void tl_table_publish_mark(tl_table *t, const tl_table_mark *m)
+{
+    for (uint32_t p = 0; p < m->nparts; p++)
+        __atomic_store_n(&t->parts[p]->pub_rows, m->rows[p], __ATOMIC_RELEASE);
+    __atomic_store_n(&t->pub_nparts, m->nparts, __ATOMIC_RELEASE);
 }
 
 static void unpin_cb(void *t)
@@ -702,6 +722,16 @@ static bool del_bit(const tl_delmap *m, uint64_t row)
     uint32_t k = (uint32_t)(row >> TL_CHUNK_SHIFT), off = (uint32_t)(row & (TL_CHUNK_ROWS - 1));
     if (!m || k >= m->nchunks || !m->bm[k]) return false;
     return (m->bm[k][off >> 6] >> (off & 63)) & 1;
+}
+
+uint64_t tl_table_snap_ndel(const tl_table_snap *snap, uint32_t pi)
+{
+    return snap->dels && snap->dels[pi] ? snap->dels[pi]->ndel : 0;
+}
+
+bool tl_table_snap_is_deleted(const tl_table_snap *snap, uint32_t pi, uint64_t row)
+{
+    return snap->dels && del_bit(snap->dels[pi], row);
 }
 
 bool tl_table_is_deleted(const tl_table *t, uint32_t pi, uint64_t row)

@@ -82,6 +82,16 @@ void tl_table_mark_take(const tl_table *t, tl_table_mark *m);
 void tl_table_mark_release(tl_table_mark *m);
 void tl_table_rollback(tl_table *t, const tl_table_mark *m);
 void tl_table_publish(tl_table *t);
+/* Publish only up to a mark taken after some appends (group commit publishes batches
+ * in WAL order once their record is durable, while later batches are already appended).
+ * The mark must not be beyond the current sizes; one publisher at a time. Row counts
+ * only: pending deletes stay pending (the engine publishes a batch with deletes with
+ * tl_table_publish, holding the writer back until then). */
+void tl_table_publish_mark(tl_table *t, const tl_table_mark *m);
+/* Partition of a month key (tl_table_part_month's domain), -1 if none (writer only). */
+int64_t tl_table_find_month(const tl_table *t, int32_t month);
+/* Rows of a partition, unpublished included (writer only). */
+uint64_t tl_table_part_rows(const tl_table *t, uint32_t part);
 
 /* Reader side: a snapshot of the published partition count and row counts. */
 typedef struct tl_delmap tl_delmap;
@@ -136,6 +146,9 @@ void tl_table_seal(tl_table *t);
 bool tl_table_delete(tl_table *t, uint32_t part, uint64_t row);
 /* Whether a row is deleted in the writer's (pending-inclusive) view. */
 bool tl_table_is_deleted(const tl_table *t, uint32_t part, uint64_t row);
+/* Deleted rows of a partition in a snapshot's epoch (snapshot files). */
+uint64_t tl_table_snap_ndel(const tl_table_snap *snap, uint32_t part);
+bool tl_table_snap_is_deleted(const tl_table_snap *snap, uint32_t part, uint64_t row);
 
 /* ---- scans in compressed form ---------------------------------------------------------- */
 
