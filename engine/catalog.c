@@ -34,7 +34,7 @@ tl_engine *tl_engine_open(const tl_engine_config *cfg, tl_error *err)
     e->roles = tl_xmalloc(sizeof *e->roles);
     e->roles[0] = su;
     e->nroles = 1;
-    if (tl_syscat_register(e, err) < 0) {
+    if (tl_syscat_register(e, err) < 0 || tl_storage_view_register(e, err) < 0) {
         tl_engine_close(e);
         return NULL;
     }

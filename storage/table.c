@@ -674,22 +674,41 @@ uint32_t tl_table_get_code(const tl_table *t, uint32_t pi, int c, uint64_t row)
     return ((const uint32_t *)pc->chunks[k])[off];
 }
 
-size_t tl_table_bytes(const tl_table *t)
+/* Pages a tail's rows occupy in one column: tail chunks are allocated whole, but the
+ * kernel backs only the pages written, so count what the rows take, not the capacity. */
+static uint64_t tail_bytes(const tl_table *t, int c, uint64_t rows)
 {
-    /* Tail chunks are allocated whole but the kernel backs only the pages written, so
-     * count what the tails' rows occupy (rounded to pages), not their capacity. */
-    size_t b = t->seg_bytes, roww = 0;
-    for (int c = 0; c < t->ncols; c++) roww += phys_size((phys)t->phys[c]) + 1;
-    for (uint32_t p = 0; p < t->nparts; p++) {
-        uint64_t tail = t->parts[p]->rows - (uint64_t)t->parts[p]->nsealed * TL_CHUNK_ROWS;
-        b += ((size_t)(tail * roww) + 4095) & ~(size_t)4095;
-    }
-    for (uint32_t p = 0; p < t->nparts; p++) {
-        const tl_delmap *m = t->parts[p]->pub_dels;
+    return ((phys_size((phys)t->phys[c]) + 1) * rows + 4095) & ~(uint64_t)4095;
+}
+
+size_t tl_table_delete_bytes(const tl_table *t)
+{
+    size_t b = 0;
+    uint32_t np = __atomic_load_n(&t->pub_nparts, __ATOMIC_ACQUIRE);
+    for (uint32_t p = 0; p < np; p++) {
+        const tl_delmap *m = __atomic_load_n(&t->parts[p]->pub_dels, __ATOMIC_SEQ_CST);
         if (!m) continue;
         b += sizeof *m + m->nchunks * sizeof(void *);
         for (uint32_t k = 0; k < m->nchunks; k++) b += m->bm[k] ? DEL_WORDS * 8 : 0;
     }
+    return b;
+}
+
+size_t tl_table_bytes(const tl_table *t)
+{
+    size_t b = __atomic_load_n(&t->seg_bytes, __ATOMIC_RELAXED);
+    for (uint32_t p = 0; p < t->nparts; p++) {
+        uint64_t tail = t->parts[p]->rows - (uint64_t)t->parts[p]->nsealed * TL_CHUNK_ROWS;
+        for (int c = 0; c < t->ncols; c++) {
+            uint64_t left = tail;
+            while (left) { /* full unsealed chunks, then the last */
+                uint64_t r = left > TL_CHUNK_ROWS ? TL_CHUNK_ROWS : left;
+                b += tail_bytes(t, c, r);
+                left -= r;
+            }
+        }
+    }
+    b += tl_table_delete_bytes(t);
     for (int c = 0; c < t->ncols; c++)
         if (t->dicts[c]) b += tl_dict_bytes(t->dicts[c]);
     return b;
@@ -938,7 +957,7 @@ void tl_table_storage_stats(const tl_table *t, void (*fn)(void *arg, const tl_st
                     if (r > TL_CHUNK_ROWS) r = TL_CHUNK_ROWS;
                     a->rows += r;
                     a->raw_bytes += r * phys_size((phys)t->phys[c]);
-                    a->stored_bytes += (phys_size((phys)t->phys[c]) + 1) * TL_CHUNK_ROWS;
+                    a->stored_bytes += tail_bytes(t, c, r);
                 }
                 a->segments++;
             }

@@ -113,7 +113,8 @@ void tl_table_get(const tl_table *t, uint32_t part, int col, uint64_t row, tl_da
 /* Raw dictionary code of a string column value (faster equality for constraints). */
 uint32_t tl_table_get_code(const tl_table *t, uint32_t part, int col, uint64_t row);
 
-size_t tl_table_bytes(const tl_table *t); /* resident bytes of data + dictionaries */
+size_t tl_table_bytes(const tl_table *t); /* resident bytes of data + dictionaries + deletes */
+size_t tl_table_delete_bytes(const tl_table *t); /* the published delete bitmaps' share */
 
 /* The column is (nearly) unique, e.g. a single-column uuid primary key: store values
  * rather than dictionary codes, since a dictionary of unique keys only adds its index.
