@@ -8,6 +8,7 @@ import argparse
 import decimal
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import Tap, connect, run  # noqa: E402
@@ -65,8 +66,13 @@ def main():
                      "fact_scenario_attempts a on a.attempt_id = k.attempt_id "
                      "group by (a.started_at at time zone 'UTC')::date - extract(day from (a.started_at at time zone 'UTC'))::int) s")
     if int(big[0][0]) >= 65536:
-        sealed = rows_of(t, "select count(*) from tally_storage where table_name = 'fact_kpi_events' "
-                            "and encoding not in ('tail', 'dictionary', 'delete bitmap')")
+        # Sealing runs on a background thread after the publish: give it a moment.
+        for _ in range(100):
+            sealed = rows_of(t, "select count(*) from tally_storage where table_name = 'fact_kpi_events' "
+                                "and encoding not in ('tail', 'dictionary', 'delete bitmap')")
+            if int(sealed[0][0]) > 0:
+                break
+            time.sleep(0.1)
         tap.check("fact_kpi_events has sealed, encoded segments", int(sealed[0][0]) > 0, sealed)
     else:
         tap.note("no month of fact_kpi_events reaches one segment: nothing sealed to check")
