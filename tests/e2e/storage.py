@@ -60,12 +60,12 @@ def main():
                              "and encoding not in ('dictionary', 'delete bitmap') group by column_name" % tab)
         bad = [r for r in per_col if int(r[1]) != int(n)]
         tap.check("%s: every column holds PostgreSQL's %s rows" % (tab, n), per_col and not bad, bad[:5])
-    # A partition seals a segment per 65,536 rows; the biggest month (PostgreSQL's count)
+    # A partition seals a segment per 16,384 rows; the biggest month (PostgreSQL's count)
     # says whether this data set has one.
     big = rows_of(p, "select coalesce(max(n), 0) from (select count(*) n from fact_kpi_events k join "
                      "fact_scenario_attempts a on a.attempt_id = k.attempt_id "
                      "group by (a.started_at at time zone 'UTC')::date - extract(day from (a.started_at at time zone 'UTC'))::int) s")
-    if int(big[0][0]) >= 65536:
+    if int(big[0][0]) >= 16384:  # TL_CHUNK_ROWS
         # Sealing runs on a background thread after the publish: give it a moment.
         for _ in range(100):
             sealed = rows_of(t, "select count(*) from tally_storage where table_name = 'fact_kpi_events' "
