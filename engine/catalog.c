@@ -36,7 +36,8 @@ tl_engine *tl_engine_open(const tl_engine_config *cfg, tl_error *err)
     e->roles[0] = su;
     e->nroles = 1;
     e->async_default = cfg && cfg->async_commit;
-    if (tl_syscat_register(e, err) < 0 || (cfg && cfg->data_dir && tl_dur_open(e, cfg, err) < 0)) {
+    if (tl_syscat_register(e, err) < 0 || tl_storage_view_register(e, err) < 0 ||
+        (cfg && cfg->data_dir && tl_dur_open(e, cfg, err) < 0)) {
         tl_engine_close(e);
         return NULL;
     }

@@ -94,6 +94,9 @@ void tl_rollup_write_lock_int(tl_engine *e);
 void tl_rollup_write_unlock_int(tl_engine *e);
 
 tl_pkindex *tl_pkindex_new(void);
+/* The foreign key whose parent's month partitions a table without its own date key
+ * (fact_kpi_events under its attempt's started_at month), or -1. */
+int tl__month_fk(tl_engine *e, const tl_rel *r);
 void tl_pkindex_free(tl_pkindex *ix);
 
 /* Text of a key for constraint messages: "(a, b)=(1, x)" style pieces. */

@@ -49,6 +49,14 @@ void tl_pkindex_free(tl_pkindex *ix)
     free(ix);
 }
 
+size_t tl_catalog_index_bytes(const tl_rel *r)
+{
+    /* Read by system views while the writer may grow the table: nslots is one word,
+     * and a stale size is as good as PostgreSQL's own statistics. */
+    if (!r->pkidx) return 0;
+    return sizeof *r->pkidx + (size_t)__atomic_load_n(&r->pkidx->nslots, __ATOMIC_RELAXED) * sizeof(pk_slot);
+}
+
 static void pk_grow(tl_pkindex *ix)
 {
     uint32_t old_n = ix->nslots;
@@ -301,8 +309,24 @@ static int check_not_null(const tl_rel *r, const tl_vec *cols, uint32_t n, tl_in
     return 0;
 }
 
-static int check_fkeys(tl_ingest *g, const tl_rel *r, const tl_vec *cols, uint32_t n, tl_error *err)
+int tl__month_fk(tl_engine *e, const tl_rel *r)
 {
+    if (r->part_col >= 0 || !r->data) return -1;
+    for (int k = 0; k < r->nfk; k++) {
+        tl_rel *ref = tl_catalog_rel_by_oid(e, r->fks[k].ref_oid);
+        if (ref && ref->data && ref->part_col >= 0 && ref->pkidx) return k;
+    }
+    return -1;
+}
+
+/* Check every foreign key of the batch's rows. With `months` (the table is filed under
+ * its parent's month, foreign key `mfk`), also record each row's month: the parent row's
+ * partition, found by the lookup the check does anyway; NULL partition without a parent. */
+static int check_fkeys(tl_ingest *g, const tl_rel *r, const tl_vec *cols, uint32_t n, int mfk,
+                       int32_t *months, tl_error *err)
+{
+    if (months)
+        for (uint32_t i = 0; i < n; i++) months[i] = INT32_MIN;
     for (int k = 0; k < r->nfk; k++) {
         const tl_fkey *fk = &r->fks[k];
         tl_rel *ref = tl_catalog_rel_by_oid(g->e, fk->ref_oid);
@@ -316,7 +340,11 @@ static int check_fkeys(tl_ingest *g, const tl_rel *r, const tl_vec *cols, uint32
             }
             if (anynull) continue; /* MATCH SIMPLE: a NULL column satisfies the key */
             uint64_t h = key_hash(ref, fk->ref_cols, fk->ncols, vals);
-            if (pk_find(ref, ref->pkidx, fk->ref_cols, fk->ncols, vals, h, NULL) >= 0) continue;
+            int64_t slot = pk_find(ref, ref->pkidx, fk->ref_cols, fk->ncols, vals, h, NULL);
+            if (slot >= 0) {
+                if (months && k == mfk) months[i] = tl_table_part_month(ref->data, ref->pkidx->slots[slot].part1 - 1);
+                continue;
+            }
             g->failed_row = i;
             tl_errorf(err, "23503", "insert or update on table \"%s\" violates foreign key constraint \"%s\"",
                       r->name, fk->name);
@@ -368,11 +396,19 @@ int tl_ingest_append(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n, tl
     g->failed_row = -1;
     if (n == 0) return 0;
     if (register_rel(g, r, err) < 0) return -1;
-    /* replayed batches were checked when first committed */
+    /* replayed batches were checked when first committed; the FK lookup still runs when
+     * it files rows under their parent's month */
     if (!g->e->replaying && check_not_null(r, cols, n, g, err) < 0) return -1;
-    if (!g->e->replaying && check_fkeys(g, r, cols, n, err) < 0) return -1;
+    int mfk = tl__month_fk(g->e, r);
+    int32_t *months = mfk >= 0 ? tl_xmalloc(sizeof *months * n) : NULL;
+    if ((!g->e->replaying || months) && check_fkeys(g, r, cols, n, mfk, months, err) < 0) {
+        free(months);
+        return -1;
+    }
     tl_rowloc *loc = r->pkidx ? tl_xmalloc(sizeof *loc * n) : NULL;
-    int rc = tl_table_append(r->data, cols, n, loc, err);
+    int rc = months ? tl_table_append_months(r->data, cols, n, months, loc, err)
+                    : tl_table_append(r->data, cols, n, loc, err);
+    free(months);
     if (rc == 0 && r->pkidx) rc = insert_keys(g, r, cols, n, loc, err);
     free(loc);
     /* Derive view deltas now, so an aggregate argument's error fails the statement. */

@@ -218,6 +218,10 @@ void tl_syscat_set_hooks(const tl_syscat_hooks *h);
 int tl_syscat_register(tl_engine *e, tl_error *err);
 /* The system catalog behind a virtual relation, or NULL: its pg_class.relkind. */
 char tl_syscat_relkind(const tl_rel *r);
+/* Resident bytes of a table's primary-key index (0 without one). */
+size_t tl_catalog_index_bytes(const tl_rel *r);
+/* Register tally_storage and tally_storage_totals (storage_view.c; engine start-up). */
+int tl_storage_view_register(tl_engine *e, tl_error *err);
 /* Row count of a table at the current epoch (catalog lock held). */
 uint64_t tl_catalog_row_count(tl_engine *e, tl_rel *r);
 /* pg_get_constraintdef / pg_get_indexdef texts; NULL if no such object. Caller frees. */

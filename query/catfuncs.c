@@ -439,15 +439,27 @@ K(k_function_result)
 
 K(k_relation_size)
 {
-    bool indexes = e->name && !strcmp(e->name, "pg_indexes_size");
+    /* PostgreSQL's split: the relation (pg_relation_size, pg_table_size: tally has no
+     * TOAST) is the columns with their dictionaries, the indexes are the primary key's
+     * hash index, and pg_total_relation_size is both — the figures tally_storage_totals
+     * shows. */
+    const char *fn = e->name ? e->name : "";
+    bool idx = !strcmp(fn, "pg_indexes_size") || !strcmp(fn, "pg_total_relation_size");
+    bool data = strcmp(fn, "pg_indexes_size") != 0;
     for (uint32_t i = 0; i < n; i++) {
         tl_rel *r = tl_catalog_rel_by_oid(q->eng, (uint32_t)args[0].d.i[i]);
         if (!r) {
             out->nulls[i] = 1;
             continue;
         }
-        /* tally's primary-key hash index is not counted separately yet */
-        out->d.i[i] = indexes || !r->data ? 0 : (int64_t)tl_table_bytes(r->data);
+        int64_t b = 0;
+        if (data && r->data) {
+            tl_table_pin(r->data);
+            b += (int64_t)tl_table_bytes(r->data);
+            tl_table_unpin(r->data);
+        }
+        if (idx) b += (int64_t)tl_catalog_index_bytes(r);
+        out->d.i[i] = b;
     }
     UNUSED;
     return 0;
