@@ -9,7 +9,10 @@
  * results match a naive sum to the last bit in all but contrived inputs.
  */
 #include "engine_int.h"
+#include "oset.h"
 #include "tl_rollup.h"
+
+#include <xxhash.h>
 
 #include <math.h>
 #include <stdlib.h>
@@ -96,8 +99,12 @@ typedef struct ragg_state {
     uint32_t *scnt;     /* numeric: inputs per display scale */
     double fhi, flo, f2hi, f2lo;
     int64_t ntrue;
-    mset *ms;
+    mset *ms;           /* SET_GENERIC */
+    oset *os;           /* SET_I64 / SET_F64 / SET_CODE, unless shared with another aggregate */
 } ragg_state;
+
+/* How an aggregate that needs its values keeps them. */
+enum { SET_NONE, SET_I64, SET_F64, SET_CODE, SET_GENERIC };
 
 typedef struct group {
     int64_t nrows;
@@ -112,6 +119,8 @@ struct tl_rollup {
     int nkeys, naggs, ncols;
     tl_type *key_types;
     tl_rollup_agg *aggs;
+    int *setmode;           /* per aggregate, SET_* */
+    int *owner;             /* per aggregate: whose value set it reads (itself unless shared) */
     int *colsrc;
     tl_rollup_derive_fn derive;
     void *arg;
@@ -123,6 +132,29 @@ struct tl_rollup {
     uint64_t nslots;
     size_t bytes;
 };
+
+static bool uses_mset(tl_ragg_kind k)
+{
+    return k == TL_RAGG_MIN || k == TL_RAGG_MAX || k == TL_RAGG_COUNT_DISTINCT || k == TL_RAGG_PCT_CONT ||
+           k == TL_RAGG_PCT_DISC || k == TL_RAGG_COUNT_SINCE;
+}
+
+/* int64-valued types whose order is the order of the int64 (tl_datum_cmp agrees). */
+static bool i64_ordered(tl_type_id t)
+{
+    return t == TL_INT2 || t == TL_INT4 || t == TL_INT8 || t == TL_DATE || t == TL_TIMESTAMP || t == TL_TIMESTAMPTZ;
+}
+
+static int set_mode(const tl_rollup_agg *ag)
+{
+    if (!uses_mset(ag->kind)) return SET_NONE;
+    tl_type_id t = ag->arg_type.id;
+    if (i64_ordered(t)) return SET_I64;
+    if (ag->kind == TL_RAGG_COUNT_DISTINCT) /* equality only: -0 = 0 keeps floats generic */
+        return t == TL_TEXT || t == TL_VARCHAR || t == TL_NAME || t == TL_UUID ? SET_CODE : SET_GENERIC;
+    if (t == TL_FLOAT8) return SET_F64;
+    return SET_GENERIC;
+}
 
 tl_rollup *tl_rollup_create(tl_engine *e, tl_rel *source, const tl_rollup_def *def)
 {
@@ -140,6 +172,16 @@ tl_rollup *tl_rollup_create(tl_engine *e, tl_rel *source, const tl_rollup_def *d
     memcpy(ru->colsrc, def->colsrc, sizeof *ru->colsrc * (size_t)def->ncols);
     ru->derive = def->derive;
     ru->arg = def->arg;
+    ru->setmode = tl_xcalloc((size_t)def->naggs + 1, sizeof *ru->setmode);
+    ru->owner = tl_xcalloc((size_t)def->naggs + 1, sizeof *ru->owner);
+    for (int a = 0; a < def->naggs; a++) {
+        ru->setmode[a] = set_mode(&def->aggs[a]);
+        ru->owner[a] = a;
+        int o = def->aggs[a].share_with - 1;
+        if (o >= 0 && o < a && ru->setmode[a] != SET_NONE && ru->setmode[a] != SET_GENERIC &&
+            ru->setmode[o] == ru->setmode[a] && ru->owner[o] == o)
+            ru->owner[a] = o;
+    }
     ru->dict = tl_dict_new();
     if (e->nrollups == e->caprollups) {
         e->caprollups = e->caprollups ? e->caprollups * 2 : 8;
@@ -155,6 +197,10 @@ static void state_free(ragg_state *s)
         free(s->ms->v);
         free(s->ms->c);
         free(s->ms);
+    }
+    if (s->os) {
+        oset_free(s->os);
+        free(s->os);
     }
     free(s->scnt);
 }
@@ -188,6 +234,8 @@ void tl_rollup_free(tl_rollup *ru)
     tl_dict_free(ru->dict);
     free(ru->key_types);
     free(ru->aggs);
+    free(ru->setmode);
+    free(ru->owner);
     free(ru->colsrc);
     free(ru);
 }
@@ -217,16 +265,53 @@ uint64_t tl_rollup_ngroups(const tl_rollup *ru)
 
 /* ---- group table ------------------------------------------------------------------------- */
 
+/* Key types hashed and compared straight from the vector (no datum round trip). The
+ * group keeps its hash, so every path must hash a key the same way: this one. */
+static uint64_t key_hash1(tl_type_id t, const tl_vec *v, uint32_t i)
+{
+    switch (t) {
+    case TL_INT2: case TL_INT4: case TL_INT8: case TL_DATE: case TL_TIMESTAMP: case TL_TIMESTAMPTZ:
+    case TL_BOOL: case TL_OID: {
+        uint64_t x = t == TL_BOOL ? v->d.b[i] : (uint64_t)v->d.i[i];
+        x ^= x >> 33;
+        x *= 0xff51afd7ed558ccdull;
+        x ^= x >> 33;
+        return x;
+    }
+    case TL_UUID: return XXH3_64bits(v->d.u[i].b, 16);
+    case TL_TEXT: case TL_VARCHAR: case TL_NAME: return XXH3_64bits(v->d.s[i].ptr, v->d.s[i].len);
+    default: {
+        tl_datum d;
+        tl_vec_get(v, i, &d);
+        return tl_datum_hash(t, &d);
+    }
+    }
+}
+
+static bool key_eq1(tl_type_id t, const tl_datum *g, const tl_vec *v, uint32_t i)
+{
+    switch (t) {
+    case TL_INT2: case TL_INT4: case TL_INT8: case TL_DATE: case TL_TIMESTAMP: case TL_TIMESTAMPTZ: case TL_OID:
+        return g->v.i == v->d.i[i];
+    case TL_BOOL: return g->v.b == (v->d.b[i] != 0);
+    case TL_UUID: return !memcmp(g->v.u.b, v->d.u[i].b, 16);
+    case TL_TEXT: case TL_VARCHAR: case TL_NAME:
+        return g->v.s.len == v->d.s[i].len && !memcmp(g->v.s.ptr, v->d.s[i].ptr, g->v.s.len);
+    default: {
+        tl_datum d;
+        tl_vec_get(v, i, &d);
+        if (tl_datum_cmp(t, g, &d) != 0) return false;
+        return !(t == TL_NUMERIC && g->v.n.scale != d.v.n.scale); /* 1.0 vs 1.00 */
+    }
+    }
+}
+
 static uint64_t keys_hash(const tl_rollup *ru, const tl_vec *keys, uint32_t i)
 {
     uint64_t h = 0x243F6A8885A308D3ull;
     for (int k = 0; k < ru->nkeys; k++) {
         uint64_t x = 0x9E3779B97F4A7C15ull;
-        if (!tl_vec_isnull(&keys[k], i)) {
-            tl_datum d;
-            tl_vec_get(&keys[k], i, &d);
-            x = tl_datum_hash(ru->key_types[k].id, &d);
-        }
+        if (!tl_vec_isnull(&keys[k], i)) x = key_hash1(ru->key_types[k].id, &keys[k], i);
         h = (h ^ x) * 0xff51afd7ed558ccdull;
         h ^= h >> 32;
     }
@@ -241,11 +326,7 @@ static bool keys_equal(const tl_rollup *ru, const group *g, const tl_vec *keys, 
             if (g->keys[k].isnull != bn) return false;
             continue;
         }
-        tl_datum d;
-        tl_vec_get(&keys[k], i, &d);
-        tl_type_id t = ru->key_types[k].id;
-        if (tl_datum_cmp(t, &g->keys[k], &d) != 0) return false;
-        if (t == TL_NUMERIC && g->keys[k].v.n.scale != d.v.n.scale) return false; /* 1.0 vs 1.00 */
+        if (!key_eq1(ru->key_types[k].id, &g->keys[k], &keys[k], i)) return false;
     }
     return true;
 }
@@ -304,12 +385,6 @@ static group *find_group(tl_rollup *ru, const tl_vec *keys, uint32_t i)
 
 /* ---- applying rows ---------------------------------------------------------------------- */
 
-static bool uses_mset(tl_ragg_kind k)
-{
-    return k == TL_RAGG_MIN || k == TL_RAGG_MAX || k == TL_RAGG_COUNT_DISTINCT || k == TL_RAGG_PCT_CONT ||
-           k == TL_RAGG_PCT_DISC || k == TL_RAGG_COUNT_SINCE;
-}
-
 static bool uses_sums(tl_ragg_kind k)
 {
     return k == TL_RAGG_SUM || k == TL_RAGG_AVG || k == TL_RAGG_VAR_SAMP || k == TL_RAGG_VAR_POP ||
@@ -318,8 +393,14 @@ static bool uses_sums(tl_ragg_kind k)
 
 static tl_i128 pow10_i128(int k)
 {
-    tl_i128 p = 1;
-    while (k-- > 0) p *= 10;
+    static tl_i128 tab[39];
+    if (!tab[0]) {
+        tl_i128 p = 1;
+        for (int i = 0; i < 39; i++, p *= 10) tab[i] = p;
+    }
+    if (k < 39) return tab[k];
+    tl_i128 p = tab[38];
+    for (k -= 38; k > 0; k--) p *= 10;
     return p;
 }
 
@@ -333,7 +414,19 @@ static void dd_add(double *hi, double *lo, double x)
     *lo += err;
 }
 
-static void apply_agg(tl_rollup *ru, ragg_state *st, const tl_rollup_agg *ag, const tl_vec *arg, uint32_t i, int sign)
+static int64_t set_key(tl_rollup *ru, int mode, const tl_vec *arg, uint32_t i)
+{
+    switch (mode) {
+    case SET_F64: return oset_from_double(arg->d.f[i]);
+    case SET_CODE:
+        if (arg->type.id == TL_UUID) return tl_dict_intern(ru->dict, (const char *)arg->d.u[i].b, 16);
+        return tl_dict_intern(ru->dict, arg->d.s[i].ptr, arg->d.s[i].len);
+    default: return arg->d.i[i];
+    }
+}
+
+static void apply_agg(tl_rollup *ru, int a, ragg_state *st, const tl_rollup_agg *ag, const tl_vec *arg, uint32_t i,
+                      int sign)
 {
     if (ag->star && ag->kind == TL_RAGG_COUNT) {
         st->n += sign;
@@ -374,6 +467,20 @@ static void apply_agg(tl_rollup *ru, ragg_state *st, const tl_rollup_agg *ag, co
         if (arg->d.b[i]) st->ntrue += sign;
         return;
     }
+    int mode = ru->setmode[a];
+    if (mode == SET_I64 || mode == SET_F64 || mode == SET_CODE) {
+        if (ru->owner[a] != a) return; /* the owner keeps the values */
+        if (!st->os) {
+            st->os = tl_xcalloc(1, sizeof *st->os);
+            ru->bytes += sizeof *st->os;
+        }
+        size_t before = st->os->bytes;
+        int64_t k = set_key(ru, mode, arg, i);
+        if (sign > 0) oset_add(st->os, k);
+        else if (!oset_del(st->os, k)) tl_panic("rollup: deleting a value the view never saw");
+        ru->bytes += st->os->bytes - before;
+        return;
+    }
     if (uses_mset(ag->kind)) {
         if (!st->ms) st->ms = tl_xcalloc(1, sizeof *st->ms);
         tl_datum d;
@@ -393,7 +500,7 @@ static void apply_rows(tl_rollup *ru, const tl_rollup_rows *rows, int sign)
         g->nrows += sign;
         if (g->nrows == 0) ru->nlive--;
         for (int a = 0; a < ru->naggs; a++)
-            apply_agg(ru, &g->st[a], &ru->aggs[a], ru->aggs[a].star ? NULL : &rows->args[a], i, sign);
+            apply_agg(ru, a, &g->st[a], &ru->aggs[a], ru->aggs[a].star ? NULL : &rows->args[a], i, sign);
     }
 }
 
@@ -715,6 +822,60 @@ static int64_t count_since(const ragg_state *st, const tl_rollup_agg *ag, int64_
     return c;
 }
 
+/* The value of the set-kept aggregate a, from its owner's ordered set. */
+static int finalize_set(const tl_rollup *ru, const group *g, int a, int64_t now, const tl_tz *tz, tl_datum *out,
+                        tl_error *err)
+{
+    const tl_rollup_agg *ag = &ru->aggs[a];
+    const ragg_state *st = &g->st[a];
+    const oset *os = g->st[ru->owner[a]].os;
+    bool f64 = ru->setmode[a] == SET_F64;
+    memset(out, 0, sizeof *out);
+    if (ag->kind == TL_RAGG_COUNT_DISTINCT) {
+        out->v.i = os ? os->ndistinct : 0;
+        return 0;
+    }
+    if (ag->kind == TL_RAGG_COUNT_SINCE) {
+        if (!os || os->total == 0) return 0;
+        tl_interval neg = {.us = -ag->window.us, .days = -ag->window.days, .months = -ag->window.months};
+        int64_t thr;
+        if (tl_ts_add_interval(now, &neg, tz, &thr, err) < 0) return -1;
+        out->v.i = oset_count_from(os, thr, ag->strict);
+        return 0;
+    }
+    if (st->n == 0 || !os || os->total == 0) {
+        out->isnull = true;
+        return 0;
+    }
+    int64_t k;
+    switch (ag->kind) {
+    case TL_RAGG_MIN: k = oset_min(os); break;
+    case TL_RAGG_MAX: k = oset_max(os); break;
+    case TL_RAGG_PCT_DISC: {
+        int64_t row = (int64_t)ceil(ag->fraction * (double)os->total);
+        if (row < 1) row = 1;
+        k = oset_at(os, row - 1);
+        break;
+    }
+    case TL_RAGG_PCT_CONT: {
+        double pos = ag->fraction * (double)(os->total - 1);
+        int64_t first = (int64_t)floor(pos), second = (int64_t)ceil(pos);
+        double lo = oset_to_double(oset_at(os, first));
+        if (first == second) {
+            out->v.f = lo;
+        } else {
+            double hi = oset_to_double(oset_at(os, second));
+            out->v.f = lo + (pos - (double)first) * (hi - lo);
+        }
+        return 0;
+    }
+    default: return tl_errorf(err, "XX000", "unknown rollup aggregate");
+    }
+    if (f64) out->v.f = oset_to_double(k);
+    else out->v.i = k;
+    return 0;
+}
+
 static int finalize(tl_rollup *ru, const ragg_state *st, const tl_rollup_agg *ag, int64_t now, const tl_tz *tz,
                     tl_datum *out, tl_error *err)
 {
@@ -831,6 +992,8 @@ int tl_rollup_emit(tl_rollup *ru, int64_t now, const tl_tz *tz, int key_filter, 
                 int s = ru->colsrc[c];
                 tl_datum d;
                 if (s < 0) d = g->keys[-s - 1];
+                else if (ru->setmode[s] != SET_NONE && ru->setmode[s] != SET_GENERIC)
+                    rc = finalize_set(ru, g, s, now, tz, &d, err);
                 else rc = finalize(ru, &g->st[s], &ru->aggs[s], now, tz, &d, err);
                 if (rc == 0) {
                     tl_vec_set(&cols[c], n, &d);

@@ -45,6 +45,9 @@ typedef struct tl_rollup_agg {
     double fraction;      /* percentiles */
     tl_interval window;   /* COUNT_SINCE */
     bool strict;          /* COUNT_SINCE: '>' rather than '>=' */
+    /* 1 + the index of an earlier aggregate whose argument is the same expression over the
+     * same rows (no FILTER on either), or 0: their value multisets are one state. */
+    int share_with;
 } tl_rollup_agg;
 
 /* Rows of a source batch as the rollup sees them. Vectors have n values. */

@@ -30,6 +30,7 @@ typedef struct matview {
     int naggs;
     tl_expr **args;    /* NULL for count(*) */
     tl_expr **filters; /* NULL = none */
+    int *share;        /* per aggregate: 1 + an earlier aggregate with the same argument, or 0 */
     tl_rollup *ru;
     tl_table *data;    /* non-incremental: the rows of the last refresh */
     char *sql;         /* the defining SELECT, deparsed */
@@ -93,6 +94,10 @@ static int mv_derive(void *arg, const tl_vec *cols, uint32_t n, tl_rollup_rows *
     for (int k = 0; k < mv->nkeys; k++)
         if (expr_eval(q, mv->keys[k], &sel, &out->keys[k], a, err) < 0) return -1;
     for (int g = 0; g < mv->naggs; g++) {
+        if (mv->share[g]) {
+            out->args[g] = out->args[mv->share[g] - 1];
+            continue;
+        }
         if (!mv->filters[g]) {
             if (mv->args[g] && expr_eval(q, mv->args[g], &sel, &out->args[g], a, err) < 0) return -1;
             continue;
@@ -387,6 +392,16 @@ static bool compile_incremental(matview *mv, qctx *sq, PgQuery__SelectStmt *sel,
         c->atts[t].name = (char *)target_name(sq, rt, e);
         if (!c->atts[t].name) c->atts[t].name = "?column?";
     }
+    /* Aggregates over the same values (max(ended_at) and the now()-relative counts of
+     * ended_at) share one ordered multiset in the engine, and one derived vector. */
+    for (int a = 0; a < mv->naggs; a++)
+        for (int b = 0; b < a && !c->aggs[a].share_with; b++)
+            if (mv->args[a] && mv->args[b] && !mv->filters[a] && !mv->filters[b] &&
+                c->aggs[b].share_with == 0 && expr_equal(mv->args[a], mv->args[b]) &&
+                c->aggs[a].arg_type.id == c->aggs[b].arg_type.id)
+                c->aggs[a].share_with = b + 1;
+    mv->share = tl_arena_zalloc(&q->arena, sizeof *mv->share * (size_t)(mv->naggs + 1));
+    for (int a = 0; a < mv->naggs; a++) mv->share[a] = c->aggs[a].share_with;
     mv->source_oid = src->oid;
     return true;
 }
