@@ -109,6 +109,8 @@ enum { SET_NONE, SET_I64, SET_F64, SET_CODE, SET_GENERIC };
 typedef struct group {
     int64_t nrows;
     uint64_t hash;
+    uint64_t hash0;     /* of the first key alone */
+    uint32_t next0;     /* 1 + the previous group with the same first key, or 0 */
     tl_datum *keys;
     ragg_state *st;
 } group;
@@ -130,6 +132,10 @@ struct tl_rollup {
     uint64_t ngroups, capgroups, nlive;
     uint32_t *slots;        /* group index + 1 */
     uint64_t nslots;
+    /* first key -> its newest group (index + 1), chained by group.next0: a filter on the
+     * first key (org_id) visits that key's groups only */
+    uint32_t *slots0;
+    uint64_t nslots0, nfirst;
     size_t bytes;
 };
 
@@ -214,9 +220,12 @@ static void groups_free(tl_rollup *ru)
     }
     free(ru->groups);
     free(ru->slots);
+    free(ru->slots0);
     ru->groups = NULL;
     ru->slots = NULL;
+    ru->slots0 = NULL;
     ru->ngroups = ru->capgroups = ru->nslots = ru->nlive = 0;
+    ru->nslots0 = ru->nfirst = 0;
     ru->bytes = 0;
 }
 
@@ -255,7 +264,8 @@ void tl_rollup_clear(tl_rollup *ru)
 
 size_t tl_rollup_bytes(const tl_rollup *ru)
 {
-    return ru->bytes + ru->capgroups * sizeof(group) + ru->nslots * sizeof(uint32_t) + tl_dict_bytes(ru->dict);
+    return ru->bytes + ru->capgroups * sizeof(group) + (ru->nslots + ru->nslots0) * sizeof(uint32_t) +
+           tl_dict_bytes(ru->dict);
 }
 
 uint64_t tl_rollup_ngroups(const tl_rollup *ru)
@@ -352,6 +362,46 @@ static void slots_grow(tl_rollup *ru)
     ru->nslots = ns;
 }
 
+static uint64_t key0_hash(const tl_rollup *ru, const tl_vec *keys, uint32_t i)
+{
+    return tl_vec_isnull(&keys[0], i) ? 0x9E3779B97F4A7C15ull : key_hash1(ru->key_types[0].id, &keys[0], i);
+}
+
+static void slots0_grow(tl_rollup *ru)
+{
+    uint64_t ns = ru->nslots0 ? ru->nslots0 * 2 : 64;
+    uint32_t *t = tl_xcalloc(ns, sizeof *t);
+    for (uint64_t j = 0; j < ru->nslots0; j++) {
+        uint32_t head = ru->slots0[j];
+        if (!head) continue;
+        uint64_t k = ru->groups[head - 1].hash0 & (ns - 1);
+        while (t[k]) k = (k + 1) & (ns - 1);
+        t[k] = head;
+    }
+    free(ru->slots0);
+    ru->slots0 = t;
+    ru->nslots0 = ns;
+}
+
+static bool key0_same(const tl_rollup *ru, const group *g, const tl_vec *keys, uint32_t i)
+{
+    bool bn = tl_vec_isnull(&keys[0], i);
+    if (g->keys[0].isnull || bn) return g->keys[0].isnull == bn;
+    return key_eq1(ru->key_types[0].id, &g->keys[0], &keys[0], i);
+}
+
+/* The slot of the first key's chain head for row i (0 slot content = no group yet). */
+static uint64_t slot0_find(const tl_rollup *ru, const tl_vec *keys, uint32_t i, uint64_t h0)
+{
+    uint64_t mask = ru->nslots0 - 1, j = h0 & mask;
+    while (ru->slots0[j]) {
+        const group *g = &ru->groups[ru->slots0[j] - 1];
+        if (g->hash0 == h0 && key0_same(ru, g, keys, i)) return j;
+        j = (j + 1) & mask;
+    }
+    return j;
+}
+
 /* Groups are never removed from the table: an emptied group keeps its slot (states all
  * back to zero) and is skipped when emitting, so a later row of it reuses the slot. */
 static group *find_group(tl_rollup *ru, const tl_vec *keys, uint32_t i)
@@ -380,6 +430,12 @@ static group *find_group(tl_rollup *ru, const tl_vec *keys, uint32_t i)
     ru->bytes += sizeof(tl_datum) * (size_t)ru->nkeys + sizeof(ragg_state) * (size_t)ru->naggs;
     ru->ngroups++;
     ru->slots[j] = (uint32_t)ru->ngroups;
+    if ((ru->nfirst + 1) * 10 > ru->nslots0 * 7) slots0_grow(ru);
+    g->hash0 = key0_hash(ru, keys, i);
+    uint64_t j0 = slot0_find(ru, keys, i, g->hash0);
+    if (!ru->slots0[j0]) ru->nfirst++;
+    g->next0 = ru->slots0[j0];
+    ru->slots0[j0] = (uint32_t)ru->ngroups;
     return g;
 }
 
@@ -962,17 +1018,52 @@ static int finalize(tl_rollup *ru, const ragg_state *st, const tl_rollup_agg *ag
     return tl_errorf(err, "XX000", "unknown rollup aggregate");
 }
 
-int tl_rollup_emit(tl_rollup *ru, int64_t now, const tl_tz *tz, int key_filter, const tl_datum *key_value,
+int tl_rollup_col_key(const tl_rollup *ru, int col)
+{
+    return col >= 0 && col < ru->ncols && ru->colsrc[col] < 0 ? -ru->colsrc[col] - 1 : -1;
+}
+
+static bool group_matches(const tl_rollup *ru, const group *g, int nfilt, const int *fkeys, const tl_datum *fvals)
+{
+    for (int f = 0; f < nfilt; f++) {
+        const tl_datum *kd = &g->keys[fkeys[f]];
+        if (kd->isnull || fvals[f].isnull || tl_datum_cmp(ru->key_types[fkeys[f]].id, kd, &fvals[f]) != 0)
+            return false;
+    }
+    return true;
+}
+
+int tl_rollup_emit(tl_rollup *ru, int64_t now, const tl_tz *tz, int nfilt, const int *fkeys, const tl_datum *fvals,
                    tl_table *out, tl_error *err)
 {
     if (!ru->populated) return tl_errorf(err, "55000", "materialized view has not been populated");
     tl_arena a;
     tl_arena_init(&a);
+    /* A filter on the first key: follow its chain (groups of one org) rather than all. */
+    uint32_t chain = 0;
+    bool use_chain = false;
+    tl_type_id t0 = ru->nkeys ? ru->key_types[0].id : TL_UNKNOWN;
+    bool exact0 = i64_ordered(t0) || t0 == TL_BOOL || t0 == TL_OID || t0 == TL_UUID || t0 == TL_TEXT ||
+                  t0 == TL_VARCHAR || t0 == TL_NAME; /* equality is equality of representation */
+    for (int f = 0; f < nfilt && !use_chain && exact0; f++) {
+        if (fkeys[f] != 0) continue;
+        use_chain = true;
+        if (fvals[f].isnull || !ru->nslots0) break;
+        tl_vec one;
+        tl_vec_alloc(&one, ru->key_types[0], 1, &a);
+        one.n = 1;
+        tl_vec_set(&one, 0, &fvals[f]);
+        one.nulls[0] = 0;
+        uint64_t j = slot0_find(ru, &one, 0, key0_hash(ru, &one, 0));
+        chain = ru->slots0[j];
+    }
     tl_vec *cols = tl_arena_zalloc(&a, sizeof *cols * (size_t)(ru->ncols + 1));
     int rc = 0;
     uint32_t n = 0;
     bool fresh = false;
-    for (uint64_t gi = 0; gi <= ru->ngroups && rc == 0; gi++) {
+    uint64_t gi = use_chain ? (chain ? chain - 1 : ru->ngroups) : 0;
+    for (;;) {
+        bool last = gi >= ru->ngroups;
         if (!fresh) {
             fresh = true;
             for (int c = 0; c < ru->ncols; c++) {
@@ -980,13 +1071,12 @@ int tl_rollup_emit(tl_rollup *ru, int64_t now, const tl_tz *tz, int key_filter, 
                 tl_vec_alloc(&cols[c], s < 0 ? ru->key_types[-s - 1] : ru->aggs[s].result_type, TL_VEC_SIZE, &a);
             }
         }
-        if (gi < ru->ngroups) {
+        if (!last) {
             group *g = &ru->groups[gi];
-            if (g->nrows <= 0) continue;
-            if (key_filter >= 0) {
-                const tl_datum *kd = &g->keys[key_filter];
-                if (kd->isnull || key_value->isnull || tl_datum_cmp(ru->key_types[key_filter].id, kd, key_value) != 0)
-                    continue;
+            uint64_t next = use_chain ? (g->next0 ? g->next0 - 1 : ru->ngroups) : gi + 1;
+            if (g->nrows <= 0 || (nfilt > 0 && !group_matches(ru, g, nfilt, fkeys, fvals))) {
+                gi = next;
+                continue;
             }
             for (int c = 0; c < ru->ncols && rc == 0; c++) {
                 int s = ru->colsrc[c];
@@ -1001,8 +1091,9 @@ int tl_rollup_emit(tl_rollup *ru, int64_t now, const tl_tz *tz, int key_filter, 
                 }
             }
             n++;
+            gi = next;
         }
-        if (rc == 0 && n > 0 && (n == TL_VEC_SIZE || gi == ru->ngroups)) {
+        if (rc == 0 && n > 0 && (n == TL_VEC_SIZE || last)) {
             for (int c = 0; c < ru->ncols; c++) cols[c].n = n;
             rc = tl_table_append(out, cols, n, NULL, err);
             tl_arena_reset(&a);
@@ -1010,6 +1101,7 @@ int tl_rollup_emit(tl_rollup *ru, int64_t now, const tl_tz *tz, int key_filter, 
             n = 0;
             fresh = false;
         }
+        if (last || rc != 0) break;
     }
     tl_arena_free(&a);
     return rc;

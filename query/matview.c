@@ -493,13 +493,75 @@ static int not_populated(const tl_rel *r, tl_error *err)
     return -1;
 }
 
+#define MAX_PUSHED 8
+
+/* `col = constant` (either side) where col names a group key of the view as the FROM
+ * item `alias` sees it: the key and the constant in the key's type. Anything else,
+ * including a constant that does not convert, is left to the ordinary WHERE. */
+static bool key_equality(qctx *q, matview *mv, const char *alias, pnode *n, int *key, tl_datum *val)
+{
+    if (!n || n->node_case != PG_QUERY__NODE__NODE_A_EXPR) return false;
+    PgQuery__AExpr *ae = n->a_expr;
+    if (ae->kind != PG_QUERY__A__EXPR__KIND__AEXPR_OP || ae->n_name != 1 || !ae->lexpr || !ae->rexpr) return false;
+    const char *opname = pn_str(ae->name[0]);
+    if (!opname || strcmp(opname, "=")) return false;
+    for (int side = 0; side < 2; side++) {
+        pnode *c = side ? ae->rexpr : ae->lexpr, *k = side ? ae->lexpr : ae->rexpr;
+        pnode *inner = k->node_case == PG_QUERY__NODE__NODE_TYPE_CAST ? k->type_cast->arg : k;
+        if (c->node_case != PG_QUERY__NODE__NODE_COLUMN_REF || !inner ||
+            inner->node_case != PG_QUERY__NODE__NODE_A_CONST)
+            continue;
+        PgQuery__ColumnRef *cr = c->column_ref;
+        if (cr->n_fields < 1 || cr->n_fields > 2) continue;
+        const char *col = pn_str(cr->fields[cr->n_fields - 1]);
+        if (!col || (cr->n_fields == 2 && (!pn_str(cr->fields[0]) || strcmp(pn_str(cr->fields[0]), alias))))
+            continue;
+        int att = -1;
+        for (int i = 0; i < mv->rel->natts && att < 0; i++)
+            if (!strcmp(mv->rel->atts[i].name, col)) att = i;
+        int kx = att < 0 ? -1 : tl_rollup_col_key(mv->ru, att);
+        if (kx < 0) continue;
+        tl_error e2;
+        tl_error_clear(&e2);
+        tl_expr *e = bind_rel_expr(q, NULL, k, &e2);
+        if (!e || !expr_is_const(e)) continue;
+        tl_type kt = mv->rel->atts[att].type;
+        if (e->type.id != kt.id && !(e = cast_expr(q, e, kt, false, &e2))) continue;
+        if (e->type.id != kt.id || expr_eval_scalar(q, e, val, &q->arena, &e2) < 0) continue;
+        *key = kx;
+        return true;
+    }
+    return false;
+}
+
+/* The equalities on group keys among the top-level AND terms of the WHERE being bound. */
+static int pushed_filters(qctx *q, matview *mv, int *keys, tl_datum *vals)
+{
+    pnode *w = q->from_where;
+    const char *alias = q->from_alias;
+    if (!w || !alias) return 0;
+    pnode **terms = &w;
+    size_t nterms = 1;
+    if (w->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR && w->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR) {
+        terms = w->bool_expr->args;
+        nterms = w->bool_expr->n_args;
+    }
+    int n = 0;
+    for (size_t i = 0; i < nterms && n < MAX_PUSHED; i++)
+        if (key_equality(q, mv, alias, terms[i], &keys[n], &vals[n])) n++;
+    return n;
+}
+
 int matview_fill(qctx *q, tl_rel *r, tl_table *out, tl_error *err)
 {
     matview *mv = r->mat_arg;
     if (!r->populated) return not_populated(r, err);
     if (!mv->incremental) return copy_table(mv->data, out, err);
+    int keys[MAX_PUSHED];
+    tl_datum vals[MAX_PUSHED];
+    int nf = mv->rel == r ? pushed_filters(q, mv, keys, vals) : 0;
     tl_rollup_read_lock(q->eng);
-    int rc = tl_rollup_emit(mv->ru, q->now, q->fc.tz, -1, NULL, out, err);
+    int rc = tl_rollup_emit(mv->ru, q->now, q->fc.tz, nf, keys, vals, out, err);
     tl_rollup_read_unlock(q->eng);
     return rc;
 }
@@ -512,7 +574,9 @@ static int mv_materialize(tl_engine *e, const tl_rel *r, tl_table *out, tl_error
     q.fc.tz = tl_tz_utc();
     q.fc.extra_float_digits = 1;
     q.now = q_clock_now(NULL);
-    return matview_fill(&q, (tl_rel *)r, out, err);
+    int rc = matview_fill(&q, (tl_rel *)r, out, err);
+    tl_arena_free(&q.arena);
+    return rc;
 }
 
 /* ---- statements ------------------------------------------------------------------------------------- */
