@@ -292,6 +292,17 @@ $$"""
     t = lib.run(tally, "select cron.schedule('refresh_reporting_views', '0 2 * * *', $$select refresh_reporting_views();$$)")
     tap.check("cron.schedule is accepted and returns a job id", t.error is None and t.rows and int(t.rows[0][0]) > 0,
               t.error)
+    jobid = int(t.rows[0][0]) if t.rows else None
+    t2 = lib.run(tally, "select cron.schedule('nightly-other', '30 3 * * *', 'select 1')")
+    j = lib.run(tally, "select jobid, schedule, command, jobname, active from cron.job order by jobid")
+    want = [(str(jobid), "0 2 * * *", "select refresh_reporting_views();", "refresh_reporting_views", "t"),
+            (t2.rows[0][0] if t2.rows else None, "30 3 * * *", "select 1", "nightly-other", "t")]
+    tap.check("cron.job lists the scheduled jobs as pg_cron does", j.error is None and j.rows == want, (j.error, j.rows))
+    t3 = lib.run(tally, "select cron.schedule('nightly-other', '0 4 * * *', 'select 2')")
+    j = lib.run(tally, "select jobid, schedule, command from cron.job where jobname = 'nightly-other'")
+    tap.check("cron.schedule of an existing job name replaces it (same jobid)",
+              j.error is None and t3.rows and j.rows == [(t3.rows[0][0], "0 4 * * *", "select 2")] and
+              t3.rows == t2.rows, (j.error, j.rows, t2.rows, t3.rows))
     rows = make_rows(rng, dims, 10, base)
     o.both(insert_sql(rows))
     o.check_views("after refreshes")
