@@ -82,19 +82,11 @@ void oset_free(oset *s)
     memset(s, 0, sizeof *s);
 }
 
-static bool present(const oset *s, int64_t x)
-{
-    if (s->nch == 0) return false;
-    const oset_chunk *c = s->ch[find_chunk(s, x)];
-    uint32_t p = lower(c, x);
-    return p < c->n && c->v[p] == x;
-}
-
 void oset_add(oset *s, int64_t x)
 {
-    if (!present(s, x)) s->ndistinct++;
     s->total++;
     if (s->nch == 0) {
+        s->ndistinct++;
         oset_chunk *c = chunk_new(s, 4);
         c->v[c->n++] = x;
         index_insert(s, 0, c);
@@ -103,6 +95,8 @@ void oset_add(oset *s, int64_t x)
     uint32_t j = find_chunk(s, x);
     oset_chunk *c = s->ch[j];
     uint32_t p = upper(c, x);
+    /* every copy of x is in chunk j (later chunks start above x), just before p */
+    if (!(p > 0 && c->v[p - 1] == x)) s->ndistinct++;
     if (c->n == c->cap) {
         if (c->cap < OSET_CHUNK) {
             s->bytes += sizeof(int64_t) * c->cap;

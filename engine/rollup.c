@@ -92,19 +92,29 @@ static const tl_datum *mset_at(const mset *m, int64_t k)
 
 /* ---- states ---------------------------------------------------------------------------- */
 
+/* One aggregate's state in one group. An aggregate uses one member of the union (its
+ * kind and argument type say which): 64 bytes a state, allocated for every group. */
 typedef struct ragg_state {
-    int64_t n;          /* inputs counted (non-NULL, passing FILTER) */
-    tl_i128 s1, s2;     /* integer or numeric mantissa sums of x and x*x */
-    int16_t sc1;        /* numeric: scale of s1 (the widest ever seen; s2 is 2*sc1) */
-    uint32_t *scnt;     /* numeric: inputs per display scale */
-    double fhi, flo, f2hi, f2lo;
-    int64_t ntrue;
-    mset *ms;           /* SET_GENERIC */
-    oset *os;           /* SET_I64 / SET_F64 / SET_CODE, unless shared with another aggregate */
+    int64_t n; /* inputs counted (non-NULL, passing FILTER) */
+    union {
+        struct {
+            tl_i128 s1, s2; /* integer or numeric mantissa sums of x and x*x */
+            uint32_t *scnt; /* numeric: inputs per display scale */
+            int16_t sc1;    /* numeric: scale of s1 (the widest ever seen; s2 is 2*sc1) */
+        };
+        struct {
+            double fhi, flo, f2hi, f2lo; /* float sums, double-double */
+        };
+        int64_t ntrue; /* bool_and / bool_or */
+        mset *ms;      /* SET_GENERIC */
+        oset *os;      /* SET_I64 / SET_F64 / SET_CODE, unless shared with another aggregate */
+    };
 } ragg_state;
 
 /* How an aggregate that needs its values keeps them. */
 enum { SET_NONE, SET_I64, SET_F64, SET_CODE, SET_GENERIC };
+
+#define GPAGE 4096
 
 typedef struct group {
     int64_t nrows;
@@ -128,10 +138,14 @@ struct tl_rollup {
     void *arg;
     bool populated;
     tl_dict *dict;          /* strings of keys and multiset values */
-    group *groups;
-    uint64_t ngroups, capgroups, nlive;
+    group **gpages;         /* groups in pages of GPAGE: growing never copies them */
+    uint64_t ngroups, npages, nlive;
     uint32_t *slots;        /* group index + 1 */
     uint64_t nslots;
+    /* While the group table grows, the previous table (intact) and how far its slots have
+     * been copied: each lookup moves a few, so no append pays for a whole rehash. */
+    uint32_t *old;
+    uint64_t nold, migrated;
     /* first key -> its newest group (index + 1), chained by group.next0: a filter on the
      * first key (org_id) visits that key's groups only */
     uint32_t *slots0;
@@ -161,6 +175,8 @@ static int set_mode(const tl_rollup_agg *ag)
     if (t == TL_FLOAT8) return SET_F64;
     return SET_GENERIC;
 }
+
+#define GRP(ru, i) (&(ru)->gpages[(i) / GPAGE][(i) % GPAGE])
 
 tl_rollup *tl_rollup_create(tl_engine *e, tl_rel *source, const tl_rollup_def *def)
 {
@@ -197,34 +213,41 @@ tl_rollup *tl_rollup_create(tl_engine *e, tl_rel *source, const tl_rollup_def *d
     return ru;
 }
 
-static void state_free(ragg_state *s)
+static void state_free(const tl_rollup *ru, int a, ragg_state *s)
 {
-    if (s->ms) {
+    int mode = ru->setmode[a];
+    if (mode == SET_GENERIC && s->ms) {
         free(s->ms->v);
         free(s->ms->c);
         free(s->ms);
-    }
-    if (s->os) {
+    } else if (mode != SET_NONE && mode != SET_GENERIC && s->os) {
         oset_free(s->os);
         free(s->os);
+    } else if (mode == SET_NONE && ru->aggs[a].arg_type.id == TL_NUMERIC) {
+        free(s->scnt);
     }
-    free(s->scnt);
 }
 
 static void groups_free(tl_rollup *ru)
 {
     for (uint64_t g = 0; g < ru->ngroups; g++) {
-        for (int a = 0; a < ru->naggs; a++) state_free(&ru->groups[g].st[a]);
-        free(ru->groups[g].st);
-        free(ru->groups[g].keys);
+        group *gr = GRP(ru, g);
+        for (int a = 0; a < ru->naggs; a++) state_free(ru, a, &gr->st[a]);
+        free(gr->st);
+        free(gr->keys);
     }
-    free(ru->groups);
+    for (uint64_t p = 0; p < (ru->ngroups + GPAGE - 1) / GPAGE; p++) free(ru->gpages[p]);
+    free(ru->gpages);
     free(ru->slots);
+    free(ru->old);
+    ru->old = NULL;
+    ru->nold = ru->migrated = 0;
     free(ru->slots0);
-    ru->groups = NULL;
+    ru->gpages = NULL;
+    ru->npages = 0;
     ru->slots = NULL;
     ru->slots0 = NULL;
-    ru->ngroups = ru->capgroups = ru->nslots = ru->nlive = 0;
+    ru->ngroups = ru->nslots = ru->nlive = 0;
     ru->nslots0 = ru->nfirst = 0;
     ru->bytes = 0;
 }
@@ -264,7 +287,8 @@ void tl_rollup_clear(tl_rollup *ru)
 
 size_t tl_rollup_bytes(const tl_rollup *ru)
 {
-    return ru->bytes + ru->capgroups * sizeof(group) + (ru->nslots + ru->nslots0) * sizeof(uint32_t) +
+    return ru->bytes + (ru->ngroups + GPAGE - 1) / GPAGE * GPAGE * sizeof(group) +
+           (ru->nslots + ru->nslots0 + ru->nold) * sizeof(uint32_t) +
            tl_dict_bytes(ru->dict);
 }
 
@@ -348,18 +372,37 @@ static void intern(tl_rollup *ru, tl_type_id t, tl_datum *d)
     d->v.s = tl_dict_get(ru->dict, code);
 }
 
+static void slot_put(uint32_t *t, uint64_t ns, uint64_t h, uint32_t v)
+{
+    uint64_t j = h & (ns - 1);
+    while (t[j]) j = (j + 1) & (ns - 1);
+    t[j] = v;
+}
+
+/* Copy up to `n` slots of the previous table into the current one. */
+static void slots_migrate(tl_rollup *ru, uint64_t n)
+{
+    for (; n > 0 && ru->migrated < ru->nold; n--, ru->migrated++) {
+        uint32_t v = ru->old[ru->migrated];
+        if (v) slot_put(ru->slots, ru->nslots, GRP(ru, v - 1)->hash, v);
+    }
+    if (ru->old && ru->migrated == ru->nold) {
+        free(ru->old);
+        ru->old = NULL;
+        ru->nold = ru->migrated = 0;
+    }
+}
+
 static void slots_grow(tl_rollup *ru)
 {
+    slots_migrate(ru, UINT64_MAX); /* a previous growth not finished: finish it (rare) */
     uint64_t ns = ru->nslots ? ru->nslots * 2 : 1024;
-    uint32_t *t = tl_xcalloc(ns, sizeof *t);
-    for (uint64_t g = 0; g < ru->ngroups; g++) {
-        uint64_t j = ru->groups[g].hash & (ns - 1);
-        while (t[j]) j = (j + 1) & (ns - 1);
-        t[j] = (uint32_t)(g + 1);
-    }
-    free(ru->slots);
-    ru->slots = t;
+    ru->old = ru->slots;
+    ru->nold = ru->nslots;
+    ru->migrated = 0;
+    ru->slots = tl_xcalloc(ns, sizeof *ru->slots);
     ru->nslots = ns;
+    if (!ru->old) ru->nold = 0;
 }
 
 static uint64_t key0_hash(const tl_rollup *ru, const tl_vec *keys, uint32_t i)
@@ -374,7 +417,7 @@ static void slots0_grow(tl_rollup *ru)
     for (uint64_t j = 0; j < ru->nslots0; j++) {
         uint32_t head = ru->slots0[j];
         if (!head) continue;
-        uint64_t k = ru->groups[head - 1].hash0 & (ns - 1);
+        uint64_t k = GRP(ru, head - 1)->hash0 & (ns - 1);
         while (t[k]) k = (k + 1) & (ns - 1);
         t[k] = head;
     }
@@ -395,7 +438,7 @@ static uint64_t slot0_find(const tl_rollup *ru, const tl_vec *keys, uint32_t i, 
 {
     uint64_t mask = ru->nslots0 - 1, j = h0 & mask;
     while (ru->slots0[j]) {
-        const group *g = &ru->groups[ru->slots0[j] - 1];
+        const group *g = GRP(ru, ru->slots0[j] - 1);
         if (g->hash0 == h0 && key0_same(ru, g, keys, i)) return j;
         j = (j + 1) & mask;
     }
@@ -407,17 +450,29 @@ static uint64_t slot0_find(const tl_rollup *ru, const tl_vec *keys, uint32_t i, 
 static group *find_group(tl_rollup *ru, const tl_vec *keys, uint32_t i)
 {
     if ((ru->ngroups + 1) * 10 > ru->nslots * 7) slots_grow(ru);
+    if (ru->old) slots_migrate(ru, 16); /* done long before the new table fills */
     uint64_t h = keys_hash(ru, keys, i), mask = ru->nslots - 1, j = h & mask;
     while (ru->slots[j]) {
-        group *g = &ru->groups[ru->slots[j] - 1];
+        group *g = GRP(ru, ru->slots[j] - 1);
         if (g->hash == h && keys_equal(ru, g, keys, i)) return g;
         j = (j + 1) & mask;
     }
-    if (ru->ngroups == ru->capgroups) {
-        ru->capgroups = ru->capgroups ? ru->capgroups * 2 : 64;
-        ru->groups = tl_xrealloc(ru->groups, sizeof *ru->groups * ru->capgroups);
+    if (ru->old) { /* not copied yet? the previous table is intact */
+        uint64_t omask = ru->nold - 1;
+        for (uint64_t k = h & omask; ru->old[k]; k = (k + 1) & omask) {
+            group *g = GRP(ru, ru->old[k] - 1);
+            if (g->hash == h && keys_equal(ru, g, keys, i)) return g;
+        }
     }
-    group *g = &ru->groups[ru->ngroups];
+    if (ru->ngroups % GPAGE == 0) {
+        uint64_t p = ru->ngroups / GPAGE;
+        if (p == ru->npages) {
+            ru->npages = ru->npages ? ru->npages * 2 : 4;
+            ru->gpages = tl_xrealloc(ru->gpages, sizeof *ru->gpages * ru->npages);
+        }
+        ru->gpages[p] = tl_xmalloc(sizeof(group) * GPAGE);
+    }
+    group *g = GRP(ru, ru->ngroups);
     memset(g, 0, sizeof *g);
     g->hash = h;
     g->keys = tl_xcalloc((size_t)ru->nkeys + 1, sizeof *g->keys);
@@ -1072,7 +1127,7 @@ int tl_rollup_emit(tl_rollup *ru, int64_t now, const tl_tz *tz, int nfilt, const
             }
         }
         if (!last) {
-            group *g = &ru->groups[gi];
+            group *g = GRP(ru, gi);
             uint64_t next = use_chain ? (g->next0 ? g->next0 - 1 : ru->ngroups) : gi + 1;
             if (g->nrows <= 0 || (nfilt > 0 && !group_matches(ru, g, nfilt, fkeys, fvals))) {
                 gi = next;
