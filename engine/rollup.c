@@ -178,8 +178,13 @@ static int set_mode(const tl_rollup_agg *ag)
 
 #define GRP(ru, i) (&(ru)->gpages[(i) / GPAGE][(i) % GPAGE])
 
+/* 10^0 .. 10^38 (the largest power an int128 holds), filled when the first view is
+ * created: under the exclusive catalog lock, before any reader or writer uses it. */
+static tl_i128 pow10_tab[39];
+
 tl_rollup *tl_rollup_create(tl_engine *e, tl_rel *source, const tl_rollup_def *def)
 {
+    for (int i = 0; i < 39; i++) pow10_tab[i] = i ? pow10_tab[i - 1] * 10 : 1;
     tl_rollup *ru = tl_xcalloc(1, sizeof *ru);
     ru->e = e;
     ru->source_oid = source->oid;
@@ -504,13 +509,8 @@ static bool uses_sums(tl_ragg_kind k)
 
 static tl_i128 pow10_i128(int k)
 {
-    static tl_i128 tab[39];
-    if (!tab[0]) {
-        tl_i128 p = 1;
-        for (int i = 0; i < 39; i++, p *= 10) tab[i] = p;
-    }
-    if (k < 39) return tab[k];
-    tl_i128 p = tab[38];
+    if (k < 39) return pow10_tab[k];
+    tl_i128 p = pow10_tab[38];
     for (k -= 38; k > 0; k--) p *= 10;
     return p;
 }
