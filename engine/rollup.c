@@ -99,8 +99,9 @@ typedef struct ragg_state {
     union {
         struct {
             tl_i128 s1, s2; /* integer or numeric mantissa sums of x and x*x */
-            uint32_t *scnt; /* numeric: inputs per display scale */
+            uint32_t *scnt; /* numeric: inputs per display scale, once scales differ */
             int16_t sc1;    /* numeric: scale of s1 (the widest ever seen; s2 is 2*sc1) */
+            int16_t sc_only; /* numeric, while scnt is NULL: the one scale of every input */
         };
         struct {
             double fhi, flo, f2hi, f2lo; /* float sums, double-double */
@@ -553,10 +554,15 @@ static void apply_agg(tl_rollup *ru, int a, ragg_state *st, const tl_rollup_agg 
             st->s2 += sign * x * x;
         } else if (t == TL_NUMERIC) {
             tl_numeric x = arg->d.n[i];
-            if (!st->scnt) {
+            /* Counts per scale (for the display scale once the widest input leaves) are
+             * needed only when inputs' scales differ: most columns have one. */
+            int64_t before = st->n - sign;
+            if (!st->scnt && before > 0 && x.scale != st->sc_only) {
                 st->scnt = tl_xcalloc(NSCALES, sizeof *st->scnt);
                 ru->bytes += NSCALES * sizeof *st->scnt;
+                st->scnt[st->sc_only] = (uint32_t)before;
             }
+            if (!st->scnt) st->sc_only = x.scale;
             if (x.scale > st->sc1) {
                 tl_i128 f = pow10_i128(x.scale - st->sc1);
                 st->s1 *= f;
@@ -566,7 +572,7 @@ static void apply_agg(tl_rollup *ru, int a, ragg_state *st, const tl_rollup_agg 
             tl_i128 m = x.mant * pow10_i128(st->sc1 - x.scale);
             st->s1 += sign * m;
             st->s2 += sign * m * m;
-            st->scnt[x.scale] += (uint32_t)sign;
+            if (st->scnt) st->scnt[x.scale] += (uint32_t)sign;
         } else {
             double x = arg->d.f[i];
             dd_add(&st->fhi, &st->flo, sign * x);
@@ -862,6 +868,7 @@ static void numeric_sqrt_same_scale(const tl_numeric *v, tl_numeric *out)
 
 static int live_scale(const ragg_state *st)
 {
+    if (!st->scnt) return st->n > 0 ? st->sc_only : 0;
     for (int s = NSCALES - 1; s > 0; s--)
         if (st->scnt && st->scnt[s]) return s;
     return 0;
