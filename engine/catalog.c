@@ -192,6 +192,7 @@ uint32_t tl_catalog_nsp_oid(const char *name)
     if (strcmp(name, "pg_catalog") == 0) return TL_NSP_PG_CATALOG;
     if (strcmp(name, "information_schema") == 0) return TL_NSP_INFORMATION_SCHEMA;
     if (strcmp(name, "pg_toast") == 0) return TL_NSP_PG_TOAST;
+    if (strcmp(name, "cron") == 0) return TL_NSP_CRON;
     return 0;
 }
 

@@ -276,6 +276,7 @@ static const char *nsp_name(uint32_t nsp)
     case TL_NSP_PUBLIC: return "public";
     case TL_NSP_INFORMATION_SCHEMA: return "information_schema";
     case TL_NSP_PG_TOAST: return "pg_toast";
+    case TL_NSP_CRON: return "cron";
     default: return "?";
     }
 }
@@ -1394,8 +1395,44 @@ static int materialize(tl_engine *e, const tl_rel *r, tl_table *out, tl_error *e
     return rc < 0 ? rc : rc2;
 }
 
+/* pg_cron's cron.job, as pg_cron 1.4+ defines it: the jobs cron.schedule() accepted. */
+static int cron_job(tl_engine *e, const tl_rel *r, tl_table *out, tl_error *err)
+{
+    rowb b;
+    rb_init(&b, r, out);
+    for (int i = 0; i < tl_catalog_ncron(e); i++) {
+        const tl_cron_job *j = tl_catalog_cron_at(e, i);
+        put_i(&b, "jobid", j->jobid);
+        put_s(&b, "schedule", j->schedule);
+        put_s(&b, "command", j->command);
+        put_s(&b, "nodename", "localhost");
+        put_i(&b, "nodeport", 5432);
+        put_s(&b, "database", e->database);
+        put_s(&b, "username", superuser_name(e));
+        put_b(&b, "active", true);
+        put_s(&b, "jobname", j->name);
+        if (rb_row(&b, err) < 0) return -1;
+    }
+    return rb_done(&b, err);
+}
+
+static int register_cron(tl_engine *e, tl_error *err)
+{
+    static const char *cols[][2] = {{"jobid", "bigint"}, {"schedule", "text"}, {"command", "text"},
+                                    {"nodename", "text"}, {"nodeport", "integer"}, {"database", "text"},
+                                    {"username", "text"}, {"active", "boolean"}, {"jobname", "text"}};
+    tl_attr atts[9];
+    for (int i = 0; i < 9; i++) {
+        memset(&atts[i], 0, sizeof atts[i]);
+        atts[i].name = (char *)cols[i][0];
+        atts[i].type = type_of(cols[i][1]);
+    }
+    return tl_catalog_create_virtual(e, "job", TL_NSP_CRON, TL_REL_VIEW, 9, atts, cron_job, NULL, err) ? 0 : -1;
+}
+
 int tl_syscat_register(tl_engine *e, tl_error *err)
 {
+    if (register_cron(e, err) < 0) return -1;
     for (size_t i = 0; i < NDEFS; i++) {
         const syscat_def *d = &syscat_defs[i];
         tl_attr atts[80];

@@ -26,6 +26,7 @@ typedef enum tl_relkind {
 #define TL_NSP_PUBLIC 2200
 #define TL_NSP_INFORMATION_SCHEMA 13207
 #define TL_NSP_PG_TOAST 99
+#define TL_NSP_CRON 16383 /* pg_cron's schema: cron.job lists cron.schedule's jobs */
 #define TL_MAX_KEY_COLS 8
 
 typedef struct tl_attr {

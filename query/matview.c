@@ -31,6 +31,7 @@ typedef struct matview {
     int naggs;
     tl_expr **args;    /* NULL for count(*) */
     tl_expr **filters; /* NULL = none */
+    int *share;        /* per aggregate: 1 + an earlier aggregate with the same argument, or 0 */
     tl_rollup *ru;
     tl_table *data;    /* non-incremental: the rows of the last refresh */
     char *sql;         /* the defining SELECT, deparsed */
@@ -96,6 +97,10 @@ static int mv_derive(void *arg, const tl_vec *cols, uint32_t n, tl_rollup_rows *
     for (int k = 0; k < mv->nkeys; k++)
         if (expr_eval(q, mv->keys[k], &sel, &out->keys[k], a, err) < 0) return -1;
     for (int g = 0; g < mv->naggs; g++) {
+        if (mv->share[g]) {
+            out->args[g] = out->args[mv->share[g] - 1];
+            continue;
+        }
         if (!mv->filters[g]) {
             if (mv->args[g] && expr_eval(q, mv->args[g], &sel, &out->args[g], a, err) < 0) return -1;
             continue;
@@ -390,6 +395,16 @@ static bool compile_incremental(matview *mv, qctx *sq, PgQuery__SelectStmt *sel,
         c->atts[t].name = (char *)target_name(sq, rt, e);
         if (!c->atts[t].name) c->atts[t].name = "?column?";
     }
+    /* Aggregates over the same values (max(ended_at) and the now()-relative counts of
+     * ended_at) share one ordered multiset in the engine, and one derived vector. */
+    for (int a = 0; a < mv->naggs; a++)
+        for (int b = 0; b < a && !c->aggs[a].share_with; b++)
+            if (mv->args[a] && mv->args[b] && !mv->filters[a] && !mv->filters[b] &&
+                c->aggs[b].share_with == 0 && expr_equal(mv->args[a], mv->args[b]) &&
+                c->aggs[a].arg_type.id == c->aggs[b].arg_type.id)
+                c->aggs[a].share_with = b + 1;
+    mv->share = tl_arena_zalloc(&q->arena, sizeof *mv->share * (size_t)(mv->naggs + 1));
+    for (int a = 0; a < mv->naggs; a++) mv->share[a] = c->aggs[a].share_with;
     mv->source_oid = src->oid;
     return true;
 }
@@ -481,13 +496,75 @@ static int not_populated(const tl_rel *r, tl_error *err)
     return -1;
 }
 
+#define MAX_PUSHED 8
+
+/* `col = constant` (either side) where col names a group key of the view as the FROM
+ * item `alias` sees it: the key and the constant in the key's type. Anything else,
+ * including a constant that does not convert, is left to the ordinary WHERE. */
+static bool key_equality(qctx *q, matview *mv, const char *alias, pnode *n, int *key, tl_datum *val)
+{
+    if (!n || n->node_case != PG_QUERY__NODE__NODE_A_EXPR) return false;
+    PgQuery__AExpr *ae = n->a_expr;
+    if (ae->kind != PG_QUERY__A__EXPR__KIND__AEXPR_OP || ae->n_name != 1 || !ae->lexpr || !ae->rexpr) return false;
+    const char *opname = pn_str(ae->name[0]);
+    if (!opname || strcmp(opname, "=")) return false;
+    for (int side = 0; side < 2; side++) {
+        pnode *c = side ? ae->rexpr : ae->lexpr, *k = side ? ae->lexpr : ae->rexpr;
+        pnode *inner = k->node_case == PG_QUERY__NODE__NODE_TYPE_CAST ? k->type_cast->arg : k;
+        if (c->node_case != PG_QUERY__NODE__NODE_COLUMN_REF || !inner ||
+            inner->node_case != PG_QUERY__NODE__NODE_A_CONST)
+            continue;
+        PgQuery__ColumnRef *cr = c->column_ref;
+        if (cr->n_fields < 1 || cr->n_fields > 2) continue;
+        const char *col = pn_str(cr->fields[cr->n_fields - 1]);
+        if (!col || (cr->n_fields == 2 && (!pn_str(cr->fields[0]) || strcmp(pn_str(cr->fields[0]), alias))))
+            continue;
+        int att = -1;
+        for (int i = 0; i < mv->rel->natts && att < 0; i++)
+            if (!strcmp(mv->rel->atts[i].name, col)) att = i;
+        int kx = att < 0 ? -1 : tl_rollup_col_key(mv->ru, att);
+        if (kx < 0) continue;
+        tl_error e2;
+        tl_error_clear(&e2);
+        tl_expr *e = bind_rel_expr(q, NULL, k, &e2);
+        if (!e || !expr_is_const(e)) continue;
+        tl_type kt = mv->rel->atts[att].type;
+        if (e->type.id != kt.id && !(e = cast_expr(q, e, kt, false, &e2))) continue;
+        if (e->type.id != kt.id || expr_eval_scalar(q, e, val, &q->arena, &e2) < 0) continue;
+        *key = kx;
+        return true;
+    }
+    return false;
+}
+
+/* The equalities on group keys among the top-level AND terms of the WHERE being bound. */
+static int pushed_filters(qctx *q, matview *mv, int *keys, tl_datum *vals)
+{
+    pnode *w = q->from_where;
+    const char *alias = q->from_alias;
+    if (!w || !alias) return 0;
+    pnode **terms = &w;
+    size_t nterms = 1;
+    if (w->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR && w->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR) {
+        terms = w->bool_expr->args;
+        nterms = w->bool_expr->n_args;
+    }
+    int n = 0;
+    for (size_t i = 0; i < nterms && n < MAX_PUSHED; i++)
+        if (key_equality(q, mv, alias, terms[i], &keys[n], &vals[n])) n++;
+    return n;
+}
+
 int matview_fill(qctx *q, tl_rel *r, tl_table *out, tl_error *err)
 {
     matview *mv = r->mat_arg;
     if (!r->populated) return not_populated(r, err);
     if (!mv->incremental) return copy_table(mv->data, out, err);
+    int keys[MAX_PUSHED];
+    tl_datum vals[MAX_PUSHED];
+    int nf = mv->rel == r ? pushed_filters(q, mv, keys, vals) : 0;
     tl_rollup_read_lock(q->eng);
-    int rc = tl_rollup_emit(mv->ru, q->now, q->fc.tz, -1, NULL, out, err);
+    int rc = tl_rollup_emit(mv->ru, q->now, q->fc.tz, nf, keys, vals, out, err);
     tl_rollup_read_unlock(q->eng);
     return rc;
 }
@@ -500,7 +577,9 @@ static int mv_materialize(tl_engine *e, const tl_rel *r, tl_table *out, tl_error
     q.fc.tz = tl_tz_utc();
     q.fc.extra_float_digits = 1;
     q.now = q_clock_now(NULL);
-    return matview_fill(&q, (tl_rel *)r, out, err);
+    int rc = matview_fill(&q, (tl_rel *)r, out, err);
+    tl_arena_free(&q.arena);
+    return rc;
 }
 
 /* ---- statements ------------------------------------------------------------------------------------- */

@@ -202,6 +202,11 @@ struct qctx {
     op **pending;         /* planned subqueries not yet attached to a plan (freed on error) */
     int npending, cappending;
     bool keep_unknown;    /* planning a set operation's branch */
+    /* While a SELECT binds its FROM list: its WHERE and the name the relation being added
+     * goes by, so a materialized view can answer only the groups an equality on one of
+     * its keys selects (matview_fill). */
+    pnode *from_where;
+    const char *from_alias;
 };
 
 /* A statement-local copy of a virtual relation with its rows materialised now. */
