@@ -90,6 +90,8 @@ void tl_engine_close(tl_engine *e)
         free(e->cron[i].command);
     }
     free(e->cron);
+    for (int i = 0; i < e->ndescrs; i++) free(e->descrs[i].text);
+    free(e->descrs);
     pthread_rwlock_destroy(&e->rollup_lock);
     free(e->enums);
     free(e->database);
@@ -429,6 +431,12 @@ int tl_catalog_drop_rel(tl_engine *e, tl_rel *r, bool cascade, tl_error *err)
         }
     }
     tl_acl_forget_object(e, TL_OBJ_REL, r->oid);
+    /* a dropped relation's comments (its own and its columns') go with it, as in PG */
+    for (int i = 0; i < e->ndescrs; i++)
+        if (e->descrs[i].objoid == r->oid && e->descrs[i].classoid == 1259) {
+            free(e->descrs[i].text);
+            e->descrs[i--] = e->descrs[--e->ndescrs];
+        }
     rels_remove(e, r);
     rel_free(r);
     return 0;
@@ -517,4 +525,48 @@ int tl_catalog_ncron(tl_engine *e)
 const tl_cron_job *tl_catalog_cron_at(tl_engine *e, int i)
 {
     return &e->cron[i];
+}
+
+/* ---- descriptions (COMMENT ON) --------------------------------------------------------------- */
+
+void tl_catalog_set_description(tl_engine *e, uint32_t objoid, uint32_t classoid, int32_t objsubid,
+                                const char *text)
+{
+    for (int i = 0; i < e->ndescrs; i++) {
+        tl_descr *d = &e->descrs[i];
+        if (d->objoid != objoid || d->classoid != classoid || d->objsubid != objsubid) continue;
+        free(d->text);
+        if (text && text[0]) {
+            d->text = tl_xstrdup(text);
+        } else {
+            e->descrs[i] = e->descrs[--e->ndescrs];
+        }
+        return;
+    }
+    if (!text || !text[0]) return;
+    e->descrs = tl_xrealloc(e->descrs, sizeof *e->descrs * (size_t)(e->ndescrs + 1));
+    e->descrs[e->ndescrs++] = (tl_descr){objoid, classoid, objsubid, tl_xstrdup(text)};
+}
+
+const char *tl_catalog_description(tl_engine *e, uint32_t objoid, uint32_t classoid, int32_t objsubid)
+{
+    for (int i = 0; i < e->ndescrs; i++) {
+        const tl_descr *d = &e->descrs[i];
+        if (d->objoid == objoid && d->classoid == classoid && d->objsubid == objsubid) return d->text;
+    }
+    return NULL;
+}
+
+int tl_catalog_ndescriptions(tl_engine *e)
+{
+    return e->ndescrs;
+}
+
+void tl_catalog_description_at(tl_engine *e, int i, uint32_t *objoid, uint32_t *classoid, int32_t *objsubid,
+                               const char **text)
+{
+    *objoid = e->descrs[i].objoid;
+    *classoid = e->descrs[i].classoid;
+    *objsubid = e->descrs[i].objsubid;
+    *text = e->descrs[i].text;
 }

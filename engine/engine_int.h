@@ -36,7 +36,15 @@ struct tl_engine {
     tl_cron_job *cron;
     int ncron;
     int64_t next_jobid;
+    struct tl_descr *descrs; /* COMMENT ON (pg_description) */
+    int ndescrs;
 };
+
+typedef struct tl_descr {
+    uint32_t objoid, classoid;
+    int32_t objsubid;
+    char *text;
+} tl_descr;
 
 /* One grant: privileges of a grantee (0 = PUBLIC) on an object. */
 typedef struct tl_grant {

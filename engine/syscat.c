@@ -824,6 +824,19 @@ static int p_views(tl_engine *e, rowb *b, tl_error *err)
     return 0;
 }
 
+static int p_description(tl_engine *e, rowb *b, tl_error *err)
+{
+    for (int i = 0; i < e->ndescrs; i++) {
+        const tl_descr *d = &e->descrs[i];
+        put_i(b, "objoid", d->objoid);
+        put_i(b, "classoid", d->classoid);
+        put_i(b, "objsubid", d->objsubid);
+        put_s(b, "description", d->text);
+        if (rb_row(b, err) < 0) return -1;
+    }
+    return 0;
+}
+
 static int p_matviews(tl_engine *e, rowb *b, tl_error *err)
 {
     for (int i = 0; i < e->nrels; i++) {
@@ -1167,6 +1180,7 @@ static const struct {
     {"pg_authid", p_roles},          {"pg_settings", p_settings}, {"pg_tables", p_tables},
     {"pg_views", p_views},           {"pg_matviews", p_matviews}, {"pg_indexes", p_indexes},
     {"pg_stat_user_tables", p_stat_user_tables}, {"pg_stat_all_tables", p_stat_user_tables},
+    {"pg_description", p_description},
     {"pg_am", p_am},                 {"pg_collation", p_collation}, {"pg_tablespace", p_tablespace},
     {"tables", i_tables},            {"columns", i_columns},      {"schemata", i_schemata},
     {"table_constraints", i_table_constraints}, {"key_column_usage", i_key_column_usage},

@@ -192,6 +192,16 @@ int64_t tl_catalog_cron_schedule(tl_engine *e, const char *name, const char *sch
 int tl_catalog_ncron(tl_engine *e);
 const tl_cron_job *tl_catalog_cron_at(tl_engine *e, int i);
 
+/* COMMENT ON: set (text NULL or empty: remove) an object's description, as pg_description
+ * keys it (classoid 1259 pg_class for relations and their columns, objsubid = attnum).
+ * Exclusive lock held. The getter returns NULL when there is none. */
+void tl_catalog_set_description(tl_engine *e, uint32_t objoid, uint32_t classoid, int32_t objsubid,
+                                const char *text);
+const char *tl_catalog_description(tl_engine *e, uint32_t objoid, uint32_t classoid, int32_t objsubid);
+int tl_catalog_ndescriptions(tl_engine *e);
+void tl_catalog_description_at(tl_engine *e, int i, uint32_t *objoid, uint32_t *classoid, int32_t *objsubid,
+                               const char **text);
+
 /* ---- system catalogs (syscat.c) ---------------------------------------------- */
 
 /* What pg_catalog needs from the layers above: the session's settings (pg_settings)

@@ -701,6 +701,9 @@ static int gate_nonsuper(qctx *q, pnode *stmt, tl_error *err)
         return tl_errorf(err, "42501", "permission denied for database %s", tl_engine_database(q->eng));
     case PG_QUERY__NODE__NODE_INDEX_STMT:
         return need_owner(q, stmt->index_stmt->relation, err);
+    case PG_QUERY__NODE__NODE_COMMENT_STMT:
+        /* every relation belongs to the superuser */
+        return tl_errorf(err, "42501", "must be owner of relation");
     case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
         return need_owner(q, stmt->alter_table_stmt->relation, err);
     case PG_QUERY__NODE__NODE_REFRESH_MAT_VIEW_STMT:

@@ -366,3 +366,39 @@ int exec_drop(qctx *q, PgQuery__DropStmt *st, const char **tag, tl_error *err)
     }
     return 0;
 }
+
+/* COMMENT ON TABLE | VIEW | MATERIALIZED VIEW | COLUMN: the text goes to pg_description
+ * (obj_description, col_description, psql's \d+ and \dt+); IS NULL removes it. */
+int exec_comment(qctx *q, PgQuery__CommentStmt *st, tl_error *err)
+{
+    PgQuery__ObjectType t = st->objtype;
+    bool column = t == PG_QUERY__OBJECT_TYPE__OBJECT_COLUMN;
+    if (!column && t != PG_QUERY__OBJECT_TYPE__OBJECT_TABLE && t != PG_QUERY__OBJECT_TYPE__OBJECT_VIEW &&
+        t != PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW)
+        return tl_errorf(err, "0A000", "COMMENT ON this kind of object is not supported");
+    if (!st->object || st->object->node_case != PG_QUERY__NODE__NODE_LIST)
+        return tl_errorf(err, "42601", "syntax error in COMMENT");
+    PgQuery__List *l = st->object->list;
+    size_t nn = l->n_items, nrel = column ? nn - 1 : nn;
+    if (nrel < 1 || nrel > 2) return tl_errorf(err, "42601", "improper relation name (too many dotted names)");
+    const char *schema = nrel == 2 ? pn_str(l->items[0]) : NULL;
+    const char *name = pn_str(l->items[nrel - 1]);
+    uint32_t nsp = schema ? tl_catalog_nsp_oid(schema) : TL_NSP_PUBLIC;
+    if (!nsp) return tl_errorf(err, "3F000", "schema \"%s\" does not exist", schema);
+    tl_rel *r = name ? tl_catalog_find_rel(q->eng, nsp, name) : NULL;
+    if (!r) return tl_errorf(err, "42P01", "relation \"%s\" does not exist", name ? name : "");
+    static const char *const what[] = {"table", "view", "materialized view"};
+    int want = t == PG_QUERY__OBJECT_TYPE__OBJECT_VIEW ? 1 : t == PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW ? 2 : 0;
+    int have = r->kind == TL_REL_VIEW ? 1 : r->kind == TL_REL_MATVIEW ? 2 : r->kind == TL_REL_TABLE ? 0 : -1;
+    if (!column && have != want) return tl_errorf(err, "42809", "\"%s\" is not a %s", r->name, what[want]);
+    int32_t sub = 0;
+    if (column) {
+        const char *col = pn_str(l->items[nn - 1]);
+        int a = col ? att_index(r->atts, r->natts, col) : -1;
+        if (a < 0)
+            return tl_errorf(err, "42703", "column \"%s\" of relation \"%s\" does not exist", col ? col : "", r->name);
+        sub = a + 1;
+    }
+    tl_catalog_set_description(q->eng, r->oid, 1259, sub, st->comment && st->comment[0] ? st->comment : NULL);
+    return 0;
+}

@@ -383,6 +383,36 @@ static int k_date_trunc(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_
     return 0;
 }
 
+/* timezone(zone, x) is AT TIME ZONE: timestamptz -> wall clock in `zone` (timestamp), and a
+ * wall-clock timestamp read in `zone` -> timestamptz. The zone is looked up once per distinct
+ * string, as columns of zones are rare and a constant is the usual case. */
+static int k_timezone(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    bool to_local = e->type.id == TL_TIMESTAMP;
+    const char *last = NULL;
+    const tl_tz *tz = NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        if (!tz || args[0].d.s[i].ptr != last) {
+            tl_str z = args[0].d.s[i];
+            char *name = tl_arena_strndup(&q->arena, z.ptr, z.len);
+            tz = tl_tz_get(name, err);
+            if (!tz) {
+                tl_error_clear(err);
+                return tl_errorf(err, "22023", "time zone \"%s\" not recognized", name);
+            }
+            last = z.ptr;
+        }
+        int64_t v = args[1].d.i[i];
+        if (v == INT64_MAX || v == INT64_MIN) {
+            out->d.i[i] = v;
+            continue;
+        }
+        out->d.i[i] = to_local ? tl_ts_to_local(v, tz) : tl_local_to_ts(v, tz);
+    }
+    return 0;
+}
+
 static int k_date_part(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
 {
     /* extract() returns numeric in PostgreSQL 14+, date_part() double precision. */
@@ -849,6 +879,8 @@ static fn_def fns[] = {
     {"gen_random_uuid", 0, {0}, TL_UUID, k_gen_uuid, false, true},
     {"date_trunc", 2, {TL_TEXT, TL_TIMESTAMPTZ}, TL_TIMESTAMPTZ, k_date_trunc, false, false},
     {"date_trunc", 2, {TL_TEXT, TL_TIMESTAMP}, TL_TIMESTAMP, k_date_trunc, false, false},
+    {"timezone", 2, {TL_TEXT, TL_TIMESTAMPTZ}, TL_TIMESTAMP, k_timezone, false, false},
+    {"timezone", 2, {TL_TEXT, TL_TIMESTAMP}, TL_TIMESTAMPTZ, k_timezone, false, false},
     {"extract", 2, {TL_TEXT, TL_TIMESTAMPTZ}, TL_NUMERIC, k_date_part, false, false},
     {"extract", 2, {TL_TEXT, TL_TIMESTAMP}, TL_NUMERIC, k_date_part, false, false},
     {"extract", 2, {TL_TEXT, TL_DATE}, TL_NUMERIC, k_date_part, false, false},

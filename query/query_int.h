@@ -206,6 +206,7 @@ struct qctx {
 
 /* A statement-local copy of a virtual relation with its rows materialised now. */
 tl_rel *q_materialize(qctx *q, tl_rel *r, tl_error *err);
+int exec_comment(qctx *q, PgQuery__CommentStmt *st, tl_error *err); /* ddl.c */
 void q_free_temps(qctx *q);
 
 /* ---- functions in the layer ----------------------------------------------------------- */

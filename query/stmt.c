@@ -482,6 +482,7 @@ static int statement_kind_is_write(pnode *stmt)
     case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
     case PG_QUERY__NODE__NODE_REFRESH_MAT_VIEW_STMT:
     case PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT:
+    case PG_QUERY__NODE__NODE_COMMENT_STMT:
         return 2; /* exclusive catalog lock */
     default:
         return 0;
@@ -595,6 +596,10 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
     case PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT:
         rc = exec_create_function(q, stmt->create_function_stmt, err);
         tag = "CREATE FUNCTION";
+        break;
+    case PG_QUERY__NODE__NODE_COMMENT_STMT:
+        rc = exec_comment(q, stmt->comment_stmt, err);
+        tag = "COMMENT";
         break;
     case PG_QUERY__NODE__NODE_CREATE_EXTENSION_STMT: {
         /* pgcrypto (gen_random_uuid) and friends are built in: accept, as installed. */
