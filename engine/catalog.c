@@ -178,12 +178,19 @@ void tl_engine_snapshot(tl_engine *e, tl_rel *const *rels, int n, tl_table_snap 
 
 /* ---- catalog lookups ------------------------------------------------------------- */
 
+/* the temporary schema of the session running on this thread (tl_catalog_set_temp_nsp) */
+static __thread uint32_t cur_temp_nsp;
+
 uint32_t tl_catalog_nsp_oid(const char *name)
 {
     if (strcmp(name, "public") == 0) return TL_NSP_PUBLIC;
     if (strcmp(name, "pg_catalog") == 0) return TL_NSP_PG_CATALOG;
     if (strcmp(name, "information_schema") == 0) return TL_NSP_INFORMATION_SCHEMA;
     if (strcmp(name, "pg_toast") == 0) return TL_NSP_PG_TOAST;
+    if (cur_temp_nsp && strcmp(name, "pg_temp") == 0) return cur_temp_nsp;
+    if (cur_temp_nsp && strncmp(name, "pg_temp_", 8) == 0 &&
+        strtoul(name + 8, NULL, 10) == cur_temp_nsp - TL_NSP_TEMP_BASE)
+        return cur_temp_nsp;
     return 0;
 }
 
@@ -192,8 +199,27 @@ uint32_t tl_catalog_new_oid(tl_engine *e)
     return __atomic_fetch_add(&e->next_oid, 1, __ATOMIC_RELAXED);
 }
 
+void tl_catalog_set_temp_nsp(uint32_t nsp)
+{
+    cur_temp_nsp = nsp;
+}
+
+uint32_t tl_catalog_temp_nsp(void)
+{
+    return cur_temp_nsp;
+}
+
+uint32_t tl_catalog_new_temp_nsp(tl_engine *e)
+{
+    return TL_NSP_TEMP_BASE + (__atomic_add_fetch(&e->next_temp, 1, __ATOMIC_RELAXED) & 0xffffff);
+}
+
 tl_rel *tl_catalog_find_rel(tl_engine *e, uint32_t nsp, const char *name)
 {
+    if (nsp == TL_NSP_PUBLIC && cur_temp_nsp) {
+        tl_rel *t = tl_catalog_find_rel(e, cur_temp_nsp, name);
+        if (t) return t;
+    }
     for (int i = 0; i < e->nrels; i++)
         if (e->rels[i]->nsp == nsp && strcmp(e->rels[i]->name, name) == 0) return e->rels[i];
     return NULL;

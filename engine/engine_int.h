@@ -38,6 +38,7 @@ struct tl_engine {
     int64_t next_jobid;
     struct tl_descr *descrs; /* COMMENT ON (pg_description) */
     int ndescrs;
+    uint32_t next_temp; /* temporary schemas handed out */
 };
 
 typedef struct tl_descr {

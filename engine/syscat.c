@@ -270,6 +270,11 @@ static int rb_done(rowb *b, tl_error *err)
 
 static const char *nsp_name(uint32_t nsp)
 {
+    static __thread char tbuf[32];
+    if (TL_NSP_IS_TEMP(nsp)) {
+        snprintf(tbuf, sizeof tbuf, "pg_temp_%u", nsp - TL_NSP_TEMP_BASE);
+        return tbuf;
+    }
     switch (nsp) {
     case TL_NSP_PG_CATALOG: return "pg_catalog";
     case TL_NSP_PUBLIC: return "public";
@@ -412,6 +417,18 @@ static int p_namespace(tl_engine *e, rowb *b, tl_error *err)
         put_i(b, "oid", ns[i].oid);
         put_s(b, "nspname", nsp_name(ns[i].oid));
         put_i(b, "nspowner", ns[i].owner);
+        if (rb_row(b, err) < 0) return -1;
+    }
+    /* the temporary schemas that hold something (one per session using them) */
+    for (int i = 0; i < e->nrels; i++) {
+        uint32_t nsp = e->rels[i]->nsp;
+        if (!TL_NSP_IS_TEMP(nsp)) continue;
+        bool seen = false;
+        for (int k = 0; k < i && !seen; k++) seen = e->rels[k]->nsp == nsp;
+        if (seen) continue;
+        put_i(b, "oid", nsp);
+        put_s(b, "nspname", nsp_name(nsp));
+        put_i(b, "nspowner", 10);
         if (rb_row(b, err) < 0) return -1;
     }
     return 0;

@@ -26,6 +26,9 @@ typedef enum tl_relkind {
 #define TL_NSP_PUBLIC 2200
 #define TL_NSP_INFORMATION_SCHEMA 13207
 #define TL_NSP_PG_TOAST 99
+/* Temporary tables live in one schema per session, pg_temp_<n>, oid TL_NSP_TEMP_BASE + n. */
+#define TL_NSP_TEMP_BASE 0x70000000u
+#define TL_NSP_IS_TEMP(nsp) ((nsp) >= TL_NSP_TEMP_BASE && (nsp) < TL_NSP_TEMP_BASE + 0x1000000u)
 #define TL_MAX_KEY_COLS 8
 
 typedef struct tl_attr {
@@ -146,7 +149,15 @@ void tl_engine_snapshot(tl_engine *e, tl_rel *const *rels, int n, tl_table_snap 
 
 /* ---- catalog ---------------------------------------------------------------- */
 
+/* Unqualified names (nsp TL_NSP_PUBLIC) find the running session's temporary tables
+ * first, as PostgreSQL's search path puts pg_temp first for relations. */
 tl_rel *tl_catalog_find_rel(tl_engine *e, uint32_t nsp, const char *name);
+/* The temporary schema of the session whose statement runs on this thread (0: none);
+ * the query layer sets it before binding a statement. */
+void tl_catalog_set_temp_nsp(uint32_t nsp);
+uint32_t tl_catalog_temp_nsp(void);
+/* A new session's temporary schema oid (not yet holding anything). */
+uint32_t tl_catalog_new_temp_nsp(tl_engine *e);
 tl_rel *tl_catalog_rel_by_oid(tl_engine *e, uint32_t oid);
 int tl_catalog_nrels(tl_engine *e);
 tl_rel *tl_catalog_rel_at(tl_engine *e, int i);

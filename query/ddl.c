@@ -7,6 +7,7 @@
  * storage issue's. A UNIQUE index is refused, since it would have to be enforced.
  */
 #include "query_int.h"
+#include "tl_roles.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -97,10 +98,22 @@ static int bind_fkey(qctx *q, const char *table, tl_attr *atts, int natts, PgQue
 int exec_create_table(qctx *q, PgQuery__CreateStmt *st, tl_error *err)
 {
     PgQuery__RangeVar *rv = st->relation;
+    bool temp = rv->relpersistence && rv->relpersistence[0] == 't';
     uint32_t nsp = rv_namespace(rv, err);
     if (!nsp) return -1;
-    if (nsp != TL_NSP_PUBLIC) return err_at(err, rv->location, "42501", "permission denied to create \"%s.%s\"", rv->schemaname, rv->relname);
-    if (tl_catalog_find_rel(q->eng, nsp, rv->relname) || tl_catalog_find_enum(q->eng, nsp, rv->relname)) {
+    if (temp) {
+        /* CREATE TEMP TABLE: the session's own schema, dropped when it ends */
+        if (rv->schemaname && *rv->schemaname && !TL_NSP_IS_TEMP(nsp))
+            return err_at(err, rv->location, "42P16", "cannot create temporary relation in non-temporary schema");
+        if (!q->s->temp_nsp) q->s->temp_nsp = tl_catalog_new_temp_nsp(q->eng);
+        tl_catalog_set_temp_nsp(q->s->temp_nsp);
+        nsp = q->s->temp_nsp;
+        if (tl_catalog_find_rel(q->eng, nsp, rv->relname)) {
+            if (st->if_not_exists) return 0;
+            return err_at(err, rv->location, "42P07", "relation \"%s\" already exists", rv->relname);
+        }
+    } else if (nsp != TL_NSP_PUBLIC) return err_at(err, rv->location, "42501", "permission denied to create \"%s.%s\"", rv->schemaname, rv->relname);
+    if (!temp && (tl_catalog_find_rel(q->eng, nsp, rv->relname) || tl_catalog_find_enum(q->eng, nsp, rv->relname))) {
         if (st->if_not_exists) return notice_skip(q, "relation \"%s\" already exists, skipping", rv->relname);
         return err_at(err, rv->location, "42P07", "relation \"%s\" already exists", rv->relname);
     }
@@ -234,7 +247,13 @@ int exec_create_table(qctx *q, PgQuery__CreateStmt *st, tl_error *err)
     /* Facts are partitioned by the month of their date key (DESIGN.md). */
     int dk = att_index(atts, natts, "date_key");
     if (dk >= 0 && atts[dk].type.id == TL_DATE) def.part_col = dk;
-    if (!tl_catalog_create_table(q->eng, &def, err)) return -1;
+    tl_rel *made = tl_catalog_create_table(q->eng, &def, err);
+    if (!made) return -1;
+    if (temp) {
+        /* its creator owns it: every privilege, whoever the creator is */
+        tl_role *who = tl_catalog_find_role(q->eng, acl_current_user(q->s));
+        if (who && !who->superuser) tl_acl_change(q->eng, who->oid, TL_OBJ_REL, made->oid, TL_ACL_ALL_REL, true);
+    }
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 /* ---- implicit casts ------------------------------------------------------------------------ */
 
@@ -409,6 +410,31 @@ static int k_timezone(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_ve
             continue;
         }
         out->d.i[i] = to_local ? tl_ts_to_local(v, tz) : tl_local_to_ts(v, tz);
+    }
+    return 0;
+}
+
+/* pg_sleep(seconds): waits in 10 ms steps so a CancelRequest or statement_timeout ends it
+ * promptly (57014), as PostgreSQL's does. */
+static int k_pg_sleep(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    (void)e;
+    (void)out;
+    for (uint32_t i = 0; i < n; i++) {
+        if (args[0].nulls[i]) continue;
+        double secs = args[0].d.f[i];
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+            if (q_check_cancel(q, err) < 0) return -1;
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            double left = secs - ((double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9);
+            if (!(left > 0)) break;
+            double step = left < 0.01 ? left : 0.01;
+            struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(step * 1e9)};
+            nanosleep(&ts, NULL);
+        }
     }
     return 0;
 }
@@ -946,6 +972,7 @@ static fn_def fns[] = {
     {"*", 2, {TL_FLOAT8, TL_INTERVAL}, TL_INTERVAL, k_interval_mul, false, false},
     {"/", 2, {TL_INTERVAL, TL_FLOAT8}, TL_INTERVAL, k_interval_mul, false, false},
     {"version", 0, {0}, TL_TEXT, k_version, false, false},
+    {"pg_sleep", 1, {TL_FLOAT8}, TL_VOID, k_pg_sleep, true, true},
 };
 #undef U
 

@@ -41,6 +41,7 @@ struct tl_qsession {
     char *role;          /* SET ROLE target, NULL = the session user (acl.c) */
     char *org_override;  /* superuser's SET tally.org_id (acl.c) */
     int64_t deadline_us; /* statement_timeout: monotonic deadline, 0 = none */
+    uint32_t temp_nsp;   /* pg_temp_<n> once CREATE TEMP TABLE ran, else 0 */
 };
 
 /* ---- expressions ----------------------------------------------------------------- */
@@ -334,6 +335,10 @@ tl_expr *bind_rel_expr(qctx *q, tl_rel *rel, pnode *n, tl_error *err);
 void prepared_free(tl_qsession *s);
 void prepared_end_tx(tl_qsession *s);      /* COMMIT/ROLLBACK: non-holdable portals go */
 int prepared_deallocate(tl_qsession *s, const char *name, tl_error *err); /* NULL = ALL */
+/* SQL cursors are named portals of the session (one namespace with the protocol's). */
+int prepared_declare(qctx *q, PgQuery__DeclareCursorStmt *d, int stmt_loc, int stmt_len, tl_error *err);
+int prepared_fetch(qctx *q, PgQuery__FetchStmt *f, tl_sink *sink, tl_error *err);
+int prepared_close_cursor(qctx *q, PgQuery__ClosePortalStmt *c, tl_error *err);
 /* The engine read lock for a statement, shared with this session's suspended portals. */
 void q_read_lock(tl_qsession *s);
 void q_read_unlock(tl_qsession *s);

@@ -491,12 +491,11 @@ static int statement_kind_is_write(pnode *stmt)
 
 int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sink, tl_error *err)
 {
-    (void)stmt_loc;
-    (void)stmt_len;
     char tagbuf[64];
     const char *tag = NULL;
     int rc = 0;
     bool handled = false;
+    tl_catalog_set_temp_nsp(q->s->temp_nsp);
     rc = exec_function_call(q, stmt, sink, &handled, err);
     if (handled || rc < 0) return rc;
     int lockmode = statement_kind_is_write(stmt);
@@ -596,6 +595,17 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
     case PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT:
         rc = exec_create_function(q, stmt->create_function_stmt, err);
         tag = "CREATE FUNCTION";
+        break;
+    case PG_QUERY__NODE__NODE_DECLARE_CURSOR_STMT:
+        rc = prepared_declare(q, stmt->declare_cursor_stmt, stmt_loc, stmt_len, err);
+        tag = "DECLARE CURSOR";
+        break;
+    case PG_QUERY__NODE__NODE_FETCH_STMT:
+        rc = prepared_fetch(q, stmt->fetch_stmt, sink, err); /* completes itself */
+        break;
+    case PG_QUERY__NODE__NODE_CLOSE_PORTAL_STMT:
+        rc = prepared_close_cursor(q, stmt->close_portal_stmt, err);
+        tag = "CLOSE CURSOR";
         break;
     case PG_QUERY__NODE__NODE_COMMENT_STMT:
         rc = exec_comment(q, stmt->comment_stmt, err);
