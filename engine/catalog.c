@@ -596,3 +596,10 @@ void tl_catalog_description_at(tl_engine *e, int i, uint32_t *objoid, uint32_t *
     *objsubid = e->descrs[i].objsubid;
     *text = e->descrs[i].text;
 }
+
+tl_func *tl_catalog_func_by_oid(tl_engine *e, uint32_t oid)
+{
+    for (int i = 0; i < e->nfuncs; i++)
+        if (e->funcs[i]->oid == oid) return e->funcs[i];
+    return NULL;
+}

@@ -196,6 +196,7 @@ int tl_catalog_drop_rel(tl_engine *e, tl_rel *r, bool cascade, tl_error *err);
 int tl_catalog_drop_enum(tl_engine *e, tl_enum *en, tl_error *err);
 uint32_t tl_catalog_new_oid(tl_engine *e);
 tl_func *tl_catalog_find_func(tl_engine *e, uint32_t nsp, const char *name);
+tl_func *tl_catalog_func_by_oid(tl_engine *e, uint32_t oid);
 /* Exclusive lock held. Replaces an existing function when `replace`, else 42723. */
 tl_func *tl_catalog_create_func(tl_engine *e, const tl_func *def, bool replace, tl_error *err);
 /* Exclusive lock held. A job of the same name is replaced (as pg_cron); returns its id. */

@@ -432,8 +432,13 @@ K(k_function_result)
         uint32_t ret;
         const char *argtypes;
         if (!tl_syscat_proc_sig((uint32_t)args[0].d.i[i], &ret, &argtypes)) {
-            out->nulls[i] = 1;
-            continue;
+            tl_func *uf = tl_catalog_func_by_oid(q->eng, (uint32_t)args[0].d.i[i]);
+            if (!uf) {
+                out->nulls[i] = 1;
+                continue;
+            }
+            ret = tl_type_oid(uf->ret);
+            argtypes = "";
         }
         if (!args_wanted) {
             set_str(q, out, i, type_name_mod(q, ret, -1));

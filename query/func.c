@@ -923,6 +923,8 @@ static fn_def fns[] = {
     {"->", 2, {TL_JSON, TL_TEXT}, TL_JSON, k_json_get, false, false},
     {"->>", 2, {TL_JSON, TL_TEXT}, TL_TEXT, k_json_get, false, false},
     {"@>", 2, {TL_JSONB, TL_JSONB}, TL_BOOL, k_json_contains, false, false},
+    {"?", 2, {TL_JSONB, TL_TEXT}, TL_BOOL, k_json_exists, false, false},
+    {"jsonb_exists", 2, {TL_JSONB, TL_TEXT}, TL_BOOL, k_json_exists, false, false},
     {"length", 1, {TL_TEXT}, TL_INT4, k_length, false, false},
     {"char_length", 1, {TL_TEXT}, TL_INT4, k_length, false, false},
     {"abs", 1, {TL_INT4}, TL_INT4, k_abs, false, false},

@@ -244,6 +244,7 @@ int k_case_map(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out,
 int k_to_char_ts(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 int k_json_get(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 int k_json_contains(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int k_json_exists(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 /* catfuncs.c: catalog functions and reg* types, consulted after func.c's registry */
 const fn_def *catfn_lookup(const char *name, int nargs, const tl_type_id *args);
 const fn_def *catfn_lookup_name(const char *name);
