@@ -27,11 +27,15 @@ static int att_index(const tl_attr *atts, int n, const char *name)
     return -1;
 }
 
+/* IF NOT EXISTS on an existing relation: PostgreSQL's NOTICE 42P07, then success. */
 static int notice_skip(qctx *q, const char *fmt, const char *name)
 {
-    (void)q;
-    (void)fmt;
-    (void)name;
+    if (!q->sink || !q->sink->notice) return 0;
+    tl_error n;
+    tl_error_clear(&n);
+    tl_errorf(&n, "42P07", fmt, name);
+    n.severity = TL_SEV_NOTICE;
+    q->sink->notice(q->sink->ctx, &n);
     return 0;
 }
 
@@ -109,7 +113,7 @@ int exec_create_table(qctx *q, PgQuery__CreateStmt *st, tl_error *err)
         tl_catalog_set_temp_nsp(q->s->temp_nsp);
         nsp = q->s->temp_nsp;
         if (tl_catalog_find_rel(q->eng, nsp, rv->relname)) {
-            if (st->if_not_exists) return 0;
+            if (st->if_not_exists) return notice_skip(q, "relation \"%s\" already exists, skipping", rv->relname);
             return err_at(err, rv->location, "42P07", "relation \"%s\" already exists", rv->relname);
         }
     } else if (nsp != TL_NSP_PUBLIC) return err_at(err, rv->location, "42501", "permission denied to create \"%s.%s\"", rv->schemaname, rv->relname);

@@ -196,6 +196,7 @@ struct qctx {
     tl_fmt_ctx fc;
     int64_t now;          /* statement start time (now() is stable in a statement) */
     qparams *params;      /* extended protocol: $n values/types, NULL for simple query */
+    tl_sink *sink;        /* the running statement's (run_statement): NOTICEs from deep inside */
     /* tables materialised for virtual relations; freed with the statement */
     tl_table **temps;
     int ntemps, captemps;

@@ -496,6 +496,7 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
     int rc = 0;
     bool handled = false;
     tl_catalog_set_temp_nsp(q->s->temp_nsp);
+    q->sink = sink;
     rc = exec_function_call(q, stmt, sink, &handled, err);
     if (handled || rc < 0) return rc;
     int lockmode = statement_kind_is_write(stmt);
@@ -605,7 +606,8 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
         break;
     case PG_QUERY__NODE__NODE_CLOSE_PORTAL_STMT:
         rc = prepared_close_cursor(q, stmt->close_portal_stmt, err);
-        tag = "CLOSE CURSOR";
+        tag = stmt->close_portal_stmt->portalname && stmt->close_portal_stmt->portalname[0] ? "CLOSE CURSOR"
+                                                                                            : "CLOSE CURSOR ALL";
         break;
     case PG_QUERY__NODE__NODE_COMMENT_STMT:
         rc = exec_comment(q, stmt->comment_stmt, err);
