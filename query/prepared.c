@@ -420,8 +420,9 @@ int tl_prepare(tl_qsession *s, const char *name, const char *sql, int nparams,
         p->ncols = 1;
         copy_cols(&p->arena, 1, &d, &p->cols);
     }
-    q_free_temps(&q);
+    /* the arena holds snapshot pins on the temporary tables: release them first */
     tl_arena_free(&q.arena);
+    q_free_temps(&q);
     if (rc < 0) {
         char_position(t->sql, err);
         pstmt_free(p);
@@ -488,8 +489,10 @@ static void portal_finish(tl_qsession *s, portal *p)
 static void portal_free(tl_qsession *s, portal *p)
 {
     portal_finish(s, p);
-    q_free_temps(&p->q); /* virtual relations' rows, after the operators reading them */
+    /* virtual relations' rows go after the operators reading them and after the arena's
+     * snapshot pins on them */
     tl_arena_free(&p->q.arena);
+    q_free_temps(&p->q);
     ptree_unref(p->t);
     free(p->name);
     free(p);
