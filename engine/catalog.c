@@ -94,6 +94,8 @@ void tl_engine_close(tl_engine *e)
         free(e->cron[i].command);
     }
     free(e->cron);
+    for (int i = 0; i < e->ndescrs; i++) free(e->descrs[i].text);
+    free(e->descrs);
     pthread_rwlock_destroy(&e->rollup_lock);
     free(e->enums);
     free(e->database);
@@ -186,6 +188,9 @@ void tl_engine_snapshot(tl_engine *e, tl_rel *const *rels, int n, tl_table_snap 
 
 /* ---- catalog lookups ------------------------------------------------------------- */
 
+/* the temporary schema of the session running on this thread (tl_catalog_set_temp_nsp) */
+static __thread uint32_t cur_temp_nsp;
+
 uint32_t tl_catalog_nsp_oid(const char *name)
 {
     if (strcmp(name, "public") == 0) return TL_NSP_PUBLIC;
@@ -193,6 +198,10 @@ uint32_t tl_catalog_nsp_oid(const char *name)
     if (strcmp(name, "information_schema") == 0) return TL_NSP_INFORMATION_SCHEMA;
     if (strcmp(name, "pg_toast") == 0) return TL_NSP_PG_TOAST;
     if (strcmp(name, "cron") == 0) return TL_NSP_CRON;
+    if (cur_temp_nsp && strcmp(name, "pg_temp") == 0) return cur_temp_nsp;
+    if (cur_temp_nsp && strncmp(name, "pg_temp_", 8) == 0 &&
+        strtoul(name + 8, NULL, 10) == cur_temp_nsp - TL_NSP_TEMP_BASE)
+        return cur_temp_nsp;
     return 0;
 }
 
@@ -201,8 +210,27 @@ uint32_t tl_catalog_new_oid(tl_engine *e)
     return __atomic_fetch_add(&e->next_oid, 1, __ATOMIC_RELAXED);
 }
 
+void tl_catalog_set_temp_nsp(uint32_t nsp)
+{
+    cur_temp_nsp = nsp;
+}
+
+uint32_t tl_catalog_temp_nsp(void)
+{
+    return cur_temp_nsp;
+}
+
+uint32_t tl_catalog_new_temp_nsp(tl_engine *e)
+{
+    return TL_NSP_TEMP_BASE + (__atomic_add_fetch(&e->next_temp, 1, __ATOMIC_RELAXED) & 0xffffff);
+}
+
 tl_rel *tl_catalog_find_rel(tl_engine *e, uint32_t nsp, const char *name)
 {
+    if (nsp == TL_NSP_PUBLIC && cur_temp_nsp) {
+        tl_rel *t = tl_catalog_find_rel(e, cur_temp_nsp, name);
+        if (t) return t;
+    }
     for (int i = 0; i < e->nrels; i++)
         if (e->rels[i]->nsp == nsp && strcmp(e->rels[i]->name, name) == 0) return e->rels[i];
     return NULL;
@@ -501,6 +529,12 @@ int tl_catalog_drop_rel(tl_engine *e, tl_rel *r, bool cascade, tl_error *err)
         }
     }
     tl_acl_forget_object(e, TL_OBJ_REL, r->oid);
+    /* a dropped relation's comments (its own and its columns') go with it, as in PG */
+    for (int i = 0; i < e->ndescrs; i++)
+        if (e->descrs[i].objoid == r->oid && e->descrs[i].classoid == 1259) {
+            free(e->descrs[i].text);
+            e->descrs[i--] = e->descrs[--e->ndescrs];
+        }
     rels_remove(e, r);
     rel_free(r);
     return 0;
@@ -597,4 +631,55 @@ int tl_catalog_ncron(tl_engine *e)
 const tl_cron_job *tl_catalog_cron_at(tl_engine *e, int i)
 {
     return &e->cron[i];
+}
+
+/* ---- descriptions (COMMENT ON) --------------------------------------------------------------- */
+
+void tl_catalog_set_description(tl_engine *e, uint32_t objoid, uint32_t classoid, int32_t objsubid,
+                                const char *text)
+{
+    for (int i = 0; i < e->ndescrs; i++) {
+        tl_descr *d = &e->descrs[i];
+        if (d->objoid != objoid || d->classoid != classoid || d->objsubid != objsubid) continue;
+        free(d->text);
+        if (text && text[0]) {
+            d->text = tl_xstrdup(text);
+        } else {
+            e->descrs[i] = e->descrs[--e->ndescrs];
+        }
+        return;
+    }
+    if (!text || !text[0]) return;
+    e->descrs = tl_xrealloc(e->descrs, sizeof *e->descrs * (size_t)(e->ndescrs + 1));
+    e->descrs[e->ndescrs++] = (tl_descr){objoid, classoid, objsubid, tl_xstrdup(text)};
+}
+
+const char *tl_catalog_description(tl_engine *e, uint32_t objoid, uint32_t classoid, int32_t objsubid)
+{
+    for (int i = 0; i < e->ndescrs; i++) {
+        const tl_descr *d = &e->descrs[i];
+        if (d->objoid == objoid && d->classoid == classoid && d->objsubid == objsubid) return d->text;
+    }
+    return NULL;
+}
+
+int tl_catalog_ndescriptions(tl_engine *e)
+{
+    return e->ndescrs;
+}
+
+void tl_catalog_description_at(tl_engine *e, int i, uint32_t *objoid, uint32_t *classoid, int32_t *objsubid,
+                               const char **text)
+{
+    *objoid = e->descrs[i].objoid;
+    *classoid = e->descrs[i].classoid;
+    *objsubid = e->descrs[i].objsubid;
+    *text = e->descrs[i].text;
+}
+
+tl_func *tl_catalog_func_by_oid(tl_engine *e, uint32_t oid)
+{
+    for (int i = 0; i < e->nfuncs; i++)
+        if (e->funcs[i]->oid == oid) return e->funcs[i];
+    return NULL;
 }

@@ -39,6 +39,9 @@ struct tl_engine {
     tl_cron_job *cron;
     int ncron;
     int64_t next_jobid;
+    struct tl_descr *descrs; /* COMMENT ON (pg_description) */
+    int ndescrs;
+    uint32_t next_temp; /* temporary schemas handed out */
 };
 
 /* durable.c */
@@ -81,6 +84,11 @@ tl_ingest **tl_ingest_next(tl_ingest *g);
 int *tl_ingest_state(tl_ingest *g); /* 0 pending, 1 published, -1 failed */
 void tl_ingest_set_lsn(tl_ingest *g, uint64_t lsn);
 uint64_t tl_ingest_lsn(const tl_ingest *g);
+typedef struct tl_descr {
+    uint32_t objoid, classoid;
+    int32_t objsubid;
+    char *text;
+} tl_descr;
 
 /* One grant: privileges of a grantee (0 = PUBLIC) on an object. */
 typedef struct tl_grant {

@@ -215,7 +215,9 @@ bool tl_acl_has(tl_engine *e, const tl_role *r, char objkind, uint32_t objoid, u
     if (!r) return false;
     if (r->superuser) return true;
     /* pg_catalog and information_schema are readable by everyone */
-    if (objkind == TL_OBJ_NSP && objoid == TL_NSP_PG_CATALOG) return (privs & ~TL_ACL_USAGE) == 0;
+    if (objkind == TL_OBJ_NSP &&
+        (objoid == TL_NSP_PG_CATALOG || objoid == TL_NSP_INFORMATION_SCHEMA || TL_NSP_IS_TEMP(objoid)))
+        return (privs & ~TL_ACL_USAGE) == 0;
     unsigned have = tl_acl_granted(e, r->oid, objkind, objoid) | tl_acl_granted(e, TL_ROLE_PUBLIC, objkind, objoid);
     return (have & privs) == privs;
 }

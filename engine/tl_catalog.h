@@ -27,6 +27,9 @@ typedef enum tl_relkind {
 #define TL_NSP_INFORMATION_SCHEMA 13207
 #define TL_NSP_PG_TOAST 99
 #define TL_NSP_CRON 16383 /* pg_cron's schema: cron.job lists cron.schedule's jobs */
+/* Temporary tables live in one schema per session, pg_temp_<n>, oid TL_NSP_TEMP_BASE + n. */
+#define TL_NSP_TEMP_BASE 0x70000000u
+#define TL_NSP_IS_TEMP(nsp) ((nsp) >= TL_NSP_TEMP_BASE && (nsp) < TL_NSP_TEMP_BASE + 0x1000000u)
 #define TL_MAX_KEY_COLS 8
 
 typedef struct tl_attr {
@@ -147,7 +150,15 @@ void tl_engine_snapshot(tl_engine *e, tl_rel *const *rels, int n, tl_table_snap 
 
 /* ---- catalog ---------------------------------------------------------------- */
 
+/* Unqualified names (nsp TL_NSP_PUBLIC) find the running session's temporary tables
+ * first, as PostgreSQL's search path puts pg_temp first for relations. */
 tl_rel *tl_catalog_find_rel(tl_engine *e, uint32_t nsp, const char *name);
+/* The temporary schema of the session whose statement runs on this thread (0: none);
+ * the query layer sets it before binding a statement. */
+void tl_catalog_set_temp_nsp(uint32_t nsp);
+uint32_t tl_catalog_temp_nsp(void);
+/* A new session's temporary schema oid (not yet holding anything). */
+uint32_t tl_catalog_new_temp_nsp(tl_engine *e);
 tl_rel *tl_catalog_rel_by_oid(tl_engine *e, uint32_t oid);
 int tl_catalog_nrels(tl_engine *e);
 tl_rel *tl_catalog_rel_at(tl_engine *e, int i);
@@ -186,6 +197,7 @@ int tl_catalog_drop_rel(tl_engine *e, tl_rel *r, bool cascade, tl_error *err);
 int tl_catalog_drop_enum(tl_engine *e, tl_enum *en, tl_error *err);
 uint32_t tl_catalog_new_oid(tl_engine *e);
 tl_func *tl_catalog_find_func(tl_engine *e, uint32_t nsp, const char *name);
+tl_func *tl_catalog_func_by_oid(tl_engine *e, uint32_t oid);
 /* Exclusive lock held. Replaces an existing function when `replace`, else 42723. */
 tl_func *tl_catalog_create_func(tl_engine *e, const tl_func *def, bool replace, tl_error *err);
 /* Exclusive lock held. A job of the same name is replaced (as pg_cron); returns its id. */
@@ -198,6 +210,16 @@ int tl_catalog_registry_log(tl_engine *e, tl_error *err);
  * must give its object the oid it had). */
 uint32_t tl_catalog_reset_next_oid(tl_engine *e, uint32_t oid);
 const tl_cron_job *tl_catalog_cron_at(tl_engine *e, int i);
+
+/* COMMENT ON: set (text NULL or empty: remove) an object's description, as pg_description
+ * keys it (classoid 1259 pg_class for relations and their columns, objsubid = attnum).
+ * Exclusive lock held. The getter returns NULL when there is none. */
+void tl_catalog_set_description(tl_engine *e, uint32_t objoid, uint32_t classoid, int32_t objsubid,
+                                const char *text);
+const char *tl_catalog_description(tl_engine *e, uint32_t objoid, uint32_t classoid, int32_t objsubid);
+int tl_catalog_ndescriptions(tl_engine *e);
+void tl_catalog_description_at(tl_engine *e, int i, uint32_t *objoid, uint32_t *classoid, int32_t *objsubid,
+                               const char **text);
 
 /* ---- system catalogs (syscat.c) ---------------------------------------------- */
 

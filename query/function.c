@@ -139,8 +139,9 @@ static int run_body(qctx *q, const tl_func *f, tl_sink *sink, tl_error *err)
             rc = tl_errorf(err, "0A000", "this statement is not allowed in a function body");
             break;
         }
+        /* virtual relations read here stay until the calling statement ends: its arena
+         * still pins them */
         rc = run_statement(q, s, res->stmts[i]->stmt_location, res->stmts[i]->stmt_len, &quiet, err);
-        q_free_temps(q);
     }
     q->sql = saved;
     if (rc < 0 && !err->context[0])

@@ -41,6 +41,7 @@ struct tl_qsession {
     char *role;          /* SET ROLE target, NULL = the session user (acl.c) */
     char *org_override;  /* superuser's SET tally.org_id (acl.c) */
     int64_t deadline_us; /* statement_timeout: monotonic deadline, 0 = none */
+    uint32_t temp_nsp;   /* pg_temp_<n> once CREATE TEMP TABLE ran, else 0 */
 };
 
 /* ---- expressions ----------------------------------------------------------------- */
@@ -195,6 +196,7 @@ struct qctx {
     tl_fmt_ctx fc;
     int64_t now;          /* statement start time (now() is stable in a statement) */
     qparams *params;      /* extended protocol: $n values/types, NULL for simple query */
+    tl_sink *sink;        /* the running statement's (run_statement): NOTICEs from deep inside */
     /* tables materialised for virtual relations; freed with the statement */
     tl_table **temps;
     int ntemps, captemps;
@@ -211,6 +213,7 @@ struct qctx {
 
 /* A statement-local copy of a virtual relation with its rows materialised now. */
 tl_rel *q_materialize(qctx *q, tl_rel *r, tl_error *err);
+int exec_comment(qctx *q, PgQuery__CommentStmt *st, tl_error *err); /* ddl.c */
 void q_free_temps(qctx *q);
 
 /* ---- functions in the layer ----------------------------------------------------------- */
@@ -252,6 +255,7 @@ int k_case_map(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out,
 int k_to_char_ts(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 int k_json_get(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 int k_json_contains(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int k_json_exists(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 /* catfuncs.c: catalog functions and reg* types, consulted after func.c's registry */
 const fn_def *catfn_lookup(const char *name, int nargs, const tl_type_id *args);
 const fn_def *catfn_lookup_name(const char *name);
@@ -343,6 +347,10 @@ tl_expr *bind_rel_expr(qctx *q, tl_rel *rel, pnode *n, tl_error *err);
 void prepared_free(tl_qsession *s);
 void prepared_end_tx(tl_qsession *s);      /* COMMIT/ROLLBACK: non-holdable portals go */
 int prepared_deallocate(tl_qsession *s, const char *name, tl_error *err); /* NULL = ALL */
+/* SQL cursors are named portals of the session (one namespace with the protocol's). */
+int prepared_declare(qctx *q, PgQuery__DeclareCursorStmt *d, int stmt_loc, int stmt_len, tl_error *err);
+int prepared_fetch(qctx *q, PgQuery__FetchStmt *f, tl_sink *sink, tl_error *err);
+int prepared_close_cursor(qctx *q, PgQuery__ClosePortalStmt *c, tl_error *err);
 /* The engine read lock for a statement, shared with this session's suspended portals. */
 void q_read_lock(tl_qsession *s);
 void q_read_unlock(tl_qsession *s);
