@@ -239,6 +239,10 @@ static bool compile_agg(matview *mv, tl_rel *src, PgQuery__FuncCall *fc, tl_roll
                 mv->args[slot] = x;
                 return true;
             }
+            /* Any other FILTER: count the rows it passes. The derive step turns the
+             * filter into a boolean that is non-NULL exactly there, so this is count(x). */
+            ag->star = false;
+            ag->arg_type = tl_type_make(TL_BOOL);
         }
     } else {
         pnode *argn;

@@ -56,6 +56,16 @@ group by org_id""",
 from fact_scenario_attempts
 where score is not null
 group by org_id, scenario_id""",
+    # Not the document's: FILTERs that are not now()-relative, on count(*) and on sum
+    # (a filtered count(*) once counted every row of its group).
+    "mv_filtered_counts": """select
+  org_id,
+  count(*) filter (where score >= 70) as strong_attempts,
+  count(*) filter (where scenario_id is null) as free_attempts,
+  sum(duration_seconds) filter (where talk_ms > listen_ms) as talkative_seconds,
+  count(*) as attempts
+from fact_scenario_attempts
+group by org_id""",
 }
 
 COLS = ("attempt_id", "org_id", "user_id", "scenario_id", "score", "duration_seconds", "talk_ms", "listen_ms",
