@@ -51,7 +51,28 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-enum { WREC_BATCH = 1, WREC_CATALOG = 2 };
+enum { WREC_BATCH = 1, WREC_CATALOG = 2, WREC_BATCH_PART = 3, WREC_BATCH_LAST = 4 };
+
+/* A batch larger than one WAL record (a COPY of millions of rows) is written as parts:
+ * WREC_BATCH_PART records and a closing WREC_BATCH_LAST, each starting with the batch's
+ * 8-byte id. The writer mutex keeps them contiguous in the log; replay joins them and
+ * applies the batch at its last record. Parts with no last record (a crash in between)
+ * were never acknowledged: the next part with another id, or the end of the log, drops
+ * them. */
+#define WAL_PART_BYTES ((size_t)256 << 20)
+
+/* Tests make batches split at a few KiB (TALLY_TEST_WAL_PART_BYTES) instead of
+ * loading gigabytes; production always uses WAL_PART_BYTES. */
+static size_t wal_part_bytes(void)
+{
+    static size_t v;
+    if (!v) {
+        const char *s = getenv("TALLY_TEST_WAL_PART_BYTES");
+        long long x = s ? atoll(s) : 0;
+        v = x >= 64 && (size_t)x < WAL_PART_BYTES ? (size_t)x : WAL_PART_BYTES;
+    }
+    return v;
+}
 enum { SEC_CATALOG = 1, SEC_DICT = 2, SEC_ROWS = 3, SEC_DELS = 4, SEC_END = 9 };
 #define SNAP_MAGIC "TLSNAP01"
 #define SNAP_ROWS_PER_SECTION 65536
@@ -80,6 +101,8 @@ typedef struct tl_durable {
     tl_ingest *head, *tail;  /* batches queued in the WAL, not yet published */
     bool broken;
     bool lent;               /* a committer with deletes waits holding the writer mutex */
+    tl_buf part;             /* replay: the parts of a split batch so far */
+    uint64_t part_id;        /* their batch id, 0 = none */
     pthread_mutex_t ckpt_mu; /* one checkpoint at a time */
     uint64_t snap_lsn;       /* WAL position of the newest snapshot */
     time_t last_ckpt;
@@ -550,7 +573,24 @@ int tl_dur_commit(tl_engine *e, tl_ingest *g, tl_error *err)
     int rc = d->wal ? 0 : tl_errorf(err, "57P01", "the server is shutting down");
     if (rc == 0) {
         const tl_buf *rec = tl_ingest_record(g);
-        rc = tl_wal_append(d->wal, WREC_BATCH, rec->data, rec->len, &end, err);
+        size_t part = wal_part_bytes();
+        if (rec->len <= part) {
+            rc = tl_wal_append(d->wal, WREC_BATCH, rec->data, rec->len, &end, err);
+        } else {
+            static uint64_t counter;
+            uint64_t id = XXH3_64bits_withSeed(&rec->len, sizeof rec->len,
+                                               (uint64_t)time(NULL) ^ __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+            if (id == 0) id = 1;
+            char *buf = tl_xmalloc(part + 8);
+            memcpy(buf, &id, 8);
+            for (size_t off = 0; off < rec->len && rc == 0; off += part) {
+                size_t n = rec->len - off < part ? rec->len - off : part;
+                memcpy(buf + 8, rec->data + off, n);
+                uint16_t type = off + n == rec->len ? WREC_BATCH_LAST : WREC_BATCH_PART;
+                rc = tl_wal_append(d->wal, type, buf, n + 8, &end, err);
+            }
+            free(buf);
+        }
     }
     if (rc < 0) {
         pthread_mutex_unlock(&d->pend_mu);
@@ -1106,6 +1146,24 @@ static int replay_rec(void *arg, const tl_wal_rec *rec, tl_error *err)
 {
     tl_engine *e = arg;
     if (rec->type == WREC_BATCH) return tl_ingest_redo(e, rec->payload, rec->len, err);
+    if (rec->type == WREC_BATCH_PART || rec->type == WREC_BATCH_LAST) {
+        tl_durable *d = e->dur;
+        uint64_t id;
+        if (rec->len < 8) return tl_errorf(err, "XX001", "malformed batch part record at LSN %" PRIu64, rec->lsn);
+        memcpy(&id, rec->payload, 8);
+        if (id != d->part_id) {
+            if (rec->type == WREC_BATCH_LAST)
+                return tl_errorf(err, "XX001", "batch record at LSN %" PRIu64 " has lost its earlier parts", rec->lsn);
+            tl_buf_clear(&d->part); /* parts of a batch that never closed: never acknowledged */
+            d->part_id = id;
+        }
+        tl_buf_append(&d->part, rec->payload + 8, rec->len - 8);
+        if (rec->type == WREC_BATCH_PART) return 0;
+        int rc = tl_ingest_redo(e, d->part.data, d->part.len, err);
+        tl_buf_free(&d->part);
+        d->part_id = 0;
+        return rc;
+    }
     if (rec->type == WREC_CATALOG) {
         if (rec->len < 2) return tl_errorf(err, "XX001", "malformed catalog record");
         uint16_t kind;
@@ -1214,6 +1272,11 @@ int tl_dur_open(tl_engine *e, const tl_engine_config *cfg, tl_error *err)
     free(snaps);
     tl_wal_replay_result res;
     if (rc == 0) rc = tl_wal_replay(dir, from, replay_rec, e, &res, err);
+    if (d->part_id)
+        fprintf(stderr, "tallyd: LOG:  WAL ends inside a batch written in parts (%zu bytes, never acknowledged): "
+                        "dropped\n", d->part.len);
+    tl_buf_free(&d->part);
+    d->part_id = 0;
     e->replaying = false;
     if (rc < 0) return -1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
