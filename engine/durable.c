@@ -998,11 +998,16 @@ static int load_rows(tl_engine *e, const char *p, size_t len, dictent *dicts, in
                 for (uint32_t i = 0; i < m; i++) {
                     bool nul = codes.nulls && codes.nulls[i];
                     cols[c].nulls[i] = nul;
+                    bool is_uuid = r->atts[c].type.id == TL_UUID; /* uuid dictionaries hold raw 16 bytes */
                     if (nul) {
-                        cols[c].d.s[i] = (tl_str){"", 0};
-                    } else if ((uint64_t)codes.d.i[i] >= cd[c]->n) {
+                        if (is_uuid) memset(&cols[c].d.u[i], 0, 16);
+                        else cols[c].d.s[i] = (tl_str){"", 0};
+                    } else if ((uint64_t)codes.d.i[i] >= cd[c]->n ||
+                               (is_uuid && cd[c]->s[codes.d.i[i]].len != 16)) {
                         rc = tl_errorf(err, "XX001", "dictionary code out of range");
                         break;
+                    } else if (is_uuid) {
+                        memcpy(cols[c].d.u[i].b, cd[c]->s[codes.d.i[i]].ptr, 16);
                     } else {
                         cols[c].d.s[i] = cd[c]->s[codes.d.i[i]];
                     }
