@@ -62,6 +62,7 @@ typedef enum ekind {
     E_DISTINCT, /* args[0] IS DISTINCT FROM args[1]; negated: IS NOT DISTINCT FROM */
     E_LIKE,     /* args[0] LIKE args[1] [ESCAPE args[2]]; ilike; negated */
     E_MINMAX,   /* GREATEST (negated=false) / LEAST (negated=true) */
+    E_SUBQ,     /* correlated subquery: args = the outer values it reads (+ ANY's left side) */
 } ekind;
 
 typedef struct tl_expr tl_expr;
@@ -106,6 +107,7 @@ struct tl_expr {
     bool ilike;             /* E_LIKE */
     struct win_spec *win;   /* E_WIN */
     int param;           /* E_CONST standing for $param while inferring (0 = none) */
+    struct subq *subq;      /* E_SUBQ: the subquery and its per-statement result cache */
     /* provenance for RowDescription */
     uint32_t src_table;
     int16_t src_attnum;
@@ -202,7 +204,37 @@ struct qctx {
     op **pending;         /* planned subqueries not yet attached to a plan (freed on error) */
     int npending, cappending;
     bool keep_unknown;    /* planning a set operation's branch */
+    struct outer_frame *outer; /* enclosing queries while binding a subquery (innermost first) */
+    /* virtual relations already materialised in this statement: source -> copy */
+    tl_rel **mat_src, **mat_copy;
+    int nmat;
 };
+
+/* A correlated subquery's view of its enclosing queries. While binding (bc set) an
+ * unresolved column is looked up in bc's scope and recorded as an outer reference;
+ * while running (bc NULL) each recorded ColumnRef binds as a constant from vals. */
+typedef struct outer_ref {
+    const PgQuery__ColumnRef *cr;
+    tl_expr *expr; /* the column in the enclosing query's scope */
+    tl_type type;
+} outer_ref;
+typedef struct outer_frame {
+    struct outer_frame *up;
+    void *bc;      /* select.c's bindctx of the enclosing query, NULL when running */
+    outer_ref *refs;
+    int nrefs, cap;
+    const tl_datum *vals;
+} outer_frame;
+
+/* subquery.c: E_SUBQ, evaluated per distinct tuple of outer values. */
+typedef struct subq subq;
+subq *subq_new(qctx *q, pnode *sel, int kind, const outer_frame *f, tl_type rtype, tl_type cmp_type);
+int subq_eval(qctx *q, const tl_expr *e, const batch *in, tl_vec *out, tl_arena *a, tl_error *err);
+/* Run a planned subquery to its end (or max rows), freeing it; values of column 0 of
+ * type t copied into keep when want. */
+int subq_drain(qctx *q, op *root, tl_type t, uint64_t max, bool want, tl_arena *keep, tl_datum **out, uint64_t *n,
+               tl_error *err);
+enum { SQ_EXISTS, SQ_EXPR, SQ_ANY, SQ_ALL };
 
 /* A statement-local copy of a virtual relation with its rows materialised now. */
 tl_rel *q_materialize(qctx *q, tl_rel *r, tl_error *err);

@@ -157,9 +157,77 @@ static int find_att(const scope_rel *sr, const char *name, bool unqualified)
     return found;
 }
 
-static tl_expr *bind_colref(bindctx *bc, PgQuery__ColumnRef *cr, tl_error *err)
+/* Resolve a column reference in one query level's scope: 1 found (*out), 0 not there
+ * (look in enclosing queries), -1 error (ambiguous, or the table is here but not the
+ * column: PostgreSQL stops at the level that has the table). */
+static int colref_here(bindctx *bc, PgQuery__ColumnRef *cr, const char **f, size_t nf, tl_expr **out, tl_error *err)
 {
     scope *sc = bc->sc;
+    if (!sc) return 0;
+    if (nf == 1) {
+        tl_expr *found = NULL;
+        for (int i = 0; i < sc->nrels; i++) {
+            int a = find_att(&sc->rels[i], f[0], true);
+            if (a == -1) continue;
+            if (found || a == -2)
+                return err_at(err, cr->location, "42702", "column reference \"%s\" is ambiguous", f[0]);
+            found = col_expr(bc, &sc->rels[i], a, cr->location);
+        }
+        *out = found;
+        return found ? 1 : 0;
+    }
+    const char *relname = f[nf - 2], *colname = f[nf - 1];
+    for (int i = 0; i < sc->nrels; i++) {
+        scope_rel *sr = &sc->rels[i];
+        if (strcmp(sr->alias, relname) != 0) continue;
+        if (nf == 3 && strcmp(f[0], "public") != 0 && strcmp(f[0], "pg_catalog") != 0) continue;
+        int a = find_att(sr, colname, false);
+        if (a == -2) return err_at(err, cr->location, "42702", "column reference \"%s\" is ambiguous", colname);
+        if (a < 0) return err_at(err, cr->location, "42703", "column %s.%s does not exist", relname, colname);
+        *out = col_expr(bc, sr, a, cr->location);
+        return 1;
+    }
+    return 0;
+}
+
+/* A column of an enclosing query: recorded as the subquery's outer reference while
+ * binding (a typed NULL stands in for it), a constant while running. */
+static int colref_outer(bindctx *bc, PgQuery__ColumnRef *cr, const char **f, size_t nf, tl_expr **out,
+                        tl_error *err)
+{
+    qctx *q = bc->q;
+    for (outer_frame *fr = q->outer; fr; fr = fr->up) {
+        if (!fr->bc) {
+            for (int i = 0; i < fr->nrefs; i++)
+                if (fr->refs[i].cr == cr) {
+                    *out = expr_const(q, fr->refs[i].type, &fr->vals[i], cr->location);
+                    (*out)->name = f[nf - 1];
+                    return 1;
+                }
+            continue;
+        }
+        tl_expr *e = NULL;
+        int rc = colref_here(fr->bc, cr, f, nf, &e, err);
+        if (rc < 0) return -1;
+        if (rc == 0) continue;
+        if (e->type.id == TL_UNKNOWN) e->type = tl_type_make(TL_TEXT);
+        if (fr->nrefs == fr->cap) {
+            fr->cap = fr->cap ? fr->cap * 2 : 4;
+            outer_ref *n = tl_arena_alloc(&q->arena, sizeof *n * (size_t)fr->cap);
+            if (fr->nrefs) memcpy(n, fr->refs, sizeof *n * (size_t)fr->nrefs);
+            fr->refs = n;
+        }
+        fr->refs[fr->nrefs++] = (outer_ref){.cr = cr, .expr = e, .type = e->type};
+        tl_datum null = {.isnull = true};
+        *out = expr_const(q, e->type, &null, cr->location);
+        (*out)->name = e->name;
+        return 1;
+    }
+    return 0;
+}
+
+static tl_expr *bind_colref(bindctx *bc, PgQuery__ColumnRef *cr, tl_error *err)
+{
     const char *f[3] = {0};
     size_t nf = cr->n_fields;
     if (nf > 3) {
@@ -173,37 +241,13 @@ static tl_expr *bind_colref(bindctx *bc, PgQuery__ColumnRef *cr, tl_error *err)
         }
         f[i] = pn_str(cr->fields[i]);
     }
-    if (nf == 1) {
-        tl_expr *found = NULL;
-        for (int i = 0; i < sc->nrels; i++) {
-            int a = find_att(&sc->rels[i], f[0], true);
-            if (a == -1) continue;
-            if (found || a == -2) {
-                err_at(err, cr->location, "42702", "column reference \"%s\" is ambiguous", f[0]);
-                return NULL;
-            }
-            found = col_expr(bc, &sc->rels[i], a, cr->location);
-        }
-        if (!found) err_at(err, cr->location, "42703", "column \"%s\" does not exist", f[0]);
-        return found;
-    }
-    const char *relname = f[nf - 2], *colname = f[nf - 1];
-    for (int i = 0; i < sc->nrels; i++) {
-        scope_rel *sr = &sc->rels[i];
-        if (strcmp(sr->alias, relname) != 0) continue;
-        if (nf == 3 && strcmp(f[0], "public") != 0 && strcmp(f[0], "pg_catalog") != 0) continue;
-        int a = find_att(sr, colname, false);
-        if (a == -2) {
-            err_at(err, cr->location, "42702", "column reference \"%s\" is ambiguous", colname);
-            return NULL;
-        }
-        if (a < 0) {
-            err_at(err, cr->location, "42703", "column %s.%s does not exist", relname, colname);
-            return NULL;
-        }
-        return col_expr(bc, sr, a, cr->location);
-    }
-    err_at(err, cr->location, "42P01", "missing FROM-clause entry for table \"%s\"", relname);
+    tl_expr *e = NULL;
+    int rc = colref_here(bc, cr, f, nf, &e, err);
+    if (rc == 0) rc = colref_outer(bc, cr, f, nf, &e, err);
+    if (rc < 0) return NULL;
+    if (rc == 1) return e;
+    if (nf == 1) err_at(err, cr->location, "42703", "column \"%s\" does not exist", f[0]);
+    else err_at(err, cr->location, "42P01", "missing FROM-clause entry for table \"%s\"", f[nf - 2]);
     return NULL;
 }
 
@@ -1187,65 +1231,69 @@ static tl_expr *bind_sqlvalue(bindctx *bc, PgQuery__SQLValueFunction *sv, tl_err
     return e;
 }
 
-/* Run an uncorrelated subquery now; its values become constants of the outer query. */
-static int run_sub(qctx *q, pnode *sel, int location, uint64_t max, tl_type *type, tl_datum **vals, uint64_t *n,
-                   int *ncols, tl_error *err)
+/* Plan a subquery with the enclosing query's scope visible through an outer frame:
+ * f->nrefs > 0 afterwards means it is correlated. */
+static int plan_sub(bindctx *bc, pnode *sel, int location, outer_frame *f, qresult *r, tl_error *err)
 {
+    qctx *q = bc->q;
     if (sel->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
         return err_at(err, location, "0A000", "this kind of subquery is not supported");
-    qresult r;
-    if (plan_select(q, sel->select_stmt, &r, err) < 0) return -1;
-    *ncols = r.ncols;
-    if (r.ncols != 1 && type) {
-        op_free(r.root);
-        return err_at(err, location, "42601", r.ncols > 1 ? "subquery has too many columns" : "subquery has too few columns");
-    }
-    if (type) *type = r.types[0];
-    uint64_t cap = 16, cnt = 0;
-    tl_datum *v = tl_arena_alloc(&q->arena, sizeof *v * cap);
-    int rc = 0;
-    for (;;) {
-        batch *b;
-        rc = r.root->next(r.root, q, &b, err);
-        if (rc <= 0) break;
-        for (uint32_t i = 0; i < b->n && cnt < max; i++) {
-            if (cnt == cap) {
-                cap *= 2;
-                tl_datum *m = tl_arena_alloc(&q->arena, sizeof *m * cap);
-                memcpy(m, v, sizeof *m * cnt);
-                v = m;
-            }
-            if (type) {
-                tl_vec_get(&b->cols[0], i, &v[cnt]);
-                if (!v[cnt].isnull && (tl_type_is_string(r.types[0].id) || r.types[0].id == TL_UNKNOWN))
-                    v[cnt].v.s.ptr = tl_arena_strndup(&q->arena, v[cnt].v.s.ptr, v[cnt].v.s.len);
-            }
-            cnt++;
-        }
-        if (cnt >= max) break;
-    }
-    op_free(r.root);
-    if (rc < 0) return -1;
-    *vals = v;
-    *n = cnt;
-    return 0;
+    memset(f, 0, sizeof *f);
+    f->up = q->outer;
+    f->bc = bc;
+    q->outer = f;
+    int rc = plan_select(q, sel->select_stmt, r, err);
+    q->outer = f->up;
+    return rc;
+}
+
+/* A correlated subquery: evaluated per outer row by subquery.c. extra: ANY's left side. */
+static tl_expr *make_subq(bindctx *bc, PgQuery__SubLink *sl, int kind, const outer_frame *f, tl_type rtype,
+                          tl_type ctype, tl_expr *extra)
+{
+    qctx *q = bc->q;
+    tl_type t = kind == SQ_EXPR ? rtype : tl_type_make(TL_BOOL);
+    tl_expr *e = expr_new(q, E_SUBQ, t, sl->location);
+    e->nargs = f->nrefs + (extra ? 1 : 0);
+    e->args = tl_arena_alloc(&q->arena, sizeof *e->args * (size_t)e->nargs);
+    for (int i = 0; i < f->nrefs; i++) e->args[i] = f->refs[i].expr;
+    if (extra) e->args[f->nrefs] = extra;
+    e->subq = subq_new(q, sl->subselect, kind, f, rtype, ctype);
+    return e;
 }
 
 static tl_expr *bind_sublink(bindctx *bc, PgQuery__SubLink *sl, tl_error *err)
 {
     qctx *q = bc->q;
-    tl_type t;
     tl_datum *vals;
     uint64_t n;
-    int ncols;
+    outer_frame f;
+    qresult r;
     switch (sl->sub_link_type) {
     case PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK: {
-        if (run_sub(q, sl->subselect, sl->location, 1, NULL, &vals, &n, &ncols, err) < 0) return NULL;
+        if (plan_sub(bc, sl->subselect, sl->location, &f, &r, err) < 0) return NULL;
+        if (f.nrefs) {
+            op_free(r.root);
+            return make_subq(bc, sl, SQ_EXISTS, &f, tl_type_make(TL_BOOL), tl_type_make(TL_BOOL), NULL);
+        }
+        if (subq_drain(q, r.root, r.types[0], 1, false, &q->arena, NULL, &n, err) < 0) return NULL;
         tl_datum d = {.v.b = n > 0};
         return expr_const(q, tl_type_make(TL_BOOL), &d, sl->location);
     }
     case PG_QUERY__SUB_LINK_TYPE__EXPR_SUBLINK: {
-        if (run_sub(q, sl->subselect, sl->location, 2, &t, &vals, &n, &ncols, err) < 0) return NULL;
+        if (plan_sub(bc, sl->subselect, sl->location, &f, &r, err) < 0) return NULL;
+        if (r.ncols != 1) {
+            op_free(r.root);
+            err_at(err, sl->location, "42601", r.ncols > 1 ? "subquery must return only one column" : "subquery has too few columns");
+            return NULL;
+        }
+        tl_type t = r.types[0];
+        if (f.nrefs) {
+            op_free(r.root);
+            if (t.id == TL_UNKNOWN) t = tl_type_make(TL_TEXT);
+            return make_subq(bc, sl, SQ_EXPR, &f, t, t, NULL);
+        }
+        if (subq_drain(q, r.root, t, 2, true, &q->arena, &vals, &n, err) < 0) return NULL;
         if (n > 1) {
             err_at(err, -1, "21000", "more than one row returned by a subquery used as an expression");
             return NULL;
@@ -1264,14 +1312,27 @@ static tl_expr *bind_sublink(bindctx *bc, PgQuery__SubLink *sl, tl_error *err)
         }
         tl_expr *l = bind_expr(bc, sl->testexpr, err);
         if (!l) return NULL;
-        if (run_sub(q, sl->subselect, sl->location, UINT64_MAX, &t, &vals, &n, &ncols, err) < 0) return NULL;
+        if (plan_sub(bc, sl->subselect, sl->location, &f, &r, err) < 0) return NULL;
+        if (r.ncols != 1) {
+            op_free(r.root);
+            err_at(err, sl->location, "42601", r.ncols > 1 ? "subquery has too many columns" : "subquery has too few columns");
+            return NULL;
+        }
+        tl_type t = r.types[0];
         tl_type ct = common_type(l->type, t);
         if (ct.id == TL_TYPE_COUNT) {
+            op_free(r.root);
             err_at(err, sl->location, "42883", "operator does not exist: %s = %s", op_display(l->type, q),
                    op_display(t, q));
             return NULL;
         }
         if (ct.id == TL_UNKNOWN) ct = tl_type_make(TL_TEXT);
+        if (f.nrefs) {
+            op_free(r.root);
+            if (!(l = coerce(bc, l, ct, err))) return NULL;
+            return make_subq(bc, sl, any ? SQ_ANY : SQ_ALL, &f, t, ct, l);
+        }
+        if (subq_drain(q, r.root, t, UINT64_MAX, true, &q->arena, &vals, &n, err) < 0) return NULL;
         tl_expr *e = expr_new(q, E_IN, tl_type_make(TL_BOOL), sl->location);
         e->negated = !any;
         e->nargs = (int)n + 1;
@@ -1297,7 +1358,7 @@ static tl_expr *bind_expr(bindctx *bc, pnode *n, tl_error *err)
     }
     switch (n->node_case) {
     case PG_QUERY__NODE__NODE_COLUMN_REF:
-        if (!bc->sc || bc->sc->nrels == 0) {
+        if ((!bc->sc || bc->sc->nrels == 0) && !bc->q->outer) {
             const char *f = pn_str(n->column_ref->fields[0]);
             err_at(err, n->column_ref->location, "42703", "column \"%s\" does not exist", f ? f : "*");
             return NULL;

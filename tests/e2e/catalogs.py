@@ -20,9 +20,7 @@ from lib import Tap, connect, run, compare  # noqa: E402
 MISSING_FEATURE = ("operator does not exist: name !~", "operator does not exist: text !~",
                    "operator does not exist: name ~", "operator does not exist: text ~",
                    "not supported yet", "is not supported", "does not exist: pg_catalog.~",
-                   "set-returning",
-                   # correlated subqueries (\\dT): the SQL engine binds only uncorrelated ones so far
-                   "missing FROM-clause entry for table \"t\"")
+                   "set-returning")
 
 USER = "c.relnamespace = 'public'::regnamespace"
 

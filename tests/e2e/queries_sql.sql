@@ -761,3 +761,71 @@ select distinct on (user_id) user_id, score from fact_scenario_attempts order by
 -- name: percentile fraction out of range
 -- error
 select percentile_cont(1.5) within group (order by score) from fact_scenario_attempts;
+
+-- ==== correlated subqueries (evaluated per distinct outer tuple) ====
+
+-- name: correlated scalar subquery in the target list (count per user)
+select u.user_id, (select count(*) from fact_scenario_attempts a where a.user_id = u.user_id) as n
+from dim_users u;
+
+-- name: correlated scalar subquery with an aggregate of another table, ordered by it
+-- order: 1
+select s.scenario_id,
+       (select max(a.score) from fact_scenario_attempts a where a.scenario_id = s.scenario_id) as best
+from dim_scenarios s order by best desc nulls last, s.scenario_id;
+
+-- name: correlated EXISTS and NOT EXISTS in WHERE
+select u.user_id, u.role from dim_users u
+where exists (select 1 from fact_scenario_attempts a where a.user_id = u.user_id and a.score > 90)
+  and not exists (select 1 from fact_scenario_attempts a where a.user_id = u.user_id and a.score < 5);
+
+-- name: correlated IN with the outer column inside the subquery's filter
+select count(*) from dim_users u
+where u.user_id in (select a.user_id from fact_scenario_attempts a where a.org_id = u.org_id and a.score >= 95);
+
+-- name: correlated NOT IN (<> ALL) over values that include NULL scores
+select count(*) from dim_scenarios s
+where 100 not in (select a.score from fact_scenario_attempts a where a.scenario_id = s.scenario_id);
+
+-- name: correlated subquery on a fact row (per-row key, cached by distinct user)
+select count(*) from fact_scenario_attempts a
+where a.score > (select avg(b.score) from fact_scenario_attempts b where b.user_id = a.user_id);
+
+-- name: correlated subquery two levels deep (reads the outermost query)
+select o.org_id,
+       (select count(*) from dim_users u
+        where u.org_id = o.org_id
+          and exists (select 1 from fact_scenario_attempts a where a.user_id = u.user_id and a.org_id = o.org_id)) as active
+from dim_orgs o;
+
+-- name: correlated subquery over a grouped outer query (grouped column)
+select a.org_id, count(*) as n,
+       (select count(*) from dim_users u where u.org_id = a.org_id) as users
+from fact_scenario_attempts a group by a.org_id;
+
+-- name: correlated subquery in CASE and in ORDER BY
+-- order: full
+select u.user_id,
+       case when (select count(*) from fact_scenario_attempts a where a.user_id = u.user_id) > 50 then 'busy' else 'quiet' end as kind
+from dim_users u
+order by (select count(*) from fact_scenario_attempts a where a.user_id = u.user_id) desc, u.user_id;
+
+-- name: correlated subquery reading a CTE
+with top as (select user_id, score from fact_scenario_attempts where score >= 90)
+select u.user_id, (select count(*) from top t where t.user_id = u.user_id) as n from dim_users u;
+
+-- name: correlated subquery returning text through a dimension
+select a.attempt_id, (select s.title from dim_scenarios s where s.scenario_id = a.scenario_id) as title
+from fact_scenario_attempts a where a.org_id = '{org}' order by a.started_at desc, a.attempt_id limit 20;
+
+-- name: correlated scalar subquery returning more than one row
+-- error
+select u.user_id, (select a.score from fact_scenario_attempts a where a.user_id = u.user_id) from dim_users u;
+
+-- name: correlated subquery with an ungrouped outer column
+-- error
+select a.org_id, (select count(*) from dim_users u where u.user_id = a.user_id) from fact_scenario_attempts a group by a.org_id;
+
+-- name: correlated reference to a column the outer query lacks
+-- error
+select u.user_id from dim_users u where exists (select 1 from dim_orgs o where o.nonexistent = u.org_id);
