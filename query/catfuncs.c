@@ -531,6 +531,11 @@ static const fn_def cat_fns[] = {
     {"pg_is_in_recovery", 0, {0}, TL_BOOL, k_false, false, false},
     {"pg_postmaster_start_time", 0, {0}, TL_TIMESTAMPTZ, k_start_time, false, false},
     {"txid_current", 0, {0}, TL_INT8, k_txid, false, true},
+    /* tally keeps no extended statistics: pg_statistic_ext is empty, so psql's \\d
+     * binds this but never calls it on a row */
+    {"pg_get_statisticsobjdef_columns", 1, {TL_OID}, TL_TEXT, k_null_text, false, false},
+    /* ordinary tables are publishable; pg_publication is empty, so never decisive */
+    {"pg_relation_is_publishable", 1, {TL_OID}, TL_BOOL, k_true, false, false},
 };
 #undef U
 

@@ -914,6 +914,11 @@ static fn_def fns[] = {
     {"*", 2, {TL_FLOAT8, TL_INTERVAL}, TL_INTERVAL, k_interval_mul, false, false},
     {"/", 2, {TL_INTERVAL, TL_FLOAT8}, TL_INTERVAL, k_interval_mul, false, false},
     {"version", 0, {0}, TL_TEXT, k_version, false, false},
+    {"~", 2, {TL_TEXT, TL_TEXT}, TL_BOOL, k_regex, false, false},
+    {"~*", 2, {TL_TEXT, TL_TEXT}, TL_BOOL, k_regex, false, false},
+    {"!~", 2, {TL_TEXT, TL_TEXT}, TL_BOOL, k_regex, false, false},
+    {"!~*", 2, {TL_TEXT, TL_TEXT}, TL_BOOL, k_regex, false, false},
+    {"textregexeq", 2, {TL_TEXT, TL_TEXT}, TL_BOOL, k_regex, false, false},
 };
 #undef U
 

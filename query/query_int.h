@@ -234,7 +234,11 @@ int subq_eval(qctx *q, const tl_expr *e, const batch *in, tl_vec *out, tl_arena 
  * type t copied into keep when want. */
 int subq_drain(qctx *q, op *root, tl_type t, uint64_t max, bool want, tl_arena *keep, tl_datum **out, uint64_t *n,
                tl_error *err);
-enum { SQ_EXISTS, SQ_EXPR, SQ_ANY, SQ_ALL };
+enum { SQ_EXISTS, SQ_EXPR, SQ_ANY, SQ_ALL, SQ_ARRAY };
+/* ARRAY(subquery): the array type of elem (text[] when the catalog has none). */
+tl_type subq_array_type(tl_type elem);
+/* ARRAY(subquery)'s value: the elements in text form, in keep. */
+void subq_array_value(qctx *q, tl_type elem, const tl_datum *v, uint64_t n, tl_datum *out, tl_arena *keep);
 
 /* A statement-local copy of a virtual relation with its rows materialised now. */
 tl_rel *q_materialize(qctx *q, tl_rel *r, tl_error *err);
@@ -274,6 +278,12 @@ int k_case_map(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out,
 int k_to_char_ts(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 int k_json_get(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 int k_json_contains(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+/* func_array.c: arrays in text form */
+tl_type array_elem_of(tl_type arr); /* text for an array type the catalog does not know */
+tl_expr *array_any_expr(qctx *q, const char *opn, bool all, tl_expr *x, tl_expr *arr, int location);
+tl_expr *array_subscript_expr(qctx *q, tl_expr *arr, tl_expr *idx, int location);
+/* func_regex.c: ~ ~* !~ !~* */
+int k_regex(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 /* catfuncs.c: catalog functions and reg* types, consulted after func.c's registry */
 const fn_def *catfn_lookup(const char *name, int nargs, const tl_type_id *args);
 const fn_def *catfn_lookup_name(const char *name);

@@ -371,6 +371,7 @@ static tl_expr *make_func(bindctx *bc, const fn_def *fn, const char *name, int n
     tl_expr *e = expr_new(bc->q, E_FUNC, tl_type_make(fn->ret == TL_UNKNOWN ? args[0]->type.id : fn->ret),
                           location);
     if (fn->ret == TL_UNKNOWN) e->type = args[0]->type;
+    if (fn->ret == TL_ARRAY && !strcmp(fn->name, "current_schemas")) e->type = tl_array_type(TL_OID_NAMEARRAY);
     e->fn = fn;
     e->name = name;
     e->nargs = nargs;
@@ -562,8 +563,24 @@ static tl_expr *bind_any_all(bindctx *bc, PgQuery__AExpr *ae, const char *opn, t
     } else {
         tl_expr *x = bind_expr(bc, r, err);
         if (!x) return NULL;
-        err_at(err, ae->location, "42809", "op ANY/ALL (array) requires array on right side");
-        return NULL;
+        if (x->type.id != TL_ARRAY) {
+            err_at(err, ae->location, "42809", "op ANY/ALL (array) requires array on right side");
+            return NULL;
+        }
+        /* an array value: compared element by element at run time */
+        tl_expr *l = bind_expr(bc, ae->lexpr, err);
+        if (!l) return NULL;
+        tl_type et = array_elem_of(x->type);
+        tl_type ct = common_type(l->type, et);
+        tl_type_id a2[2] = {ct.id, ct.id};
+        if (ct.id == TL_TYPE_COUNT || !is_cmp_op(opn) || !fn_lookup("=", 2, a2)) {
+            err_at(err, ae->location, "42883", "operator does not exist: %s %s %s", op_display(l->type, bc->q), opn,
+                   op_display(et, bc->q));
+            return NULL;
+        }
+        if (ct.id == TL_UNKNOWN) ct = tl_type_make(TL_TEXT);
+        if (!(l = coerce(bc, l, ct, err))) return NULL;
+        return array_any_expr(bc->q, opn, !any, l, x, ae->location);
     }
     tl_expr *l = bind_expr(bc, ae->lexpr, err);
     if (!l) return NULL;
@@ -1252,7 +1269,7 @@ static tl_expr *make_subq(bindctx *bc, PgQuery__SubLink *sl, int kind, const out
                           tl_type ctype, tl_expr *extra)
 {
     qctx *q = bc->q;
-    tl_type t = kind == SQ_EXPR ? rtype : tl_type_make(TL_BOOL);
+    tl_type t = kind == SQ_EXPR ? rtype : kind == SQ_ARRAY ? subq_array_type(rtype) : tl_type_make(TL_BOOL);
     tl_expr *e = expr_new(q, E_SUBQ, t, sl->location);
     e->nargs = f->nrefs + (extra ? 1 : 0);
     e->args = tl_arena_alloc(&q->arena, sizeof *e->args * (size_t)e->nargs);
@@ -1302,6 +1319,24 @@ static tl_expr *bind_sublink(bindctx *bc, PgQuery__SubLink *sl, tl_error *err)
         tl_expr *e = expr_const(q, t, n ? &vals[0] : &d, sl->location);
         return e;
     }
+    case PG_QUERY__SUB_LINK_TYPE__ARRAY_SUBLINK: {
+        if (plan_sub(bc, sl->subselect, sl->location, &f, &r, err) < 0) return NULL;
+        if (r.ncols != 1) {
+            op_free(r.root);
+            err_at(err, sl->location, "42601", "subquery must return only one column");
+            return NULL;
+        }
+        tl_type t = r.types[0];
+        if (t.id == TL_UNKNOWN) t = tl_type_make(TL_TEXT);
+        if (f.nrefs) {
+            op_free(r.root);
+            return make_subq(bc, sl, SQ_ARRAY, &f, t, t, NULL);
+        }
+        if (subq_drain(q, r.root, r.types[0], UINT64_MAX, true, &q->arena, &vals, &n, err) < 0) return NULL;
+        tl_datum d;
+        subq_array_value(q, t, vals, n, &d, &q->arena);
+        return expr_const(q, subq_array_type(t), &d, sl->location);
+    }
     case PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK:
     case PG_QUERY__SUB_LINK_TYPE__ALL_SUBLINK: {
         const char *opn = sl->n_oper_name ? pn_str(sl->oper_name[sl->n_oper_name - 1]) : "=";
@@ -1348,6 +1383,62 @@ static tl_expr *bind_sublink(bindctx *bc, PgQuery__SubLink *sl, tl_error *err)
         err_at(err, sl->location, "0A000", "this kind of subquery is not supported yet");
         return NULL;
     }
+}
+
+/* COLLATE: tally compares strings bytewise, which is the "C" collation; the database's
+ * default collation is accepted as the same (the oracle runs in C.UTF-8). */
+static tl_expr *bind_collate(bindctx *bc, PgQuery__CollateClause *cc, tl_error *err)
+{
+    tl_expr *a = bind_expr(bc, cc->arg, err);
+    if (!a) return NULL;
+    const char *schema = cc->n_collname > 1 ? pn_str(cc->collname[0]) : NULL;
+    const char *name = cc->n_collname ? pn_str(cc->collname[cc->n_collname - 1]) : "";
+    bool ok = (!schema || !strcmp(schema, "pg_catalog")) &&
+              (!strcmp(name, "default") || !strcmp(name, "C") || !strcmp(name, "POSIX") || !strcmp(name, "ucs_basic") ||
+               !strcmp(name, "C.UTF-8") || !strcmp(name, "C.utf8"));
+    if (!ok) {
+        err_at(err, cc->location, "42704", "collation \"%s\" for encoding \"UTF8\" does not exist", name);
+        return NULL;
+    }
+    if (a->type.id == TL_UNKNOWN && !(a = coerce(bc, a, tl_type_make(TL_TEXT), err))) return NULL;
+    if (!tl_type_is_string(a->type.id) || a->type.id == TL_JSON || a->type.id == TL_JSONB) {
+        err_at(err, cc->location, "42804", "collations are not supported by type %s", op_display(a->type, bc->q));
+        return NULL;
+    }
+    return a;
+}
+
+/* arr[i] (and arr[i][j] on a one-dimensional array: NULL, as PostgreSQL). */
+static tl_expr *bind_indirection(bindctx *bc, PgQuery__AIndirection *ai, tl_error *err)
+{
+    tl_expr *a = bind_expr(bc, ai->arg, err);
+    if (!a) return NULL;
+    for (size_t i = 0; i < ai->n_indirection; i++) {
+        pnode *ind = ai->indirection[i];
+        if (ind->node_case != PG_QUERY__NODE__NODE_A_INDICES) {
+            err_at(err, a->location, "0A000", "field selection is not supported yet");
+            return NULL;
+        }
+        PgQuery__AIndices *ix = ind->a_indices;
+        if (a->type.id != TL_ARRAY) {
+            err_at(err, a->location, "42804", "cannot subscript type %s because it does not support subscripting",
+                   op_display(a->type, bc->q));
+            return NULL;
+        }
+        if (ix->is_slice || !ix->uidx) {
+            err_at(err, a->location, "0A000", "array slices are not supported yet");
+            return NULL;
+        }
+        if (i > 0) {
+            tl_datum null = {.isnull = true};
+            return expr_const(bc->q, a->type, &null, a->location);
+        }
+        tl_expr *k = bind_expr(bc, ix->uidx, err);
+        if (!k) return NULL;
+        if (!(k = coerce(bc, k, tl_type_make(TL_INT4), err))) return NULL;
+        a = array_subscript_expr(bc->q, a, k, a->location);
+    }
+    return a;
 }
 
 static tl_expr *bind_expr(bindctx *bc, pnode *n, tl_error *err)
@@ -1408,6 +1499,10 @@ static tl_expr *bind_expr(bindctx *bc, pnode *n, tl_error *err)
         return param_expr(bc->q, n->param_ref->number, n->param_ref->location, err);
     case PG_QUERY__NODE__NODE_SUB_LINK:
         return bind_sublink(bc, n->sub_link, err);
+    case PG_QUERY__NODE__NODE_COLLATE_CLAUSE:
+        return bind_collate(bc, n->collate_clause, err);
+    case PG_QUERY__NODE__NODE_A_INDIRECTION:
+        return bind_indirection(bc, n->a_indirection, err);
     case PG_QUERY__NODE__NODE_MIN_MAX_EXPR: {
         PgQuery__MinMaxExpr *mm = n->min_max_expr;
         tl_expr *e = expr_new(bc->q, E_MINMAX, tl_type_make(TL_UNKNOWN), mm->location);
@@ -1606,11 +1701,16 @@ const char *target_name(qctx *q, PgQuery__ResTarget *rt, const tl_expr *e)
         }
         v = inner;
     }
+    /* as PostgreSQL's FigureColname: a subscript or COLLATE names like its argument */
+    while (v && (v->node_case == PG_QUERY__NODE__NODE_A_INDIRECTION || v->node_case == PG_QUERY__NODE__NODE_COLLATE_CLAUSE))
+        v = v->node_case == PG_QUERY__NODE__NODE_A_INDIRECTION ? v->a_indirection->arg : v->collate_clause->arg;
     if (v && v->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
         PgQuery__ColumnRef *cr = v->column_ref;
         const char *n = pn_str(cr->fields[cr->n_fields - 1]);
         if (n) return n;
     }
+    if (v && v->node_case == PG_QUERY__NODE__NODE_SUB_LINK && v->sub_link->sub_link_type == PG_QUERY__SUB_LINK_TYPE__ARRAY_SUBLINK)
+        return "array";
     if (v && v->node_case == PG_QUERY__NODE__NODE_FUNC_CALL) {
         PgQuery__FuncCall *fc = v->func_call;
         return pn_str(fc->funcname[fc->n_funcname - 1]);

@@ -125,6 +125,36 @@ int subq_drain(qctx *q, op *root, tl_type t, uint64_t max, bool want, tl_arena *
     return 0;
 }
 
+tl_type subq_array_type(tl_type elem)
+{
+    uint32_t oid = tl_array_oid_of(tl_type_oid(elem));
+    return tl_array_type(oid ? oid : TL_OID_TEXTARRAY);
+}
+
+void subq_array_value(qctx *q, tl_type elem, const tl_datum *v, uint64_t n, tl_datum *out, tl_arena *keep)
+{
+    tl_array_elems el = {.n = (int)n};
+    el.v = tl_arena_alloc(keep, sizeof *el.v * (n + 1));
+    el.isnull = tl_arena_alloc(keep, sizeof *el.isnull * (n + 1));
+    tl_buf b;
+    tl_buf_init(&b);
+    for (uint64_t i = 0; i < n; i++) {
+        el.isnull[i] = v[i].isnull;
+        el.v[i] = (tl_str){0};
+        if (v[i].isnull) continue;
+        tl_buf_clear(&b);
+        q_format_value(q, elem, &v[i], &b);
+        el.v[i].ptr = tl_arena_strndup(keep, b.data, b.len);
+        el.v[i].len = (uint32_t)b.len;
+    }
+    tl_buf_clear(&b);
+    tl_array_format(subq_array_type(elem).oid, &el, &b);
+    out->isnull = false;
+    out->v.s.ptr = tl_arena_strndup(keep, b.data, b.len);
+    out->v.s.len = (uint32_t)b.len;
+    tl_buf_free(&b);
+}
+
 /* Bind, plan and run the subquery with the outer values vals; results into e's entry. */
 static int run_once(qctx *q, subq *s, const tl_datum *vals, sq_entry *ent, tl_error *err)
 {
@@ -170,6 +200,10 @@ static int run_once(qctx *q, subq *s, const tl_datum *vals, sq_entry *ent, tl_er
                 if (n == 1 && cast_datum(q, &v[0], r.types[0], s->rtype, &ent->val, &saved, err) < 0) rc = -1;
                 if (rc == 0) keep_datum(&saved, s->rtype, &ent->val);
             }
+            break;
+        case SQ_ARRAY:
+            rc = subq_drain(q, r.root, r.types[0], UINT64_MAX, true, &saved, &v, &n, err);
+            if (rc == 0) subq_array_value(q, r.types[0], v, n, &ent->val, &saved);
             break;
         default:
             rc = subq_drain(q, r.root, r.types[0], UINT64_MAX, true, &saved, &v, &n, err);
@@ -264,7 +298,7 @@ int subq_eval(qctx *q, const tl_expr *e, const batch *in, tl_vec *out, tl_arena 
             if ((rc = run_once(q, s, vals, ent, err)) < 0) break;
         }
         out->nulls[i] = 0;
-        if (s->kind == SQ_EXISTS || s->kind == SQ_EXPR) {
+        if (s->kind == SQ_EXISTS || s->kind == SQ_EXPR || s->kind == SQ_ARRAY) {
             if (ent->val.isnull) out->nulls[i] = 1;
             else tl_vec_set(out, i, &ent->val);
             continue;
