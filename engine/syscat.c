@@ -760,6 +760,9 @@ static int p_roles(tl_engine *e, rowb *b, tl_error *err)
         put_i(b, "rolconnlimit", -1);
         put_s(b, "rolpassword", "********");
         put_s(b, "passwd", "********");
+        /* no expiry: NULL, not the zero timestamp (psql's \\du prints it) */
+        put_null(b, "rolvaliduntil");
+        put_null(b, "valuntil");
         if (rb_row(b, err) < 0) return -1;
     }
     return 0;

@@ -201,6 +201,8 @@ K(k_get_userbyid)
         uint32_t oid = (uint32_t)args[0].d.i[i];
         tl_role *r = tl_catalog_role_by_oid(q->eng, oid);
         const char *nm = r ? r->name : NULL;
+        /* the predefined role that owns schema public (pg_namespace.nspowner) */
+        if (!nm && oid == 6171) nm = "pg_database_owner";
         /* PostgreSQL prints "unknown (OID=n)" for a role that does not exist */
         set_str(q, out, i, nm ? nm : tl_arena_printf(&q->arena, "unknown (OID=%u)", oid));
     }
@@ -307,6 +309,7 @@ K(k_array_bound)
     int which = e->name && !strcmp(e->name, "array_lower") ? 0 : e->name && !strcmp(e->name, "array_length") ? 2 : 1;
     for (uint32_t i = 0; i < n; i++) {
         tl_array_elems el;
+        if (out->nulls[i]) continue;
         if (parse_arr(q, &args[0], i, &el, err) < 0) return -1;
         if (el.n == 0 || args[1].d.i[i] != 1) {
             out->nulls[i] = 1;
@@ -322,6 +325,7 @@ K(k_cardinality)
 {
     for (uint32_t i = 0; i < n; i++) {
         tl_array_elems el;
+        if (out->nulls[i]) continue;
         if (parse_arr(q, &args[0], i, &el, err) < 0) return -1;
         out->d.i[i] = el.n;
     }

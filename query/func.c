@@ -839,6 +839,7 @@ static fn_def fns[] = {
     {"-", 2, {TL_TIMESTAMP, TL_TIMESTAMP}, TL_INTERVAL, k_ts_minus_ts, false, false},
     {"+", 2, {TL_INTERVAL, TL_INTERVAL}, TL_INTERVAL, k_interval_pm, false, false},
     {"-", 2, {TL_INTERVAL, TL_INTERVAL}, TL_INTERVAL, k_interval_pm, false, false},
+    {"||", 2, {TL_ARRAY, TL_ARRAY}, TL_UNKNOWN, k_array_cat, true, false},
     {"||", 2, {TL_TEXT, TL_TEXT}, TL_TEXT, k_concat, false, false},
     {"now", 0, {0}, TL_TIMESTAMPTZ, k_now, false, false},
     {"current_timestamp", 0, {0}, TL_TIMESTAMPTZ, k_now, false, false},

@@ -23,7 +23,7 @@ tl_type array_elem_of(tl_type arr)
 }
 
 /* Element k (text form) of array value d as type t; NULL out of range. */
-static int elem_as(qctx *q, const tl_str *txt, tl_type t, tl_datum *out, tl_arena *a, tl_error *err)
+int array_elem_datum(qctx *q, const tl_str *txt, tl_type t, tl_datum *out, tl_arena *a, tl_error *err)
 {
     tl_datum in = {.isnull = false};
     in.v.s = *txt;
@@ -81,7 +81,7 @@ static int k_any_array(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_v
                 continue;
             }
             tl_datum v;
-            if ((rc = elem_as(q, &el.v[k], ct, &v, &tmp, err)) < 0) break;
+            if ((rc = array_elem_datum(q, &el.v[k], ct, &v, &tmp, err)) < 0) break;
             int h = cmp_holds(e->name, tl_datum_cmp(ct.id, &x, &v));
             if (all ? !h : h) decided = true;
         }
@@ -128,7 +128,7 @@ static int k_subscript(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_v
             continue;
         }
         tl_datum v;
-        if ((rc = elem_as(q, &el.v[k], e->type, &v, &q->arena, err)) < 0) break;
+        if ((rc = array_elem_datum(q, &el.v[k], e->type, &v, &q->arena, err)) < 0) break;
         if (tl_type_is_string(e->type.id)) v.v.s.ptr = tl_arena_strndup(&q->arena, v.v.s.ptr, v.v.s.len);
         tl_vec_set(out, i, &v);
         tl_arena_reset(&tmp);
@@ -149,4 +149,45 @@ tl_expr *array_subscript_expr(qctx *q, tl_expr *arr, tl_expr *idx, int location)
     e->args[0] = arr;
     e->args[1] = idx;
     return e;
+}
+
+/* array || array (array_cat): NULL on one side gives the other, as PostgreSQL. */
+int k_array_cat(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    uint32_t oid = e->type.oid;
+    tl_arena tmp;
+    tl_arena_init(&tmp);
+    int rc = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        bool an = tl_vec_isnull(&args[0], i), bn = tl_vec_isnull(&args[1], i);
+        out->nulls[i] = an && bn;
+        if (an && bn) continue;
+        if (an || bn) {
+            tl_datum d;
+            tl_vec_get(&args[an ? 1 : 0], i, &d);
+            d.v.s.ptr = tl_arena_strndup(&q->arena, d.v.s.ptr, d.v.s.len);
+            tl_vec_set(out, i, &d);
+            continue;
+        }
+        tl_array_elems x, y;
+        if ((rc = tl_array_parse(args[0].type.oid, args[0].d.s[i].ptr, args[0].d.s[i].len, &x, &tmp, err)) < 0 ||
+            (rc = tl_array_parse(args[1].type.oid, args[1].d.s[i].ptr, args[1].d.s[i].len, &y, &tmp, err)) < 0)
+            break;
+        tl_array_elems z = {.n = x.n + y.n};
+        z.v = tl_arena_alloc(&tmp, sizeof *z.v * (size_t)(z.n + 1));
+        z.isnull = tl_arena_alloc(&tmp, (size_t)z.n + 1);
+        for (int k = 0; k < x.n; k++) z.v[k] = x.v[k], z.isnull[k] = x.isnull[k];
+        for (int k = 0; k < y.n; k++) z.v[x.n + k] = y.v[k], z.isnull[x.n + k] = y.isnull[k];
+        tl_buf b;
+        tl_buf_init(&b);
+        tl_array_format(oid, &z, &b);
+        tl_datum d = {.isnull = false};
+        d.v.s.ptr = tl_arena_strndup(&q->arena, b.data ? b.data : "", b.len);
+        d.v.s.len = (uint32_t)b.len;
+        tl_buf_free(&b);
+        tl_vec_set(out, i, &d);
+        tl_arena_reset(&tmp);
+    }
+    tl_arena_free(&tmp);
+    return rc;
 }

@@ -282,6 +282,8 @@ int k_json_contains(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec 
 tl_type array_elem_of(tl_type arr); /* text for an array type the catalog does not know */
 tl_expr *array_any_expr(qctx *q, const char *opn, bool all, tl_expr *x, tl_expr *arr, int location);
 tl_expr *array_subscript_expr(qctx *q, tl_expr *arr, tl_expr *idx, int location);
+int k_array_cat(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int array_elem_datum(qctx *q, const tl_str *txt, tl_type t, tl_datum *out, tl_arena *a, tl_error *err);
 /* func_regex.c: ~ ~* !~ !~* */
 int k_regex(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 /* catfuncs.c: catalog functions and reg* types, consulted after func.c's registry */
@@ -353,6 +355,22 @@ typedef struct win_spec {
 /* Appends one column per window function to the child's columns. The functions share
  * one spec (partitioning and ordering); the planner stacks one op per distinct spec. */
 op *op_window(qctx *q, op *child, const win_spec *ws, int nfn, tl_expr **fns);
+
+/* srf.c: set-returning functions, VALUES */
+typedef struct srf_call {
+    int kind;
+    int nargs;
+    tl_expr **args;
+    int ncols;          /* 1, or 2 for _pg_expandarray (x, n) */
+    tl_type types[2];
+    const char *names[2];
+} srf_call;
+bool srf_is(const char *name);
+/* 1 bound (args coerced in place), -1 error (42883 when no variant fits). */
+int srf_bind(qctx *q, const char *name, tl_expr **args, int nargs, srf_call *c, int location, tl_error *err);
+op *srf_from_op(qctx *q, const srf_call *c, bool ordinality, tl_error *err);
+op *values_rows_op(qctx *q, int ncols, const tl_type *types, int nrows, tl_expr ***rows, tl_error *err);
+op *op_project_set(qctx *q, op *child, int nsrf, const srf_call *calls);
 
 /* sets.c */
 op *op_append(qctx *q, op *l, op *r);

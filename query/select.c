@@ -36,7 +36,7 @@ typedef struct scope {
 } scope;
 
 /* Aggregate context while binding a grouped query's outputs. */
-typedef struct bindctx {
+struct bindctx {
     qctx *q;
     scope *sc;
     bool allow_agg;
@@ -46,7 +46,11 @@ typedef struct bindctx {
     int capaggs;
     bool allow_win;
     PgQuery__SelectStmt *st; /* for WINDOW clauses */
-} bindctx;
+    /* set-returning functions of the target list: column srf_base + k of op_project_set */
+    bool allow_srf;
+    int srf_base, nsrf, capsrf;
+    srf_call *srfs;
+};
 
 typedef struct winlist {
     int base;      /* the window operators' input width */
@@ -60,6 +64,9 @@ typedef struct fromitem fromitem;
 static bool attach_conj(qctx *q, scope *sc, fromitem *fi, tl_expr *e);
 static tl_expr *extract_wins(qctx *q, winlist *wl, tl_expr *e);
 static int add_cte_ref(qctx *q, scope *sc, PgQuery__RangeVar *rv, tl_error *err);
+static int add_range_function(qctx *q, scope *sc, PgQuery__RangeFunction *rf, tl_error *err);
+typedef struct bindctx bindctx;
+static int bind_srf_call(bindctx *bc, PgQuery__FuncCall *fc, const char *name, srf_call *c, tl_error *err);
 static tl_expr *make_bool2(qctx *q, ekind k, tl_expr *a, tl_expr *b);
 
 static tl_expr *bind_expr(bindctx *bc, pnode *n, tl_error *err);
@@ -1045,10 +1052,54 @@ static tl_expr *bind_window(bindctx *bc, PgQuery__FuncCall *fc, const char *name
     return e;
 }
 
+/* A set-returning function's arguments (bound in bc's scope) and its call. */
+static int bind_srf_call(bindctx *bc, PgQuery__FuncCall *fc, const char *name, srf_call *c, tl_error *err)
+{
+    int n = (int)fc->n_args;
+    if (n > 4 || fc->agg_star || fc->agg_distinct || fc->n_agg_order || fc->agg_filter)
+        return err_at(err, fc->location, "42883", "function %s does not exist", name);
+    tl_expr **args = tl_arena_alloc(&bc->q->arena, sizeof *args * (size_t)(n + 1));
+    for (int i = 0; i < n; i++)
+        if (!(args[i] = bind_expr(bc, fc->args[i], err))) return -1;
+    return srf_bind(bc->q, name, args, n, c, fc->location, err) < 0 ? -1 : 0;
+}
+
+/* An SRF in the target list becomes a column appended by op_project_set. */
+static tl_expr *bind_srf_target(bindctx *bc, PgQuery__FuncCall *fc, const char *name, tl_error *err)
+{
+    if (!bc->allow_srf) {
+        err_at(err, fc->location, "0A000", "set-returning functions are not allowed in %s",
+               bc->allow_agg ? "this context" : "WHERE");
+        return NULL;
+    }
+    srf_call c;
+    bc->allow_srf = false; /* not nested in their own arguments */
+    int rc = bind_srf_call(bc, fc, name, &c, err);
+    bc->allow_srf = true;
+    if (rc < 0) return NULL;
+    if (c.ncols != 1) {
+        err_at(err, fc->location, "0A000", "%s returning a record is supported in FROM only", name);
+        return NULL;
+    }
+    if (bc->nsrf == bc->capsrf) {
+        bc->capsrf = bc->capsrf ? bc->capsrf * 2 : 4;
+        srf_call *m = tl_arena_alloc(&bc->q->arena, sizeof *m * (size_t)bc->capsrf);
+        if (bc->nsrf) memcpy(m, bc->srfs, sizeof *m * (size_t)bc->nsrf);
+        bc->srfs = m;
+    }
+    bc->srfs[bc->nsrf] = c;
+    tl_expr *e = expr_new(bc->q, E_COL, c.types[0], fc->location);
+    e->col = bc->srf_base + bc->nsrf++;
+    e->name = name;
+    return e;
+}
+
 static tl_expr *bind_func(bindctx *bc, PgQuery__FuncCall *fc, tl_error *err)
 {
     const char *name = pn_str(fc->funcname[fc->n_funcname - 1]);
-    if (fc->n_funcname == 2 && strcmp(pn_str(fc->funcname[0]), "pg_catalog") != 0) {
+    bool infoschema = fc->n_funcname == 2 && !strcmp(pn_str(fc->funcname[0]), "information_schema") &&
+                      !strcmp(name, "_pg_expandarray");
+    if (fc->n_funcname == 2 && strcmp(pn_str(fc->funcname[0]), "pg_catalog") != 0 && !infoschema) {
         err_at(err, fc->location, "42883", "function %s.%s does not exist", pn_str(fc->funcname[0]), name);
         return NULL;
     }
@@ -1069,6 +1120,7 @@ static tl_expr *bind_func(bindctx *bc, PgQuery__FuncCall *fc, tl_error *err)
         bc->in_agg = false;
         return e;
     }
+    if (srf_is(name) && (strcmp(name, "_pg_expandarray") != 0 || infoschema)) return bind_srf_target(bc, fc, name, err);
     int n = (int)fc->n_args;
     tl_expr **args = tl_arena_alloc(&bc->q->arena, sizeof *args * (size_t)(n + 1));
     tl_type_id types[8];
@@ -1673,6 +1725,13 @@ typedef struct target {
     const char *name;
 } target;
 
+static bool nsort_has_win(const target *tl, int nt)
+{
+    for (int i = 0; i < nt; i++)
+        if (has_win(tl[i].e)) return true;
+    return false;
+}
+
 static const char *expr_colname(const tl_expr *e)
 {
     if (e->kind == E_COL || e->kind == E_FUNC || e->kind == E_AGG) return e->name ? e->name : "?column?";
@@ -1863,6 +1922,39 @@ static int add_sub(qctx *q, scope *sc, const char *alias, PgQuery__Alias *al, qr
     return 0;
 }
 
+/* A set-returning function in FROM: rows computed now from constant arguments (or a
+ * correlated subquery's outer values). */
+static int add_range_function(qctx *q, scope *sc, PgQuery__RangeFunction *rf, tl_error *err)
+{
+    if (rf->is_rowsfrom || rf->n_functions != 1 || rf->n_coldeflist)
+        return err_at(err, -1, "0A000", "ROWS FROM and column definition lists are not supported yet");
+    pnode *item = rf->functions[0];
+    pnode *call = item->node_case == PG_QUERY__NODE__NODE_LIST && item->list->n_items ? item->list->items[0] : item;
+    if (call->node_case != PG_QUERY__NODE__NODE_FUNC_CALL)
+        return err_at(err, -1, "0A000", "this kind of function in FROM is not supported yet");
+    PgQuery__FuncCall *fc = call->func_call;
+    const char *name = pn_str(fc->funcname[fc->n_funcname - 1]);
+    const char *schema = fc->n_funcname == 2 ? pn_str(fc->funcname[0]) : NULL;
+    if (!srf_is(name) || (schema && strcmp(schema, "pg_catalog") && strcmp(schema, "information_schema")) ||
+        (!strcmp(name, "_pg_expandarray") && !(schema && !strcmp(schema, "information_schema")))) {
+        if (fn_lookup_name(name) || agg_lookup(name))
+            return err_at(err, fc->location, "0A000", "function %s in FROM is not supported yet", name);
+        return err_at(err, fc->location, "42883", "function %s does not exist", name);
+    }
+    scope empty = {0};
+    bindctx nb = {.q = q, .sc = &empty};
+    srf_call c;
+    if (bind_srf_call(&nb, fc, name, &c, err) < 0) return -1;
+    op *o = srf_from_op(q, &c, rf->ordinality, err);
+    if (!o) return -1;
+    qresult r = {.root = o, .ncols = o->ncols, .types = o->types};
+    r.desc = tl_arena_zalloc(&q->arena, sizeof *r.desc * (size_t)(o->ncols + 1));
+    const char *alias = rf->alias && rf->alias->aliasname ? rf->alias->aliasname : name;
+    for (int i = 0; i < c.ncols; i++) r.desc[i].name = c.ncols == 1 ? alias : c.names[i];
+    if (rf->ordinality) r.desc[c.ncols].name = "ordinality";
+    return add_sub(q, sc, alias, rf->alias, &r, fc->location, err);
+}
+
 /* 1 = not a CTE name, 0 = added, -1 = error. */
 static int add_cte_ref(qctx *q, scope *sc, PgQuery__RangeVar *rv, tl_error *err)
 {
@@ -2001,6 +2093,12 @@ static fromitem *bind_from(qctx *q, scope *sc, pnode *n, tl_error *err)
             err_at(err, -1, "0A000", "aliases on JOIN are not supported yet");
             return NULL;
         }
+        return fi;
+    }
+    if (n->node_case == PG_QUERY__NODE__NODE_RANGE_FUNCTION) {
+        if (add_range_function(q, sc, n->range_function, err) < 0) return NULL;
+        fi->kind = 0;
+        fi->rel = sc->nrels - 1;
         return fi;
     }
     err_at(err, -1, "0A000", "this kind of FROM item is not supported yet");
@@ -2419,6 +2517,8 @@ static int plan_simple(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error 
     target *tl = tl_arena_alloc(&q->arena, sizeof *tl * (size_t)cap);
     bc.allow_agg = true;
     bc.allow_win = true;
+    bc.allow_srf = true;
+    bc.srf_base = sc->ncols;
     for (size_t i = 0; i < st->n_target_list; i++) {
         PgQuery__ResTarget *rt = st->target_list[i]->res_target;
         if (rt->val->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
@@ -2442,6 +2542,7 @@ static int plan_simple(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error 
         nt++;
     }
 
+    bc.allow_srf = false;
     /* GROUP BY: a name matches an input column first, then an output alias (PostgreSQL). */
     groupctx g = {0};
     g.ngroups = (int)st->n_group_clause;
@@ -2545,8 +2646,11 @@ static int plan_simple(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error 
         sortexpr = donexpr;
     }
 
+    if (bc.nsrf && (grouped || nsort_has_win(tl, nt)))
+        return err_at(err, bc.srfs[0].args && bc.srfs[0].nargs ? bc.srfs[0].args[0]->location : -1, "0A000",
+                      "set-returning functions in grouped or windowed queries are not supported yet");
     /* Which input columns are read. */
-    bool *need = tl_arena_zalloc(&q->arena, (size_t)sc->ncols + 1);
+    bool *need = tl_arena_zalloc(&q->arena, (size_t)sc->ncols + (size_t)bc.nsrf + 1);
     mark_cols(where, need);
     for (int i = 0; i < nt; i++) mark_cols(tl[i].e, need);
     for (int i = 0; i < g.ngroups; i++) mark_cols(g.groups[i], need);
@@ -2601,6 +2705,7 @@ static int plan_simple(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error 
         if (!root) return -1;
         if (!single && where) root = op_filter(q, root, where);
     }
+    if (bc.nsrf) root = op_project_set(q, root, bc.nsrf, bc.srfs);
     if (grouped) {
         root = op_hashagg(q, root, g.ngroups, g.groups, g.naggs, g.aggs);
         if (having) root = op_filter(q, root, having);
