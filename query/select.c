@@ -547,7 +547,10 @@ static tl_expr *bind_any_all(bindctx *bc, PgQuery__AExpr *ae, const char *opn, t
     pnode *r = ae->rexpr;
     tl_type elem = tl_type_make(TL_UNKNOWN);
     bool typed = false;
-    if (r->node_case == PG_QUERY__NODE__NODE_TYPE_CAST && r->type_cast->type_name->n_array_bounds > 0) {
+    if (r->node_case == PG_QUERY__NODE__NODE_TYPE_CAST && r->type_cast->type_name->n_array_bounds > 0 &&
+        (r->type_cast->arg->node_case == PG_QUERY__NODE__NODE_A_ARRAY_EXPR ||
+         (r->type_cast->arg->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+          r->type_cast->arg->a_const->val_case == PG_QUERY__A__CONST__VAL_SVAL))) {
         PgQuery__TypeName tn = *r->type_cast->type_name;
         tn.n_array_bounds = 0;
         if (type_from_typename(bc->q, &tn, &elem, err) < 0) return NULL;

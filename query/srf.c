@@ -327,7 +327,11 @@ static int pset_fill(pset_op *p, qctx *q, batch *in, tl_error *err)
         }
         for (uint64_t r = 0; r < most; r++) {
             dcols_grow(&p->rows, &p->work);
-            for (int c = 0; c < nin; c++) tl_vec_get(&in->cols[c], i, &p->rows.v[c][p->rows.n]);
+            for (int c = 0; c < nin; c++) {
+                /* columns nobody reads are not filled by the scan */
+                if (in->cols[c].d.raw) tl_vec_get(&in->cols[c], i, &p->rows.v[c][p->rows.n]);
+                else p->rows.v[c][p->rows.n] = (tl_datum){.isnull = true};
+            }
             for (int s = 0; s < p->nsrf; s++)
                 p->rows.v[nin + s][p->rows.n] = r < one[s].n ? one[s].v[0][r] : (tl_datum){.isnull = true};
             p->rows.n++;

@@ -829,3 +829,79 @@ select a.org_id, (select count(*) from dim_users u where u.user_id = a.user_id) 
 -- name: correlated reference to a column the outer query lacks
 -- error
 select u.user_id from dim_users u where exists (select 1 from dim_orgs o where o.nonexistent = u.org_id);
+
+-- ==== what psql's meta-commands and Metabase's sync send ====
+
+-- name: regex operators ~ ~* !~ !~* on text and name
+select title, title ~ '^[A-M]' as am, title ~* 'CALL' as call_ci, title !~ 'e' as no_e, title !~* 'OBJ' as no_obj
+from dim_scenarios;
+
+-- name: regex class escapes \d \w \s and brackets
+select email from dim_users where email ~ '\d' or email ~ '^[[:alpha:]]+\.\w+@' or name ~ '\s[A-Z]';
+
+-- name: OPERATOR(pg_catalog.~) with COLLATE pg_catalog.default, as psql writes it
+select c.relname from pg_catalog.pg_class c
+where c.relname OPERATOR(pg_catalog.~) '^(dim_.*)$' COLLATE pg_catalog.default and c.relkind = 'r'
+order by 1;
+
+-- name: invalid regular expression
+-- error
+select 'a' ~ '(';
+
+-- name: COLLATE "C" in ORDER BY
+-- order: full
+select name from dim_users order by name collate "C", user_id;
+
+-- name: unknown collation
+-- error
+select name collate "xx_YY" from dim_users;
+
+-- name: array subscripts on catalog arrays and functions
+select (current_schemas(true))[1] as first_schema, (current_schemas(false))[1] as user_schema,
+       ('{{10,20,30}}'::int[])[2] as second, ('{{10,20}}'::int[])[5] as beyond;
+
+-- name: = ANY / <> ALL / < ANY over array values
+select x = any('{{1,2,NULL}}'::int[]) as a, x <> all('{{1,2}}'::int[]) as b, x < any('{{2,3}}'::int[]) as c,
+       x = any(null::int[]) as d, x = any('{{}}'::int[]) as e
+from (select 1 as x union all select 3 union all select null) s;
+
+-- name: ARRAY(subquery), uncorrelated and correlated, through array_to_string
+select o.org_id, array_to_string(array(select u.user_id from dim_users u where u.org_id = o.org_id order by u.user_id limit 3), ',') as first_users,
+       cardinality(array(select 1 from dim_scenarios)) as nscen
+from dim_orgs o;
+
+-- name: array concatenation with NULL
+select array_to_string('{{a,b}}'::text[] || '{{c}}'::text[], '-') as abc, array_to_string(null::text[] || '{{z}}'::text[], '-') as z;
+
+-- name: generate_series over integers (step, descending, empty) in FROM
+select s, (select count(*) from generate_series(10, 1, -3)) as down, (select count(*) from generate_series(5, 1)) as empty
+from generate_series(1, 10, 4) s;
+
+-- name: generate_series over dates by month in FROM, joined to facts (calendar with zero months)
+-- order: full
+select m::date as month, count(a.attempt_id) as attempts
+from generate_series(date_trunc('month', '{last}'::timestamptz) - interval '5 months', date_trunc('month', '{last}'::timestamptz), interval '1 month') m
+left join fact_scenario_attempts a on date_trunc('month', a.started_at) = m and a.org_id = '{org}'
+group by m order by m;
+
+-- name: generate_series WITH ORDINALITY and a column alias
+select * from generate_series(3, 5) with ordinality as t(v, i);
+
+-- name: set-returning functions in the target list (lockstep to the longest)
+select generate_series(1, 3) as a, unnest('{{x,y}}'::text[]) as b, 7 as c;
+
+-- name: unnest per row in the target list
+select s.scenario_id, unnest(array(select a.score from fact_scenario_attempts a where a.scenario_id = s.scenario_id order by a.score desc nulls last limit 2)) as top
+from dim_scenarios s;
+
+-- name: generate_subscripts and _pg_expandarray
+select g, (select x from information_schema._pg_expandarray('{{7,8,9}}'::int[]) e where e.n = g) as x
+from generate_subscripts('{{7,8,9}}'::int[], 1) g;
+
+-- name: generate_series with zero step
+-- error
+select * from generate_series(1, 5, 0);
+
+-- name: set-returning function in WHERE
+-- error
+select 1 from dim_orgs where generate_series(1, 2) > 1;
