@@ -754,10 +754,37 @@ typedef struct hashjoin_op {
     uint32_t *chain;    /* next row + 1 with the same slot */
     uint64_t nslots;
     bool built;
+    uint8_t *bmatched;  /* FULL: build rows that found a partner */
+    uint64_t tailpos;   /* FULL: next build row to consider for the unmatched tail */
+    bool left_done;
 } hashjoin_op;
 
 #define JOIN_INNER 1
 #define JOIN_LEFT 2
+#define JOIN_FULL 3 /* = PG_QUERY__JOIN_TYPE__JOIN_FULL */
+
+/* FULL JOIN's last part: build rows nobody matched, with NULL probe columns. */
+static int hashjoin_tail(hashjoin_op *j, op *o, batch **out)
+{
+    int nl = j->left->ncols, nr = j->right->ncols;
+    uint64_t *idx = tl_arena_alloc(&o->arena, sizeof *idx * TL_VEC_SIZE);
+    uint32_t n = 0;
+    while (j->tailpos < j->build.n && n < TL_VEC_SIZE) {
+        if (!j->bmatched[j->tailpos]) idx[n++] = j->tailpos;
+        j->tailpos++;
+    }
+    if (n == 0) return 0;
+    batch *rb = rs_gather(&j->build, idx, 0, n, &o->arena);
+    batch *b = batch_new(&o->arena, nl + nr, n);
+    for (int c = 0; c < nl; c++) {
+        tl_vec_alloc(&b->cols[c], j->left->types[c], n, &o->arena);
+        b->cols[c].n = n;
+        memset(b->cols[c].nulls, 1, n);
+    }
+    for (int c = 0; c < nr; c++) b->cols[nl + c] = rb->cols[c];
+    *out = b;
+    return 1;
+}
 
 static int hashjoin_build(hashjoin_op *j, qctx *q, tl_error *err)
 {
@@ -789,6 +816,7 @@ static int hashjoin_build(hashjoin_op *j, qctx *q, tl_error *err)
     tl_arena_free(&scratch);
     if (rc < 0) return -1;
     uint64_t n = j->build.n;
+    if (j->jointype == JOIN_FULL) j->bmatched = tl_xcalloc(n ? n : 1, 1);
     j->nslots = 16;
     while (j->nslots < n * 2) j->nslots *= 2;
     j->table = tl_xcalloc(j->nslots, sizeof *j->table);
@@ -822,10 +850,20 @@ static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
         j->built = true;
     }
     int nl = j->left->ncols, nr = j->right->ncols;
+    bool outer_l = j->jointype == JOIN_LEFT || j->jointype == JOIN_FULL;
     for (;;) {
         batch *in;
+        if (j->left_done) {
+            tl_arena_reset(&o->arena);
+            return hashjoin_tail(j, o, out);
+        }
         int rc = j->left->next(j->left, q, &in, err);
-        if (rc <= 0) return rc;
+        if (rc < 0) return rc;
+        if (rc == 0) {
+            if (j->jointype != JOIN_FULL) return 0;
+            j->left_done = true;
+            continue;
+        }
         if (q_check_cancel(q, err) < 0) return -1;
         tl_arena_reset(&o->arena);
         tl_vec *kv = tl_arena_zalloc(&o->arena, sizeof *kv * (size_t)(j->nkeys + 1));
@@ -900,10 +938,11 @@ static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
         for (uint64_t p = 0; p < np; p++)
             if (keep[p]) {
                 matched[li[p]] = 1;
+                if (j->bmatched) j->bmatched[ri[p]] = 1;
                 nk++;
             }
         uint64_t nun = 0;
-        if (j->jointype == JOIN_LEFT)
+        if (outer_l)
             for (uint32_t i = 0; i < in->n; i++) nun += !matched[i];
         uint64_t total = nk + nun;
         batch *ob = batch_new(&o->arena, nl + nr, (uint32_t)total);
@@ -928,7 +967,7 @@ static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
                 dst->nulls[w] = sv->nulls ? sv->nulls[p] : 0;
                 w++;
             }
-            for (uint32_t i = 0; i < in->n && j->jointype == JOIN_LEFT; i++) {
+            for (uint32_t i = 0; i < in->n && outer_l; i++) {
                 if (matched[i]) continue;
                 if (c < nl) {
                     memcpy((char *)dst->d.raw + es * w, (const char *)in->cols[c].d.raw + es * i, es);
@@ -958,6 +997,7 @@ static void hashjoin_close(op *o)
     free(j->bhash);
     free(j->table);
     free(j->chain);
+    free(j->bmatched);
 }
 
 op *op_hashjoin(qctx *q, op *left, op *right, int nkeys, tl_expr **lkeys, tl_expr **rkeys, int jointype,

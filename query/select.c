@@ -26,6 +26,8 @@ typedef struct scope_rel {
     int16_t *src_attnum;
     bool *hidden;      /* USING: the right side's merged columns, not found unqualified */
     op *sub;           /* planned subquery, consumed by build_from */
+    bool shadowed;     /* inside a JOIN with an alias: reachable only through the alias */
+    bool is_alias;     /* a JOIN's alias: USING's duplicate columns stay hidden even qualified */
 } scope_rel;
 
 typedef struct scope {
@@ -61,11 +63,13 @@ typedef struct winlist {
 static bool has_win(const tl_expr *e);
 static bool has_agg(const tl_expr *e);
 typedef struct fromitem fromitem;
+static void span_of(const fromitem *fi, const scope *sc, int *lo, int *hi);
 static bool attach_conj(qctx *q, scope *sc, fromitem *fi, tl_expr *e);
 static tl_expr *extract_wins(qctx *q, winlist *wl, tl_expr *e);
 static int add_cte_ref(qctx *q, scope *sc, PgQuery__RangeVar *rv, tl_error *err);
 static int add_range_function(qctx *q, scope *sc, PgQuery__RangeFunction *rf, tl_error *err);
 typedef struct bindctx bindctx;
+static int const_int(qctx *q, bindctx *bc, pnode *n, int64_t *out, const char *what, tl_error *err);
 static int bind_srf_call(bindctx *bc, PgQuery__FuncCall *fc, const char *name, srf_call *c, tl_error *err);
 static tl_expr *make_bool2(qctx *q, ekind k, tl_expr *a, tl_expr *b);
 
@@ -174,6 +178,7 @@ static int colref_here(bindctx *bc, PgQuery__ColumnRef *cr, const char **f, size
     if (nf == 1) {
         tl_expr *found = NULL;
         for (int i = 0; i < sc->nrels; i++) {
+            if (sc->rels[i].shadowed) continue;
             int a = find_att(&sc->rels[i], f[0], true);
             if (a == -1) continue;
             if (found || a == -2)
@@ -186,9 +191,9 @@ static int colref_here(bindctx *bc, PgQuery__ColumnRef *cr, const char **f, size
     const char *relname = f[nf - 2], *colname = f[nf - 1];
     for (int i = 0; i < sc->nrels; i++) {
         scope_rel *sr = &sc->rels[i];
-        if (strcmp(sr->alias, relname) != 0) continue;
+        if (sr->shadowed || strcmp(sr->alias, relname) != 0) continue;
         if (nf == 3 && strcmp(f[0], "public") != 0 && strcmp(f[0], "pg_catalog") != 0) continue;
-        int a = find_att(sr, colname, false);
+        int a = find_att(sr, colname, sr->is_alias);
         if (a == -2) return err_at(err, cr->location, "42702", "column reference \"%s\" is ambiguous", colname);
         if (a < 0) return err_at(err, cr->location, "42703", "column %s.%s does not exist", relname, colname);
         *out = col_expr(bc, sr, a, cr->location);
@@ -1806,10 +1811,10 @@ static int expand_star(bindctx *bc, PgQuery__ColumnRef *cr, target **tl, int *nt
         return err_at(err, cr->location, "42601", "SELECT * with no tables specified is not valid");
     for (int i = 0; i < sc->nrels; i++) {
         scope_rel *sr = &sc->rels[i];
-        if (rel && strcmp(sr->alias, rel) != 0) continue;
+        if (sr->shadowed || (rel && strcmp(sr->alias, rel) != 0)) continue;
         any = true;
         for (int a = 0; a < sr->ncols; a++) {
-            if (!rel && sr->hidden[a]) continue;
+            if ((!rel || sr->is_alias) && sr->hidden[a]) continue;
             if (*nt == *cap) {
                 *cap *= 2;
                 target *n2 = tl_arena_alloc(&bc->q->arena, sizeof *n2 * (size_t)*cap);
@@ -1992,7 +1997,6 @@ static tl_expr *make_bool2(qctx *q, ekind k, tl_expr *a, tl_expr *b)
     return e;
 }
 
-static void span_of(const fromitem *fi, const scope *sc, int *lo, int *hi);
 static tl_expr *bind_binop(bindctx *bc, const char *opn, tl_expr *l, tl_expr *r, int location, tl_error *err);
 
 /* USING (cols) / NATURAL: equality conditions, and the right side's columns hidden from
@@ -2048,6 +2052,50 @@ static int bind_using(qctx *q, scope *sc, fromitem *fi, PgQuery__JoinExpr *je, t
     return 0;
 }
 
+/* (a JOIN b) AS j: the join's columns under one name; a and b are no longer visible. */
+static int alias_join(qctx *q, scope *sc, fromitem *fi, PgQuery__Alias *al, tl_error *err)
+{
+    int lo, hi;
+    span_of(fi, sc, &lo, &hi);
+    if (sc->nrels == (int)TL_ARRAY_LEN(sc->rels)) return err_at(err, -1, "54000", "too many tables in FROM");
+    for (int i = 0; i < sc->nrels; i++) {
+        if (!strcmp(sc->rels[i].alias, al->aliasname) && !(sc->rels[i].base >= lo && sc->rels[i].base < hi))
+            return err_at(err, -1, "42712", "table name \"%s\" specified more than once", al->aliasname);
+    }
+    int ncols = hi - lo;
+    if ((int)al->n_colnames > ncols)
+        return err_at(err, -1, "42P10", "table \"%s\" has %d columns available but %d columns specified", al->aliasname,
+                      ncols, (int)al->n_colnames);
+    scope_rel *sr = &sc->rels[sc->nrels];
+    memset(sr, 0, sizeof *sr);
+    size_t n = (size_t)(ncols ? ncols : 1);
+    sr->names = tl_arena_zalloc(&q->arena, sizeof *sr->names * n);
+    sr->types = tl_arena_zalloc(&q->arena, sizeof *sr->types * n);
+    sr->src_table = tl_arena_zalloc(&q->arena, sizeof *sr->src_table * n);
+    sr->src_attnum = tl_arena_zalloc(&q->arena, sizeof *sr->src_attnum * n);
+    sr->hidden = tl_arena_zalloc(&q->arena, sizeof *sr->hidden * n);
+    for (int i = 0; i < sc->nrels; i++) {
+        scope_rel *in = &sc->rels[i];
+        if (in->shadowed || in->base < lo || in->base >= hi) continue;
+        for (int c = 0; c < in->ncols; c++) {
+            int at = in->base + c - lo;
+            sr->names[at] = in->names[c];
+            sr->types[at] = in->types[c];
+            sr->src_table[at] = in->src_table[c];
+            sr->src_attnum[at] = in->src_attnum[c];
+            sr->hidden[at] = in->hidden[c];
+        }
+        in->shadowed = true;
+    }
+    for (size_t c = 0; c < al->n_colnames; c++) sr->names[c] = pn_str(al->colnames[c]);
+    sr->alias = al->aliasname;
+    sr->base = lo;
+    sr->ncols = ncols;
+    sr->is_alias = true;
+    sc->nrels++;
+    return 0;
+}
+
 static fromitem *bind_from(qctx *q, scope *sc, pnode *n, tl_error *err)
 {
     fromitem *fi = tl_arena_zalloc(&q->arena, sizeof *fi);
@@ -2085,17 +2133,13 @@ static fromitem *bind_from(qctx *q, scope *sc, pnode *n, tl_error *err)
         if (!(fi->l = bind_from(q, sc, je->larg, err))) return NULL;
         if (!(fi->r = bind_from(q, sc, je->rarg, err))) return NULL;
         fi->jointype = je->jointype;
-        if (je->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER && je->jointype != PG_QUERY__JOIN_TYPE__JOIN_LEFT &&
-            je->jointype != PG_QUERY__JOIN_TYPE__JOIN_RIGHT) {
-            err_at(err, -1, "0A000", "FULL joins are not supported yet");
+        if (je->jointype == PG_QUERY__JOIN_TYPE__JOIN_FULL && (je->is_natural || je->n_using_clause)) {
+            err_at(err, -1, "0A000", "FULL JOIN with USING or NATURAL is not supported yet");
             return NULL;
         }
         fi->quals = je->quals;
         if ((je->is_natural || je->n_using_clause) && bind_using(q, sc, fi, je, err) < 0) return NULL;
-        if (je->alias && je->alias->aliasname) {
-            err_at(err, -1, "0A000", "aliases on JOIN are not supported yet");
-            return NULL;
-        }
+        if (je->alias && je->alias->aliasname && alias_join(q, sc, fi, je->alias, err) < 0) return NULL;
         return fi;
     }
     if (n->node_case == PG_QUERY__NODE__NODE_RANGE_FUNCTION) {
@@ -2463,11 +2507,92 @@ static int plan_setop(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *
     return 0;
 }
 
+/* VALUES (...), (...): rows computed now (constants, or a correlated subquery's outer
+ * values); columns typed as UNION would type them; ORDER BY by position or columnN. */
+static int plan_values(qctx *q, PgQuery__SelectStmt *st, qresult *res, bool keep_unknown, tl_error *err)
+{
+    int nrows = (int)st->n_values_lists;
+    int ncols = -1;
+    scope empty = {0};
+    bindctx nb = {.q = q, .sc = &empty};
+    tl_expr ***rows = tl_arena_alloc(&q->arena, sizeof *rows * (size_t)nrows);
+    for (int r = 0; r < nrows; r++) {
+        PgQuery__List *l = st->values_lists[r]->list;
+        if (ncols < 0) ncols = (int)l->n_items;
+        if ((int)l->n_items != ncols)
+            return err_at(err, -1, "42601", "VALUES lists must all be the same length");
+        rows[r] = tl_arena_alloc(&q->arena, sizeof **rows * (size_t)(ncols + 1));
+        for (int c = 0; c < ncols; c++)
+            if (!(rows[r][c] = bind_expr(&nb, l->items[c], err))) return -1;
+    }
+    tl_type *types = tl_arena_alloc(&q->arena, sizeof *types * (size_t)(ncols + 1));
+    for (int c = 0; c < ncols; c++) {
+        tl_type t = tl_type_make(TL_UNKNOWN);
+        for (int r = 0; r < nrows; r++) {
+            tl_type m = merge_type(t, rows[r][c]->type);
+            if (m.id == TL_TYPE_COUNT)
+                return err_at(err, rows[r][c]->location, "42804", "VALUES types %s and %s cannot be matched",
+                              op_display(t, q), op_display(rows[r][c]->type, q));
+            t = m;
+        }
+        if (t.id == TL_UNKNOWN && !keep_unknown) t = tl_type_make(TL_TEXT);
+        types[c] = t;
+        for (int r = 0; r < nrows; r++)
+            if (t.id != TL_UNKNOWN && !(rows[r][c] = coerce(&nb, rows[r][c], t, err))) return -1;
+    }
+    op *root = values_rows_op(q, ncols, types, nrows, rows, err);
+    if (!root) return -1;
+    int nsort = (int)st->n_sort_clause;
+    sort_key *keys = tl_arena_zalloc(&q->arena, sizeof *keys * (size_t)(nsort + 1));
+    for (int i = 0; i < nsort; i++) {
+        PgQuery__SortBy *sb = st->sort_clause[i]->sort_by;
+        int col = -1;
+        pnode *k = sb->node;
+        if (k->node_case == PG_QUERY__NODE__NODE_A_CONST && k->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL)
+            col = k->a_const->ival->ival - 1;
+        else if (k->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && k->column_ref->n_fields == 1) {
+            const char *nm = pn_str(k->column_ref->fields[0]);
+            if (nm && !strncmp(nm, "column", 6)) col = atoi(nm + 6) - 1;
+        }
+        if (col < 0 || col >= ncols) {
+            op_free(root);
+            return err_at(err, sb->location, "0A000", "ORDER BY on VALUES supports only column positions and names");
+        }
+        keys[i].col = col;
+        keys[i].desc = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
+        keys[i].nulls_first = sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST ||
+                              (keys[i].desc && sb->sortby_nulls != PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_LAST);
+    }
+    int64_t limit = -1, offset = 0;
+    if (st->limit_count && !(st->limit_count->node_case == PG_QUERY__NODE__NODE_A_CONST && st->limit_count->a_const->isnull) &&
+        const_int(q, &nb, st->limit_count, &limit, "LIMIT", err) < 0) {
+        op_free(root);
+        return -1;
+    }
+    if (st->limit_offset && const_int(q, &nb, st->limit_offset, &offset, "OFFSET", err) < 0) {
+        op_free(root);
+        return -1;
+    }
+    if (nsort) root = op_sort(q, root, nsort, keys, limit >= 0 ? limit + offset : -1);
+    if (limit >= 0 || offset > 0) root = op_limit(q, root, offset < 0 ? 0 : offset, limit);
+    res->root = root;
+    res->ncols = ncols;
+    res->types = types;
+    res->desc = tl_arena_zalloc(&q->arena, sizeof *res->desc * (size_t)(ncols + 1));
+    for (int c = 0; c < ncols; c++) {
+        res->desc[c].name = tl_arena_printf(&q->arena, "column%d", c + 1);
+        res->desc[c].type_oid = tl_type_oid(types[c]);
+        res->desc[c].typlen = types[c].id == TL_ENUM ? 4 : tl_type_len(types[c].id);
+        res->desc[c].typmod = types[c].typmod;
+    }
+    return 0;
+}
+
 static int plan_simple(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err)
 {
     bool keep_unknown = q->keep_unknown; /* a set operation's branch: outputs stay untyped */
     q->keep_unknown = false;
-    if (st->n_values_lists) return err_at(err, -1, "0A000", "VALUES lists are not supported yet");
+    if (st->n_values_lists) return plan_values(q, st, res, keep_unknown, err);
     if (st->into_clause) return err_at(err, -1, "0A000", "SELECT INTO is not supported");
     if (st->n_locking_clause) return err_at(err, -1, "0A000", "FOR UPDATE/SHARE is not supported");
     bool distinct_on = st->n_distinct_clause && st->distinct_clause[0] != NULL &&
