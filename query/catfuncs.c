@@ -351,6 +351,32 @@ static bool is_keyword(const char *s)
     return false;
 }
 
+/* quote_ident's rule, appended to out (format()'s %I uses it too). */
+void cat_quote_ident(const char *p, uint32_t len, tl_buf *out)
+{
+    bool safe = len > 0 && ((p[0] >= 'a' && p[0] <= 'z') || p[0] == '_');
+    for (uint32_t k = 0; safe && k < len; k++) {
+        char c = p[k];
+        safe = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    }
+    if (safe && len < 64) {
+        char z[64];
+        memcpy(z, p, len);
+        z[len] = '\0';
+        safe = !is_keyword(z);
+    }
+    if (safe) {
+        tl_buf_append(out, p, len);
+        return;
+    }
+    tl_buf_putc(out, '"');
+    for (uint32_t k = 0; k < len; k++) {
+        if (p[k] == '"') tl_buf_putc(out, '"');
+        tl_buf_putc(out, p[k]);
+    }
+    tl_buf_putc(out, '"');
+}
+
 K(k_quote_ident)
 {
     for (uint32_t i = 0; i < n; i++) {

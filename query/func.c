@@ -915,6 +915,22 @@ static fn_def fns[] = {
     {"*", 2, {TL_FLOAT8, TL_INTERVAL}, TL_INTERVAL, k_interval_mul, false, false},
     {"/", 2, {TL_INTERVAL, TL_FLOAT8}, TL_INTERVAL, k_interval_mul, false, false},
     {"version", 0, {0}, TL_TEXT, k_version, false, false},
+    {"timezone", 2, {U, TL_TIMESTAMPTZ}, TL_TIMESTAMP, k_timezone, false, false},
+    {"timezone", 2, {U, TL_TIMESTAMP}, TL_TIMESTAMPTZ, k_timezone, false, false},
+    {"age", 2, {TL_TIMESTAMPTZ, TL_TIMESTAMPTZ}, TL_INTERVAL, k_age, false, false},
+    {"age", 2, {TL_TIMESTAMP, TL_TIMESTAMP}, TL_INTERVAL, k_age, false, false},
+    {"age", 1, {TL_TIMESTAMPTZ}, TL_INTERVAL, k_age, false, false},
+    {"age", 1, {TL_TIMESTAMP}, TL_INTERVAL, k_age, false, false},
+    {"make_date", 3, {TL_INT4, TL_INT4, TL_INT4}, TL_DATE, k_make_date, false, false},
+    {"make_timestamp", 6, {TL_INT4, TL_INT4, TL_INT4, TL_INT4, TL_INT4, TL_FLOAT8}, TL_TIMESTAMP, k_make_timestamp, false, false},
+    {"make_timestamptz", 6, {TL_INT4, TL_INT4, TL_INT4, TL_INT4, TL_INT4, TL_FLOAT8}, TL_TIMESTAMPTZ, k_make_timestamp, false, false},
+    {"make_timestamptz", 7, {TL_INT4, TL_INT4, TL_INT4, TL_INT4, TL_INT4, TL_FLOAT8, TL_TEXT}, TL_TIMESTAMPTZ, k_make_timestamp, false, false},
+    {"justify_days", 1, {TL_INTERVAL}, TL_INTERVAL, k_justify, false, false},
+    {"justify_hours", 1, {TL_INTERVAL}, TL_INTERVAL, k_justify, false, false},
+    {"justify_interval", 1, {TL_INTERVAL}, TL_INTERVAL, k_justify, false, false},
+    {"format", -1, {U}, TL_TEXT, k_format, true, false},
+    {"to_char", 2, {TL_NUMERIC, TL_TEXT}, TL_TEXT, k_to_char_num, false, false},
+    {"to_char", 2, {TL_FLOAT8, TL_TEXT}, TL_TEXT, k_to_char_num, false, false},
     {"~", 2, {TL_TEXT, TL_TEXT}, TL_BOOL, k_regex, false, false},
     {"~*", 2, {TL_TEXT, TL_TEXT}, TL_BOOL, k_regex, false, false},
     {"!~", 2, {TL_TEXT, TL_TEXT}, TL_BOOL, k_regex, false, false},
@@ -997,7 +1013,7 @@ static const agg_def aggs[] = {
     {"variance", A_VAR_SAMP}, {"var_samp", A_VAR_SAMP}, {"var_pop", A_VAR_POP}, {"stddev", A_STDDEV_SAMP},
     {"stddev_samp", A_STDDEV_SAMP}, {"stddev_pop", A_STDDEV_POP}, {"bool_and", A_BOOL_AND},
     {"bool_or", A_BOOL_OR}, {"every", A_BOOL_AND}, {"string_agg", A_STRING_AGG},
-    {"percentile_cont", A_PCT_CONT}, {"percentile_disc", A_PCT_DISC},
+    {"percentile_cont", A_PCT_CONT}, {"percentile_disc", A_PCT_DISC}, {"array_agg", A_ARRAY_AGG},
 };
 
 static const agg_def wins[] = {
@@ -1056,6 +1072,7 @@ tl_type agg_result_type(const agg_def *a, tl_type arg)
     case A_STRING_AGG: return tl_type_is_string(arg.id) || arg.id == TL_UNKNOWN ? tl_type_make(TL_TEXT) : bad;
     case A_PCT_CONT: return num_rank(arg.id) || arg.id == TL_UNKNOWN ? tl_type_make(TL_FLOAT8) : bad;
     case A_PCT_DISC: return arg.id == TL_JSON ? bad : arg;
+    case A_ARRAY_AGG: return arg.id == TL_ARRAY ? bad : subq_array_type(arg.id == TL_UNKNOWN ? tl_type_make(TL_TEXT) : arg);
     case W_ROW_NUMBER: case W_RANK: case W_DENSE_RANK: return tl_type_make(TL_INT8);
     case W_NTILE: return tl_type_make(TL_INT4);
     case W_PERCENT_RANK: case W_CUME_DIST: return tl_type_make(TL_FLOAT8);

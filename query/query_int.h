@@ -78,7 +78,7 @@ typedef int (*fn_kernel)(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl
 struct fn_def {
     const char *name;
     int nargs;                 /* -1 variadic */
-    tl_type_id args[4];
+    tl_type_id args[8];
     tl_type_id ret;            /* TL_UNKNOWN: same as first argument */
     fn_kernel fn;
     bool nonstrict;            /* handles NULLs itself */
@@ -103,7 +103,10 @@ struct tl_expr {
     tl_expr *agg_filter;
     tl_expr *agg_order;     /* string_agg(x, d ORDER BY k), WITHIN GROUP (ORDER BY k) */
     bool agg_order_desc;
+    bool agg_order_nulls_first; /* array_agg / string_agg (x ORDER BY k NULLS FIRST|LAST) */
     double agg_frac;        /* percentile_cont / percentile_disc fraction */
+    double *agg_fracs;      /* percentile_*(ARRAY[...]): the fractions; result is an array */
+    int agg_nfracs;
     bool ilike;             /* E_LIKE */
     struct win_spec *win;   /* E_WIN */
     int param;           /* E_CONST standing for $param while inferring (0 = none) */
@@ -118,7 +121,7 @@ struct tl_expr {
 typedef enum agg_kind {
     A_COUNT_STAR, A_COUNT, A_SUM, A_AVG, A_MIN, A_MAX,
     A_VAR_SAMP, A_VAR_POP, A_STDDEV_SAMP, A_STDDEV_POP,
-    A_BOOL_AND, A_BOOL_OR, A_STRING_AGG, A_PCT_CONT, A_PCT_DISC,
+    A_BOOL_AND, A_BOOL_OR, A_STRING_AGG, A_PCT_CONT, A_PCT_DISC, A_ARRAY_AGG,
     /* window-only functions */
     W_ROW_NUMBER, W_RANK, W_DENSE_RANK, W_PERCENT_RANK, W_CUME_DIST, W_NTILE, W_LAG, W_LEAD,
     W_FIRST_VALUE, W_LAST_VALUE, W_NTH_VALUE
@@ -284,6 +287,14 @@ tl_expr *array_any_expr(qctx *q, const char *opn, bool all, tl_expr *x, tl_expr 
 tl_expr *array_subscript_expr(qctx *q, tl_expr *arr, tl_expr *idx, int location);
 int k_array_cat(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 int array_elem_datum(qctx *q, const tl_str *txt, tl_type t, tl_datum *out, tl_arena *a, tl_error *err);
+/* func_misc.c */
+int k_timezone(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int k_age(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int k_make_date(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int k_make_timestamp(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int k_justify(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int k_format(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int k_to_char_num(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 /* func_regex.c: ~ ~* !~ !~* */
 int k_regex(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 /* catfuncs.c: catalog functions and reg* types, consulted after func.c's registry */
@@ -295,6 +306,7 @@ int cat_array_of(qctx *q, tl_type elem, tl_type *out); /* -1: no such array type
 int cat_cast_datum(qctx *q, const tl_datum *in, tl_type from, tl_type to, tl_datum *out, tl_error *err);
 bool cat_format_value(qctx *q, tl_type t, const tl_datum *d, tl_buf *out);
 void catfn_install_hooks(void);
+void cat_quote_ident(const char *p, uint32_t len, tl_buf *out);
 void catfn_set_session(tl_qsession *s);
 /* session.c: every setting of the session, for pg_settings */
 void q_each_setting(tl_qsession *s, void *ctx,

@@ -397,7 +397,7 @@ static tl_expr *make_func(bindctx *bc, const fn_def *fn, const char *name, int n
 static int coerce_args(bindctx *bc, const fn_def *fn, tl_expr **args, int n, tl_error *err)
 {
     for (int i = 0; i < n; i++) {
-        tl_type_id want = fn->nargs < 0 ? fn->args[0] : i < 4 ? fn->args[i] : TL_UNKNOWN;
+        tl_type_id want = fn->nargs < 0 ? fn->args[0] : i < 8 ? fn->args[i] : TL_UNKNOWN;
         tl_type_id have = args[i]->type.id;
         if (want == TL_UNKNOWN || want == have) continue;
         bool sw = want == TL_TEXT || want == TL_VARCHAR || want == TL_BPCHAR || want == TL_NAME;
@@ -812,6 +812,7 @@ static int const_double(bindctx *bc, pnode *n, double *out, tl_error *err)
 }
 
 /* An aggregate call (not a window): args, DISTINCT, FILTER, ORDER BY inside, WITHIN GROUP. */
+static tl_type array_type_for(qctx *q, tl_type elem);
 static tl_expr *bind_agg_call(bindctx *bc, PgQuery__FuncCall *fc, const agg_def *ad, const char *name, tl_error *err)
 {
     tl_expr *e = expr_new(bc->q, E_AGG, tl_type_make(TL_INT8), fc->location);
@@ -838,7 +839,23 @@ static tl_expr *bind_agg_call(bindctx *bc, PgQuery__FuncCall *fc, const agg_def 
             err_at(err, fc->location, "42883", "function %s with these arguments does not exist", name);
             return NULL;
         }
-        if (const_double(bc, fc->args[0], &e->agg_frac, err) < 0) return NULL;
+        pnode *fa = fc->args[0];
+        if (fa->node_case == PG_QUERY__NODE__NODE_TYPE_CAST && fa->type_cast->type_name->n_array_bounds > 0)
+            fa = fa->type_cast->arg;
+        if (fa->node_case == PG_QUERY__NODE__NODE_A_ARRAY_EXPR) {
+            /* percentile_cont(ARRAY[0.25, 0.5]): an array of results */
+            PgQuery__AArrayExpr *ax = fa->a_array_expr;
+            e->agg_nfracs = (int)ax->n_elements;
+            e->agg_fracs = tl_arena_alloc(&bc->q->arena, sizeof *e->agg_fracs * (ax->n_elements + 1));
+            for (size_t i = 0; i < ax->n_elements; i++)
+                if (const_double(bc, ax->elements[i], &e->agg_fracs[i], err) < 0) return NULL;
+            if (!e->agg_nfracs) {
+                err_at(err, fc->location, "0A000", "percentile of an empty array is not supported");
+                return NULL;
+            }
+        } else if (const_double(bc, fc->args[0], &e->agg_frac, err) < 0) {
+            return NULL;
+        }
         PgQuery__SortBy *sb = fc->agg_order[0]->sort_by;
         tl_expr *arg = bind_expr(bc, sb->node, err);
         if (!arg) return NULL;
@@ -856,6 +873,7 @@ static tl_expr *bind_agg_call(bindctx *bc, PgQuery__FuncCall *fc, const agg_def 
         e->args = tl_arena_alloc(&bc->q->arena, sizeof *e->args);
         e->args[0] = arg;
         e->type = agg_result_type(ad, arg->type);
+        if (e->agg_nfracs && e->type.id != TL_TYPE_COUNT) e->type = subq_array_type(e->type);
     } else {
         int want = ad->kind == A_STRING_AGG ? 2 : 1;
         if ((int)fc->n_args != want) {
@@ -889,7 +907,7 @@ static tl_expr *bind_agg_call(bindctx *bc, PgQuery__FuncCall *fc, const agg_def 
         e->type = agg_result_type(ad, e->args[0]->type);
         if (ad->kind == A_STRING_AGG && (e->args[1]->type.id != TL_TEXT)) e->type = tl_type_make(TL_TYPE_COUNT);
         if (fc->n_agg_order) {
-            if (fc->n_agg_order > 1 || ad->kind != A_STRING_AGG) {
+            if (fc->n_agg_order > 1 || (ad->kind != A_STRING_AGG && ad->kind != A_ARRAY_AGG)) {
                 err_at(err, fc->location, "0A000", "ORDER BY inside %s is not supported yet", name);
                 return NULL;
             }
@@ -899,10 +917,13 @@ static tl_expr *bind_agg_call(bindctx *bc, PgQuery__FuncCall *fc, const agg_def 
             if (k->type.id == TL_UNKNOWN && !(k = coerce(bc, k, tl_type_make(TL_TEXT), err))) return NULL;
             e->agg_order = k;
             e->agg_order_desc = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
+            e->agg_order_nulls_first = sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST ||
+                                       (e->agg_order_desc && sb->sortby_nulls != PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_LAST);
         } else if (ad->kind == A_STRING_AGG && fc->agg_distinct) {
             e->agg_order = e->args[0];
         }
     }
+    if (ad->kind == A_ARRAY_AGG && e->type.id == TL_ARRAY) e->type = array_type_for(bc->q, e->args[0]->type);
     if (e->type.id == TL_TYPE_COUNT) {
         tl_buf b;
         tl_buf_init(&b);
@@ -1152,7 +1173,7 @@ static tl_expr *bind_func(bindctx *bc, PgQuery__FuncCall *fc, tl_error *err)
             fn = fn_lookup(name, n, t2);
         }
         if (fn) {
-            for (int i = 0; i < n && i < 4; i++) {
+            for (int i = 0; i < n && i < 8; i++) {
                 tl_type_id want = fn->nargs < 0 ? fn->args[0] : fn->args[i];
                 if (want != TL_UNKNOWN && args[i]->type.id != want &&
                     !(args[i] = coerce(bc, args[i], tl_type_make(want), err)))
@@ -1324,12 +1345,21 @@ static int plan_sub(bindctx *bc, pnode *sel, int location, outer_frame *f, qresu
     return rc;
 }
 
+/* The array type over elem: the catalog's for enums (user_role[]), text[] if none. */
+static tl_type array_type_for(qctx *q, tl_type elem)
+{
+    tl_type t = subq_array_type(elem);
+    tl_type o;
+    if (elem.id == TL_ENUM && cat_array_of(q, elem, &o) == 0) t = o;
+    return t;
+}
+
 /* A correlated subquery: evaluated per outer row by subquery.c. extra: ANY's left side. */
 static tl_expr *make_subq(bindctx *bc, PgQuery__SubLink *sl, int kind, const outer_frame *f, tl_type rtype,
                           tl_type ctype, tl_expr *extra)
 {
     qctx *q = bc->q;
-    tl_type t = kind == SQ_EXPR ? rtype : kind == SQ_ARRAY ? subq_array_type(rtype) : tl_type_make(TL_BOOL);
+    tl_type t = kind == SQ_EXPR ? rtype : kind == SQ_ARRAY ? array_type_for(q, rtype) : tl_type_make(TL_BOOL);
     tl_expr *e = expr_new(q, E_SUBQ, t, sl->location);
     e->nargs = f->nrefs + (extra ? 1 : 0);
     e->args = tl_arena_alloc(&q->arena, sizeof *e->args * (size_t)e->nargs);
@@ -1395,7 +1425,7 @@ static tl_expr *bind_sublink(bindctx *bc, PgQuery__SubLink *sl, tl_error *err)
         if (subq_drain(q, r.root, r.types[0], UINT64_MAX, true, &q->arena, &vals, &n, err) < 0) return NULL;
         tl_datum d;
         subq_array_value(q, t, vals, n, &d, &q->arena);
-        return expr_const(q, subq_array_type(t), &d, sl->location);
+        return expr_const(q, array_type_for(q, t), &d, sl->location);
     }
     case PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK:
     case PG_QUERY__SUB_LINK_TYPE__ALL_SUBLINK: {

@@ -905,3 +905,70 @@ select * from generate_series(1, 5, 0);
 -- name: set-returning function in WHERE
 -- error
 select 1 from dim_orgs where generate_series(1, 2) > 1;
+
+-- ==== functions and relational forms of round 2 ====
+
+-- name: AT TIME ZONE both ways and on a date
+select '2024-03-10 12:00:00+00'::timestamptz at time zone 'America/New_York' as a, '2024-03-10 12:00:00'::timestamp at time zone 'Europe/Berlin' as b, '2024-01-01'::date at time zone 'UTC' as c;
+
+-- name: age with borrowing across months
+select age('2024-03-31 10:00+00'::timestamptz, '2023-02-28 12:30+00'::timestamptz) a, age('2020-01-01'::timestamp, '2021-03-15 01:02:03'::timestamp) b, age('2024-01-31'::timestamp,'2024-02-29'::timestamp) c;
+
+-- name: make_date, make_timestamp, make_timestamptz
+select make_date(2024, 2, 29) a, make_timestamp(2024, 1, 2, 3, 4, 5.5) b, make_timestamptz(2024, 7, 1, 12, 0, 0) c, make_timestamptz(2024, 7, 1, 12, 0, 0, 'Asia/Tokyo') d;
+
+-- name: make_date out of range
+-- error
+select make_date(2023, 2, 29);
+
+-- name: justify_days, justify_hours, justify_interval
+select justify_days(interval '65 days') a, justify_hours(interval '50 hours') b, justify_interval(interval '1 mon -1 hour') c, justify_interval(interval '-35 days 3 hours') d, justify_days(interval '-1 mon 40 days') e;
+
+-- name: format with %s %I %L %% positions and widths
+select format('%s|%I|%L|%%|%2$s|%-5s|%5s|', 'a b', 'Tab', 'it''s', 'x') a, format('%L %s %I', null, null, 'ok') b, format('%L', E'a\\b') c;
+
+-- name: format with too few arguments
+-- error
+select format('%s %s', 1);
+
+-- name: to_char for numbers ('999.99', 'FM999', '9,999.99', '990.99', overflow)
+select to_char(123.456, '999.99') a, to_char(-5, '999') b, to_char(5, 'FM999') c, to_char(1234.5, '9,999.99') d, to_char(0.5, '999.99') e, to_char(0.5, '990.99') f, to_char(12345, '999') g, to_char(1.5, 'FM999.99') h, to_char(0, '999') i, to_char(-0.25, 'FM990.00') j, to_char(7.0::float8, '00.0') k;
+
+-- name: array_agg with ORDER BY and DISTINCT over an enum
+select org_id, array_to_string(array_agg(user_id order by user_id), ',') a, array_agg(distinct role) b from dim_users group by org_id;
+
+-- name: array_agg keeps NULLs; ORDER BY ... NULLS LAST
+select array_agg(x) a, array_agg(x order by x desc nulls last) b from (values (1),(null),(3)) v(x);
+
+-- name: percentile_cont and percentile_disc with an array of fractions
+select percentile_cont(array[0.25, 0.5, 0.75]) within group (order by score) a, percentile_disc(array[0.1, 0.9]) within group (order by duration_seconds) b from fact_scenario_attempts;
+
+-- name: array_agg with FILTER
+select array_agg(score) filter (where score > 99) a from fact_scenario_attempts where org_id is not null;
+
+-- name: FULL JOIN of orgs with a VALUES list (unmatched on both sides)
+select o.name, v.n from dim_orgs o full join (values ('{org}'::uuid, 1), ('00000000-0000-0000-0000-000000000000'::uuid, 2)) v(org_id, n) on v.org_id = o.org_id;
+
+-- name: FULL JOIN of per-scenario counts with a residual condition
+select s.title, c.n from dim_scenarios s
+full join (select scenario_id, count(*) as n from fact_scenario_attempts where score > 95 group by scenario_id) c
+  on c.scenario_id = s.scenario_id and c.n > 5;
+
+-- name: JOIN ... AS alias with USING, columns through the alias
+select j.org_id, j.user_id, j.role, j.plan from (dim_users u join dim_orgs o using (org_id)) as j order by j.user_id limit 10;
+
+-- name: JOIN alias hides the inner table names
+-- error
+select u.user_id from (dim_users u join dim_orgs o using (org_id)) as j;
+
+-- name: VALUES as a statement with ORDER BY and LIMIT
+-- order: full
+values (3, 'c'), (1, 'a'), (2, null) order by 1 desc limit 2;
+
+-- name: VALUES in FROM with column aliases, joined to a dimension
+select v.role, v.label, count(u.user_id) as users from (values ('admin', 'A'), ('trainee', 'T'), ('nobody', 'N')) v(role, label)
+left join dim_users u on u.role::text = v.role group by v.role, v.label;
+
+-- name: VALUES rows of different lengths
+-- error
+values (1, 2), (3);
