@@ -278,8 +278,16 @@ void rs_init(rowstore *rs, int ncols, const tl_type *types)
     tl_arena_init(&rs->strings);
 }
 
+static int64_t rs_row_bytes(const rowstore *rs)
+{
+    int64_t b = 0;
+    for (int c = 0; c < rs->ncols; c++) b += (int64_t)tl_vec_elem_size(rs->types[c].id) + 1;
+    return b;
+}
+
 void rs_free(rowstore *rs)
 {
+    if (rs->acct) *rs->acct -= rs_row_bytes(rs) * (int64_t)rs->cap + (int64_t)rs->strings.used;
     for (int c = 0; c < rs->ncols; c++) {
         free(rs->data[c]);
         free(rs->nulls[c]);
@@ -295,6 +303,7 @@ void rs_reserve(rowstore *rs, uint64_t n)
     if (n <= rs->cap) return;
     uint64_t cap = rs->cap ? rs->cap : 1024;
     while (cap < n) cap *= 2;
+    if (rs->acct) *rs->acct += rs_row_bytes(rs) * (int64_t)(cap - rs->cap);
     for (int c = 0; c < rs->ncols; c++) {
         rs->data[c] = tl_xrealloc(rs->data[c], tl_vec_elem_size(rs->types[c].id) * cap);
         rs->nulls[c] = tl_xrealloc(rs->nulls[c], cap);
@@ -323,9 +332,20 @@ void rs_put(rowstore *rs, uint64_t at, int c, const tl_vec *v, uint32_t i)
 void rs_append_batch(rowstore *rs, const batch *b)
 {
     rs_reserve(rs, rs->n + b->n);
+    size_t before = rs->strings.used;
     for (int c = 0; c < rs->ncols; c++)
         for (uint32_t i = 0; i < b->n; i++) rs_put(rs, rs->n + i, c, &b->cols[c], i);
     rs->n += b->n;
+    if (rs->acct) *rs->acct += (int64_t)(rs->strings.used - before);
+}
+
+int q_mem_check(qctx *q, tl_error *err)
+{
+    if (q->mem_limit <= 0 || q->mem_used + (int64_t)q->arena.used <= q->mem_limit) return 0;
+    tl_errorf(err, "53200", "out of memory");
+    tl_error_detail(err, "The query needs more than tally.query_mem_limit (%lld kB) to run.",
+                    (long long)(q->mem_limit / 1024));
+    return -1;
 }
 
 void rs_get(const rowstore *rs, int c, uint64_t r, tl_datum *d)
@@ -370,6 +390,8 @@ typedef struct hashagg_op {
     bool built;
     uint64_t emitted;
     tl_arena keep;
+    int64_t *acct;      /* qctx.mem_used: states, hashes and slots */
+    int64_t charged;
 } hashagg_op;
 
 static uint64_t row_hash(const tl_vec *cols, int n, uint32_t i)
@@ -406,6 +428,15 @@ static bool group_equal(const hashagg_op *h, uint64_t g, const tl_vec *cols, uin
         if (t == TL_NUMERIC && a.v.n.scale != b.v.n.scale) return false; /* 1.0 vs 1.00 print differently */
     }
     return true;
+}
+
+/* What the group table holds beyond its rowstore, for tally.query_mem_limit. */
+static void agg_charge(hashagg_op *h)
+{
+    int64_t now = (int64_t)(h->capfound * ((uint64_t)(h->naggs ? h->naggs : 1) * sizeof(agg_state) + sizeof(uint64_t)) +
+                            h->nslots * sizeof(uint32_t) + h->keep.used);
+    *h->acct += now - h->charged;
+    h->charged = now;
 }
 
 static void agg_grow(hashagg_op *h)
@@ -469,6 +500,8 @@ static int hashagg_build(hashagg_op *h, qctx *q, tl_error *err)
         if (rc <= 0) break;
         tl_arena_reset(&scratch);
         if ((rc = q_check_cancel(q, err)) < 0) break;
+        agg_charge(h);
+        if ((rc = q_mem_check(q, err)) < 0) break;
         for (int c = 0; c < h->ngroups && rc == 0; c++) rc = expr_eval(q, h->groups[c], in, &gv[c], &scratch, err);
         for (int k = 0; k < h->naggs && rc == 0; k++) {
             const tl_expr *ae = h->aggs[k];
@@ -561,6 +594,7 @@ static void hashagg_close(op *o)
     hashagg_op *h = (hashagg_op *)o;
     op_free(h->child);
     rs_free(&h->keys);
+    *h->acct -= h->charged;
     for (uint64_t i = 0; i < h->nfound * (uint64_t)h->naggs; i++) agg_state_free(&h->states[i]);
     free(h->states);
     free(h->table);
@@ -587,6 +621,8 @@ op *op_hashagg(qctx *q, op *child, int ngroups, tl_expr **groups, int naggs, tl_
     h->aggs = aggs;
     h->scalar = ngroups == 0;
     rs_init(&h->keys, ngroups, types);
+    h->keys.acct = &q->mem_used;
+    h->acct = &q->mem_used;
     tl_arena_init(&h->keep);
     return &h->base;
 }
@@ -603,6 +639,7 @@ typedef struct sort_op {
     bool built;
     uint64_t emitted;
     int64_t limit;
+    bool has_bound;     /* top-N: rows[0..limit) are the best so far; row limit-1 bounds them */
 } sort_op;
 
 static int cmp_rows(const sort_op *s, uint64_t a, uint64_t b)
@@ -631,18 +668,107 @@ static int sort_cmp(const void *pa, const void *pb, void *arg)
     return cmp_rows(arg, *(const uint64_t *)pa, *(const uint64_t *)pb);
 }
 
+/* Batch row i against stored row r on the sort keys (rows equal on every key: 0). */
+static int cmp_batch_row(const sort_op *s, const batch *b, uint32_t i, uint64_t r)
+{
+    for (int k = 0; k < s->nkeys; k++) {
+        const sort_key *key = &s->keys[k];
+        int c = key->col;
+        bool an = !b->cols[c].d.raw || tl_vec_isnull(&b->cols[c], i), bn = s->rows.nulls[c][r];
+        if (an || bn) {
+            if (an && bn) continue;
+            return an == key->nulls_first ? -1 : 1;
+        }
+        tl_datum x, y;
+        tl_vec_get(&b->cols[c], i, &x);
+        rs_get(&s->rows, c, r, &y);
+        tl_type_id t = s->rows.types[c].id == TL_UNKNOWN ? TL_TEXT : s->rows.types[c].id;
+        int v = tl_datum_cmp(t, &x, &y);
+        if (v) return key->desc ? -v : v;
+    }
+    return 0;
+}
+
+/* Top-N: keep only the best `limit` rows (sorted), so ORDER BY ... LIMIT holds
+ * O(limit) rows and sorts 2*limit at a time instead of the whole input. */
+static void sort_compact(sort_op *s)
+{
+    uint64_t n = s->rows.n, k = (uint64_t)s->limit;
+    uint64_t *idx = tl_xmalloc(sizeof *idx * (n ? n : 1));
+    for (uint64_t i = 0; i < n; i++) idx[i] = i;
+    qsort_r(idx, n, sizeof *idx, sort_cmp, s);
+    if (k > n) k = n;
+    rowstore nr;
+    rs_init(&nr, s->rows.ncols, s->rows.types);
+    nr.acct = s->rows.acct;
+    tl_arena a;
+    tl_arena_init(&a);
+    for (uint64_t from = 0; from < k; from += TL_VEC_SIZE) {
+        uint32_t m = k - from > TL_VEC_SIZE ? TL_VEC_SIZE : (uint32_t)(k - from);
+        rs_append_batch(&nr, rs_gather(&s->rows, idx, from, m, &a));
+        tl_arena_reset(&a);
+    }
+    tl_arena_free(&a);
+    free(idx);
+    rs_free(&s->rows);
+    s->rows = nr;
+    s->has_bound = k > 0 && k == (uint64_t)s->limit;
+}
+
 static int sort_next(op *o, qctx *q, batch **out, tl_error *err)
 {
     sort_op *s = (sort_op *)o;
     if (!s->built) {
+        uint64_t topn = s->limit >= 0 && s->limit <= 1000000 ? (uint64_t)s->limit : 0;
+        tl_arena sel;
+        tl_arena_init(&sel);
         for (;;) {
             batch *in;
             int rc = s->child->next(s->child, q, &in, err);
-            if (rc < 0) return -1;
+            if (rc < 0) {
+                tl_arena_free(&sel);
+                return -1;
+            }
             if (rc == 0) break;
-            if (q_check_cancel(q, err) < 0) return -1;
+            if (q_check_cancel(q, err) < 0) {
+                tl_arena_free(&sel);
+                return -1;
+            }
+            if (s->limit == 0) continue;
+            if (s->has_bound) {
+                /* only rows that beat the current limit-th row can enter */
+                tl_arena_reset(&sel);
+                uint32_t *keep = tl_arena_alloc(&sel, sizeof *keep * (in->n ? in->n : 1)), nk = 0;
+                uint64_t bound = (uint64_t)s->limit - 1;
+                for (uint32_t i = 0; i < in->n; i++)
+                    if (cmp_batch_row(s, in, i, bound) < 0) keep[nk++] = i;
+                if (nk == 0) continue;
+                if (nk < in->n) {
+                    batch *b = batch_new(&sel, in->ncols, nk);
+                    for (int c = 0; c < in->ncols; c++) {
+                        const tl_vec *src = &in->cols[c];
+                        b->cols[c] = *src;
+                        b->cols[c].n = nk;
+                        if (!src->d.raw) continue;
+                        tl_vec_alloc(&b->cols[c], src->type, nk, &sel);
+                        b->cols[c].n = nk;
+                        size_t es = tl_vec_elem_size(src->type.id);
+                        for (uint32_t j = 0; j < nk; j++) {
+                            memcpy((char *)b->cols[c].d.raw + es * j, (const char *)src->d.raw + es * keep[j], es);
+                            b->cols[c].nulls[j] = src->nulls ? src->nulls[keep[j]] : 0;
+                        }
+                    }
+                    in = b;
+                }
+            }
             rs_append_batch(&s->rows, in);
+            if (q_mem_check(q, err) < 0) {
+                tl_arena_free(&sel);
+                return -1;
+            }
+            if (topn && s->rows.n >= 2 * topn + TL_VEC_SIZE) sort_compact(s);
         }
+        tl_arena_free(&sel);
         s->idx = tl_xmalloc(sizeof *s->idx * (s->rows.n ? s->rows.n : 1));
         for (uint64_t i = 0; i < s->rows.n; i++) s->idx[i] = i;
         qsort_r(s->idx, s->rows.n, sizeof *s->idx, sort_cmp, s);
@@ -679,6 +805,7 @@ op *op_sort(qctx *q, op *child, int nkeys, const sort_key *keys, int64_t limit_h
     memcpy(s->keys, keys, sizeof *keys * (size_t)nkeys);
     s->limit = limit_hint;
     rs_init(&s->rows, child->ncols, child->types);
+    s->rows.acct = &q->mem_used;
     return &s->base;
 }
 
@@ -801,6 +928,7 @@ static int hashjoin_build(hashjoin_op *j, qctx *q, tl_error *err)
         if (rc < 0) break;
         uint64_t base = j->build.n;
         rs_append_batch(&j->build, in);
+        if ((rc = q_mem_check(q, err)) < 0) break;
         rs_reserve(&j->bkeys, base + in->n);
         j->bhash = tl_xrealloc(j->bhash, sizeof *j->bhash * j->build.cap);
         for (int k = 0; k < j->nkeys; k++)
@@ -1021,8 +1149,10 @@ op *op_hashjoin(qctx *q, op *left, op *right, int nkeys, tl_expr **lkeys, tl_exp
     j->jointype = jointype;
     j->residual = residual;
     rs_init(&j->build, right->ncols, right->types);
+    j->build.acct = &q->mem_used;
     tl_type *kt = tl_arena_alloc(&q->arena, sizeof *kt * (size_t)(nkeys + 1));
     for (int k = 0; k < nkeys; k++) kt[k] = rkeys[k]->type;
     rs_init(&j->bkeys, nkeys, kt);
+    j->bkeys.acct = &q->mem_used;
     return &j->base;
 }

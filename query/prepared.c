@@ -265,6 +265,7 @@ static void qctx_init(qctx *q, tl_qsession *s, const char *sql)
     q->fc.tz = s->tz;
     q->fc.extra_float_digits = s->extra_float_digits;
     q->now = q_clock_now(s);
+    q->mem_limit = q_mem_limit_of(s);
     tl_arena_init(&q->arena);
 }
 

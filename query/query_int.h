@@ -211,7 +211,15 @@ struct qctx {
     /* virtual relations already materialised in this statement: source -> copy */
     tl_rel **mat_src, **mat_copy;
     int nmat;
+    /* tally.query_mem_limit: bytes held by materialising operators (rowstores, hash
+     * tables) plus the statement arena; beyond mem_limit the query fails with 53200 */
+    int64_t mem_used, mem_limit;
+    struct explain_ctx *explain; /* EXPLAIN ANALYZE: per-operator counters (explain.c) */
 };
+
+/* 53200 when the statement holds more than tally.query_mem_limit. */
+int q_mem_check(qctx *q, tl_error *err);
+int64_t q_mem_limit_of(tl_qsession *s);
 
 /* A correlated subquery's view of its enclosing queries. While binding (bc set) an
  * unresolved column is looked up in bc's scope and recorded as an outer reference;
@@ -324,6 +332,7 @@ typedef struct rowstore {
     void **data;      /* per column: cap * elem size */
     uint8_t **nulls;  /* per column */
     tl_arena strings; /* deep copies of string values */
+    int64_t *acct;    /* qctx.mem_used, charged as the store grows (NULL: not counted) */
 } rowstore;
 void rs_init(rowstore *rs, int ncols, const tl_type *types);
 void rs_free(rowstore *rs);

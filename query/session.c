@@ -62,6 +62,8 @@ static const guc_def gucs[] = {
     {"timezone_abbreviations", "Default", false, false},
     {"role", "none", false, false},
     {"tally.now_override", "", false, false},
+    /* per-query memory for materialising operators; PostgreSQL's units (kB, MB, GB) */
+    {"tally.query_mem_limit", "4GB", false, false},
 };
 #define NGUCS ((int)TL_ARRAY_LEN(gucs))
 
@@ -393,6 +395,24 @@ static int tree_depth(const ProtobufCMessage *m, int depth)
     return best;
 }
 
+/* tally.query_mem_limit in bytes: "4GB", "512MB", "100kB", or a number of kB as
+ * PostgreSQL reads memory settings; 0 or "-1" = unlimited. */
+int64_t q_mem_limit_of(tl_qsession *s)
+{
+    const char *v = tl_qsession_get(s, "tally.query_mem_limit");
+    if (!v) return 0;
+    char *end;
+    double x = strtod(v, &end);
+    while (*end == ' ') end++;
+    if (x <= 0) return 0;
+    if (!strcasecmp(end, "GB")) x *= 1024.0 * 1024 * 1024;
+    else if (!strcasecmp(end, "MB")) x *= 1024.0 * 1024;
+    else if (!strcasecmp(end, "TB")) x *= 1024.0 * 1024 * 1024 * 1024;
+    else if (!strcmp(end, "B")) x *= 1;
+    else x *= 1024; /* kB, or no unit */
+    return x > 9e18 ? 0 : (int64_t)x;
+}
+
 /* statement_timeout in milliseconds ("0", "250", "5s", "2min"); 0 = none. */
 static int64_t timeout_ms(const char *v)
 {
@@ -451,6 +471,7 @@ static int query_simple_run(tl_qsession *s, const char *sql, tl_sink *sink, tl_e
         q.fc.tz = s->tz;
         q.fc.extra_float_digits = s->extra_float_digits;
         q.now = q_clock_now(s);
+        q.mem_limit = q_mem_limit_of(s);
         tl_arena_init(&q.arena);
         if (s->tx == 'E' && rs->stmt && rs->stmt->node_case != PG_QUERY__NODE__NODE_TRANSACTION_STMT) {
             rc = tl_errorf(err, "25P02",
