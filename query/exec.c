@@ -83,7 +83,16 @@ typedef struct scan_op {
     uint32_t part;
     uint64_t row;
     bool positioned;     /* row has been advanced past pruned segments */
+    uint64_t parts_pruned, segs_read, segs_skipped; /* for EXPLAIN ANALYZE */
 } scan_op;
+
+static void scan_stats(op *o, tl_buf *out)
+{
+    scan_op *s = (scan_op *)o;
+    tl_buf_printf(out, "partitions: %u, %llu pruned; segments read: %llu, skipped by zone maps: %llu; storage predicates: %d",
+                  s->snap.nparts, (unsigned long long)s->parts_pruned, (unsigned long long)s->segs_read,
+                  (unsigned long long)s->segs_skipped, s->npreds);
+}
 
 /* Keep the selected rows of a freshly read column (sel ascending, ns < v->n). */
 static void gather(tl_vec *v, const uint32_t *sel, uint32_t ns)
@@ -105,7 +114,12 @@ static int scan_next(op *o, qctx *q, batch **out, tl_error *err)
     for (;;) {
         if (s->part >= s->snap.nparts) return 0;
         if (!s->positioned) {
+            uint64_t from = s->row, end = s->snap.rows[s->part];
             s->row = tl_table_skip(t, &s->snap, s->part, s->row, s->preds, s->npreds);
+            uint64_t to = s->row < end ? s->row : end;
+            if (from == 0 && to == end && end > 0) s->parts_pruned++;
+            else s->segs_skipped += (to - from) / TL_CHUNK_ROWS;
+            if (s->row < end) s->segs_read++;
             s->positioned = true;
         }
         if (s->row >= s->snap.rows[s->part]) {
@@ -153,6 +167,8 @@ op *op_scan(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, t
     tl_type *types = tl_arena_alloc(&q->arena, sizeof *types * (size_t)(rel->natts + 1));
     for (int i = 0; i < rel->natts; i++) types[i] = rel->atts[i].type;
     op_init(&s->base, rel->natts, types, q);
+    op_label(&s->base, tl_arena_printf(&q->arena, "Scan on %s", rel->name), NULL, NULL);
+    s->base.stats = scan_stats;
     s->base.next = scan_next;
     s->rel = rel;
     s->snap = *snap;
@@ -188,6 +204,7 @@ op *op_values(qctx *q, int ncols, const tl_type *types, int nrows, tl_expr ***ro
     (void)rows;
     values_op *v = tl_xcalloc(1, sizeof *v);
     op_init(&v->base, ncols, types, q);
+    op_label(&v->base, "Result", NULL, NULL);
     v->base.next = values_next;
     v->nrows = nrows;
     return &v->base;
@@ -223,6 +240,7 @@ op *op_filter(qctx *q, op *child, tl_expr *pred)
 {
     filter_op *f = tl_xcalloc(1, sizeof *f);
     op_init(&f->base, child->ncols, child->types, q);
+    op_label(&f->base, "Filter", child, NULL);
     f->base.next = filter_next;
     f->base.close = child_close;
     f->child = child;
@@ -257,6 +275,7 @@ op *op_project(qctx *q, op *child, int n, tl_expr **exprs)
     tl_type *types = tl_arena_alloc(&q->arena, sizeof *types * (size_t)(n + 1));
     for (int i = 0; i < n; i++) types[i] = exprs[i]->type;
     op_init(&p->base, n, types, q);
+    op_label(&p->base, "Project", child, NULL);
     p->base.next = project_next;
     p->base.close = child_close;
     p->child = child;
@@ -612,6 +631,9 @@ op *op_hashagg(qctx *q, op *child, int ngroups, tl_expr **groups, int naggs, tl_
     }
     for (int i = 0; i < naggs; i++) types[ngroups + i] = aggs[i]->type;
     op_init(&h->base, ngroups + naggs, types, q);
+    op_label(&h->base, ngroups ? tl_arena_printf(&q->arena, "HashAggregate (%d keys, %d aggregates)", ngroups, naggs)
+                               : tl_arena_printf(&q->arena, "Aggregate (%d aggregates)", naggs),
+             child, NULL);
     h->base.next = hashagg_next;
     h->base.close = hashagg_close;
     h->child = child;
@@ -797,6 +819,8 @@ op *op_sort(qctx *q, op *child, int nkeys, const sort_key *keys, int64_t limit_h
 {
     sort_op *s = tl_xcalloc(1, sizeof *s);
     op_init(&s->base, child->ncols, child->types, q);
+    op_label(&s->base, limit_hint >= 0 ? tl_arena_printf(&q->arena, "Sort (top-N %lld)", (long long)limit_hint) : "Sort",
+             child, NULL);
     s->base.next = sort_next;
     s->base.close = sort_close;
     s->child = child;
@@ -856,6 +880,7 @@ op *op_limit(qctx *q, op *child, int64_t offset, int64_t count)
 {
     limit_op *l = tl_xcalloc(1, sizeof *l);
     op_init(&l->base, child->ncols, child->types, q);
+    op_label(&l->base, "Limit", child, NULL);
     l->base.next = limit_next;
     l->base.close = child_close;
     l->child = child;
@@ -1137,6 +1162,11 @@ op *op_hashjoin(qctx *q, op *left, op *right, int nkeys, tl_expr **lkeys, tl_exp
     memcpy(types, left->types, sizeof *types * (size_t)left->ncols);
     memcpy(types + left->ncols, right->types, sizeof *types * (size_t)right->ncols);
     op_init(&j->base, n, types, q);
+    op_label(&j->base,
+             tl_arena_printf(&q->arena, "Hash %sJoin (%d keys%s)",
+                             jointype == JOIN_LEFT ? "Left " : jointype == JOIN_FULL ? "Full " : "", nkeys,
+                             residual ? ", residual condition" : ""),
+             left, right);
     j->base.next = hashjoin_next;
     j->base.close = hashjoin_close;
     j->left = left;

@@ -175,7 +175,17 @@ struct op {
     int ncols;
     tl_type *types;
     tl_arena arena;       /* output of the last next(); reset on each call */
+    /* EXPLAIN (explain.c): what the operator is, its inputs, and under ANALYZE the rows
+     * it returned and the time spent in it and below */
+    const char *label;
+    const char *detail;   /* extra line, or NULL */
+    op *kids[2];
+    void (*stats)(op *o, tl_buf *out); /* ANALYZE details (a scan's pruning), optional */
+    int (*raw_next)(op *o, qctx *q, batch **out, tl_error *err);
+    uint64_t an_rows, an_calls;
+    int64_t an_us;
 };
+void op_label(op *o, const char *label, op *k0, op *k1);
 
 /* Extended-protocol parameters ($n) of the statement being bound (prepared.c). While
  * inferring (Parse), a parameter binds as a NULL placeholder whose type is recorded by
@@ -465,6 +475,9 @@ size_t matview_state_bytes(tl_engine *e);
  * a call. Runs without the catalog lock held (the body takes its own). */
 int exec_create_function(qctx *q, PgQuery__CreateFunctionStmt *st, tl_error *err);
 int exec_function_call(qctx *q, pnode *stmt, tl_sink *sink, bool *handled, tl_error *err);
+
+/* explain.c: EXPLAIN [ANALYZE] of a SELECT, as "QUERY PLAN" text rows */
+int exec_explain(qctx *q, PgQuery__ExplainStmt *st, tl_sink *sink, tl_error *err);
 
 /* Run a SELECT to completion into the sink (shared by simple query and COPY TO). */
 int emit_result(qctx *q, qresult *r, tl_sink *sink, uint64_t *rows, tl_error *err);

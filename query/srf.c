@@ -241,6 +241,7 @@ static op *datums_op_new(qctx *q, int ncols, const tl_type *types, dcols *rows)
 {
     datums_op *d = tl_xcalloc(1, sizeof *d);
     op_init(&d->base, ncols, types, q);
+    op_label(&d->base, "Function Scan", NULL, NULL);
     d->base.next = datums_next;
     d->rows = *rows;
     return &d->base;
@@ -383,6 +384,7 @@ op *op_project_set(qctx *q, op *child, int nsrf, const srf_call *calls)
     memcpy(types, child->types, sizeof *types * (size_t)child->ncols);
     for (int s = 0; s < nsrf; s++) types[child->ncols + s] = calls[s].types[0];
     op_init(&p->base, n, types, q);
+    op_label(&p->base, "ProjectSet", child, NULL);
     p->base.next = pset_next;
     p->base.close = pset_close;
     p->child = child;
