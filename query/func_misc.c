@@ -158,7 +158,7 @@ int k_make_date(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out
     (void)e;
     for (uint32_t i = 0; i < n; i++) {
         if (out->nulls[i]) continue;
-        int32_t d;
+        int32_t d = 0;
         if (make_day(args[0].d.i[i], args[1].d.i[i], args[2].d.i[i], &d, err) < 0) return -1;
         out->d.i[i] = d;
     }
@@ -170,7 +170,7 @@ int k_make_timestamp(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec
     bool tz = e->type.id == TL_TIMESTAMPTZ;
     for (uint32_t i = 0; i < n; i++) {
         if (out->nulls[i]) continue;
-        int32_t d;
+        int32_t d = 0;
         if (make_day(args[0].d.i[i], args[1].d.i[i], args[2].d.i[i], &d, err) < 0) return -1;
         int64_t h = args[3].d.i[i], mi = args[4].d.i[i];
         double sec = args[5].d.f[i];
