@@ -410,6 +410,7 @@ typedef struct hashagg_op {
     uint64_t emitted;
     tl_arena keep;
     int64_t *acct;      /* qctx.mem_used: states, hashes and slots */
+    int fastkey;        /* FK_*: one key hashed and compared in place */
     int64_t charged;
 } hashagg_op;
 
@@ -503,6 +504,101 @@ static int agg_update(hashagg_op *h, agg_state *st, const tl_expr *ae, const tl_
                    err);
 }
 
+/* ---- hash aggregation fast paths -----------------------------------------------------------
+ * One grouping key of an integer-like, string or uuid type is hashed and compared in
+ * place (no datum round trip); count/sum/avg over integers, floats and numerics of one
+ * scale fold in a loop per aggregate. Anything else takes the general path per row. */
+enum { FK_NONE, FK_I64, FK_STR, FK_UUID };
+
+static int fast_key_kind(tl_type t)
+{
+    if (t.id == TL_UUID) return FK_UUID;
+    if (tl_type_is_string(t.id) || t.id == TL_UNKNOWN || t.id == TL_ARRAY) return FK_STR;
+    if (t.id == TL_FLOAT4 || t.id == TL_FLOAT8 || t.id == TL_NUMERIC || t.id == TL_BOOL || t.id == TL_INTERVAL)
+        return FK_NONE;
+    return tl_vec_elem_size(t.id) == sizeof(int64_t) ? FK_I64 : FK_NONE;
+}
+
+static uint64_t fast_hash(int kind, const tl_vec *v, uint32_t i)
+{
+    if (v->nulls && v->nulls[i]) return 0x9E3779B97F4A7C15ull;
+    switch (kind) {
+    case FK_I64: {
+        uint64_t x = (uint64_t)v->d.i[i] * 0xff51afd7ed558ccdull;
+        return x ^ (x >> 32);
+    }
+    case FK_STR: return XXH3_64bits(v->d.s[i].ptr, v->d.s[i].len);
+    default: return XXH3_64bits(v->d.u[i].b, 16);
+    }
+}
+
+static bool fast_equal(const hashagg_op *h, int kind, uint64_t g, const tl_vec *v, uint32_t i)
+{
+    bool an = h->keys.nulls[0][g], bn = v->nulls && v->nulls[i];
+    if (an || bn) return an == bn;
+    switch (kind) {
+    case FK_I64: return ((const int64_t *)h->keys.data[0])[g] == v->d.i[i];
+    case FK_STR: {
+        const tl_str *a = &((const tl_str *)h->keys.data[0])[g];
+        return a->len == v->d.s[i].len && memcmp(a->ptr, v->d.s[i].ptr, a->len) == 0;
+    }
+    default: return memcmp(((const tl_uuid *)h->keys.data[0])[g].b, v->d.u[i].b, 16) == 0;
+    }
+}
+
+/* count / sum / avg folded over a batch; false when the aggregate needs the general path. */
+static bool fast_update(hashagg_op *h, int k, const tl_expr *ae, const tl_vec *av, const tl_vec *fv,
+                        const uint64_t *gidx, uint32_t n)
+{
+    agg_kind kind = ae->agg->kind;
+    if (ae->agg_distinct || ae->agg_order) return false;
+    if (kind != A_COUNT_STAR && kind != A_COUNT && kind != A_SUM && kind != A_AVG) return false;
+    tl_type_id t = ae->nargs ? ae->args[0]->type.id : TL_UNKNOWN;
+    bool isint = ae->nargs && tl_type_is_integer(t);
+    if ((kind == A_SUM || kind == A_AVG) && !isint && t != TL_FLOAT8 && t != TL_NUMERIC) return false;
+    uint64_t stride = (uint64_t)h->naggs;
+    agg_state *states = h->states;
+    const uint8_t *nulls = ae->nargs ? (av->d.raw ? av->nulls : NULL) : NULL;
+    if (t == TL_NUMERIC && (kind == A_SUM || kind == A_AVG)) {
+        /* only when every value of the batch has the scale its group's sum already has,
+         * and magnitudes stay far from the 10^38 limit (2048 * 10^34 < 10^38), so the
+         * general path's overflow check cannot be needed */
+        const tl_i128 lim = (tl_i128)10000000000000000LL * (tl_i128)1000000000000000000LL; /* 10^34 */
+        for (uint32_t i = 0; i < n; i++) {
+            if ((fv && (tl_vec_isnull(fv, i) || !fv->d.b[i])) || (nulls && nulls[i])) continue;
+            agg_state *st = &states[gidx[i] * stride + (uint64_t)k];
+            const tl_numeric *v = &av->d.n[i];
+            if (v->nan || v->mant >= lim || v->mant <= -lim) return false;
+            if (!st->has) {
+                /* zero at the first value's scale: what the general fold would hold after
+                 * adding that value, minus the value itself (added below or by it) */
+                st->nsum = (tl_numeric){.mant = 0, .scale = v->scale, .nan = 0};
+                st->has = true;
+            }
+            if (st->nsum.scale != v->scale || st->nsum.mant >= lim || st->nsum.mant <= -lim) return false;
+        }
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (fv && (tl_vec_isnull(fv, i) || !fv->d.b[i])) continue;
+        agg_state *st = &states[gidx[i] * stride + (uint64_t)k];
+        if (kind == A_COUNT_STAR) {
+            st->count++;
+            continue;
+        }
+        if (nulls && nulls[i]) continue;
+        st->count++;
+        if (kind == A_COUNT) continue;
+        if (isint) {
+            st->isum += av->d.i[i];
+        } else if (t == TL_FLOAT8) {
+            st->fsum += av->d.f[i];
+        } else {
+            st->nsum.mant += av->d.n[i].mant; /* checked above: stays below 10^38 */
+        }
+    }
+    return true;
+}
+
 static int hashagg_build(hashagg_op *h, qctx *q, tl_error *err)
 {
     tl_arena scratch;
@@ -530,32 +626,37 @@ static int hashagg_build(hashagg_op *h, qctx *q, tl_error *err)
             if (rc == 0 && ae->agg_filter) rc = expr_eval(q, ae->agg_filter, in, &fv[k], &scratch, err);
         }
         if (rc < 0) break;
-        for (uint32_t i = 0; i < in->n && rc == 0; i++) {
-            uint64_t g;
+        uint64_t *gidx = tl_arena_alloc(&scratch, sizeof *gidx * (in->n ? in->n : 1));
+        for (uint32_t i = 0; i < in->n; i++) {
             if (h->ngroups == 0) {
-                g = 0;
-            } else {
-                uint64_t hash = row_hash(gv, h->ngroups, i);
-                if ((h->nfound + 1) * 10 > h->nslots * 7) agg_grow(h);
-                uint64_t j = hash & (h->nslots - 1);
-                for (;;) {
-                    uint32_t t = h->table[j];
-                    if (!t) {
-                        g = new_group(h, gv, i, hash);
-                        h->table[j] = (uint32_t)(g + 1);
-                        break;
-                    }
-                    if (h->hashes[t - 1] == hash && group_equal(h, t - 1, gv, i)) {
-                        g = t - 1;
-                        break;
-                    }
-                    j = (j + 1) & (h->nslots - 1);
-                }
+                gidx[i] = 0;
+                continue;
             }
-            agg_state *st = &h->states[g * (uint64_t)h->naggs];
-            for (int k = 0; k < h->naggs && rc == 0; k++) {
-                const tl_expr *ae = h->aggs[k];
+            uint64_t hash = h->fastkey ? fast_hash(h->fastkey, &gv[0], i) : row_hash(gv, h->ngroups, i);
+            if ((h->nfound + 1) * 10 > h->nslots * 7) agg_grow(h);
+            uint64_t j = hash & (h->nslots - 1);
+            for (;;) {
+                uint32_t t = h->table[j];
+                if (!t) {
+                    gidx[i] = new_group(h, gv, i, hash);
+                    h->table[j] = (uint32_t)(gidx[i] + 1);
+                    break;
+                }
+                if (h->hashes[t - 1] == hash &&
+                    (h->fastkey ? fast_equal(h, h->fastkey, t - 1, &gv[0], i) : group_equal(h, t - 1, gv, i))) {
+                    gidx[i] = t - 1;
+                    break;
+                }
+                j = (j + 1) & (h->nslots - 1);
+            }
+        }
+        /* aggregates one at a time over the batch: the common ones in tight loops */
+        for (int k = 0; k < h->naggs && rc == 0; k++) {
+            const tl_expr *ae = h->aggs[k];
+            if (fast_update(h, k, ae, &av[k], ae->agg_filter ? &fv[k] : NULL, gidx, in->n)) continue;
+            for (uint32_t i = 0; i < in->n && rc == 0; i++) {
                 if (ae->agg_filter && (tl_vec_isnull(&fv[k], i) || !fv[k].d.b[i])) continue;
+                agg_state *st = &h->states[gidx[i] * (uint64_t)h->naggs];
                 rc = agg_update(h, &st[k], ae, &av[k], &dv[k], &ov[k], i, err);
             }
         }
@@ -642,6 +743,7 @@ op *op_hashagg(qctx *q, op *child, int ngroups, tl_expr **groups, int naggs, tl_
     h->groups = groups;
     h->aggs = aggs;
     h->scalar = ngroups == 0;
+    h->fastkey = ngroups == 1 ? fast_key_kind(types[0]) : FK_NONE;
     rs_init(&h->keys, ngroups, types);
     h->keys.acct = &q->mem_used;
     h->acct = &q->mem_used;

@@ -1891,6 +1891,7 @@ struct fromitem {
     int jointype;
     pnode *quals;
     tl_expr *extra_on; /* USING / NATURAL equalities, WHERE conjuncts of comma joins */
+    tl_expr *pushed;   /* relation: WHERE conjuncts on it alone, filtered in its scan */
     int location;
 };
 
@@ -2246,11 +2247,15 @@ static op *build_from(qctx *q, scope *sc, fromitem *fi, bool *need, const tl_tab
 {
     if (fi->kind == 0) {
         scope_rel *sr = &sc->rels[fi->rel];
+        if (fi->pushed) {
+            mark_cols(fi->pushed, need); /* WHERE no longer holds it: its columns must still be read */
+            pushed = make_bool2(q, E_AND, pushed, shift_cols(q, fi->pushed, -sr->base));
+        }
         if (sr->sub) {
             op *o = sr->sub;
             pending_take(q, o);
             sr->sub = NULL;
-            if (pushed) o = op_filter(q, o, shift_cols(q, pushed, -sr->base));
+            if (pushed) o = op_filter(q, o, pushed);
             return o;
         }
         return acl_scan(q, sr->rel, &snaps[fi->rel], need + sr->base, pushed); /* org scoping */
@@ -2375,10 +2380,22 @@ static tl_expr *resolve_order_target(qctx *q, bindctx *bc, pnode *node, target *
 /* Attach a WHERE conjunct to the lowest inner join whose two sides it spans. */
 static bool attach_conj(qctx *q, scope *sc, fromitem *fi, tl_expr *e)
 {
-    if (fi->kind != 1 || fi->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER || has_win(e) || has_agg(e)) return false;
+    if (has_win(e) || has_agg(e)) return false;
+    if (fi->kind == 0) {
+        /* a condition on one relation runs in its scan, before any join: storage
+         * predicates and zone maps apply, and joins see fewer rows */
+        fi->pushed = make_bool2(q, E_AND, fi->pushed, e);
+        return true;
+    }
     int llo, lhi, rlo, rhi;
     span_of(fi->l, sc, &llo, &lhi);
     span_of(fi->r, sc, &rlo, &rhi);
+    /* WHERE over an outer join may filter its preserved side early, never the other */
+    if (fi->jointype == PG_QUERY__JOIN_TYPE__JOIN_LEFT)
+        return cols_within(e, llo, lhi) && attach_conj(q, sc, fi->l, e);
+    if (fi->jointype == PG_QUERY__JOIN_TYPE__JOIN_RIGHT)
+        return cols_within(e, rlo, rhi) && attach_conj(q, sc, fi->r, e);
+    if (fi->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER) return false;
     if (cols_within(e, llo, lhi)) return attach_conj(q, sc, fi->l, e);
     if (cols_within(e, rlo, rhi)) return attach_conj(q, sc, fi->r, e);
     int lo = llo < rlo ? llo : rlo, hi = lhi > rhi ? lhi : rhi;

@@ -972,3 +972,20 @@ left join dim_users u on u.role::text = v.role group by v.role, v.label;
 -- name: VALUES rows of different lengths
 -- error
 values (1, 2), (3);
+
+-- ==== hash aggregation fast paths (one key hashed in place; count/sum/avg in loops) ====
+
+-- name: group by an integer key, sums of numerics of mixed scales (general path takes over)
+select k, sum(x) as s, avg(x) as a, count(x) as c, count(*) as n
+from (values (1, 1.5), (1, 2.25), (2, 3), (2, null), (null, 7.125), (null, 1)) v(k, x) group by k;
+
+-- name: group by a text key with count, sum, avg and FILTER
+select user_id, count(*) as n, count(score) as scored, sum(score) as s, avg(score) as a,
+       sum(duration_seconds) as d, avg(talk_ms::float8) as t, count(*) filter (where score > 80) as good
+from fact_scenario_attempts group by user_id;
+
+-- name: group by a uuid key (NULL scenario ids form one group)
+select scenario_id, count(*) as n, sum(listen_ms) as l, avg(score) as a from fact_scenario_attempts group by scenario_id;
+
+-- name: group by a date key with a float sum
+select date_key, count(*) as n, sum(talk_ms::float8 / 1000) as secs from fact_scenario_attempts group by date_key;
