@@ -1008,6 +1008,7 @@ typedef struct hashjoin_op {
     uint32_t *chain;    /* next row + 1 with the same slot */
     uint64_t nslots;
     bool built;
+    int fastkey;        /* FK_*: one key of the same type on both sides, hashed in place */
     uint8_t *bmatched;  /* FULL: build rows that found a partner */
     uint64_t tailpos;   /* FULL: next build row to consider for the unmatched tail */
     bool left_done;
@@ -1064,7 +1065,7 @@ static int hashjoin_build(hashjoin_op *j, qctx *q, tl_error *err)
         for (uint32_t i = 0; i < in->n; i++) {
             bool anynull = false;
             for (int k = 0; k < j->nkeys; k++) anynull |= tl_vec_isnull(&kv[k], i);
-            j->bhash[base + i] = anynull ? UINT64_MAX : row_hash(kv, j->nkeys, i);
+            j->bhash[base + i] = anynull ? UINT64_MAX : j->fastkey ? fast_hash(j->fastkey, &kv[0], i) : row_hash(kv, j->nkeys, i);
         }
     }
     free(kv);
@@ -1087,6 +1088,12 @@ static int hashjoin_build(hashjoin_op *j, qctx *q, tl_error *err)
 
 static bool keys_match(const hashjoin_op *j, const tl_vec *kv, uint32_t i, uint64_t r)
 {
+    if (j->fastkey == FK_I64) return ((const int64_t *)j->bkeys.data[0])[r] == kv[0].d.i[i];
+    if (j->fastkey == FK_UUID) return memcmp(((const tl_uuid *)j->bkeys.data[0])[r].b, kv[0].d.u[i].b, 16) == 0;
+    if (j->fastkey == FK_STR) {
+        const tl_str *a = &((const tl_str *)j->bkeys.data[0])[r];
+        return a->len == kv[0].d.s[i].len && memcmp(a->ptr, kv[0].d.s[i].ptr, a->len) == 0;
+    }
     for (int k = 0; k < j->nkeys; k++) {
         tl_datum a, b;
         rs_get(&j->bkeys, k, r, &a);
@@ -1132,7 +1139,7 @@ static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
             bool anynull = false;
             for (int k = 0; k < j->nkeys; k++) anynull |= tl_vec_isnull(&kv[k], i);
             if (anynull) continue;
-            uint64_t h = j->nkeys ? row_hash(kv, j->nkeys, i) : 0;
+            uint64_t h = j->fastkey ? fast_hash(j->fastkey, &kv[0], i) : j->nkeys ? row_hash(kv, j->nkeys, i) : 0;
             if (j->nkeys == 0) {
                 for (uint64_t r = 0; r < j->build.n; r++) {
                     if (np == cap) {
@@ -1280,6 +1287,8 @@ op *op_hashjoin(qctx *q, op *left, op *right, int nkeys, tl_expr **lkeys, tl_exp
     memcpy(j->rkeys, rkeys, sizeof *rkeys * (size_t)nkeys);
     j->jointype = jointype;
     j->residual = residual;
+    if (nkeys == 1 && lkeys[0]->type.id == rkeys[0]->type.id && lkeys[0]->type.id != TL_UNKNOWN)
+        j->fastkey = fast_key_kind(lkeys[0]->type);
     rs_init(&j->build, right->ncols, right->types);
     j->build.acct = &q->mem_used;
     tl_type *kt = tl_arena_alloc(&q->arena, sizeof *kt * (size_t)(nkeys + 1));
