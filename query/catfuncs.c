@@ -564,6 +564,9 @@ static const fn_def cat_fns[] = {
     /* tally keeps no extended statistics: pg_statistic_ext is empty, so psql's \\d
      * binds this but never calls it on a row */
     {"pg_get_statisticsobjdef_columns", 1, {TL_OID}, TL_TEXT, k_null_text, false, false},
+    /* pg_trigger is empty (foreign keys are checked by ingest, not by triggers) */
+    {"pg_get_triggerdef", 1, {TL_OID}, TL_TEXT, k_null_text, false, false},
+    {"pg_get_triggerdef", 2, {TL_OID, TL_BOOL}, TL_TEXT, k_null_text, false, false},
     /* ordinary tables are publishable; pg_publication is empty, so never decisive */
     {"pg_relation_is_publishable", 1, {TL_OID}, TL_BOOL, k_true, false, false},
 };

@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-enum { SRF_SERIES_INT, SRF_SERIES_TS, SRF_UNNEST, SRF_SUBSCRIPTS, SRF_EXPANDARRAY };
+enum { SRF_SERIES_INT, SRF_SERIES_TS, SRF_UNNEST, SRF_SUBSCRIPTS, SRF_EXPANDARRAY, SRF_ANCESTORS };
 
 /* Output rows: column-major datums, grown in an arena. */
 typedef struct dcols {
@@ -44,7 +44,7 @@ static void dcols_grow(dcols *d, tl_arena *a)
 static bool is_srf_name(const char *name)
 {
     return !strcmp(name, "generate_series") || !strcmp(name, "unnest") || !strcmp(name, "generate_subscripts") ||
-           !strcmp(name, "_pg_expandarray");
+           !strcmp(name, "_pg_expandarray") || !strcmp(name, "pg_partition_ancestors");
 }
 
 bool srf_is(const char *name)
@@ -108,6 +108,16 @@ int srf_bind(qctx *q, const char *name, tl_expr **args, int nargs, srf_call *c, 
         } else {
             c->kind = SRF_UNNEST;
         }
+        return 1;
+    }
+    if (!strcmp(name, "pg_partition_ancestors") && nargs == 1) {
+        /* tally's month partitions are not relations: a table is its only ancestor
+         * (psql's \\d asks for "Referenced by" through this) */
+        tl_type rc = tl_type_make(TL_OID);
+        rc.oid = TL_OID_REGCLASS;
+        if (!(args[0] = implicit(q, args[0], rc, err))) return -1;
+        c->kind = SRF_ANCESTORS;
+        c->types[0] = rc;
         return 1;
     }
     if (!strcmp(name, "generate_subscripts") && (nargs == 2 || nargs == 3)) {
@@ -174,6 +184,10 @@ static int srf_rows(qctx *q, const srf_call *c, const tl_datum *argv, dcols *out
         }
         return 0;
     }
+    case SRF_ANCESTORS:
+        dcols_grow(out, a);
+        out->v[0][out->n++] = argv[0];
+        return 0;
     case SRF_UNNEST:
     case SRF_EXPANDARRAY:
     case SRF_SUBSCRIPTS: {

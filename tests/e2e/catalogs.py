@@ -126,8 +126,12 @@ META = [
     (r"\dt", []), (r"\dt+", [5, 6, 7]),  # persistence/access method/size differ by design
     (r"\dn", []), (r"\di", []), (r"\dv", []), (r"\dm", []), (r"\dT", []),
     (r"\d dim_users", []), (r"\d fact_scenario_attempts", []), (r"\d+ dim_orgs", []),
-    (r"\df", []), (r"\du", []),
+    (r"\d fact_kpi_events", []), (r"\df", []), (r"\du", []),
 ]
+# Lines left out of a meta-command's comparison, with the reason: reporting.sql and
+# reporting_pg.sql differ, by design, in date_key's generation expression (see the
+# header of reporting.sql), so its Default cell cannot agree.
+SKIP_LINES = {r"\d fact_scenario_attempts": ("date_key|",)}
 
 
 def psql(port, cmd):
@@ -167,6 +171,9 @@ def main():
             print("not ok %d - %s # TODO needs a general SQL feature: %s" % (tap.n, name, err1.strip().splitlines()[0]))
             continue
         l1, l2 = drop_cols(out1, cols), drop_cols(out2, cols)
+        skip = SKIP_LINES.get(cmd, ())
+        l1 = [l for l in l1 if not l.startswith(skip)] if skip else l1
+        l2 = [l for l in l2 if not l.startswith(skip)] if skip else l2
         diag = "tally (rc %d): %s\nPostgreSQL (rc %d): %s" % (rc1, "\n".join(l1[:15]) + err1, rc2, "\n".join(l2[:15]) + err2)
         tap.check(name, rc1 == 0 and rc2 == 0 and l1 == l2, diag)
     # \l: the line of our database (PostgreSQL also lists its template databases)
