@@ -395,7 +395,12 @@ typedef struct srf_call {
     int ncols;          /* 1, or 2 for _pg_expandarray (x, n) */
     tl_type types[2];
     const char *names[2];
+    int pick;           /* target list: the output column used, -1 = a record of all */
 } srf_call;
+/* _pg_expandarray's (x, n) as a value: PostgreSQL's record text "(x,n)", type record
+ * (oid 2249) with typmod = x's tl_type_id so that (r).x / (r).n can be typed. */
+#define TL_OID_RECORD 2249
+tl_expr *record_field_expr(qctx *q, tl_expr *rec, const char *field, int location, tl_error *err);
 bool srf_is(const char *name);
 /* 1 bound (args coerced in place), -1 error (42883 when no variant fits). */
 int srf_bind(qctx *q, const char *name, tl_expr **args, int nargs, srf_call *c, int location, tl_error *err);

@@ -1094,7 +1094,15 @@ static int bind_srf_call(bindctx *bc, PgQuery__FuncCall *fc, const char *name, s
 }
 
 /* An SRF in the target list becomes a column appended by op_project_set. */
+static tl_expr *bind_srf_target_pick(bindctx *bc, PgQuery__FuncCall *fc, const char *name, const char *field,
+                                     tl_error *err);
 static tl_expr *bind_srf_target(bindctx *bc, PgQuery__FuncCall *fc, const char *name, tl_error *err)
+{
+    return bind_srf_target_pick(bc, fc, name, NULL, err);
+}
+
+static tl_expr *bind_srf_target_pick(bindctx *bc, PgQuery__FuncCall *fc, const char *name, const char *field,
+                                     tl_error *err)
 {
     if (!bc->allow_srf) {
         err_at(err, fc->location, "0A000", "set-returning functions are not allowed in %s",
@@ -1106,8 +1114,26 @@ static tl_expr *bind_srf_target(bindctx *bc, PgQuery__FuncCall *fc, const char *
     int rc = bind_srf_call(bc, fc, name, &c, err);
     bc->allow_srf = true;
     if (rc < 0) return NULL;
+    tl_type rt = c.types[0];
     if (c.ncols != 1) {
-        err_at(err, fc->location, "0A000", "%s returning a record is supported in FROM only", name);
+        /* (f(...)).field picks one output column; f(...) alone is a record value */
+        if (field) {
+            c.pick = -1;
+            for (int k = 0; k < c.ncols; k++)
+                if (!strcmp(c.names[k], field)) c.pick = k;
+            if (c.pick < 0) {
+                err_at(err, fc->location, "42703", "column \"%s\" not found in data type record", field);
+                return NULL;
+            }
+            rt = c.types[c.pick];
+        } else {
+            rt = tl_type_make(TL_TEXT);
+            rt.oid = TL_OID_RECORD;
+            rt.typmod = (int32_t)c.types[0].id;
+        }
+    } else if (field) {
+        err_at(err, fc->location, "42809", "column notation .%s applied to type %s, which is not a composite type", field,
+               op_display(c.types[0], bc->q));
         return NULL;
     }
     if (bc->nsrf == bc->capsrf) {
@@ -1117,7 +1143,7 @@ static tl_expr *bind_srf_target(bindctx *bc, PgQuery__FuncCall *fc, const char *
         bc->srfs = m;
     }
     bc->srfs[bc->nsrf] = c;
-    tl_expr *e = expr_new(bc->q, E_COL, c.types[0], fc->location);
+    tl_expr *e = expr_new(bc->q, E_COL, rt, fc->location);
     e->col = bc->srf_base + bc->nsrf++;
     e->name = name;
     return e;
@@ -1501,10 +1527,21 @@ static tl_expr *bind_collate(bindctx *bc, PgQuery__CollateClause *cc, tl_error *
 /* arr[i] (and arr[i][j] on a one-dimensional array: NULL, as PostgreSQL). */
 static tl_expr *bind_indirection(bindctx *bc, PgQuery__AIndirection *ai, tl_error *err)
 {
+    /* (srf(...)).field in a target list: the SRF's column */
+    if (ai->arg->node_case == PG_QUERY__NODE__NODE_FUNC_CALL && ai->n_indirection == 1 &&
+        ai->indirection[0]->node_case == PG_QUERY__NODE__NODE_STRING) {
+        PgQuery__FuncCall *fc = ai->arg->func_call;
+        const char *fname = pn_str(fc->funcname[fc->n_funcname - 1]);
+        if (srf_is(fname)) return bind_srf_target_pick(bc, fc, fname, pn_str(ai->indirection[0]), err);
+    }
     tl_expr *a = bind_expr(bc, ai->arg, err);
     if (!a) return NULL;
     for (size_t i = 0; i < ai->n_indirection; i++) {
         pnode *ind = ai->indirection[i];
+        if (ind->node_case == PG_QUERY__NODE__NODE_STRING && a->type.oid == TL_OID_RECORD) {
+            if (!(a = record_field_expr(bc->q, a, pn_str(ind), a->location, err))) return NULL;
+            continue;
+        }
         if (ind->node_case != PG_QUERY__NODE__NODE_A_INDICES) {
             err_at(err, a->location, "0A000", "field selection is not supported yet");
             return NULL;
@@ -1798,7 +1835,11 @@ const char *target_name(qctx *q, PgQuery__ResTarget *rt, const tl_expr *e)
         }
         v = inner;
     }
-    /* as PostgreSQL's FigureColname: a subscript or COLLATE names like its argument */
+    /* as PostgreSQL's FigureColname: a field selection names the field; a subscript or
+     * COLLATE names like its argument */
+    if (v && v->node_case == PG_QUERY__NODE__NODE_A_INDIRECTION && v->a_indirection->n_indirection &&
+        v->a_indirection->indirection[v->a_indirection->n_indirection - 1]->node_case == PG_QUERY__NODE__NODE_STRING)
+        return pn_str(v->a_indirection->indirection[v->a_indirection->n_indirection - 1]);
     while (v && (v->node_case == PG_QUERY__NODE__NODE_A_INDIRECTION || v->node_case == PG_QUERY__NODE__NODE_COLLATE_CLAUSE))
         v = v->node_case == PG_QUERY__NODE__NODE_A_INDIRECTION ? v->a_indirection->arg : v->collate_clause->arg;
     if (v && v->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
@@ -2828,6 +2869,8 @@ static int plan_simple(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error 
     bool *need = tl_arena_zalloc(&q->arena, (size_t)sc->ncols + (size_t)bc.nsrf + 1);
     mark_cols(where, need);
     for (int i = 0; i < nt; i++) mark_cols(tl[i].e, need);
+    for (int k = 0; k < bc.nsrf; k++) /* op_project_set evaluates these below the targets */
+        for (int a = 0; a < bc.srfs[k].nargs; a++) mark_cols(bc.srfs[k].args[a], need);
     for (int i = 0; i < g.ngroups; i++) mark_cols(g.groups[i], need);
     mark_cols(having, need);
     for (int i = 0; i < nsort; i++) mark_cols(sortexpr[i], need);

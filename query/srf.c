@@ -61,6 +61,7 @@ static tl_expr *implicit(qctx *q, tl_expr *e, tl_type t, tl_error *err)
 int srf_bind(qctx *q, const char *name, tl_expr **args, int nargs, srf_call *c, int location, tl_error *err)
 {
     memset(c, 0, sizeof *c);
+    c->pick = -1;
     c->nargs = nargs;
     c->args = args;
     c->names[0] = name;
@@ -311,6 +312,126 @@ typedef struct pset_op {
     uint64_t pos;
 } pset_op;
 
+/* The value an SRF contributes to its target-list column for output row r. */
+static tl_datum pset_value(qctx *q, const srf_call *c, const dcols *d, uint64_t r, tl_arena *a)
+{
+    if (c->ncols == 1) return d->v[0][r];
+    if (c->pick >= 0) return d->v[c->pick][r];
+    /* a record: "(x,n)" as record_out writes it (quoted when needed) */
+    tl_buf b;
+    tl_buf_init(&b);
+    tl_buf_putc(&b, '(');
+    for (int k = 0; k < c->ncols; k++) {
+        if (k) tl_buf_putc(&b, ',');
+        const tl_datum *v = &d->v[k][r];
+        if (v->isnull) continue;
+        tl_buf t;
+        tl_buf_init(&t);
+        q_format_value(q, c->types[k], v, &t);
+        bool quote = t.len == 0;
+        for (size_t i = 0; i < t.len && !quote; i++) quote = strchr("(),\"\\ ", t.data[i]) != NULL;
+        if (quote) tl_buf_putc(&b, '"');
+        for (size_t i = 0; i < t.len; i++) {
+            if (quote && (t.data[i] == '"' || t.data[i] == '\\')) tl_buf_putc(&b, t.data[i]);
+            tl_buf_putc(&b, t.data[i]);
+        }
+        if (quote) tl_buf_putc(&b, '"');
+        tl_buf_free(&t);
+    }
+    tl_buf_putc(&b, ')');
+    tl_datum out = {.isnull = false};
+    out.v.s.ptr = tl_arena_strndup(a, b.data, b.len);
+    out.v.s.len = (uint32_t)b.len;
+    tl_buf_free(&b);
+    return out;
+}
+
+static tl_type srf_out_type(const srf_call *c)
+{
+    if (c->ncols == 1) return c->types[0];
+    if (c->pick >= 0) return c->types[c->pick];
+    tl_type t = tl_type_make(TL_TEXT);
+    t.oid = TL_OID_RECORD;
+    t.typmod = (int32_t)c->types[0].id;
+    return t;
+}
+
+/* (rec).field on _pg_expandarray's record text. */
+static int k_record_field(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    int want = (int)args[1].d.i[0];
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        tl_str s = args[0].d.s[i];
+        /* split "(a,b)" at top-level commas, honouring quotes */
+        tl_buf f;
+        tl_buf_init(&f);
+        int field = 0;
+        bool inq = false, got = false, wasq = false;
+        for (uint32_t k = 1; k + 1 <= s.len; k++) {
+            char ch = s.ptr[k];
+            if (inq) {
+                if (ch == '"' && k + 1 < s.len && s.ptr[k + 1] == '"') tl_buf_putc(&f, ch), k++;
+                else if (ch == '\\' && k + 1 < s.len) tl_buf_putc(&f, s.ptr[++k]);
+                else if (ch == '"') inq = false;
+                else tl_buf_putc(&f, ch);
+                continue;
+            }
+            if (ch == '"') {
+                inq = wasq = true;
+                continue;
+            }
+            if (ch == ',' || ch == ')') {
+                if (field == want) {
+                    got = true;
+                    break;
+                }
+                field++;
+                f.len = 0;
+                wasq = false;
+                continue;
+            }
+            tl_buf_putc(&f, ch);
+        }
+        if (!got || (f.len == 0 && !wasq)) {
+            out->nulls[i] = 1;
+        } else {
+            tl_datum in = {.isnull = false}, v;
+            in.v.s.ptr = f.data ? f.data : "";
+            in.v.s.len = (uint32_t)f.len;
+            if (cast_datum(q, &in, tl_type_make(TL_TEXT), e->type, &v, &q->arena, err) < 0) {
+                tl_buf_free(&f);
+                return -1;
+            }
+            if (tl_type_is_string(e->type.id)) v.v.s.ptr = tl_arena_strndup(&q->arena, v.v.s.ptr, v.v.s.len);
+            tl_vec_set(out, i, &v);
+        }
+        tl_buf_free(&f);
+    }
+    return 0;
+}
+
+static const fn_def record_field_def = {"record_field", 2, {TL_TEXT, TL_INT4}, TL_UNKNOWN, k_record_field, false, false};
+
+tl_expr *record_field_expr(qctx *q, tl_expr *rec, const char *field, int location, tl_error *err)
+{
+    int idx = !strcmp(field, "x") ? 0 : !strcmp(field, "n") ? 1 : -1;
+    if (idx < 0) {
+        err_at(err, location, "42703", "could not identify column \"%s\" in record data type", field);
+        return NULL;
+    }
+    tl_expr *e = expr_new(q, E_FUNC, tl_type_make(idx == 0 ? (tl_type_id)rec->type.typmod : TL_INT4), location);
+    if (idx == 0 && (rec->type.typmod <= 0 || rec->type.typmod >= TL_TYPE_COUNT)) e->type = tl_type_make(TL_TEXT);
+    e->fn = &record_field_def;
+    e->name = field;
+    e->nargs = 2;
+    e->args = tl_arena_alloc(&q->arena, sizeof *e->args * 2);
+    e->args[0] = rec;
+    tl_datum d = {.v.i = idx};
+    e->args[1] = expr_const(q, tl_type_make(TL_INT4), &d, location);
+    return e;
+}
+
 static int pset_fill(pset_op *p, qctx *q, batch *in, tl_error *err)
 {
     tl_arena_reset(&p->work);
@@ -348,7 +469,8 @@ static int pset_fill(pset_op *p, qctx *q, batch *in, tl_error *err)
                 else p->rows.v[c][p->rows.n] = (tl_datum){.isnull = true};
             }
             for (int s = 0; s < p->nsrf; s++)
-                p->rows.v[nin + s][p->rows.n] = r < one[s].n ? one[s].v[0][r] : (tl_datum){.isnull = true};
+                p->rows.v[nin + s][p->rows.n] = r < one[s].n ? pset_value(q, &p->calls[s], &one[s], r, &p->work)
+                                                             : (tl_datum){.isnull = true};
             p->rows.n++;
         }
     }
@@ -396,7 +518,7 @@ op *op_project_set(qctx *q, op *child, int nsrf, const srf_call *calls)
     int n = child->ncols + nsrf;
     tl_type *types = tl_arena_alloc(&q->arena, sizeof *types * (size_t)(n + 1));
     memcpy(types, child->types, sizeof *types * (size_t)child->ncols);
-    for (int s = 0; s < nsrf; s++) types[child->ncols + s] = calls[s].types[0];
+    for (int s = 0; s < nsrf; s++) types[child->ncols + s] = srf_out_type(&calls[s]);
     op_init(&p->base, n, types, q);
     op_label(&p->base, "ProjectSet", child, NULL);
     p->base.next = pset_next;

@@ -24,7 +24,21 @@ MISSING_FEATURE = ("operator does not exist: name !~", "operator does not exist:
 
 USER = "c.relnamespace = 'public'::regnamespace"
 
+# pgjdbc's getPrimaryKeys, as Metabase's sync sends it (shared/clients/captured/metabase.sql)
+PGJDBC_PKEYS = ("SELECT        result.TABLE_CAT,        result.TABLE_SCHEM,        result.TABLE_NAME,        "
+                "result.COLUMN_NAME,        result.KEY_SEQ,        result.PK_NAME FROM      (SELECT NULL AS TABLE_CAT, "
+                "n.nspname AS TABLE_SCHEM,   ct.relname AS TABLE_NAME, a.attname AS COLUMN_NAME,   "
+                "(information_schema._pg_expandarray(i.indkey)).n AS KEY_SEQ, ci.relname AS PK_NAME,   "
+                "information_schema._pg_expandarray(i.indkey) AS KEYS, a.attnum AS A_ATTNUM FROM pg_catalog.pg_class ct   "
+                "JOIN pg_catalog.pg_attribute a ON (ct.oid = a.attrelid)   JOIN pg_catalog.pg_namespace n ON "
+                "(ct.relnamespace = n.oid)   JOIN pg_catalog.pg_index i ON ( a.attrelid = i.indrelid)   "
+                "JOIN pg_catalog.pg_class ci ON (ci.oid = i.indexrelid) WHERE true  AND n.nspname = 'public' AND "
+                "ct.relname = '%s' AND i.indisprimary  ) result where  result.A_ATTNUM = (result.KEYS).x  "
+                "ORDER BY result.table_name, result.pk_name, result.key_seq")
+
 QUERIES = [
+    ("pgjdbc getPrimaryKeys (Metabase sync): dim_users", True, PGJDBC_PKEYS % "dim_users"),
+    ("pgjdbc getPrimaryKeys (Metabase sync): fact_kpi_events", True, PGJDBC_PKEYS % "fact_kpi_events"),
     ("pg_class: user relations", True,
      "SELECT relname, relkind, relnatts, relhasindex, relpersistence, relam <> 0 AS has_am "
      "FROM pg_catalog.pg_class c WHERE " + USER + " ORDER BY relname"),

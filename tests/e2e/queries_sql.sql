@@ -989,3 +989,10 @@ select scenario_id, count(*) as n, sum(listen_ms) as l, avg(score) as a from fac
 
 -- name: group by a date key with a float sum
 select date_key, count(*) as n, sum(talk_ms::float8 / 1000) as secs from fact_scenario_attempts group by date_key;
+
+-- name: set-returning function in the target list over a join (its argument's column is read)
+select u.user_id, generate_series(1, 2) as k, unnest(array(select s.title from dim_scenarios s order by s.title limit 2)) as t
+from dim_users u join dim_orgs o on o.org_id = u.org_id;
+
+-- name: _pg_expandarray's record and its fields in the target list
+select (information_schema._pg_expandarray('{{7,8,9}}'::int[])).n as n, information_schema._pg_expandarray('{{7,8,9}}'::int[]) as r;
