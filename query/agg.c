@@ -48,6 +48,39 @@ static void list_push(agg_state *st, const tl_datum *v, const tl_datum *k)
     l->n++;
 }
 
+/* DISTINCT aggregates keep each value once: a hash set over the list, so the final
+ * sort (or count) sees distinct values only. true = v was already there. */
+static bool list_seen(agg_state *st, tl_type_id t, const tl_datum *v)
+{
+    agg_list *l = st->list;
+    if (!l) l = st->list = tl_xcalloc(1, sizeof *l);
+    if ((l->n + 1) * 2 > l->nslots) {
+        uint64_t ns = l->nslots ? l->nslots * 2 : 64;
+        uint32_t *s = tl_xcalloc(ns, sizeof *s);
+        for (uint64_t i = 0; i < l->n; i++) {
+            uint64_t j = l->hash[i] & (ns - 1);
+            while (s[j]) j = (j + 1) & (ns - 1);
+            s[j] = (uint32_t)(i + 1);
+        }
+        free(l->slot);
+        l->slot = s;
+        l->nslots = ns;
+    }
+    uint64_t h = tl_datum_hash(t, v);
+    uint64_t j = h & (l->nslots - 1);
+    for (; l->slot[j]; j = (j + 1) & (l->nslots - 1)) {
+        uint64_t i = l->slot[j] - 1;
+        if (l->hash[i] == h && tl_datum_cmp(t, &l->v[i], v) == 0) return true;
+    }
+    l->slot[j] = (uint32_t)(l->n + 1); /* the caller pushes v as element n next */
+    if (l->n >= l->hcap) {
+        l->hcap = l->hcap ? l->hcap * 2 : 16;
+        l->hash = tl_xrealloc(l->hash, sizeof *l->hash * l->hcap);
+    }
+    l->hash[l->n] = h;
+    return false;
+}
+
 /* Fold a non-NULL value (or count(*)'s row) into the running state. */
 static int fold(agg_state *st, const tl_expr *ae, tl_type_id t, const tl_datum *v, const tl_datum *d,
                 tl_arena *keep, tl_error *err)
@@ -136,6 +169,8 @@ int agg_add(agg_state *st, const tl_expr *ae, const tl_datum *v, const tl_datum 
     }
     if (v->isnull) return 0;
     if (agg_collects(ae)) {
+        tl_type_id tt = t == TL_UNKNOWN ? TL_TEXT : t;
+        if (ae->agg_distinct && ae->agg->kind != A_STRING_AGG && list_seen(st, tt, v)) return 0;
         tl_datum kv = keep_datum(t, v, keep);
         if (ae->agg->kind == A_STRING_AGG) {
             /* the delimiter travels with the value: it is printed before it */
@@ -270,6 +305,11 @@ int agg_finish(qctx *q, agg_state *st, const tl_expr *ae, tl_datum *out, tl_aren
     if (t == TL_UNKNOWN) t = TL_TEXT;
     agg_list *l = st->list;
     uint64_t n = l ? l->n : 0;
+    if (k == A_COUNT && ae->agg_distinct) { /* the list holds each value once */
+        memset(out, 0, sizeof *out);
+        out->v.i = (int64_t)n;
+        return 0;
+    }
     uint64_t *idx = tl_xmalloc(sizeof *idx * (n ? n : 1));
     for (uint64_t i = 0; i < n; i++) idx[i] = i;
     sortctx sc = {.t = t, .l = l};
@@ -387,6 +427,8 @@ void agg_state_free(agg_state *st)
     if (st->list) {
         free(st->list->v);
         free(st->list->k);
+        free(st->list->hash);
+        free(st->list->slot);
         free(st->list);
         st->list = NULL;
     }

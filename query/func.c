@@ -357,16 +357,33 @@ static int k_date_trunc(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_
     bool tz = e->type.id == TL_TIMESTAMPTZ;
     const char *last = NULL;
     char *unit = NULL;
+    /* day and coarser units depend only on the local calendar day: rows of one day
+     * (facts arrive in time order) reuse the previous row's answer */
+    bool coarse = false, have = false;
+    int64_t lastday = 0, lastres = 0;
     for (uint32_t i = 0; i < n; i++) {
         if (out->nulls[i]) continue;
         if (!unit || args[0].d.s[i].ptr != last) {
             unit = unit_lower(q, args[0].d.s[i]);
             last = args[0].d.s[i].ptr;
+            coarse = !strcmp(unit, "day") || !strcmp(unit, "week") || !strcmp(unit, "month") ||
+                     !strcmp(unit, "quarter") || !strcmp(unit, "year") || !strcmp(unit, "decade") ||
+                     !strcmp(unit, "century") || !strcmp(unit, "millennium");
+            have = false;
         }
         int64_t v = args[1].d.i[i];
         if (v == INT64_MAX || v == INT64_MIN) { /* infinity truncates to itself */
             out->d.i[i] = v;
             continue;
+        }
+        int64_t day = 0;
+        if (coarse) {
+            int64_t local = tz ? tl_ts_to_local(v, q->fc.tz) : v;
+            day = local / TL_USECS_PER_DAY - (local % TL_USECS_PER_DAY < 0);
+            if (have && day == lastday) {
+                out->d.i[i] = lastres;
+                continue;
+            }
         }
         int64_t t;
         int rc = tz ? tl_trunc_ts(unit, v, q->fc.tz, &t, err) : tl_trunc_local(unit, v, &t, err);
@@ -379,6 +396,11 @@ static int k_date_trunc(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_
             return -1;
         }
         out->d.i[i] = t;
+        if (coarse) {
+            have = true;
+            lastday = day;
+            lastres = t;
+        }
     }
     return 0;
 }

@@ -136,6 +136,10 @@ struct agg_def {
 typedef struct agg_list {
     tl_datum *v, *k;
     uint64_t n, cap;
+    /* DISTINCT: values already seen (open addressing over v[], index + 1; 0 = empty) */
+    uint64_t *hash;
+    uint32_t *slot;
+    uint64_t nslots, hcap;
 } agg_list;
 
 typedef struct agg_state {
