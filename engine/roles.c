@@ -183,7 +183,8 @@ static void list_change(tl_grant **list, int *n, int *cap, uint32_t grantee, cha
     if (is_grant) g->privs |= privs;
     else g->privs &= ~privs;
     if (g->privs == 0) {
-        *g = (*list)[*n - 1];
+        /* keep grant order: aclitem[] lists grantees in the order they were granted */
+        memmove(g, g + 1, sizeof *g * (size_t)(*list + *n - g - 1));
         (*n)--;
     }
 }

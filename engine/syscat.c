@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "syscat_data.h"
+#include "tl_roles.h"
 
 #define NDEFS (sizeof syscat_defs / sizeof syscat_defs[0])
 #define NTYPES (sizeof syscat_types / sizeof syscat_types[0])
@@ -310,6 +311,55 @@ uint64_t tl_catalog_row_count(tl_engine *e, tl_rel *r)
     return n;
 }
 
+/* Live rows whose org_id equals org: what an org-scoped role's count(*) would say. */
+static uint64_t org_row_count(tl_engine *e, tl_rel *r, int col, const char *org)
+{
+    tl_arena a;
+    tl_arena_init(&a);
+    tl_table_snap snap;
+    tl_engine_snapshot(e, &r, 1, &snap, &a);
+    tl_type t = r->atts[col].type;
+    tl_fmt_ctx fc = {.extra_float_digits = 1};
+    tl_datum want;
+    tl_error err;
+    tl_error_clear(&err);
+    uint64_t n = 0;
+    if (tl_value_in(t, org, strlen(org), &fc, &want, &a, &err) == 0) {
+        uint32_t sel[TL_VEC_SIZE];
+        for (uint32_t p = 0; p < snap.nparts; p++)
+            for (uint64_t row = 0; row < snap.rows[p]; row += TL_VEC_SIZE) {
+                uint64_t left = snap.rows[p] - row;
+                uint32_t cnt = left > TL_VEC_SIZE ? TL_VEC_SIZE : (uint32_t)left;
+                uint32_t ns = tl_table_select(r->data, &snap, p, row, cnt, NULL, 0, sel);
+                if (!ns) continue;
+                tl_arena scratch;
+                tl_arena_init(&scratch);
+                tl_vec v;
+                tl_table_read(r->data, p, col, row, cnt, &v, &scratch);
+                for (uint32_t i = 0; i < ns; i++) {
+                    if (tl_vec_isnull(&v, sel[i])) continue;
+                    tl_datum d;
+                    tl_vec_get(&v, sel[i], &d);
+                    if (tl_datum_cmp(t.id, &d, &want) == 0) n++;
+                }
+                tl_arena_free(&scratch);
+            }
+    }
+    tl_arena_free(&a);
+    return n;
+}
+
+/* Row count as the current statement may see it (see tl_syscat_hooks.org_scope). */
+static uint64_t visible_rows(tl_engine *e, tl_rel *r)
+{
+    if (!r->data) return 0;
+    const char *org = hooks.org_scope ? hooks.org_scope() : NULL;
+    if (org)
+        for (int i = 0; i < r->natts; i++)
+            if (strcmp(r->atts[i].name, "org_id") == 0) return org_row_count(e, r, i, org);
+    return tl_catalog_row_count(e, r);
+}
+
 static const char *superuser_name(tl_engine *e)
 {
     return e->nroles ? e->roles[0]->name : "postgres";
@@ -398,6 +448,101 @@ char *tl_syscat_constraintdef(tl_engine *e, uint32_t oid)
     return NULL;
 }
 
+/* ---- ACLs as aclitem[] text ("grantee=privs/grantor", PUBLIC's grantee empty) ------------- */
+
+/* PostgreSQL's ACL_ALL_RIGHTS_STR order */
+static const struct {
+    unsigned bit;
+    char letter;
+} acl_letters[] = {
+    {TL_ACL_INSERT, 'a'}, {TL_ACL_SELECT, 'r'}, {TL_ACL_UPDATE, 'w'},  {TL_ACL_DELETE, 'd'},
+    {TL_ACL_TRUNCATE, 'D'}, {TL_ACL_REFERENCES, 'x'}, {TL_ACL_TRIGGER, 't'}, {TL_ACL_USAGE, 'U'},
+    {TL_ACL_CREATE, 'C'}, {TL_ACL_TEMP, 'T'}, {TL_ACL_CONNECT, 'c'},
+};
+
+typedef struct acl_text {
+    tl_engine *e;
+    tl_buf b;
+    const char *grantor;
+    uint32_t skip; /* a grantee already written */
+    int n;
+} acl_text;
+
+static void acl_item(acl_text *t, uint32_t grantee, const char *name, unsigned privs)
+{
+    if (!privs) return;
+    tl_buf_putc(&t->b, t->n++ ? ',' : '{');
+    if (grantee != TL_ROLE_PUBLIC) {
+        const tl_role *r = tl_catalog_role_by_oid(t->e, grantee);
+        tl_buf_puts(&t->b, name ? name : r ? r->name : "?");
+    }
+    tl_buf_putc(&t->b, '=');
+    for (size_t i = 0; i < sizeof acl_letters / sizeof acl_letters[0]; i++)
+        if (privs & acl_letters[i].bit) tl_buf_putc(&t->b, acl_letters[i].letter);
+    tl_buf_printf(&t->b, "/%s", t->grantor);
+}
+
+static void acl_each_cb(void *ctx, uint32_t grantee, unsigned privs)
+{
+    acl_text *t = ctx;
+    if (grantee != t->skip) acl_item(t, grantee, NULL, privs);
+}
+
+/* relacl: NULL while nothing was granted (PostgreSQL's default ACL), else the owner's
+ * implicit rights first, then each grantee. */
+static char *rel_acl(tl_engine *e, const tl_rel *r)
+{
+    acl_text t = {.e = e, .grantor = superuser_name(e), .skip = UINT32_MAX};
+    tl_buf_init(&t.b);
+    tl_acl_each(e, TL_OBJ_REL, r->oid, acl_each_cb, &t);
+    if (!t.n) {
+        tl_buf_free(&t.b);
+        return NULL;
+    }
+    tl_buf_free(&t.b);
+    tl_buf_init(&t.b);
+    t.n = 0;
+    acl_item(&t, SUPERUSER_OID, superuser_name(e), TL_ACL_ALL_REL);
+    t.skip = SUPERUSER_OID;
+    tl_acl_each(e, TL_OBJ_REL, r->oid, acl_each_cb, &t);
+    tl_buf_putc(&t.b, '}');
+    return t.b.data;
+}
+
+/* datacl: NULL while PUBLIC has exactly its defaults and no one else was granted. */
+static char *db_acl(tl_engine *e)
+{
+    acl_text t = {.e = e, .grantor = superuser_name(e), .skip = TL_ROLE_PUBLIC};
+    tl_buf_init(&t.b);
+    tl_acl_each(e, TL_OBJ_DB, TL_DB_OID, acl_each_cb, &t);
+    unsigned pub = tl_acl_granted(e, TL_ROLE_PUBLIC, TL_OBJ_DB, TL_DB_OID);
+    if (!t.n && pub == (TL_ACL_CONNECT | TL_ACL_TEMP)) {
+        tl_buf_free(&t.b);
+        return NULL;
+    }
+    tl_buf_free(&t.b);
+    tl_buf_init(&t.b);
+    t.n = 0;
+    acl_item(&t, TL_ROLE_PUBLIC, NULL, pub);
+    acl_item(&t, SUPERUSER_OID, superuser_name(e), TL_ACL_ALL_DB);
+    t.skip = TL_ROLE_PUBLIC;
+    tl_acl_each(e, TL_OBJ_DB, TL_DB_OID, acl_each_cb, &t);
+    tl_buf_putc(&t.b, '}');
+    return t.b.data;
+}
+
+/* nspacl of public: owned by pg_database_owner, as in PostgreSQL 15 */
+static char *public_nsp_acl(tl_engine *e)
+{
+    acl_text t = {.e = e, .grantor = "pg_database_owner", .skip = TL_ROLE_PUBLIC};
+    tl_buf_init(&t.b);
+    acl_item(&t, SUPERUSER_OID, "pg_database_owner", TL_ACL_ALL_NSP);
+    acl_item(&t, TL_ROLE_PUBLIC, NULL, tl_acl_granted(e, TL_ROLE_PUBLIC, TL_OBJ_NSP, TL_NSP_PUBLIC));
+    tl_acl_each(e, TL_OBJ_NSP, TL_NSP_PUBLIC, acl_each_cb, &t);
+    tl_buf_putc(&t.b, '}');
+    return t.b.data;
+}
+
 /* ---- the catalogs ---------------------------------------------------------------------- */
 
 typedef int (*producer)(tl_engine *e, rowb *b, tl_error *err);
@@ -407,11 +552,15 @@ static int p_namespace(tl_engine *e, rowb *b, tl_error *err)
     static const struct {
         uint32_t oid, owner;
     } ns[] = {{TL_NSP_PG_TOAST, 10}, {TL_NSP_PG_CATALOG, 10}, {TL_NSP_PUBLIC, 6171}, {TL_NSP_INFORMATION_SCHEMA, 10}};
-    (void)e;
     for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
         put_i(b, "oid", ns[i].oid);
         put_s(b, "nspname", nsp_name(ns[i].oid));
         put_i(b, "nspowner", ns[i].owner);
+        if (ns[i].oid == TL_NSP_PUBLIC) {
+            char *acl = public_nsp_acl(e);
+            put_s(b, "nspacl", acl);
+            free(acl);
+        }
         if (rb_row(b, err) < 0) return -1;
     }
     return 0;
@@ -468,13 +617,24 @@ static int p_class(tl_engine *e, rowb *b, tl_error *err)
         tl_rel *r = e->rels[i];
         char kind = tl_syscat_relkind(r);
         uint32_t am = kind == 'r' || kind == 'm' ? 2 : kind == 'i' ? 403 : 0;
-        double tuples = r->data ? (double)tl_catalog_row_count(e, r) : kind == 'i' ? 0 : -1;
+        double tuples = r->data ? (double)visible_rows(e, r) : kind == 'i' ? 0 : -1;
+        int32_t pages = rel_pages(r);
+        if (r->data && tuples >= 0) {
+            /* a scoped role's count is smaller: its share of the pages, not the whole */
+            uint64_t all = tl_catalog_row_count(e, r);
+            if (all && (uint64_t)tuples < all) pages = (int32_t)((double)pages * tuples / (double)all + 0.5);
+        }
+        if (kind != 'i' && is_user_rel(r)) {
+            char *acl = rel_acl(e, r);
+            if (acl) put_s(b, "relacl", acl);
+            free(acl);
+        }
         if (kind == 'r') put_b(b, "relhastriggers", has_fk_triggers(e, r));
-        if (class_row(b, r->oid, r->name, r->nsp, kind, kind == 'i' ? r->nidx : r->natts, am, rel_pages(r),
+        if (class_row(b, r->oid, r->name, r->nsp, kind, kind == 'i' ? r->nidx : r->natts, am, pages,
                       tuples, kind == 'i' ? false : has_index(e, r), err) < 0)
             return -1;
         if (r->npk && class_row(b, r->pk_index_oid, r->pk_name, r->nsp, 'i', r->npk, 403, 0,
-                                (double)tl_catalog_row_count(e, r), false, err) < 0)
+                                (double)visible_rows(e, r), false, err) < 0)
             return -1;
     }
     return 0;
@@ -743,6 +903,9 @@ static int p_database(tl_engine *e, rowb *b, tl_error *err)
     put_c(b, "datlocprovider", 'c');
     put_b(b, "datallowconn", true);
     put_i(b, "datconnlimit", -1);
+    char *acl = db_acl(e);
+    if (acl) put_s(b, "datacl", acl);
+    free(acl);
     put_i(b, "datminmxid", 1);
     put_i(b, "dattablespace", 1663);
     put_s(b, "datcollate", "C.UTF-8");
@@ -750,34 +913,75 @@ static int p_database(tl_engine *e, rowb *b, tl_error *err)
     return rb_row(b, err);
 }
 
-static int p_roles(tl_engine *e, rowb *b, tl_error *err)
+/* rolconfig / useconfig: the role's ALTER ROLE … SET settings as text[] */
+static char *role_config(const tl_role *r)
+{
+    if (!r->org_id) return NULL;
+    tl_buf b;
+    tl_buf_init(&b);
+    tl_buf_printf(&b, "{tally.org_id=%s}", r->org_id);
+    return b.data;
+}
+
+/* pg_roles, pg_user and pg_authid share the rows; only pg_authid shows the verifier
+ * (and only a superuser may read it: acl.c). The bootstrap superuser alone has
+ * REPLICATION and BYPASSRLS, as after initdb. */
+static int roles_rows(tl_engine *e, rowb *b, bool authid, bool login_only, tl_error *err)
 {
     for (int i = 0; i < e->nroles; i++) {
         const tl_role *r = e->roles[i];
+        /* pg_user is pg_shadow's view: roles that can log in */
+        if (login_only && !r->login) continue;
+        bool boot = r->oid == SUPERUSER_OID;
         put_i(b, "oid", r->oid);
         put_i(b, "usesysid", r->oid);
         put_s(b, "rolname", r->name);
         put_s(b, "usename", r->name);
         put_b(b, "rolsuper", r->superuser);
         put_b(b, "usesuper", r->superuser);
-        put_b(b, "rolinherit", true);
-        put_b(b, "rolcreaterole", r->superuser);
-        put_b(b, "rolcreatedb", r->superuser);
-        put_b(b, "usecreatedb", r->superuser);
+        put_b(b, "rolinherit", r->inherit);
+        put_b(b, "rolcreaterole", r->createrole);
+        put_b(b, "rolcreatedb", r->createdb);
+        put_b(b, "usecreatedb", r->createdb);
         put_b(b, "rolcanlogin", r->login);
-        put_b(b, "rolreplication", r->superuser);
-        put_b(b, "userepl", r->superuser);
-        put_b(b, "rolbypassrls", r->superuser);
-        put_b(b, "usebypassrls", r->superuser);
-        put_i(b, "rolconnlimit", -1);
-        put_s(b, "rolpassword", "********");
-        put_s(b, "passwd", "********");
-        /* no expiry: NULL, not the zero timestamp (psql's \\du prints it) */
+        put_b(b, "rolreplication", boot);
+        put_b(b, "userepl", boot);
+        put_b(b, "rolbypassrls", boot);
+        put_b(b, "usebypassrls", boot);
+        put_i(b, "rolconnlimit", r->connlimit);
         put_null(b, "rolvaliduntil");
         put_null(b, "valuntil");
+        if (authid) {
+            if (r->password) put_s(b, "rolpassword", r->password);
+            else put_null(b, "rolpassword");
+        } else {
+            put_s(b, "rolpassword", "********");
+            put_s(b, "passwd", "********");
+        }
+        char *cfg = role_config(r);
+        if (cfg) {
+            put_s(b, "rolconfig", cfg);
+            put_s(b, "useconfig", cfg);
+            free(cfg);
+        }
         if (rb_row(b, err) < 0) return -1;
     }
     return 0;
+}
+
+static int p_roles(tl_engine *e, rowb *b, tl_error *err)
+{
+    return roles_rows(e, b, false, false, err);
+}
+
+static int p_user(tl_engine *e, rowb *b, tl_error *err)
+{
+    return roles_rows(e, b, false, true, err);
+}
+
+static int p_authid(tl_engine *e, rowb *b, tl_error *err)
+{
+    return roles_rows(e, b, true, false, err);
 }
 
 typedef struct settings_ctx {
@@ -881,8 +1085,9 @@ static int p_stat_user_tables(tl_engine *e, rowb *b, tl_error *err)
         put_i(b, "relid", r->oid);
         put_s(b, "schemaname", nsp_name(r->nsp));
         put_s(b, "relname", r->name);
-        put_i(b, "n_tup_ins", (int64_t)tl_catalog_row_count(e, r));
-        put_i(b, "n_live_tup", (int64_t)tl_catalog_row_count(e, r));
+        int64_t live = (int64_t)visible_rows(e, r);
+        put_i(b, "n_tup_ins", live);
+        put_i(b, "n_live_tup", live);
         put_null(b, "idx_scan");
         put_null(b, "idx_tup_fetch");
         if (rb_row(b, err) < 0) return -1;
@@ -1178,8 +1383,8 @@ static const struct {
     {"pg_namespace", p_namespace},   {"pg_class", p_class},       {"pg_attribute", p_attribute},
     {"pg_type", p_type},             {"pg_attrdef", p_attrdef},   {"pg_index", p_index},
     {"pg_constraint", p_constraint}, {"pg_enum", p_enum},         {"pg_proc", p_proc},
-    {"pg_database", p_database},     {"pg_roles", p_roles},       {"pg_user", p_roles},
-    {"pg_authid", p_roles},          {"pg_settings", p_settings}, {"pg_tables", p_tables},
+    {"pg_database", p_database},     {"pg_roles", p_roles},       {"pg_user", p_user},
+    {"pg_authid", p_authid},          {"pg_settings", p_settings}, {"pg_tables", p_tables},
     {"pg_views", p_views},           {"pg_matviews", p_matviews}, {"pg_indexes", p_indexes},
     {"pg_stat_user_tables", p_stat_user_tables}, {"pg_stat_all_tables", p_stat_user_tables},
     {"pg_am", p_am},                 {"pg_collation", p_collation}, {"pg_tablespace", p_tablespace},

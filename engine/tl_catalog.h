@@ -202,6 +202,10 @@ typedef struct tl_syscat_hooks {
     void (*settings)(void *ctx, void (*emit)(void *ctx, const char *name, const char *setting,
                                              const char *vartype));
     bool (*function_exists)(const char *name);
+    /* The org the current statement is confined to (org-scoped roles), or NULL: catalog
+     * row counts (pg_class.reltuples, pg_stat_*.n_live_tup) then count that org's rows
+     * of relations with an org_id column, so they tell a scoped role nothing more. */
+    const char *(*org_scope)(void);
 } tl_syscat_hooks;
 void tl_syscat_set_hooks(const tl_syscat_hooks *h);
 /* Register pg_catalog and information_schema (engine start-up). */

@@ -50,6 +50,14 @@ static const char *org_scope(qctx *q)
     return q->s->org_override;
 }
 
+const char *acl_org_scope(tl_qsession *s)
+{
+    qctx q = {0};
+    q.s = s;
+    q.eng = s->eng;
+    return org_scope(&q);
+}
+
 static bool session_is_scoped(qctx *q)
 {
     tl_role *su = session_role(q);
@@ -99,6 +107,8 @@ int acl_check_rel(qctx *q, tl_rel *rel, unsigned privs, bool qualified, int loca
     tl_role *r = current_role(q);
     if (r && r->superuser) return 0;
     if (rel->nsp == TL_NSP_PG_CATALOG) {
+        /* pg_authid holds the password verifiers: superusers only, as in PostgreSQL */
+        if (rel->oid == 1260) return tl_errorf(err, "42501", "permission denied for table %s", rel->name);
         if (privs == TL_ACL_SELECT) return 0;
     } else if (!tl_acl_has(q->eng, r, TL_OBJ_NSP, rel->nsp, TL_ACL_USAGE)) {
         /* an unqualified name is not even looked up in a schema without USAGE */

@@ -825,9 +825,14 @@ static bool function_exists(const char *name)
     return fn_lookup_name(name) != NULL || agg_lookup(name) != NULL;
 }
 
+static const char *session_org_scope(void)
+{
+    return cur_session ? acl_org_scope(cur_session) : NULL;
+}
+
 void catfn_install_hooks(void)
 {
-    static const tl_syscat_hooks h = {each_setting, function_exists};
+    static const tl_syscat_hooks h = {each_setting, function_exists, session_org_scope};
     tl_syscat_set_hooks(&h);
     if (!__atomic_load_n(&start_time, __ATOMIC_ACQUIRE)) {
         struct timespec ts;

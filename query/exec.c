@@ -297,16 +297,8 @@ void rs_init(rowstore *rs, int ncols, const tl_type *types)
     tl_arena_init(&rs->strings);
 }
 
-static int64_t rs_row_bytes(const rowstore *rs)
-{
-    int64_t b = 0;
-    for (int c = 0; c < rs->ncols; c++) b += (int64_t)tl_vec_elem_size(rs->types[c].id) + 1;
-    return b;
-}
-
 void rs_free(rowstore *rs)
 {
-    if (rs->acct) *rs->acct -= rs_row_bytes(rs) * (int64_t)rs->cap + (int64_t)rs->strings.used;
     for (int c = 0; c < rs->ncols; c++) {
         free(rs->data[c]);
         free(rs->nulls[c]);
@@ -322,7 +314,6 @@ void rs_reserve(rowstore *rs, uint64_t n)
     if (n <= rs->cap) return;
     uint64_t cap = rs->cap ? rs->cap : 1024;
     while (cap < n) cap *= 2;
-    if (rs->acct) *rs->acct += rs_row_bytes(rs) * (int64_t)(cap - rs->cap);
     for (int c = 0; c < rs->ncols; c++) {
         rs->data[c] = tl_xrealloc(rs->data[c], tl_vec_elem_size(rs->types[c].id) * cap);
         rs->nulls[c] = tl_xrealloc(rs->nulls[c], cap);
@@ -348,24 +339,29 @@ void rs_put(rowstore *rs, uint64_t at, int c, const tl_vec *v, uint32_t i)
     }
 }
 
+/* A join can hand over one enormous batch, so the memory budget is looked at every
+ * few hundred rows. Past it, the rest of the batch is stored as NULLs (cheap and in
+ * bounds): the statement is failing, and every caller makes a cancellation check,
+ * which reports 53200, before the rows are used. */
 void rs_append_batch(rowstore *rs, const batch *b)
 {
     rs_reserve(rs, rs->n + b->n);
-    size_t before = rs->strings.used;
-    for (int c = 0; c < rs->ncols; c++)
-        for (uint32_t i = 0; i < b->n; i++) rs_put(rs, rs->n + i, c, &b->cols[c], i);
+    for (uint32_t i0 = 0; i0 < b->n; i0 += 256) {
+        uint32_t i1 = b->n - i0 < 256 ? b->n : i0 + 256;
+        if (tl_mem_budget_exceeded()) {
+            for (int c = 0; c < rs->ncols; c++) {
+                size_t es = tl_vec_elem_size(rs->types[c].id);
+                memset(rs->nulls[c] + rs->n + i0, 1, b->n - i0);
+                memset((char *)rs->data[c] + es * (rs->n + i0), 0, es * (b->n - i0));
+            }
+            break;
+        }
+        for (int c = 0; c < rs->ncols; c++)
+            for (uint32_t i = i0; i < i1; i++) rs_put(rs, rs->n + i, c, &b->cols[c], i);
+    }
     rs->n += b->n;
-    if (rs->acct) *rs->acct += (int64_t)(rs->strings.used - before);
 }
 
-int q_mem_check(qctx *q, tl_error *err)
-{
-    if (q->mem_limit <= 0 || q->mem_used + (int64_t)q->arena.used <= q->mem_limit) return 0;
-    tl_errorf(err, "53200", "out of memory");
-    tl_error_detail(err, "The query needs more than tally.query_mem_limit (%lld kB) to run.",
-                    (long long)(q->mem_limit / 1024));
-    return -1;
-}
 
 void rs_get(const rowstore *rs, int c, uint64_t r, tl_datum *d)
 {
@@ -409,9 +405,7 @@ typedef struct hashagg_op {
     bool built;
     uint64_t emitted;
     tl_arena keep;
-    int64_t *acct;      /* qctx.mem_used: states, hashes and slots */
     int fastkey;        /* FK_*: one key hashed and compared in place */
-    int64_t charged;
 } hashagg_op;
 
 static uint64_t row_hash(const tl_vec *cols, int n, uint32_t i)
@@ -448,15 +442,6 @@ static bool group_equal(const hashagg_op *h, uint64_t g, const tl_vec *cols, uin
         if (t == TL_NUMERIC && a.v.n.scale != b.v.n.scale) return false; /* 1.0 vs 1.00 print differently */
     }
     return true;
-}
-
-/* What the group table holds beyond its rowstore, for tally.query_mem_limit. */
-static void agg_charge(hashagg_op *h)
-{
-    int64_t now = (int64_t)(h->capfound * ((uint64_t)(h->naggs ? h->naggs : 1) * sizeof(agg_state) + sizeof(uint64_t)) +
-                            h->nslots * sizeof(uint32_t) + h->keep.used);
-    *h->acct += now - h->charged;
-    h->charged = now;
 }
 
 static void agg_grow(hashagg_op *h)
@@ -615,8 +600,6 @@ static int hashagg_build(hashagg_op *h, qctx *q, tl_error *err)
         if (rc <= 0) break;
         tl_arena_reset(&scratch);
         if ((rc = q_check_cancel(q, err)) < 0) break;
-        agg_charge(h);
-        if ((rc = q_mem_check(q, err)) < 0) break;
         for (int c = 0; c < h->ngroups && rc == 0; c++) rc = expr_eval(q, h->groups[c], in, &gv[c], &scratch, err);
         for (int k = 0; k < h->naggs && rc == 0; k++) {
             const tl_expr *ae = h->aggs[k];
@@ -714,7 +697,6 @@ static void hashagg_close(op *o)
     hashagg_op *h = (hashagg_op *)o;
     op_free(h->child);
     rs_free(&h->keys);
-    *h->acct -= h->charged;
     for (uint64_t i = 0; i < h->nfound * (uint64_t)h->naggs; i++) agg_state_free(&h->states[i]);
     free(h->states);
     free(h->table);
@@ -745,8 +727,6 @@ op *op_hashagg(qctx *q, op *child, int ngroups, tl_expr **groups, int naggs, tl_
     h->scalar = ngroups == 0;
     h->fastkey = ngroups == 1 ? fast_key_kind(types[0]) : FK_NONE;
     rs_init(&h->keys, ngroups, types);
-    h->keys.acct = &q->mem_used;
-    h->acct = &q->mem_used;
     tl_arena_init(&h->keep);
     return &h->base;
 }
@@ -824,7 +804,6 @@ static void sort_compact(sort_op *s)
     if (k > n) k = n;
     rowstore nr;
     rs_init(&nr, s->rows.ncols, s->rows.types);
-    nr.acct = s->rows.acct;
     tl_arena a;
     tl_arena_init(&a);
     for (uint64_t from = 0; from < k; from += TL_VEC_SIZE) {
@@ -886,7 +865,7 @@ static int sort_next(op *o, qctx *q, batch **out, tl_error *err)
                 }
             }
             rs_append_batch(&s->rows, in);
-            if (q_mem_check(q, err) < 0) {
+            if (q_check_cancel(q, err) < 0) { /* the statement's memory budget too */
                 tl_arena_free(&sel);
                 return -1;
             }
@@ -931,7 +910,6 @@ op *op_sort(qctx *q, op *child, int nkeys, const sort_key *keys, int64_t limit_h
     memcpy(s->keys, keys, sizeof *keys * (size_t)nkeys);
     s->limit = limit_hint;
     rs_init(&s->rows, child->ncols, child->types);
-    s->rows.acct = &q->mem_used;
     return &s->base;
 }
 
@@ -1056,7 +1034,6 @@ static int hashjoin_build(hashjoin_op *j, qctx *q, tl_error *err)
         if (rc < 0) break;
         uint64_t base = j->build.n;
         rs_append_batch(&j->build, in);
-        if ((rc = q_mem_check(q, err)) < 0) break;
         rs_reserve(&j->bkeys, base + in->n);
         j->bhash = tl_xrealloc(j->bhash, sizeof *j->bhash * j->build.cap);
         for (int k = 0; k < j->nkeys; k++)
@@ -1067,6 +1044,8 @@ static int hashjoin_build(hashjoin_op *j, qctx *q, tl_error *err)
             for (int k = 0; k < j->nkeys; k++) anynull |= tl_vec_isnull(&kv[k], i);
             j->bhash[base + i] = anynull ? UINT64_MAX : j->fastkey ? fast_hash(j->fastkey, &kv[0], i) : row_hash(kv, j->nkeys, i);
         }
+        /* a big build side is where a join's memory goes: stop it at the budget */
+        if ((rc = q_check_cancel(q, err)) < 0) break;
     }
     free(kv);
     tl_arena_free(&scratch);
@@ -1102,6 +1081,20 @@ static bool keys_match(const hashjoin_op *j, const tl_vec *kv, uint32_t i, uint6
         if (tl_datum_cmp(t, &a, &b) != 0) return false;
     }
     return true;
+}
+
+/* One probe batch's matches all go into one output batch: before its pair lists double,
+ * the statement's memory budget (53200) and the batch's 32-bit row count are checked. */
+static int pairs_too_many(qctx *q, uint64_t np, uint32_t *li, uint64_t *ri, tl_error *err)
+{
+    int rc = q_check_cancel(q, err);
+    if (rc == 0 && np * 2 > UINT32_MAX)
+        rc = tl_errorf(err, "54000", "join result of one batch exceeds %u rows", UINT32_MAX);
+    if (rc < 0) {
+        free(li);
+        free(ri);
+    }
+    return rc;
 }
 
 static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
@@ -1143,6 +1136,7 @@ static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
             if (j->nkeys == 0) {
                 for (uint64_t r = 0; r < j->build.n; r++) {
                     if (np == cap) {
+                        if (pairs_too_many(q, np, li, ri, err) < 0) return -1;
                         cap *= 2;
                         li = tl_xrealloc(li, sizeof *li * cap);
                         ri = tl_xrealloc(ri, sizeof *ri * cap);
@@ -1156,6 +1150,7 @@ static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
                 uint64_t r = e - 1;
                 if (j->bhash[r] != h || !keys_match(j, kv, i, r)) continue;
                 if (np == cap) {
+                    if (pairs_too_many(q, np, li, ri, err) < 0) return -1;
                     cap *= 2;
                     li = tl_xrealloc(li, sizeof *li * cap);
                     ri = tl_xrealloc(ri, sizeof *ri * cap);
@@ -1290,10 +1285,8 @@ op *op_hashjoin(qctx *q, op *left, op *right, int nkeys, tl_expr **lkeys, tl_exp
     if (nkeys == 1 && lkeys[0]->type.id == rkeys[0]->type.id && lkeys[0]->type.id != TL_UNKNOWN)
         j->fastkey = fast_key_kind(lkeys[0]->type);
     rs_init(&j->build, right->ncols, right->types);
-    j->build.acct = &q->mem_used;
     tl_type *kt = tl_arena_alloc(&q->arena, sizeof *kt * (size_t)(nkeys + 1));
     for (int k = 0; k < nkeys; k++) kt[k] = rkeys[k]->type;
     rs_init(&j->bkeys, nkeys, kt);
-    j->bkeys.acct = &q->mem_used;
     return &j->base;
 }

@@ -265,7 +265,6 @@ static void qctx_init(qctx *q, tl_qsession *s, const char *sql)
     q->fc.tz = s->tz;
     q->fc.extra_float_digits = s->extra_float_digits;
     q->now = q_clock_now(s);
-    q->mem_limit = q_mem_limit_of(s);
     tl_arena_init(&q->arena);
 }
 
@@ -777,6 +776,7 @@ int tl_execute(tl_qsession *s, const char *name, int64_t max_rows, tl_sink *sink
     ptree *t = p->t;
     t->refs++; /* COMMIT may close this very portal */
     int rc;
+    q_statement_begin(s);
     if (!stmt)
         rc = sink->empty ? sink->empty(sink->ctx) : 0;
     else if (p->is_select)
@@ -785,6 +785,7 @@ int tl_execute(tl_qsession *s, const char *name, int64_t max_rows, tl_sink *sink
         rc = sink->complete && p->tag[0] ? sink->complete(sink->ctx, p->tag) : 0;
     else
         rc = run_utility(s, p, stmt, max_rows, sink, suspended, err);
+    q_statement_end(s);
     if (rc < 0) {
         char_position(t->sql, err);
         if (s->tx == 'T') s->tx = 'E';

@@ -225,15 +225,9 @@ struct qctx {
     /* virtual relations already materialised in this statement: source -> copy */
     tl_rel **mat_src, **mat_copy;
     int nmat;
-    /* tally.query_mem_limit: bytes held by materialising operators (rowstores, hash
-     * tables) plus the statement arena; beyond mem_limit the query fails with 53200 */
-    int64_t mem_used, mem_limit;
     struct explain_ctx *explain; /* EXPLAIN ANALYZE: per-operator counters (explain.c) */
 };
 
-/* 53200 when the statement holds more than tally.query_mem_limit. */
-int q_mem_check(qctx *q, tl_error *err);
-int64_t q_mem_limit_of(tl_qsession *s);
 
 /* A correlated subquery's view of its enclosing queries. While binding (bc set) an
  * unresolved column is looked up in bc's scope and recorded as an outer reference;
@@ -272,6 +266,10 @@ void q_free_temps(qctx *q);
 /* ---- functions in the layer ----------------------------------------------------------- */
 
 int q_check_cancel(qctx *q, tl_error *err);
+/* A statement (a simple Query, an Execute) starts/ends: statement_timeout's deadline
+ * and the memory budget (tally.max_statement_memory) that q_check_cancel enforces. */
+void q_statement_begin(tl_qsession *s);
+void q_statement_end(tl_qsession *s);
 int64_t q_clock_now(const tl_qsession *s);
 
 /* expr.c */
@@ -346,7 +344,6 @@ typedef struct rowstore {
     void **data;      /* per column: cap * elem size */
     uint8_t **nulls;  /* per column */
     tl_arena strings; /* deep copies of string values */
-    int64_t *acct;    /* qctx.mem_used, charged as the store grows (NULL: not counted) */
 } rowstore;
 void rs_init(rowstore *rs, int ncols, const tl_type *types);
 void rs_free(rowstore *rs);
@@ -465,6 +462,8 @@ int acl_statement(qctx *q, pnode *stmt, tl_sink *sink, const char **tag, tl_erro
 bool acl_statement_is_ddl(const pnode *stmt);
 void acl_after_create(qctx *q, PgQuery__RangeVar *rv);
 const char *acl_current_user(const tl_qsession *s);
+/* The org the session's statements are confined to (org-scoped roles), or NULL. */
+const char *acl_org_scope(tl_qsession *s);
 const fn_def *acl_fn_lookup(const char *name, int nargs, const tl_type_id *args);
 const fn_def *acl_fn_lookup_name(const char *name);
 /* select.c: PostgreSQL's output column name of a target */

@@ -62,8 +62,9 @@ static const guc_def gucs[] = {
     {"timezone_abbreviations", "Default", false, false},
     {"role", "none", false, false},
     {"tally.now_override", "", false, false},
-    /* per-query memory for materialising operators; PostgreSQL's units (kB, MB, GB) */
-    {"tally.query_mem_limit", "4GB", false, false},
+    /* per-statement memory: "0" = the server's --max-statement-memory; a session may
+     * only lower it (q_statement_memory) */
+    {"tally.max_statement_memory", "0", false, false},
 };
 #define NGUCS ((int)TL_ARRAY_LEN(gucs))
 
@@ -159,6 +160,12 @@ static int normalize(tl_qsession *s, int i, const char *value, char **out, tl_er
         if (v < -15 || v > 3)
             return tl_errorf(err, "22023", "%ld is outside the valid range for parameter \"extra_float_digits\" (-15 .. 3)", v);
         s->extra_float_digits = (int)v;
+        *out = tl_xstrdup(value);
+        return 0;
+    }
+    if (strcmp(name, "tally.max_statement_memory") == 0) {
+        if (tl_query_parse_memory(value) < 0)
+            return tl_errorf(err, "22023", "invalid value for parameter \"%s\": \"%s\"", name, value);
         *out = tl_xstrdup(value);
         return 0;
     }
@@ -276,9 +283,66 @@ void tl_qsession_cancel(tl_qsession *s)
 }
 
 static int64_t mono_us(void);
+static int64_t timeout_ms(const char *v);
+
+static size_t max_statement_memory; /* the server's limit, 0 = none */
+
+void tl_query_set_max_statement_memory(size_t bytes)
+{
+    max_statement_memory = bytes;
+}
+
+/* "1GB", "256MB", "65536kB", "8192" (kB, as PostgreSQL's memory settings): bytes, or
+ * -1 if not a size. */
+int64_t tl_query_parse_memory(const char *v)
+{
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || x < 0) return -1;
+    while (*end == ' ') end++;
+    double mul = 1024;
+    if (*end == 0 || strcmp(end, "kB") == 0) mul = 1024;
+    else if (strcmp(end, "B") == 0) mul = 1;
+    else if (strcmp(end, "MB") == 0) mul = 1024.0 * 1024;
+    else if (strcmp(end, "GB") == 0) mul = 1024.0 * 1024 * 1024;
+    else if (strcmp(end, "TB") == 0) mul = 1024.0 * 1024 * 1024 * 1024;
+    else return -1;
+    x *= mul;
+    return x > 9e18 ? -1 : (int64_t)x;
+}
+
+/* The budget of this session's next statement: the server's limit, or the session's
+ * own setting when it is lower (a session cannot raise what protects the others). */
+static size_t statement_memory(tl_qsession *s)
+{
+    int64_t own = tl_query_parse_memory(tl_qsession_get(s, "tally.max_statement_memory"));
+    size_t lim = max_statement_memory;
+    if (own > 0 && (lim == 0 || (size_t)own < lim)) lim = (size_t)own;
+    return lim;
+}
+
+void q_statement_begin(tl_qsession *s)
+{
+    int64_t tmo = timeout_ms(tl_qsession_get(s, "statement_timeout"));
+    s->deadline_us = tmo > 0 ? mono_us() + tmo * 1000 : 0;
+    tl_mem_budget_begin(statement_memory(s));
+}
+
+void q_statement_end(tl_qsession *s)
+{
+    s->deadline_us = 0;
+    tl_mem_budget_end();
+}
 
 int q_check_cancel(qctx *q, tl_error *err)
 {
+    size_t over = tl_mem_budget_exceeded();
+    if (over) {
+        tl_errorf(err, "53200", "out of memory");
+        tl_error_detail(err, "The statement needed more than %zu bytes of working memory (tally.max_statement_memory).",
+                        statement_memory(q->s));
+        return -1;
+    }
     if (q->s->deadline_us && mono_us() > q->s->deadline_us) {
         q->s->deadline_us = 0;
         return tl_errorf(err, "57014", "canceling statement due to statement timeout");
@@ -395,24 +459,6 @@ static int tree_depth(const ProtobufCMessage *m, int depth)
     return best;
 }
 
-/* tally.query_mem_limit in bytes: "4GB", "512MB", "100kB", or a number of kB as
- * PostgreSQL reads memory settings; 0 or "-1" = unlimited. */
-int64_t q_mem_limit_of(tl_qsession *s)
-{
-    const char *v = tl_qsession_get(s, "tally.query_mem_limit");
-    if (!v) return 0;
-    char *end;
-    double x = strtod(v, &end);
-    while (*end == ' ') end++;
-    if (x <= 0) return 0;
-    if (!strcasecmp(end, "GB")) x *= 1024.0 * 1024 * 1024;
-    else if (!strcasecmp(end, "MB")) x *= 1024.0 * 1024;
-    else if (!strcasecmp(end, "TB")) x *= 1024.0 * 1024 * 1024 * 1024;
-    else if (!strcmp(end, "B")) x *= 1;
-    else x *= 1024; /* kB, or no unit */
-    return x > 9e18 ? 0 : (int64_t)x;
-}
-
 /* statement_timeout in milliseconds ("0", "250", "5s", "2min"); 0 = none. */
 static int64_t timeout_ms(const char *v)
 {
@@ -435,10 +481,8 @@ static int64_t mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int query_simple_run(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *err)
+static int query_simple_stmts(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *err)
 {
-    int64_t tmo = timeout_ms(tl_qsession_get(s, "statement_timeout"));
-    s->deadline_us = tmo > 0 ? mono_us() + tmo * 1000 : 0;
     PgQueryProtobufParseResult pr = pg_query_parse_protobuf(sql);
     if (pr.error) {
         tl_errorf(err, "42601", "%s", pr.error->message);
@@ -471,7 +515,6 @@ static int query_simple_run(tl_qsession *s, const char *sql, tl_sink *sink, tl_e
         q.fc.tz = s->tz;
         q.fc.extra_float_digits = s->extra_float_digits;
         q.now = q_clock_now(s);
-        q.mem_limit = q_mem_limit_of(s);
         tl_arena_init(&q.arena);
         if (s->tx == 'E' && rs->stmt && rs->stmt->node_case != PG_QUERY__NODE__NODE_TRANSACTION_STMT) {
             rc = tl_errorf(err, "25P02",
@@ -491,7 +534,14 @@ static int query_simple_run(tl_qsession *s, const char *sql, tl_sink *sink, tl_e
     }
     tl_sync(s); /* the implicit transaction ends with the query string */
     pg_query__parse_result__free_unpacked(res, NULL);
-    s->deadline_us = 0;
+    return rc;
+}
+
+static int query_simple_run(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *err)
+{
+    q_statement_begin(s);
+    int rc = query_simple_stmts(s, sql, sink, err);
+    q_statement_end(s);
     return rc;
 }
 

@@ -114,7 +114,7 @@ static int setop_consume(setop_op *s, qctx *q, op *side, bool left, tl_error *er
         batch *b;
         int rc = side->next(side, q, &b, err);
         if (rc <= 0) return rc;
-        if (q_check_cancel(q, err) < 0 || q_mem_check(q, err) < 0) return -1;
+        if (q_check_cancel(q, err) < 0) return -1;
         for (uint32_t i = 0; i < b->n; i++) {
             uint64_t h = vec_row_hash(b, i);
             if ((s->rows.n + 1) * 10 > s->nslots * 7) setop_grow(s);
@@ -206,7 +206,6 @@ op *op_setop(qctx *q, op *l, op *r, bool intersect, bool all)
     s->intersect = intersect;
     s->all = all;
     rs_init(&s->rows, l->ncols, l->types);
-    s->rows.acct = &q->mem_used;
     return &s->base;
 }
 

@@ -82,6 +82,13 @@ int tl_query_simple(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *er
  * another thread). The statement fails with 57014. */
 void tl_qsession_cancel(tl_qsession *s);
 
+/* The most working memory one statement may use (tallyd --max-statement-memory), 0 =
+ * no limit. Beyond it the statement fails with 53200 "out of memory"; the session and
+ * every other session go on. A session may lower its own (tally.max_statement_memory). */
+void tl_query_set_max_statement_memory(size_t bytes);
+/* "1GB", "256MB", "65536kB", "8192" (kB, as PostgreSQL's memory settings): bytes, or -1. */
+int64_t tl_query_parse_memory(const char *v);
+
 /* ---- extended query protocol (prepared.c) ------------------------------------------
  * Names are the protocol's: "" is the unnamed statement/portal. Every call returns 0, or
  * -1 with err set (the server then skips to Sync). Parse trees are cached per session by

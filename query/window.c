@@ -255,7 +255,7 @@ static int window_build(window_op *w, qctx *q, tl_error *err)
         for (int x = 0; x < w->nextra && rc == 0; x++) rc = expr_eval(q, w->extra[x], in, &b->cols[w->cin + x], &scratch, err);
         if (rc < 0) break;
         rs_append_batch(&w->rows, b);
-        if ((rc = q_mem_check(q, err)) < 0) break;
+        if ((rc = q_check_cancel(q, err)) < 0) break;
     }
     tl_arena_free(&scratch);
     if (rc < 0) return -1;
@@ -364,7 +364,6 @@ op *op_window(qctx *q, op *child, const win_spec *ws, int nfn, tl_expr **fns)
         if (types[w->cin + i].id == TL_UNKNOWN) types[w->cin + i] = tl_type_make(TL_TEXT);
     }
     rs_init(&w->rows, w->cin + w->nextra, types);
-    w->rows.acct = &q->mem_used;
     tl_type *otypes = tl_arena_alloc(&q->arena, sizeof *otypes * (size_t)(w->cin + nfn + 1));
     for (int c = 0; c < w->cin; c++) otypes[c] = child->types[c];
     for (int f = 0; f < nfn; f++) otypes[w->cin + f] = fns[f]->type;

@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tl_engine.h"
+#include "tl_query.h"
 #include "tl_server.h"
 
 typedef struct settings {
@@ -24,6 +26,7 @@ typedef struct settings {
     char *database;
     char *hba_file, *ssl_cert, *ssl_key; /* security: see README "Security" */
     int max_connections;
+    int64_t max_statement_memory; /* bytes; -1 = not given */
 } settings;
 
 static void usage(FILE *f)
@@ -39,6 +42,9 @@ static void usage(FILE *f)
           "  --ssl-cert FILE   PEM certificate (chain): TLS is offered when this and --ssl-key\n"
           "  --ssl-key FILE    PEM private key\n"
           "  --max-connections N  concurrent sessions (default 100)\n"
+          "  --max-statement-memory SIZE  working memory of one statement, e.g. 2GB\n"
+          "                    (default a quarter of physical memory; 0 = no limit); beyond\n"
+          "                    it the statement fails with 53200\n"
           "  --config FILE     read `key = value` lines (listen, port, data_dir, database);\n"
           "                    command-line flags override the file\n"
           "  --help            show this help and exit\n",
@@ -89,6 +95,12 @@ static int set_key(settings *st, const char *key, const char *val, const char *w
             return -1;
         }
         st->max_connections = (int)v;
+    } else if (strcmp(key, "max_statement_memory") == 0) {
+        st->max_statement_memory = tl_query_parse_memory(val);
+        if (st->max_statement_memory < 0) {
+            fprintf(stderr, "tallyd: %s: invalid max_statement_memory \"%s\"\n", where, val);
+            return -1;
+        }
     } else {
         fprintf(stderr, "tallyd: %s: unknown setting \"%s\"\n", where, key);
         return -1;
@@ -146,7 +158,7 @@ static int read_config(settings *st, const char *path)
 
 int main(int argc, char **argv)
 {
-    settings file = {0}, flags = {.port = -1};
+    settings file = {.max_statement_memory = -1}, flags = {.port = -1, .max_statement_memory = -1};
     const char *config = NULL;
 
     for (int i = 1; i < argc; i++) {
@@ -157,7 +169,8 @@ int main(int argc, char **argv)
         }
         /* --name VALUE or --name=VALUE */
         const char *names[] = {"--listen", "--port", "--data-dir", "--database", "--config",
-                               "--hba", "--ssl-cert", "--ssl-key", "--max-connections"};
+                               "--hba", "--ssl-cert", "--ssl-key", "--max-connections",
+                               "--max-statement-memory"};
         const char *val = NULL;
         size_t which = TL_ARRAY_LEN(names);
         for (size_t k = 0; k < TL_ARRAY_LEN(names); k++) {
@@ -187,7 +200,8 @@ int main(int argc, char **argv)
             continue;
         }
         static const char *keys[] = {"listen", "port", "data_dir", "database", "",
-                                     "hba_file", "ssl_cert", "ssl_key", "max_connections"};
+                                     "hba_file", "ssl_cert", "ssl_key", "max_connections",
+                                     "max_statement_memory"};
         if (set_key(&flags, keys[which], val, "command line") != 0)
             return 2;
     }
@@ -225,6 +239,13 @@ int main(int argc, char **argv)
         .ssl_key = flags.ssl_key ? flags.ssl_key : file.ssl_key,
         .max_connections = flags.max_connections ? flags.max_connections : file.max_connections,
     };
+    int64_t stmt_mem = flags.max_statement_memory >= 0 ? flags.max_statement_memory : file.max_statement_memory;
+    if (stmt_mem < 0) {
+        /* one statement may not take the memory every other session and the data need */
+        long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+        stmt_mem = pages > 0 && psize > 0 ? (int64_t)pages * psize / 4 : 0;
+    }
+    tl_query_set_max_statement_memory((size_t)stmt_mem);
     tl_server *srv = tl_server_new(eng, &sopts);
     if (tl_server_listen(srv, &err) != 0 || tl_server_start(srv, &err) != 0) {
         fprintf(stderr, "tallyd: %s\n", err.message);

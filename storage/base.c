@@ -20,8 +20,11 @@ _Noreturn void tl_panic(const char *fmt, ...)
     abort();
 }
 
+static void budget_note(size_t n);
+
 void *tl_xmalloc(size_t n)
 {
+    budget_note(n);
     void *p = malloc(n ? n : 1);
     if (!p) tl_panic("out of memory allocating %zu bytes", n);
     return p;
@@ -29,6 +32,7 @@ void *tl_xmalloc(size_t n)
 
 void *tl_xcalloc(size_t n, size_t sz)
 {
+    budget_note(sz && n > SIZE_MAX / sz ? SIZE_MAX : n * sz);
     void *p = calloc(n ? n : 1, sz ? sz : 1);
     if (!p) tl_panic("out of memory allocating %zu x %zu bytes", n, sz);
     return p;
@@ -36,6 +40,7 @@ void *tl_xcalloc(size_t n, size_t sz)
 
 void *tl_xrealloc(void *p, size_t n)
 {
+    budget_note(n);
     void *q = realloc(p, n ? n : 1);
     if (!q) tl_panic("out of memory reallocating %zu bytes", n);
     return q;
@@ -47,6 +52,104 @@ char *tl_xstrdup(const char *s)
     char *p = tl_xmalloc(n + 1);
     memcpy(p, s, n + 1);
     return p;
+}
+
+/* ---- per-statement memory budget ------------------------------------------ */
+
+#ifdef TL_SANITIZE
+/* ASan owns malloc in this build: its hooks keep the per-thread count. The free hook
+ * runs before the chunk is released, so its size is still known. */
+static _Thread_local int64_t asan_live;
+/* compiler-rt's allocator interface (GCC installs no header for it) */
+int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
+                                              void (*free_hook)(const volatile void *));
+size_t __sanitizer_get_allocated_size(const volatile void *p);
+
+static void asan_malloc_hook(const volatile void *p, size_t n)
+{
+    (void)p;
+    asan_live += (int64_t)n;
+}
+
+static void asan_free_hook(const volatile void *p)
+{
+    if (p) asan_live -= (int64_t)__sanitizer_get_allocated_size(p);
+}
+
+__attribute__((constructor)) static void asan_hooks_install(void)
+{
+    __sanitizer_install_malloc_and_free_hooks(asan_malloc_hook, asan_free_hook);
+}
+
+bool tl_mem_thread_live(int64_t *out)
+{
+    *out = asan_live;
+    return true;
+}
+#else
+/* jemalloc, when the executable links it (tallyd does): its per-thread cumulative
+ * counters, read through pointers it hands out once per thread. Weak, so programs
+ * without jemalloc (unit tests) link and simply have no budget. */
+extern int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
+    __attribute__((weak));
+static _Thread_local const uint64_t *je_alloc, *je_dealloc;
+static _Thread_local bool je_tried;
+
+bool tl_mem_thread_live(int64_t *out)
+{
+    if (!je_tried) {
+        je_tried = true;
+        size_t sz = sizeof je_alloc;
+        if (!mallctl || mallctl("thread.allocatedp", &je_alloc, &sz, NULL, 0) != 0 ||
+            mallctl("thread.deallocatedp", &je_dealloc, &sz, NULL, 0) != 0)
+            je_alloc = je_dealloc = NULL;
+    }
+    if (!je_alloc) return false;
+    *out = (int64_t)(*je_alloc - *je_dealloc);
+    return true;
+}
+#endif
+
+static _Thread_local struct {
+    bool on;
+    size_t limit;
+    int64_t base; /* live bytes when the statement began */
+    size_t over;  /* bytes in use when the budget was crossed; 0 = not yet */
+} budget;
+
+void tl_mem_budget_begin(size_t limit)
+{
+    budget.on = false;
+    budget.over = 0;
+    int64_t live;
+    if (limit == 0 || !tl_mem_thread_live(&live)) return;
+    budget.on = true;
+    budget.limit = limit;
+    budget.base = live;
+}
+
+void tl_mem_budget_end(void)
+{
+    budget.on = false;
+    budget.over = 0;
+}
+
+/* n: a request about to be made, so one huge request is caught before it is made. */
+static void budget_note(size_t n)
+{
+    if (!budget.on || budget.over) return;
+    int64_t live;
+    tl_mem_thread_live(&live);
+    int64_t used = live - budget.base;
+    if (used < 0) used = 0;
+    if (n > budget.limit || (size_t)used + n > budget.limit) budget.over = (size_t)used + n;
+}
+
+size_t tl_mem_budget_exceeded(void)
+{
+    if (!budget.on) return 0;
+    budget_note(0);
+    return budget.over;
 }
 
 /* ---- errors ---------------------------------------------------------------- */

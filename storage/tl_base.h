@@ -73,6 +73,23 @@ void tl_arena_reset(tl_arena *a); /* frees everything but keeps the arena usable
 void tl_arena_on_free(tl_arena *a, void (*fn)(void *), void *arg);
 void tl_arena_free(tl_arena *a);
 
+/* ---- per-statement memory budget ------------------------------------------- */
+
+/* A statement's memory is whatever its thread allocates between begin and end, net of
+ * what it frees: the allocator's own per-thread counters (jemalloc's thread.allocated /
+ * thread.deallocated; ASan's malloc hooks in the sanitizer build), so every operator,
+ * arena block and buffer is counted without passing a context around. Crossing the
+ * budget only marks the statement: allocation never fails here (callers rely on
+ * tl_xmalloc never returning NULL), and the executor's cancellation checks, which run
+ * at least once per batch, turn the mark into 53200. Growth past the budget is thus
+ * bounded by one batch and one doubling of a buffer. Budgets do not nest. */
+void tl_mem_budget_begin(size_t limit); /* 0 = no limit */
+void tl_mem_budget_end(void);
+/* 0 while within budget, else the bytes in use since begin when it was crossed. */
+size_t tl_mem_budget_exceeded(void);
+/* Net bytes this thread holds from the allocator; false if it keeps no such count. */
+bool tl_mem_thread_live(int64_t *out);
+
 /* ---- buffer ---------------------------------------------------------------- */
 
 typedef struct tl_buf {

@@ -6,6 +6,8 @@
 # the client runtimes later suites drive tallyd with (JDK + pgjdbc, node + npm).
 # When every package is already installed this touches nothing and takes well under
 # a second: dpkg-query decides, apt-get runs only for what is missing.
+# node's `pg` package is not a Debian package: tests/e2e/auth_clients installs it with
+# npm into the build directory on its first run.
 #   TALLY_SETUP_MINIMAL=1   skip the client runtimes (JDK, pgjdbc, node, npm)
 set -euo pipefail
 

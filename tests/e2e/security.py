@@ -13,6 +13,8 @@ import time
 import psycopg2
 
 TALLY, PG, WORK = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+TALLY_PID = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+STATEMENT_MEMORY = 256 << 20  # security.sh starts tallyd with --max-statement-memory 256MB
 n_checks = 0
 n_failed = 0
 
@@ -182,6 +184,7 @@ def main():
         check(not diff, f"has_*_privilege answers for {role} match PostgreSQL", "\n".join(diff))
         tc.close()
         pc.close()
+    catalogs_tell_the_truth(admin, pg)
     # the document's role: reads everything, writes nothing
     tc = conn(TALLY, "reporting_user", "secure_password")
     denied = [outcome(tc, s) for s in ("INSERT INTO orgs VALUES (gen_random_uuid(), 'x')", "DROP TABLE orgs",
@@ -231,6 +234,12 @@ def main():
         r = outcome(a, s)
         check(r == "42501", f"scoped role cannot change its scope: {s} -> 42501", r)
     check(rows(a, "select count(*) from facts") == [(2,)], "scope unchanged after the attempts")
+    cat = rows(a, "select c.relname, c.reltuples::int8, s.n_live_tup from pg_class c "
+                  "join pg_stat_user_tables s on s.relid = c.oid where c.relname in ('facts', 'orgs') order by 1")
+    check(cat == [("facts", 2, 2), ("orgs", 1, 1)],
+          "catalog row counts (reltuples, n_live_tup) are the scoped role's own", cat)
+    full = rows(admin, "select reltuples::int8 from pg_class where relname = 'facts'")
+    check(full == rows(admin, "select count(*) from facts"), "the superuser's catalog still counts every row", full)
     check(outcome(a, "INSERT INTO notes VALUES (999, 'x')") == "42501", "a scoped role is read-only")
     a.close()
     e = connect_error(TALLY, user="acme_bi", password="acme_pw", options=f"-c tally.org_id={ORG_B}")
@@ -277,12 +286,133 @@ def main():
     r = outcome(c, deep)
     check(r in ("54001", "42601"), "10,000 nested parentheses: an error, not a crash", r)
     check(rows(admin, "select count(*) from facts") == total, "the server kept serving other sessions")
+    memory_and_timeout(admin)
     # idle in transaction
     for mode in ("disable", "require"):
         idle_check(mode)
     check(rows(c, "select 2") == [(2,)], "other sessions unaffected")
     print(f"1..{n_checks}")
     return 1 if n_failed else 0
+
+
+def catalogs_tell_the_truth(admin, pg):
+    """pg_roles, pg_user, pg_authid, relacl/datacl/nspacl as PostgreSQL 15 shows them
+    after the same statements (its predefined pg_* roles aside)."""
+    for sql in ("create role grp nologin", "grant insert, delete on notes to grp",
+                "grant usage on schema public to grp", "create user acme_db createdb connection limit 3",
+                "create user scoped_cat password 'x'", f"alter role scoped_cat set tally.org_id = '{ORG_A}'"):
+        for c, name in ((admin, "tally"), (pg, "PostgreSQL")):
+            r = outcome(c, sql)
+            if r != "ok":
+                check(False, f"catalog setup on {name}: {sql}", r)
+    queries = [
+        "select rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, "
+        "rolconnlimit, rolpassword, rolvaliduntil, rolbypassrls, rolconfig from pg_roles "
+        "where rolname not like 'pg\\_%' and rolname <> 'md5user' order by 1",
+        "select usename, usecreatedb, usesuper, userepl, usebypassrls, passwd, valuntil, useconfig from pg_user "
+        "where usename <> 'md5user' order by 1",
+        "select rolname, rolsuper, rolinherit, rolcanlogin, rolconnlimit, rolpassword is null, "
+        "left(rolpassword, 14) from pg_authid where rolname not like 'pg\\_%' and rolname <> 'md5user' order by 1",
+        "select relname, relacl from pg_class where relname in ('facts', 'notes', 'orgs') order by 1",
+        "select datname, datacl from pg_database where datname = 'postgres'",
+        "select nspname, nspacl from pg_namespace where nspname = 'public'",
+    ]
+    for q in queries:
+        t, p = rows(admin, q), rows(pg, q)
+        check(t == p, f"catalog as PostgreSQL shows it: {q[:60]}", f"tally      {t}\nPostgreSQL {p}")
+    for c, name in ((conn(TALLY, "reporting_user", "secure_password"), "tally"), (conn(PG, "reporting_user"), "PG")):
+        r = outcome(c, "select rolpassword from pg_authid")
+        check(r == "42501", f"pg_authid (the verifiers) is refused to a non-superuser on {name}", r)
+        c.close()
+
+
+def vm_hwm():
+    """tallyd's peak resident memory in bytes (VmHWM), or None."""
+    try:
+        with open(f"/proc/{TALLY_PID}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def memory_and_timeout(admin):
+    """The per-statement memory limit (53200) and statement_timeout (57014), each while
+    another session keeps querying."""
+    import io
+    import threading
+    outcome(admin, "create table wide (id int8, t text)")
+    rows_ = "".join(f"{i}\t{('%04d' % i) * 2500}\n" for i in range(1000))  # 1,000 rows of 10 kB
+    with admin.cursor() as cur:
+        cur.copy_expert("COPY wide FROM STDIN", io.StringIO(rows_))
+    check(rows(admin, "select count(*), sum(length(t)) from wide") == [(1000, 10_000_000)], "a 10 MB table to join")
+    # 1,000,000 rows of 10 kB each must be held to sort them: 10 GB
+    big = "select w1.t, w2.id from wide w1, wide w2 order by 2, 1"
+    total = rows(admin, "select count(*) from facts")
+    other = conn(TALLY)
+    hog = conn(TALLY)
+    got = {}
+
+    def run_hog():
+        try:
+            with hog.cursor() as cur:
+                cur.execute(big)
+                got["r"] = ("ok", len(cur.fetchall()))
+        except psycopg2.Error as e:
+            got["r"] = (e.pgcode, e.pgerror)
+
+    t = threading.Thread(target=run_hog)
+    t.start()
+    served = []
+    while t.is_alive() or not served:
+        served.append(rows(other, "select count(*) from facts") == total)
+        time.sleep(0.01)
+    t.join()
+    r = got.get("r", ("?", ""))
+    check(r[0] == "53200" and "out of memory" in (r[1] or ""),
+          "a query that would hold 10 GB fails with 53200 out of memory", r)
+    check(served and all(served), f"another session was served throughout ({len(served)} queries)", served)
+    hwm = vm_hwm()
+    check(hwm is not None and hwm < 2 * 1024 ** 3,
+          "tallyd never came near 10 GB: its peak resident memory stayed under 2 GB", hwm)
+    check(rows(hog, "select count(*) from wide") == [(1000,)], "the session that hit the limit goes on")
+    check(outcome(hog, "set tally.max_statement_memory = '64MB'") == "ok", "a session may lower its own limit")
+    try:
+        rows(hog, big)
+        r = "ok"
+    except psycopg2.Error as e:
+        r = f"{e.pgcode} {e.pgerror}"
+    check(r.startswith("53200") and str(64 << 20) in r, "the lowered limit applies", r)
+    outcome(hog, "set tally.max_statement_memory = '100GB'")
+    try:
+        rows(hog, big)
+        r = "ok"
+    except psycopg2.Error as e:
+        r = f"{e.pgcode} {e.pgerror}"
+    check(r.startswith("53200") and str(STATEMENT_MEMORY) in r, "a session cannot raise the server's limit", r)
+    check(outcome(hog, "set tally.max_statement_memory = 'lots'") == "22023", "a malformed size is 22023")
+    hog.close()
+    # statement_timeout on a query that runs for seconds in bounded memory
+    outcome(admin, "create table slow_a (x int8)")
+    outcome(admin, "insert into slow_a values " + ",".join(f"({i})" for i in range(200)))
+    outcome(admin, "insert into slow_a select a1.x * 200 + a2.x + 200 from slow_a a1, slow_a a2")
+    outcome(admin, "create table slow_b (y int8)")
+    outcome(admin, "insert into slow_b select x from slow_a where x < 1000")
+    slow = "select count(*) from slow_a, slow_b where x * y + 1 > 5"  # 40 million joined rows
+    c = conn(TALLY)
+    outcome(c, "set statement_timeout = '300ms'")
+    try:
+        rows(c, slow)
+        r = "ok"
+    except psycopg2.Error as e:
+        r = f"{e.pgcode} {e.pgerror}"
+    check(r.startswith("57014") and "statement timeout" in r, "statement_timeout cancels a long join: 57014", r)
+    check(rows(c, "select count(*) from slow_b") == [(1000,)] and rows(other, "select count(*) from facts") == total,
+          "after the timeout this session and the others go on")
+    c.close()
+    other.close()
 
 
 def idle_check(mode):

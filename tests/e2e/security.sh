@@ -29,10 +29,10 @@ host      all      all      127.0.0.1/32  scram-sha-256
 HBA
 
 tl_pg_start
-TL_TALLY_ARGS="--hba $work/hba.conf --ssl-cert $work/cert.pem --ssl-key $work/key.pem --max-connections 100"
+TL_TALLY_ARGS="--hba $work/hba.conf --ssl-cert $work/cert.pem --ssl-key $work/key.pem --max-connections 100 --max-statement-memory 256MB"
 tl_tallyd_start "$tallyd"
 tl_log "PostgreSQL on $TL_PG_PORT, tallyd on $TL_TALLY_PORT"
-"$TL_PYTHON" "$here/security.py" "$TL_TALLY_PORT" "$TL_PG_PORT" "$work"
+"$TL_PYTHON" "$here/security.py" "$TL_TALLY_PORT" "$TL_PG_PORT" "$work" "$TL_TALLY_PID"
 rc=$?
 tl_tallyd_stop
 exit $rc

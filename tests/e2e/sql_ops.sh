@@ -3,8 +3,8 @@
 #
 # The SQL engine's operational behaviour, beyond result values: EXPLAIN and EXPLAIN
 # ANALYZE (row counts per operator agree with the query's own answer and with
-# PostgreSQL's), and tally.query_mem_limit (a query over it fails with 53200 while
-# other sessions keep working). Loads a generated data set into tallyd and a
+# PostgreSQL's), and tally.max_statement_memory in the sort, hash aggregate and hash
+# join (a query over it fails with 53200 while other sessions keep working). Loads a generated data set into tallyd and a
 # throwaway PostgreSQL 15 (for the counts). TAP output.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
