@@ -2,55 +2,85 @@
 # bench/refresh.sh [SCALES...] — `tally-bench refresh`: refresh timing, tally vs PostgreSQL 15.
 # For each scale (attempts, default "10000 1000000"): tally-gen data (with KPI events),
 # tally in-process (bench/refresh_tally: load, build views, 1-row appends, 1,000-row
-# batch, ingest with views on), and a throwaway PostgreSQL 15 loaded with the same CSVs,
-# the document's schema, indexes, views, unique indexes and refresh_reporting_views():
-# REFRESH and REFRESH CONCURRENTLY per view, the function, and 1-row INSERT + refresh.
+# batch, the leaderboard point query, ingest with views on), and a throwaway PostgreSQL 15
+# loaded with the same CSVs, the document's schema, indexes, views, unique indexes and
+# refresh_reporting_views(): REFRESH and REFRESH CONCURRENTLY per view, the function,
+# 1-row INSERT + refresh, and the same point query on its materialized view.
 # Prints a markdown table; writes bench/refresh.svg (log-log, refresh time vs scale).
-# Run from a build: BUILD=build bench/refresh.sh 10000 1000000
+#
+# Run from a build:   BUILD=build-rel bench/refresh.sh 10000 100000 1000000
+# Environment: APPENDS (single-row appends, default 100000); WORK (directory kept between
+# runs: generated CSVs and results.tsv accumulate there, so scales can be run one at a
+# time and the report covers all of them); PHASE=all|tally|pg (run one system only).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
 build=${BUILD:-$src/build}
+case $build in /*) ;; *) build=$src/$build ;; esac
 # shellcheck source=../tests/e2e/lib.sh
 source "$src/tests/e2e/lib.sh"
 trap tl_cleanup EXIT
 scales=("$@")
 [ ${#scales[@]} -gt 0 ] || scales=(10000 1000000)
 appends=${APPENDS:-100000}
-work=$(mktemp -d "$TL_TMP_ROOT/tally-bench.XXXXXX")
-TL_CLEANUP_DIRS+=("$work")
+phase=${PHASE:-all}
+if [ -n "${WORK:-}" ]; then
+    work=$WORK
+    mkdir -p "$work"
+else
+    work=$(mktemp -d "$TL_TMP_ROOT/tally-bench.XXXXXX")
+    TL_CLEANUP_DIRS+=("$work")
+fi
 sed -e '/grant/d' -e '/create user/d' /work/shared/clients/setup/views.sql >"$work/views.sql" 2>/dev/null ||
     sed -e '/grant/d' -e '/create user/d' "$src/tools/schema/views.sql" >"$work/views.sql"
 results=$work/results.tsv
-: >"$results"
+touch "$results"
+record() { # SCALE KEY VALUE: replaces an earlier value of the same key
+    awk -F'\t' -v n="$1" -v k="$2" '!($1 == n && $2 == k)' "$results" >"$results.tmp"
+    printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$results.tmp"
+    mv "$results.tmp" "$results"
+}
 pgtime() { # PORT SQL -> milliseconds (psql \timing)
     tl_psql "$1" -c '\timing on' -c "$2" 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n 1
 }
-tl_pg_start
+csvcol() { # FILE COLUMN -> that column of the last row
+    awk -F, -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i } END { print $k }' "$1"
+}
+[ "$phase" = tally ] || tl_pg_start
 for n in "${scales[@]}"; do
     d=$work/$n
     mkdir -p "$d"
-    "$build/tools/tally-gen" --attempts "$n" --seed 1 --out "$d/a" >/dev/null 2>&1 || { echo "tally-gen failed"; exit 1; }
-    "$build/tools/tally-gen" --attempts "$n" --seed 2 --out "$d/b" >/dev/null 2>&1
-    "$build/bench/refresh_tally" "$src/tools/schema/reporting.sql" "$work/views.sql" \
-        "$d/a/fact_scenario_attempts.csv" "$d/b/fact_scenario_attempts.csv" "$appends" >"$d/tally.txt" || exit 1
-    while read -r k v; do printf '%s\ttally_%s\t%s\n' "$n" "$k" "$v" >>"$results"; done <"$d/tally.txt"
+    if [ ! -s "$d/a/fact_scenario_attempts.csv" ]; then
+        "$build/tools/tally-gen" --attempts "$n" --seed 1 --out "$d/a" >/dev/null 2>&1 || { echo "tally-gen failed"; exit 1; }
+        "$build/tools/tally-gen" --attempts "$n" --seed 2 --tables fact_scenario_attempts --out "$d/b" >/dev/null 2>&1
+    fi
+    if [ "$phase" != pg ]; then
+        "$build/bench/refresh_tally" "$src/tools/schema/reporting.sql" "$work/views.sql" \
+            "$d/a/fact_scenario_attempts.csv" "$d/b/fact_scenario_attempts.csv" "$appends" >"$d/tally.txt" || exit 1
+        while read -r k v; do [ "$k" = point_query_sql ] || record "$n" "tally_$k" "$v"; done <"$d/tally.txt"
+    fi
+    [ "$phase" != tally ] || continue
     tl_psql "$TL_PG_PORT" -c "drop schema public cascade; create schema public;" >/dev/null 2>&1
     tl_load "$TL_PG_PORT" "$src/tools/schema/reporting_pg.sql" "$d/a" "$d/pgload.txt"
     tl_psql "$TL_PG_PORT" -c "analyze" >/dev/null
     t0=$(date +%s.%N)
     tl_psql "$TL_PG_PORT" -v dbname=postgres -f "$work/views.sql" >/dev/null 2>&1
-    printf '%s\tpg_build_views_s\t%s\n' "$n" "$(tl__since "$t0")" >>"$results"
+    record "$n" pg_build_views_s "$(tl__since "$t0")"
     for v in mv_leaderboard_month mv_org_overview mv_scenario_insights; do
-        printf '%s\tpg_refresh_%s_ms\t%s\n' "$n" "$v" "$(pgtime "$TL_PG_PORT" "refresh materialized view $v")" >>"$results"
-        printf '%s\tpg_refresh_concurrently_%s_ms\t%s\n' "$n" "$v" \
-            "$(pgtime "$TL_PG_PORT" "refresh materialized view concurrently $v")" >>"$results"
+        record "$n" "pg_refresh_${v}_ms" "$(pgtime "$TL_PG_PORT" "refresh materialized view $v")"
+        record "$n" "pg_refresh_concurrently_${v}_ms" "$(pgtime "$TL_PG_PORT" "refresh materialized view concurrently $v")"
     done
-    printf '%s\tpg_refresh_reporting_views_ms\t%s\n' "$n" "$(pgtime "$TL_PG_PORT" "select refresh_reporting_views()")" >>"$results"
+    record "$n" pg_refresh_reporting_views_ms "$(pgtime "$TL_PG_PORT" "select refresh_reporting_views()")"
+    org=$(csvcol "$d/a/fact_scenario_attempts.csv" org_id)
+    month=$(csvcol "$d/a/fact_scenario_attempts.csv" started_at | cut -c1-7)-01
+    q="select *, rank() over (order by avg_score desc) from mv_leaderboard_month where org_id = '$org' and month = '$month'"
+    tl_psql "$TL_PG_PORT" -c "$q" >/dev/null
+    best=$(for _ in 1 2 3 4 5; do pgtime "$TL_PG_PORT" "$q"; done | sort -g | sed -n 3p)
+    record "$n" pg_point_query_ms "$best"
     t0=$(date +%s.%N)
     tl_psql "$TL_PG_PORT" -c "insert into fact_scenario_attempts (attempt_id, org_id, user_id, score, started_at, ended_at, talk_ms, listen_ms)
         select gen_random_uuid(), org_id, user_id, 80, now(), now(), 1, 1 from fact_scenario_attempts limit 1" \
         -c "select refresh_reporting_views()" >/dev/null
-    printf '%s\tpg_insert_visible_ms\t%s\n' "$n" "$(awk -v s="$(tl__since "$t0")" 'BEGIN{printf "%.1f", s*1000}')" >>"$results"
+    record "$n" pg_insert_visible_ms "$(awk -v s="$(tl__since "$t0")" 'BEGIN{printf "%.1f", s*1000}')"
 done
 "$TL_PYTHON" "$here/refresh_report.py" "$results" "$here/refresh.svg"

@@ -4,6 +4,7 @@
  * epoch. Oids below 16384 are PostgreSQL's own; user objects start there, as in PG.
  */
 #include "engine_int.h"
+#include "tl_vecio.h"
 #include "tl_roles.h"
 
 #include <stdlib.h>
@@ -34,7 +35,9 @@ tl_engine *tl_engine_open(const tl_engine_config *cfg, tl_error *err)
     e->roles = tl_xmalloc(sizeof *e->roles);
     e->roles[0] = su;
     e->nroles = 1;
-    if (tl_syscat_register(e, err) < 0) {
+    e->async_default = cfg && cfg->async_commit;
+    if (tl_syscat_register(e, err) < 0 || tl_storage_view_register(e, err) < 0 ||
+        (cfg && cfg->data_dir && tl_dur_open(e, cfg, err) < 0)) {
         tl_engine_close(e);
         return NULL;
     }
@@ -72,6 +75,7 @@ static void enum_free(tl_enum *en)
 void tl_engine_close(tl_engine *e)
 {
     if (!e) return;
+    tl_dur_close(e);
     for (int i = 0; i < e->nrels; i++) rel_free(e->rels[i]);
     for (int i = 0; i < e->nenums; i++) enum_free(e->enums[i]);
     tl_roles_free_all(e);
@@ -90,6 +94,8 @@ void tl_engine_close(tl_engine *e)
         free(e->cron[i].command);
     }
     free(e->cron);
+    for (int i = 0; i < e->ndescrs; i++) free(e->descrs[i].text);
+    free(e->descrs);
     pthread_rwlock_destroy(&e->rollup_lock);
     free(e->enums);
     free(e->database);
@@ -126,6 +132,7 @@ void tl_engine_read_lock(tl_engine *e)
 void tl_engine_write_lock(tl_engine *e)
 {
     pthread_rwlock_wrlock(&e->lock);
+    tl_dur_drain(e);
 }
 
 void tl_engine_unlock(tl_engine *e)
@@ -136,6 +143,11 @@ void tl_engine_unlock(tl_engine *e)
 void tl_engine_writer_begin(tl_engine *e)
 {
     pthread_mutex_lock(&e->writer);
+}
+
+bool tl_engine_writer_trylock(tl_engine *e)
+{
+    return pthread_mutex_trylock(&e->writer) == 0;
 }
 
 void tl_engine_writer_end(tl_engine *e)
@@ -176,12 +188,20 @@ void tl_engine_snapshot(tl_engine *e, tl_rel *const *rels, int n, tl_table_snap 
 
 /* ---- catalog lookups ------------------------------------------------------------- */
 
+/* the temporary schema of the session running on this thread (tl_catalog_set_temp_nsp) */
+static __thread uint32_t cur_temp_nsp;
+
 uint32_t tl_catalog_nsp_oid(const char *name)
 {
     if (strcmp(name, "public") == 0) return TL_NSP_PUBLIC;
     if (strcmp(name, "pg_catalog") == 0) return TL_NSP_PG_CATALOG;
     if (strcmp(name, "information_schema") == 0) return TL_NSP_INFORMATION_SCHEMA;
     if (strcmp(name, "pg_toast") == 0) return TL_NSP_PG_TOAST;
+    if (strcmp(name, "cron") == 0) return TL_NSP_CRON;
+    if (cur_temp_nsp && strcmp(name, "pg_temp") == 0) return cur_temp_nsp;
+    if (cur_temp_nsp && strncmp(name, "pg_temp_", 8) == 0 &&
+        strtoul(name + 8, NULL, 10) == cur_temp_nsp - TL_NSP_TEMP_BASE)
+        return cur_temp_nsp;
     return 0;
 }
 
@@ -190,8 +210,27 @@ uint32_t tl_catalog_new_oid(tl_engine *e)
     return __atomic_fetch_add(&e->next_oid, 1, __ATOMIC_RELAXED);
 }
 
+void tl_catalog_set_temp_nsp(uint32_t nsp)
+{
+    cur_temp_nsp = nsp;
+}
+
+uint32_t tl_catalog_temp_nsp(void)
+{
+    return cur_temp_nsp;
+}
+
+uint32_t tl_catalog_new_temp_nsp(tl_engine *e)
+{
+    return TL_NSP_TEMP_BASE + (__atomic_add_fetch(&e->next_temp, 1, __ATOMIC_RELAXED) & 0xffffff);
+}
+
 tl_rel *tl_catalog_find_rel(tl_engine *e, uint32_t nsp, const char *name)
 {
+    if (nsp == TL_NSP_PUBLIC && cur_temp_nsp) {
+        tl_rel *t = tl_catalog_find_rel(e, cur_temp_nsp, name);
+        if (t) return t;
+    }
     for (int i = 0; i < e->nrels; i++)
         if (e->rels[i]->nsp == nsp && strcmp(e->rels[i]->name, name) == 0) return e->rels[i];
     return NULL;
@@ -249,6 +288,19 @@ static void rels_push(tl_engine *e, tl_rel *r)
     e->rels[e->nrels++] = r;
 }
 
+/* Log a new relation before it joins the catalog: if the WAL fails, it never existed. */
+static int log_rel(tl_engine *e, uint16_t kind, const tl_rel *r, tl_error *err)
+{
+    if (!e->dur || e->replaying) return 0;
+    tl_buf b;
+    tl_buf_init(&b);
+    if (kind == CATREC_CREATE_TABLE) tl_dur_encode_table(r, &b);
+    else tl_dur_encode_index(r, &b);
+    int rc = tl_dur_log_catalog(e, kind, &b, err);
+    tl_buf_free(&b);
+    return rc;
+}
+
 static char *dup_or_null(const char *s)
 {
     return s ? tl_xstrdup(s) : NULL;
@@ -299,6 +351,10 @@ tl_rel *tl_catalog_create_table(tl_engine *e, const tl_table_def *def, tl_error 
     /* A lone uuid key is unique: a dictionary would only add its hash index. */
     if (def->npk == 1 && types[def->pk[0]].id == TL_UUID) tl_table_hint_unique(r->data, def->pk[0]);
     free(types);
+    if (log_rel(e, CATREC_CREATE_TABLE, r, err) < 0) {
+        rel_free(r);
+        return NULL;
+    }
     rels_push(e, r);
     return r;
 }
@@ -350,6 +406,10 @@ tl_rel *tl_catalog_create_index(tl_engine *e, const char *name, tl_rel *table, i
     r->idx_unique = unique;
     r->idx_def = dup_or_null(def);
     r->part_col = -1;
+    if (log_rel(e, CATREC_CREATE_INDEX, r, err) < 0) {
+        rel_free(r);
+        return NULL;
+    }
     rels_push(e, r);
     return r;
 }
@@ -377,6 +437,17 @@ tl_enum *tl_catalog_create_enum(tl_engine *e, const char *name, uint32_t nsp, in
     en->nlabels = nlabels;
     en->labels = tl_xcalloc((size_t)nlabels + 1, sizeof *en->labels);
     for (int i = 0; i < nlabels; i++) en->labels[i] = tl_xstrdup(labels[i]);
+    if (e->dur && !e->replaying) {
+        tl_buf b;
+        tl_buf_init(&b);
+        tl_dur_encode_enum(en, &b);
+        int rc = tl_dur_log_catalog(e, CATREC_CREATE_ENUM, &b, err);
+        tl_buf_free(&b);
+        if (rc < 0) {
+            enum_free(en);
+            return NULL;
+        }
+    }
     if (e->nenums == e->capenums) {
         e->capenums = e->capenums ? e->capenums * 2 : 8;
         e->enums = tl_xrealloc(e->enums, sizeof *e->enums * (size_t)e->capenums);
@@ -395,8 +466,37 @@ static void rels_remove(tl_engine *e, tl_rel *r)
         }
 }
 
+/* A drop is logged after its checks and before any change, so a failed WAL write
+ * leaves the catalog as it was. */
+static int log_drop(tl_engine *e, uint16_t kind, uint32_t oid, bool cascade, tl_error *err)
+{
+    if (!e->dur || e->replaying) return 0;
+    tl_buf b;
+    tl_buf_init(&b);
+    tl_put_u32(&b, oid);
+    tl_put_u8(&b, cascade);
+    int rc = tl_dur_log_catalog(e, kind, &b, err);
+    tl_buf_free(&b);
+    return rc;
+}
+
 int tl_catalog_drop_rel(tl_engine *e, tl_rel *r, bool cascade, tl_error *err)
 {
+    if (r->kind == TL_REL_TABLE && !cascade) {
+        for (int i = 0; i < e->nrels; i++) {
+            tl_rel *o = e->rels[i];
+            if (o == r) continue;
+            for (int k = 0; k < o->nfk; k++) {
+                if (o->fks[k].ref_oid != r->oid) continue;
+                tl_errorf(err, "2BP01", "cannot drop table %s because other objects depend on it", r->name);
+                tl_error_detail(err, "constraint %s on table %s depends on table %s", o->fks[k].name, o->name,
+                                r->name);
+                snprintf(err->hint, sizeof err->hint, "Use DROP ... CASCADE to drop the dependent objects too.");
+                return -1;
+            }
+        }
+    }
+    if (log_drop(e, CATREC_DROP_REL, r->oid, cascade, err) < 0) return -1;
     if (r->kind == TL_REL_TABLE) {
         for (int i = 0; i < e->nrels; i++) {
             tl_rel *o = e->rels[i];
@@ -429,6 +529,12 @@ int tl_catalog_drop_rel(tl_engine *e, tl_rel *r, bool cascade, tl_error *err)
         }
     }
     tl_acl_forget_object(e, TL_OBJ_REL, r->oid);
+    /* a dropped relation's comments (its own and its columns') go with it, as in PG */
+    for (int i = 0; i < e->ndescrs; i++)
+        if (e->descrs[i].objoid == r->oid && e->descrs[i].classoid == 1259) {
+            free(e->descrs[i].text);
+            e->descrs[i--] = e->descrs[--e->ndescrs];
+        }
     rels_remove(e, r);
     rel_free(r);
     return 0;
@@ -445,6 +551,7 @@ int tl_catalog_drop_enum(tl_engine *e, tl_enum *en, tl_error *err)
                                 e->rels[i]->atts[a].name, e->rels[i]->name, en->name);
                 return -1;
             }
+    if (log_drop(e, CATREC_DROP_ENUM, en->oid, false, err) < 0) return -1;
     for (int i = 0; i < e->nenums; i++)
         if (e->enums[i] == en) {
             memmove(&e->enums[i], &e->enums[i + 1], sizeof *e->enums * (size_t)(e->nenums - i - 1));
@@ -490,6 +597,13 @@ tl_func *tl_catalog_create_func(tl_engine *e, const tl_func *def, bool replace, 
     return f;
 }
 
+uint32_t tl_catalog_reset_next_oid(tl_engine *e, uint32_t oid)
+{
+    uint32_t prev = e->next_oid;
+    e->next_oid = oid;
+    return prev;
+}
+
 int64_t tl_catalog_cron_schedule(tl_engine *e, const char *name, const char *schedule, const char *command)
 {
     for (int i = 0; name && i < e->ncron; i++)
@@ -517,4 +631,55 @@ int tl_catalog_ncron(tl_engine *e)
 const tl_cron_job *tl_catalog_cron_at(tl_engine *e, int i)
 {
     return &e->cron[i];
+}
+
+/* ---- descriptions (COMMENT ON) --------------------------------------------------------------- */
+
+void tl_catalog_set_description(tl_engine *e, uint32_t objoid, uint32_t classoid, int32_t objsubid,
+                                const char *text)
+{
+    for (int i = 0; i < e->ndescrs; i++) {
+        tl_descr *d = &e->descrs[i];
+        if (d->objoid != objoid || d->classoid != classoid || d->objsubid != objsubid) continue;
+        free(d->text);
+        if (text && text[0]) {
+            d->text = tl_xstrdup(text);
+        } else {
+            e->descrs[i] = e->descrs[--e->ndescrs];
+        }
+        return;
+    }
+    if (!text || !text[0]) return;
+    e->descrs = tl_xrealloc(e->descrs, sizeof *e->descrs * (size_t)(e->ndescrs + 1));
+    e->descrs[e->ndescrs++] = (tl_descr){objoid, classoid, objsubid, tl_xstrdup(text)};
+}
+
+const char *tl_catalog_description(tl_engine *e, uint32_t objoid, uint32_t classoid, int32_t objsubid)
+{
+    for (int i = 0; i < e->ndescrs; i++) {
+        const tl_descr *d = &e->descrs[i];
+        if (d->objoid == objoid && d->classoid == classoid && d->objsubid == objsubid) return d->text;
+    }
+    return NULL;
+}
+
+int tl_catalog_ndescriptions(tl_engine *e)
+{
+    return e->ndescrs;
+}
+
+void tl_catalog_description_at(tl_engine *e, int i, uint32_t *objoid, uint32_t *classoid, int32_t *objsubid,
+                               const char **text)
+{
+    *objoid = e->descrs[i].objoid;
+    *classoid = e->descrs[i].classoid;
+    *objsubid = e->descrs[i].objsubid;
+    *text = e->descrs[i].text;
+}
+
+tl_func *tl_catalog_func_by_oid(tl_engine *e, uint32_t oid)
+{
+    for (int i = 0; i < e->nfuncs; i++)
+        if (e->funcs[i]->oid == oid) return e->funcs[i];
+    return NULL;
 }

@@ -27,6 +27,9 @@ struct tl_engine {
     int ndefacls, capdefacls;
     bool grants_seeded;        /* PUBLIC's PG 15 defaults are in grants */
     uint32_t next_oid;
+    struct tl_durable *dur; /* NULL: in memory only (durable.c) */
+    bool replaying;         /* recovery: no logging, constraints trusted */
+    bool async_default;
     /* incremental materialized views (rollup.c) */
     pthread_rwlock_t rollup_lock; /* states: shared to read, exclusive to apply a commit */
     struct tl_rollup **rollups;
@@ -36,7 +39,56 @@ struct tl_engine {
     tl_cron_job *cron;
     int ncron;
     int64_t next_jobid;
+    struct tl_descr *descrs; /* COMMENT ON (pg_description) */
+    int ndescrs;
+    uint32_t next_temp; /* temporary schemas handed out */
 };
+
+/* durable.c */
+int tl_dur_open(tl_engine *e, const tl_engine_config *cfg, tl_error *err);
+void tl_dur_close(tl_engine *e);
+int tl_dur_log_catalog(tl_engine *e, uint16_t kind, const tl_buf *payload, tl_error *err);
+void tl_dur_encode_table(const tl_rel *r, tl_buf *b);
+void tl_dur_encode_index(const tl_rel *r, tl_buf *b);
+void tl_dur_encode_enum(const tl_enum *en, tl_buf *b);
+/* The group-commit path of tl_ingest_commit (ingest.c hands the batch over). */
+int tl_dur_commit(tl_engine *e, tl_ingest *g, tl_error *err);
+/* Wait until no batch waits for publication (DDL, exclusive catalog lock held: a
+ * batch still queued would publish into a dropped table or past a new view). */
+void tl_dur_drain(tl_engine *e);
+bool tl_engine_writer_trylock(tl_engine *e);
+
+/* Catalog record kinds of the engine's own objects. */
+enum { CATREC_CREATE_TABLE = 1, CATREC_CREATE_INDEX, CATREC_CREATE_ENUM, CATREC_DROP_REL, CATREC_DROP_ENUM };
+
+/* ingest.c internals durable.c needs */
+void tl_ingest_rollback(tl_ingest *g);
+void tl_ingest_free(tl_ingest *g);
+bool tl_ingest_sync(const tl_ingest *g);
+const tl_buf *tl_ingest_record(const tl_ingest *g);
+uint64_t tl_ingest_rows(const tl_ingest *g);
+/* publish a batch up to the end marks taken at commit (durable.c, in WAL order) */
+void tl_ingest_publish_marks(tl_ingest *g);
+void tl_ingest_take_end_marks(tl_ingest *g);
+/* Apply the batch's view deltas (rollup lock held exclusively, before its rows show). */
+void tl_ingest_apply_views(tl_ingest *g);
+/* A batch with deletes is published whole (rows and delete maps): its committer holds
+ * the writer mutex until then, so nothing newer is pending behind it. */
+bool tl_ingest_has_deletes(const tl_ingest *g);
+void tl_ingest_publish_all(tl_ingest *g);
+/* Apply view deltas, publish every table of the batch now and free it (no WAL: memory
+ * only, replay, snapshot load). */
+void tl_ingest_publish_now(tl_ingest *g);
+/* link field for durable.c's pending list */
+tl_ingest **tl_ingest_next(tl_ingest *g);
+int *tl_ingest_state(tl_ingest *g); /* 0 pending, 1 published, -1 failed */
+void tl_ingest_set_lsn(tl_ingest *g, uint64_t lsn);
+uint64_t tl_ingest_lsn(const tl_ingest *g);
+typedef struct tl_descr {
+    uint32_t objoid, classoid;
+    int32_t objsubid;
+    char *text;
+} tl_descr;
 
 /* One grant: privileges of a grantee (0 = PUBLIC) on an object. */
 typedef struct tl_grant {
@@ -50,6 +102,9 @@ void tl_rollup_write_lock_int(tl_engine *e);
 void tl_rollup_write_unlock_int(tl_engine *e);
 
 tl_pkindex *tl_pkindex_new(void);
+/* The foreign key whose parent's month partitions a table without its own date key
+ * (fact_kpi_events under its attempt's started_at month), or -1. */
+int tl__month_fk(tl_engine *e, const tl_rel *r);
 void tl_pkindex_free(tl_pkindex *ix);
 
 /* Text of a key for constraint messages: "(a, b)=(1, x)" style pieces. */

@@ -11,7 +11,9 @@
  */
 #include "engine_int.h"
 #include "tl_rollup.h"
+#include "tl_vecio.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +47,14 @@ void tl_pkindex_free(tl_pkindex *ix)
     if (!ix) return;
     free(ix->slots);
     free(ix);
+}
+
+size_t tl_catalog_index_bytes(const tl_rel *r)
+{
+    /* Read by system views while the writer may grow the table: nslots is one word,
+     * and a stale size is as good as PostgreSQL's own statistics. */
+    if (!r->pkidx) return 0;
+    return sizeof *r->pkidx + (size_t)__atomic_load_n(&r->pkidx->nslots, __ATOMIC_RELAXED) * sizeof(pk_slot);
 }
 
 static void pk_grow(tl_pkindex *ix)
@@ -168,6 +178,21 @@ struct tl_ingest {
     size_t nundo, capundo;
     uint64_t rows;
     long failed_row;
+    /* durability (durable.c): the batch's WAL record, built as it is appended */
+    tl_buf rec;
+    bool sync;
+    bool ends_taken;
+    tl_table_mark ends[MAX_INGEST_RELS]; /* sizes at commit: what publishing shows */
+    uint64_t lsn;                         /* WAL position just past the record */
+    int state;                            /* 0 pending, 1 published, -1 failed */
+    tl_ingest *next;                      /* durable.c's pending list */
+    /* rows this batch deleted (cascades included), logged at commit by partition month */
+    struct delent {
+        uint32_t oid, part;
+        uint64_t row;
+    } *dels;
+    size_t ndels, capdels;
+    bool redo; /* replaying a delete item: cascades were logged as items of their own */
     tl_rollup_pending *pending; /* view deltas of this statement, applied at commit */
     /* DELETE: keys of deleted parent rows whose referencing rows are handled once, at
      * tl_ingest_delete_finish (one scan of each child instead of one per row). */
@@ -176,11 +201,46 @@ struct tl_ingest {
     keyset deferred;
 };
 
+void tl_ingest_set_synchronous(tl_ingest *g, bool sync)
+{
+    g->sync = sync;
+}
+bool tl_ingest_sync(const tl_ingest *g)
+{
+    return g->sync;
+}
+const tl_buf *tl_ingest_record(const tl_ingest *g)
+{
+    return &g->rec;
+}
+uint64_t tl_ingest_rows(const tl_ingest *g)
+{
+    return g->rows;
+}
+tl_ingest **tl_ingest_next(tl_ingest *g)
+{
+    return &g->next;
+}
+int *tl_ingest_state(tl_ingest *g)
+{
+    return &g->state;
+}
+void tl_ingest_set_lsn(tl_ingest *g, uint64_t lsn)
+{
+    g->lsn = lsn;
+}
+uint64_t tl_ingest_lsn(const tl_ingest *g)
+{
+    return g->lsn;
+}
+
 tl_ingest *tl_ingest_begin(tl_engine *e)
 {
     tl_ingest *g = tl_xcalloc(1, sizeof *g);
     g->e = e;
     g->failed_row = -1;
+    g->sync = !e->async_default;
+    tl_buf_init(&g->rec);
     return g;
 }
 
@@ -249,8 +309,24 @@ static int check_not_null(const tl_rel *r, const tl_vec *cols, uint32_t n, tl_in
     return 0;
 }
 
-static int check_fkeys(tl_ingest *g, const tl_rel *r, const tl_vec *cols, uint32_t n, tl_error *err)
+int tl__month_fk(tl_engine *e, const tl_rel *r)
 {
+    if (r->part_col >= 0 || !r->data) return -1;
+    for (int k = 0; k < r->nfk; k++) {
+        tl_rel *ref = tl_catalog_rel_by_oid(e, r->fks[k].ref_oid);
+        if (ref && ref->data && ref->part_col >= 0 && ref->pkidx) return k;
+    }
+    return -1;
+}
+
+/* Check every foreign key of the batch's rows. With `months` (the table is filed under
+ * its parent's month, foreign key `mfk`), also record each row's month: the parent row's
+ * partition, found by the lookup the check does anyway; NULL partition without a parent. */
+static int check_fkeys(tl_ingest *g, const tl_rel *r, const tl_vec *cols, uint32_t n, int mfk,
+                       int32_t *months, tl_error *err)
+{
+    if (months)
+        for (uint32_t i = 0; i < n; i++) months[i] = INT32_MIN;
     for (int k = 0; k < r->nfk; k++) {
         const tl_fkey *fk = &r->fks[k];
         tl_rel *ref = tl_catalog_rel_by_oid(g->e, fk->ref_oid);
@@ -264,7 +340,11 @@ static int check_fkeys(tl_ingest *g, const tl_rel *r, const tl_vec *cols, uint32
             }
             if (anynull) continue; /* MATCH SIMPLE: a NULL column satisfies the key */
             uint64_t h = key_hash(ref, fk->ref_cols, fk->ncols, vals);
-            if (pk_find(ref, ref->pkidx, fk->ref_cols, fk->ncols, vals, h, NULL) >= 0) continue;
+            int64_t slot = pk_find(ref, ref->pkidx, fk->ref_cols, fk->ncols, vals, h, NULL);
+            if (slot >= 0) {
+                if (months && k == mfk) months[i] = tl_table_part_month(ref->data, ref->pkidx->slots[slot].part1 - 1);
+                continue;
+            }
             g->failed_row = i;
             tl_errorf(err, "23503", "insert or update on table \"%s\" violates foreign key constraint \"%s\"",
                       r->name, fk->name);
@@ -316,36 +396,212 @@ int tl_ingest_append(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n, tl
     g->failed_row = -1;
     if (n == 0) return 0;
     if (register_rel(g, r, err) < 0) return -1;
-    if (check_not_null(r, cols, n, g, err) < 0) return -1;
-    if (check_fkeys(g, r, cols, n, err) < 0) return -1;
+    /* replayed batches were checked when first committed; the FK lookup still runs when
+     * it files rows under their parent's month */
+    if (!g->e->replaying && check_not_null(r, cols, n, g, err) < 0) return -1;
+    int mfk = tl__month_fk(g->e, r);
+    int32_t *months = mfk >= 0 ? tl_xmalloc(sizeof *months * n) : NULL;
+    if ((!g->e->replaying || months) && check_fkeys(g, r, cols, n, mfk, months, err) < 0) {
+        free(months);
+        return -1;
+    }
     tl_rowloc *loc = r->pkidx ? tl_xmalloc(sizeof *loc * n) : NULL;
-    int rc = tl_table_append(r->data, cols, n, loc, err);
+    int rc = months ? tl_table_append_months(r->data, cols, n, months, loc, err)
+                    : tl_table_append(r->data, cols, n, loc, err);
+    free(months);
     if (rc == 0 && r->pkidx) rc = insert_keys(g, r, cols, n, loc, err);
     free(loc);
     /* Derive view deltas now, so an aggregate argument's error fails the statement. */
     if (rc == 0) rc = tl_rollup_prepare(g->e, &g->pending, r, cols, n, 1, err);
     if (rc == 0) g->rows += n;
+    if (rc == 0 && g->e->dur && !g->e->replaying) {
+        /* item: kind 1 = append, table oid, columns, rows, one encoded vector a column */
+        tl_put_u8(&g->rec, 1);
+        tl_put_u32(&g->rec, r->oid);
+        tl_put_u32(&g->rec, (uint32_t)r->natts);
+        tl_put_u32(&g->rec, n);
+        for (int c = 0; c < r->natts; c++) tl_vec_encode(&cols[c], n, &g->rec);
+    }
     return rc;
 }
 
-static void ingest_free(tl_ingest *g)
+static int delete_row(tl_ingest *g, tl_rel *r, uint32_t part, uint64_t row, tl_error *err);
+
+/* Replay one batch record's payload (durable.c): appends and deletes, applied and
+ * published together. */
+int tl_ingest_redo(tl_engine *e, const char *p, size_t len, tl_error *err);
+int tl_ingest_redo(tl_engine *e, const char *p, size_t len, tl_error *err)
 {
-    for (int i = 0; i < g->nrels; i++) tl_table_mark_release(&g->marks[i]);
+    tl_ingest *g = tl_ingest_begin(e);
+    tl_arena a;
+    tl_arena_init(&a);
+    const char *end = p + len;
+    int rc = 0;
+    while (rc == 0 && p < end) {
+        tl_reader rd = {p, end, false};
+        uint8_t kind = tl_get_u8(&rd);
+        uint32_t oid = tl_get_u32(&rd);
+        uint32_t x = tl_get_u32(&rd);
+        uint32_t n = tl_get_u32(&rd);
+        if (rd.bad) {
+            rc = tl_errorf(err, "XX001", "malformed batch record");
+            break;
+        }
+        p = rd.p;
+        tl_rel *r = tl_catalog_rel_by_oid(e, oid);
+        if (!r || !r->data) {
+            rc = tl_errorf(err, "XX001", "batch record names table oid %u, which does not exist", oid);
+            break;
+        }
+        if (kind == 1) {
+            if ((int)x != r->natts) {
+                rc = tl_errorf(err, "XX001", "batch record for \"%s\" has %u columns, the table %d", r->name, x,
+                               r->natts);
+                break;
+            }
+            tl_vec *cols = tl_arena_alloc(&a, sizeof *cols * (size_t)(r->natts + 1));
+            for (int c = 0; c < r->natts && rc == 0; c++)
+                if (tl_vec_decode(&p, end, r->atts[c].type, n, &cols[c], &a) < 0)
+                    rc = tl_errorf(err, "XX001", "malformed column %d in batch record for \"%s\"", c + 1, r->name);
+            if (rc == 0) rc = tl_ingest_append(g, r, cols, n, err);
+        } else if (kind == 2) {
+            int64_t *rows = tl_arena_alloc(&a, sizeof *rows * (n ? n : 1));
+            if (tl_i64_decode(&p, end, n, rows) < 0) {
+                rc = tl_errorf(err, "XX001", "malformed delete item in batch record");
+                break;
+            }
+            int64_t part = tl_table_find_month(r->data, (int32_t)x);
+            if (part < 0) {
+                rc = tl_errorf(err, "XX001", "DELETE record names a partition of \"%s\" that does not exist", r->name);
+                break;
+            }
+            /* Cascaded rows have their own items: no foreign-key rules on replay. */
+            g->redo = true;
+            for (uint32_t k = 0; k < n && rc == 0; k++) {
+                uint64_t rowk = (uint64_t)rows[k];
+                if (rowk >= tl_table_part_rows(r->data, (uint32_t)part))
+                    rc = tl_errorf(err, "XX001", "DELETE record names row %" PRIu64 " past the end of \"%s\"", rowk,
+                                   r->name);
+                else rc = delete_row(g, r, (uint32_t)part, rowk, err);
+            }
+            g->redo = false;
+        } else {
+            rc = tl_errorf(err, "XX001", "unknown item kind %u in batch record", kind);
+        }
+        tl_arena_reset(&a);
+    }
+    if (rc == 0) tl_ingest_publish_now(g);
+    else tl_ingest_abort(g);
+    tl_arena_free(&a);
+    return rc;
+}
+
+void tl_ingest_free(tl_ingest *g)
+{
+    for (int i = 0; i < g->nrels; i++) {
+        tl_table_mark_release(&g->marks[i]);
+        if (g->ends_taken) tl_table_mark_release(&g->ends[i]);
+    }
+    tl_buf_free(&g->rec);
+    tl_rollup_discard(g->pending);
+    free(g->dels);
     free(g->undo);
     free(g->deferred.h);
     free(g);
 }
 
-uint64_t tl_ingest_commit(tl_ingest *g)
+void tl_ingest_take_end_marks(tl_ingest *g)
 {
-    uint64_t rows = g->rows;
-    tl_rollup_commit_publish(g->e, g->pending, g->rels, g->nrels);
-    g->pending = NULL;
-    ingest_free(g);
-    return rows;
+    for (int i = 0; i < g->nrels; i++) tl_table_mark_take(g->rels[i]->data, &g->ends[i]);
+    g->ends_taken = true;
 }
 
-void tl_ingest_abort(tl_ingest *g)
+void tl_ingest_publish_marks(tl_ingest *g)
+{
+    for (int i = 0; i < g->nrels; i++) tl_table_publish_mark(g->rels[i]->data, &g->ends[i]);
+}
+
+void tl_ingest_publish_now(tl_ingest *g)
+{
+    tl_rollup_commit_publish(g->e, g->pending, g->rels, g->nrels);
+    g->pending = NULL;
+    tl_ingest_free(g);
+}
+
+void tl_ingest_apply_views(tl_ingest *g)
+{
+    tl_rollup_apply_pending(g->pending);
+}
+
+bool tl_ingest_has_deletes(const tl_ingest *g)
+{
+    return g->ndels > 0;
+}
+
+void tl_ingest_publish_all(tl_ingest *g)
+{
+    for (int i = 0; i < g->nrels; i++) tl_table_publish(g->rels[i]->data);
+}
+
+static int delent_cmp(const void *a, const void *b)
+{
+    const struct delent *x = a, *y = b;
+    if (x->oid != y->oid) return x->oid < y->oid ? -1 : 1;
+    if (x->part != y->part) return x->part < y->part ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/* Delete items go after the appends: a statement deletes only rows published before
+ * it, so replaying them after its appends is the same. */
+static void encode_deletes(tl_ingest *g)
+{
+    if (!g->ndels) return;
+    qsort(g->dels, g->ndels, sizeof *g->dels, delent_cmp);
+    int64_t *rows = tl_xmalloc(sizeof *rows * (g->ndels + 1));
+    for (size_t i = 0; i < g->ndels;) {
+        size_t j = i;
+        while (j < g->ndels && g->dels[j].oid == g->dels[i].oid && g->dels[j].part == g->dels[i].part) {
+            rows[j - i] = (int64_t)g->dels[j].row;
+            j++;
+        }
+        tl_rel *r = tl_catalog_rel_by_oid(g->e, g->dels[i].oid);
+        tl_put_u8(&g->rec, 2);
+        tl_put_u32(&g->rec, g->dels[i].oid);
+        tl_put_u32(&g->rec, (uint32_t)tl_table_part_month(r->data, g->dels[i].part));
+        tl_put_u32(&g->rec, (uint32_t)(j - i));
+        tl_i64_encode(rows, NULL, (uint32_t)(j - i), &g->rec);
+        i = j;
+    }
+    free(rows);
+}
+
+int tl_ingest_commit(tl_ingest *g, uint64_t *rows, tl_error *err)
+{
+    tl_engine *e = g->e;
+    *rows = g->rows;
+    if (!e->dur || e->replaying) {
+        tl_ingest_publish_now(g);
+        tl_engine_writer_end(e);
+        return 0;
+    }
+    if (g->rec.len == 0 && g->ndels == 0) {
+        /* Nothing changed. Publishing anyway would show batches ahead of this one that
+         * still wait for their sync. */
+        tl_ingest_free(g);
+        tl_engine_writer_end(e);
+        return 0;
+    }
+    encode_deletes(g);
+    /* The WAL thread publishes; sealing is the writer's, so chunks filled by batches
+     * already published are sealed here. */
+    for (int i = 0; i < g->nrels; i++) tl_table_seal(g->rels[i]->data);
+    tl_ingest_take_end_marks(g);
+    int rc = tl_dur_commit(e, g, err); /* releases the writer mutex, frees g */
+    if (rc < 0) *rows = 0;
+    return rc;
+}
+
+void tl_ingest_rollback(tl_ingest *g)
 {
     /* Tombstones, not empties: later entries of a probe chain must stay reachable. */
     for (size_t i = g->nundo; i-- > 0;) {
@@ -354,8 +610,12 @@ void tl_ingest_abort(tl_ingest *g)
         else u->ix->slots[u->slot].part1 = SLOT_TOMB;
     }
     for (int i = 0; i < g->nrels; i++) tl_table_rollback(g->rels[i]->data, &g->marks[i]);
-    tl_rollup_discard(g->pending);
-    ingest_free(g);
+}
+
+void tl_ingest_abort(tl_ingest *g)
+{
+    tl_ingest_rollback(g);
+    tl_ingest_free(g);
 }
 
 /* ---- deletes ---------------------------------------------------------------------------- */
@@ -366,7 +626,6 @@ static void row_key(const tl_rel *r, const int *cols, int n, uint32_t part, uint
     for (int i = 0; i < n; i++) tl_table_get(r->data, part, cols[i], row, &vals[i]);
 }
 
-static int delete_row(tl_ingest *g, tl_rel *r, uint32_t part, uint64_t row, tl_error *err);
 
 /* Apply each referencing table's ON DELETE rule to the rows whose keys are in `keys`
  * (hashes of deleted parent keys; a hash hit is confirmed by a PK lookup showing the
@@ -423,6 +682,13 @@ static int delete_row(tl_ingest *g, tl_rel *r, uint32_t part, uint64_t row, tl_e
     if (register_rel(g, r, err) < 0) return -1;
     if (!tl_table_delete(r->data, part, row)) return 0;
     g->rows++;
+    if (g->e->dur && !g->e->replaying) {
+        if (g->ndels == g->capdels) {
+            g->capdels = g->capdels ? g->capdels * 2 : 64;
+            g->dels = tl_xrealloc(g->dels, sizeof *g->dels * g->capdels);
+        }
+        g->dels[g->ndels++] = (struct delent){r->oid, part, row};
+    }
     if (tl_rollup_has_views(g->e, r->oid)) {
         /* The row leaves every view over r in this statement's commit. */
         tl_arena a;
@@ -453,6 +719,7 @@ static int delete_row(tl_ingest *g, tl_rel *r, uint32_t part, uint64_t row, tl_e
     }
     /* Children referencing this key: one row at a time is fine for single deletes;
      * tl_ingest_delete_rows batches the common case. */
+    if (g->redo) return 0;
     if (g->defer_fk) {
         keyset_add(&g->deferred, h);
         return 0;

@@ -7,6 +7,7 @@
  */
 #include "engine_int.h"
 #include "tl_roles.h"
+#include "tl_vecio.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -214,7 +215,9 @@ bool tl_acl_has(tl_engine *e, const tl_role *r, char objkind, uint32_t objoid, u
     if (!r) return false;
     if (r->superuser) return true;
     /* pg_catalog and information_schema are readable by everyone */
-    if (objkind == TL_OBJ_NSP && objoid == TL_NSP_PG_CATALOG) return (privs & ~TL_ACL_USAGE) == 0;
+    if (objkind == TL_OBJ_NSP &&
+        (objoid == TL_NSP_PG_CATALOG || objoid == TL_NSP_INFORMATION_SCHEMA || TL_NSP_IS_TEMP(objoid)))
+        return (privs & ~TL_ACL_USAGE) == 0;
     unsigned have = tl_acl_granted(e, r->oid, objkind, objoid) | tl_acl_granted(e, TL_ROLE_PUBLIC, objkind, objoid);
     return (have & privs) == privs;
 }
@@ -273,4 +276,162 @@ void tl_roles_free_all(tl_engine *e)
     free(e->roles);
     free(e->grants);
     free(e->defacls);
+}
+
+/* ---- durability -------------------------------------------------------------------------------
+ * Roles, grants, default privileges and org scopes are few and small, so each change
+ * logs the whole state as one record (TL_CATREC_ROLES) and replay replaces the state:
+ * no per-operation record kinds, and a snapshot dumps the same record. It is dumped
+ * after the views (a late kind), so grants on views are restored as they were. */
+
+static void put_str(tl_buf *b, const char *s)
+{
+    if (!s) {
+        tl_put_u32(b, UINT32_MAX);
+        return;
+    }
+    tl_put_u32(b, (uint32_t)strlen(s));
+    tl_buf_puts(b, s);
+}
+
+static char *get_str(tl_reader *rd)
+{
+    uint32_t n = tl_get_u32(rd);
+    if (rd->bad || n == UINT32_MAX) return NULL;
+    if (n > (size_t)(rd->end - rd->p)) {
+        rd->bad = true;
+        return NULL;
+    }
+    char *s = tl_xmalloc((size_t)n + 1);
+    memcpy(s, rd->p, n);
+    s[n] = '\0';
+    rd->p += n;
+    return s;
+}
+
+static void put_grants(tl_buf *b, const tl_grant *g, int n)
+{
+    tl_put_u32(b, (uint32_t)n);
+    for (int i = 0; i < n; i++) {
+        tl_put_u32(b, g[i].grantee);
+        tl_put_u8(b, (uint8_t)g[i].objkind);
+        tl_put_u32(b, g[i].objoid);
+        tl_put_u32(b, g[i].privs);
+    }
+}
+
+static tl_grant *get_grants(tl_reader *rd, int *n)
+{
+    uint32_t cnt = tl_get_u32(rd);
+    if (rd->bad || cnt > (size_t)(rd->end - rd->p) / 13) {
+        rd->bad = true;
+        *n = 0;
+        return NULL;
+    }
+    tl_grant *g = tl_xcalloc((size_t)cnt + 1, sizeof *g);
+    for (uint32_t i = 0; i < cnt; i++) {
+        g[i].grantee = tl_get_u32(rd);
+        g[i].objkind = (char)tl_get_u8(rd);
+        g[i].objoid = tl_get_u32(rd);
+        g[i].privs = tl_get_u32(rd);
+    }
+    *n = (int)cnt;
+    return g;
+}
+
+static void roles_encode(tl_engine *e, tl_buf *b)
+{
+    tl_put_u32(b, (uint32_t)e->nroles);
+    for (int i = 0; i < e->nroles; i++) {
+        const tl_role *r = e->roles[i];
+        tl_put_u32(b, r->oid);
+        put_str(b, r->name);
+        tl_put_u8(b, (uint8_t)(r->superuser | r->login << 1 | r->createrole << 2 | r->createdb << 3 | r->inherit << 4));
+        tl_put_u32(b, (uint32_t)r->connlimit);
+        put_str(b, r->password);
+        put_str(b, r->org_id);
+    }
+    tl_put_u8(b, e->grants_seeded);
+    put_grants(b, e->grants, e->ngrants);
+    put_grants(b, e->defacls, e->ndefacls);
+}
+
+static int roles_redo(tl_engine *e, const void *payload, size_t len, tl_error *err)
+{
+    tl_reader rd = {payload, (const char *)payload + len, false};
+    uint32_t n = tl_get_u32(&rd);
+    if (rd.bad || n == 0 || n > len) return tl_errorf(err, "XX001", "malformed roles record");
+    tl_role **roles = tl_xcalloc(n, sizeof *roles);
+    uint32_t maxoid = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        tl_role *r = tl_xcalloc(1, sizeof *r);
+        roles[i] = r;
+        r->oid = tl_get_u32(&rd);
+        r->name = get_str(&rd);
+        uint8_t f = tl_get_u8(&rd);
+        r->superuser = f & 1, r->login = f >> 1 & 1, r->createrole = f >> 2 & 1;
+        r->createdb = f >> 3 & 1, r->inherit = f >> 4 & 1;
+        r->connlimit = (int)tl_get_u32(&rd);
+        r->password = get_str(&rd);
+        r->org_id = get_str(&rd);
+        if (!r->name) rd.bad = true;
+        if (r->oid > maxoid) maxoid = r->oid;
+    }
+    bool seeded = tl_get_u8(&rd);
+    int ng = 0, nd = 0;
+    tl_grant *g = get_grants(&rd, &ng);
+    tl_grant *d = get_grants(&rd, &nd);
+    if (rd.bad || rd.p != rd.end) {
+        for (uint32_t i = 0; i < n; i++) {
+            free(roles[i]->name);
+            free(roles[i]->password);
+            free(roles[i]->org_id);
+            free(roles[i]);
+        }
+        free(roles);
+        free(g);
+        free(d);
+        return tl_errorf(err, "XX001", "malformed roles record");
+    }
+    tl_roles_free_all(e);
+    e->roles = roles;
+    e->nroles = (int)n;
+    e->grants_seeded = seeded;
+    e->grants = g;
+    e->ngrants = e->capgrants = ng;
+    e->defacls = d;
+    e->ndefacls = e->capdefacls = nd;
+    if (maxoid >= e->next_oid) e->next_oid = maxoid + 1;
+    return 0;
+}
+
+static int roles_dump(tl_engine *e, tl_catalog_emit_fn emit, void *ctx)
+{
+    tl_buf b;
+    tl_buf_init(&b);
+    roles_encode(e, &b);
+    int rc = emit(ctx, TL_CATREC_ROLES, b.data, b.len);
+    tl_buf_free(&b);
+    return rc;
+}
+
+int tl_roles_log(tl_engine *e, tl_error *err)
+{
+    if (!tl_engine_durable(e)) return 0;
+    tl_buf b;
+    tl_buf_init(&b);
+    roles_encode(e, &b);
+    int rc = tl_engine_log_catalog(e, TL_CATREC_ROLES, b.data, b.len, err);
+    tl_buf_free(&b);
+    return rc;
+}
+
+bool tl_acl_has_defaults(tl_engine *e)
+{
+    return e->ndefacls > 0;
+}
+
+void tl_roles_register_durable(void)
+{
+    tl_engine_register_catalog_kind(TL_CATREC_ROLES, roles_redo, roles_dump);
 }

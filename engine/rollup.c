@@ -9,7 +9,10 @@
  * results match a naive sum to the last bit in all but contrived inputs.
  */
 #include "engine_int.h"
+#include "oset.h"
 #include "tl_rollup.h"
+
+#include <xxhash.h>
 
 #include <math.h>
 #include <stdlib.h>
@@ -89,19 +92,36 @@ static const tl_datum *mset_at(const mset *m, int64_t k)
 
 /* ---- states ---------------------------------------------------------------------------- */
 
+/* One aggregate's state in one group. An aggregate uses one member of the union (its
+ * kind and argument type say which): 64 bytes a state, allocated for every group. */
 typedef struct ragg_state {
-    int64_t n;          /* inputs counted (non-NULL, passing FILTER) */
-    tl_i128 s1, s2;     /* integer or numeric mantissa sums of x and x*x */
-    int16_t sc1;        /* numeric: scale of s1 (the widest ever seen; s2 is 2*sc1) */
-    uint32_t *scnt;     /* numeric: inputs per display scale */
-    double fhi, flo, f2hi, f2lo;
-    int64_t ntrue;
-    mset *ms;
+    int64_t n; /* inputs counted (non-NULL, passing FILTER) */
+    union {
+        struct {
+            tl_i128 s1, s2; /* integer or numeric mantissa sums of x and x*x */
+            uint32_t *scnt; /* numeric: inputs per display scale, once scales differ */
+            int16_t sc1;    /* numeric: scale of s1 (the widest ever seen; s2 is 2*sc1) */
+            int16_t sc_only; /* numeric, while scnt is NULL: the one scale of every input */
+        };
+        struct {
+            double fhi, flo, f2hi, f2lo; /* float sums, double-double */
+        };
+        int64_t ntrue; /* bool_and / bool_or */
+        mset *ms;      /* SET_GENERIC */
+        oset *os;      /* SET_I64 / SET_F64 / SET_CODE, unless shared with another aggregate */
+    };
 } ragg_state;
+
+/* How an aggregate that needs its values keeps them. */
+enum { SET_NONE, SET_I64, SET_F64, SET_CODE, SET_GENERIC };
+
+#define GPAGE 4096
 
 typedef struct group {
     int64_t nrows;
     uint64_t hash;
+    uint64_t hash0;     /* of the first key alone */
+    uint32_t next0;     /* 1 + the previous group with the same first key, or 0 */
     tl_datum *keys;
     ragg_state *st;
 } group;
@@ -112,20 +132,60 @@ struct tl_rollup {
     int nkeys, naggs, ncols;
     tl_type *key_types;
     tl_rollup_agg *aggs;
+    int *setmode;           /* per aggregate, SET_* */
+    int *owner;             /* per aggregate: whose value set it reads (itself unless shared) */
     int *colsrc;
     tl_rollup_derive_fn derive;
     void *arg;
     bool populated;
     tl_dict *dict;          /* strings of keys and multiset values */
-    group *groups;
-    uint64_t ngroups, capgroups, nlive;
+    group **gpages;         /* groups in pages of GPAGE: growing never copies them */
+    uint64_t ngroups, npages, nlive;
     uint32_t *slots;        /* group index + 1 */
     uint64_t nslots;
+    /* While the group table grows, the previous table (intact) and how far its slots have
+     * been copied: each lookup moves a few, so no append pays for a whole rehash. */
+    uint32_t *old;
+    uint64_t nold, migrated;
+    /* first key -> its newest group (index + 1), chained by group.next0: a filter on the
+     * first key (org_id) visits that key's groups only */
+    uint32_t *slots0;
+    uint64_t nslots0, nfirst;
     size_t bytes;
 };
 
+static bool uses_mset(tl_ragg_kind k)
+{
+    return k == TL_RAGG_MIN || k == TL_RAGG_MAX || k == TL_RAGG_COUNT_DISTINCT || k == TL_RAGG_PCT_CONT ||
+           k == TL_RAGG_PCT_DISC || k == TL_RAGG_COUNT_SINCE;
+}
+
+/* int64-valued types whose order is the order of the int64 (tl_datum_cmp agrees). */
+static bool i64_ordered(tl_type_id t)
+{
+    return t == TL_INT2 || t == TL_INT4 || t == TL_INT8 || t == TL_DATE || t == TL_TIMESTAMP || t == TL_TIMESTAMPTZ;
+}
+
+static int set_mode(const tl_rollup_agg *ag)
+{
+    if (!uses_mset(ag->kind)) return SET_NONE;
+    tl_type_id t = ag->arg_type.id;
+    if (i64_ordered(t)) return SET_I64;
+    if (ag->kind == TL_RAGG_COUNT_DISTINCT) /* equality only: -0 = 0 keeps floats generic */
+        return t == TL_TEXT || t == TL_VARCHAR || t == TL_NAME || t == TL_UUID ? SET_CODE : SET_GENERIC;
+    if (t == TL_FLOAT8) return SET_F64;
+    return SET_GENERIC;
+}
+
+#define GRP(ru, i) (&(ru)->gpages[(i) / GPAGE][(i) % GPAGE])
+
+/* 10^0 .. 10^38 (the largest power an int128 holds), filled when the first view is
+ * created: under the exclusive catalog lock, before any reader or writer uses it. */
+static tl_i128 pow10_tab[39];
+
 tl_rollup *tl_rollup_create(tl_engine *e, tl_rel *source, const tl_rollup_def *def)
 {
+    for (int i = 0; i < 39; i++) pow10_tab[i] = i ? pow10_tab[i - 1] * 10 : 1;
     tl_rollup *ru = tl_xcalloc(1, sizeof *ru);
     ru->e = e;
     ru->source_oid = source->oid;
@@ -140,6 +200,16 @@ tl_rollup *tl_rollup_create(tl_engine *e, tl_rel *source, const tl_rollup_def *d
     memcpy(ru->colsrc, def->colsrc, sizeof *ru->colsrc * (size_t)def->ncols);
     ru->derive = def->derive;
     ru->arg = def->arg;
+    ru->setmode = tl_xcalloc((size_t)def->naggs + 1, sizeof *ru->setmode);
+    ru->owner = tl_xcalloc((size_t)def->naggs + 1, sizeof *ru->owner);
+    for (int a = 0; a < def->naggs; a++) {
+        ru->setmode[a] = set_mode(&def->aggs[a]);
+        ru->owner[a] = a;
+        int o = def->aggs[a].share_with - 1;
+        if (o >= 0 && o < a && ru->setmode[a] != SET_NONE && ru->setmode[a] != SET_GENERIC &&
+            ru->setmode[o] == ru->setmode[a] && ru->owner[o] == o)
+            ru->owner[a] = o;
+    }
     ru->dict = tl_dict_new();
     if (e->nrollups == e->caprollups) {
         e->caprollups = e->caprollups ? e->caprollups * 2 : 8;
@@ -149,28 +219,42 @@ tl_rollup *tl_rollup_create(tl_engine *e, tl_rel *source, const tl_rollup_def *d
     return ru;
 }
 
-static void state_free(ragg_state *s)
+static void state_free(const tl_rollup *ru, int a, ragg_state *s)
 {
-    if (s->ms) {
+    int mode = ru->setmode[a];
+    if (mode == SET_GENERIC && s->ms) {
         free(s->ms->v);
         free(s->ms->c);
         free(s->ms);
+    } else if (mode != SET_NONE && mode != SET_GENERIC && s->os) {
+        oset_free(s->os);
+        free(s->os);
+    } else if (mode == SET_NONE && ru->aggs[a].arg_type.id == TL_NUMERIC) {
+        free(s->scnt);
     }
-    free(s->scnt);
 }
 
 static void groups_free(tl_rollup *ru)
 {
     for (uint64_t g = 0; g < ru->ngroups; g++) {
-        for (int a = 0; a < ru->naggs; a++) state_free(&ru->groups[g].st[a]);
-        free(ru->groups[g].st);
-        free(ru->groups[g].keys);
+        group *gr = GRP(ru, g);
+        for (int a = 0; a < ru->naggs; a++) state_free(ru, a, &gr->st[a]);
+        free(gr->st);
+        free(gr->keys);
     }
-    free(ru->groups);
+    for (uint64_t p = 0; p < (ru->ngroups + GPAGE - 1) / GPAGE; p++) free(ru->gpages[p]);
+    free(ru->gpages);
     free(ru->slots);
-    ru->groups = NULL;
+    free(ru->old);
+    ru->old = NULL;
+    ru->nold = ru->migrated = 0;
+    free(ru->slots0);
+    ru->gpages = NULL;
+    ru->npages = 0;
     ru->slots = NULL;
-    ru->ngroups = ru->capgroups = ru->nslots = ru->nlive = 0;
+    ru->slots0 = NULL;
+    ru->ngroups = ru->nslots = ru->nlive = 0;
+    ru->nslots0 = ru->nfirst = 0;
     ru->bytes = 0;
 }
 
@@ -188,6 +272,8 @@ void tl_rollup_free(tl_rollup *ru)
     tl_dict_free(ru->dict);
     free(ru->key_types);
     free(ru->aggs);
+    free(ru->setmode);
+    free(ru->owner);
     free(ru->colsrc);
     free(ru);
 }
@@ -207,7 +293,9 @@ void tl_rollup_clear(tl_rollup *ru)
 
 size_t tl_rollup_bytes(const tl_rollup *ru)
 {
-    return ru->bytes + ru->capgroups * sizeof(group) + ru->nslots * sizeof(uint32_t) + tl_dict_bytes(ru->dict);
+    return ru->bytes + (ru->ngroups + GPAGE - 1) / GPAGE * GPAGE * sizeof(group) +
+           (ru->nslots + ru->nslots0 + ru->nold) * sizeof(uint32_t) +
+           tl_dict_bytes(ru->dict);
 }
 
 uint64_t tl_rollup_ngroups(const tl_rollup *ru)
@@ -217,16 +305,53 @@ uint64_t tl_rollup_ngroups(const tl_rollup *ru)
 
 /* ---- group table ------------------------------------------------------------------------- */
 
+/* Key types hashed and compared straight from the vector (no datum round trip). The
+ * group keeps its hash, so every path must hash a key the same way: this one. */
+static uint64_t key_hash1(tl_type_id t, const tl_vec *v, uint32_t i)
+{
+    switch (t) {
+    case TL_INT2: case TL_INT4: case TL_INT8: case TL_DATE: case TL_TIMESTAMP: case TL_TIMESTAMPTZ:
+    case TL_BOOL: case TL_OID: {
+        uint64_t x = t == TL_BOOL ? v->d.b[i] : (uint64_t)v->d.i[i];
+        x ^= x >> 33;
+        x *= 0xff51afd7ed558ccdull;
+        x ^= x >> 33;
+        return x;
+    }
+    case TL_UUID: return XXH3_64bits(v->d.u[i].b, 16);
+    case TL_TEXT: case TL_VARCHAR: case TL_NAME: return XXH3_64bits(v->d.s[i].ptr, v->d.s[i].len);
+    default: {
+        tl_datum d;
+        tl_vec_get(v, i, &d);
+        return tl_datum_hash(t, &d);
+    }
+    }
+}
+
+static bool key_eq1(tl_type_id t, const tl_datum *g, const tl_vec *v, uint32_t i)
+{
+    switch (t) {
+    case TL_INT2: case TL_INT4: case TL_INT8: case TL_DATE: case TL_TIMESTAMP: case TL_TIMESTAMPTZ: case TL_OID:
+        return g->v.i == v->d.i[i];
+    case TL_BOOL: return g->v.b == (v->d.b[i] != 0);
+    case TL_UUID: return !memcmp(g->v.u.b, v->d.u[i].b, 16);
+    case TL_TEXT: case TL_VARCHAR: case TL_NAME:
+        return g->v.s.len == v->d.s[i].len && !memcmp(g->v.s.ptr, v->d.s[i].ptr, g->v.s.len);
+    default: {
+        tl_datum d;
+        tl_vec_get(v, i, &d);
+        if (tl_datum_cmp(t, g, &d) != 0) return false;
+        return !(t == TL_NUMERIC && g->v.n.scale != d.v.n.scale); /* 1.0 vs 1.00 */
+    }
+    }
+}
+
 static uint64_t keys_hash(const tl_rollup *ru, const tl_vec *keys, uint32_t i)
 {
     uint64_t h = 0x243F6A8885A308D3ull;
     for (int k = 0; k < ru->nkeys; k++) {
         uint64_t x = 0x9E3779B97F4A7C15ull;
-        if (!tl_vec_isnull(&keys[k], i)) {
-            tl_datum d;
-            tl_vec_get(&keys[k], i, &d);
-            x = tl_datum_hash(ru->key_types[k].id, &d);
-        }
+        if (!tl_vec_isnull(&keys[k], i)) x = key_hash1(ru->key_types[k].id, &keys[k], i);
         h = (h ^ x) * 0xff51afd7ed558ccdull;
         h ^= h >> 32;
     }
@@ -241,11 +366,7 @@ static bool keys_equal(const tl_rollup *ru, const group *g, const tl_vec *keys, 
             if (g->keys[k].isnull != bn) return false;
             continue;
         }
-        tl_datum d;
-        tl_vec_get(&keys[k], i, &d);
-        tl_type_id t = ru->key_types[k].id;
-        if (tl_datum_cmp(t, &g->keys[k], &d) != 0) return false;
-        if (t == TL_NUMERIC && g->keys[k].v.n.scale != d.v.n.scale) return false; /* 1.0 vs 1.00 */
+        if (!key_eq1(ru->key_types[k].id, &g->keys[k], &keys[k], i)) return false;
     }
     return true;
 }
@@ -257,18 +378,77 @@ static void intern(tl_rollup *ru, tl_type_id t, tl_datum *d)
     d->v.s = tl_dict_get(ru->dict, code);
 }
 
+static void slot_put(uint32_t *t, uint64_t ns, uint64_t h, uint32_t v)
+{
+    uint64_t j = h & (ns - 1);
+    while (t[j]) j = (j + 1) & (ns - 1);
+    t[j] = v;
+}
+
+/* Copy up to `n` slots of the previous table into the current one. */
+static void slots_migrate(tl_rollup *ru, uint64_t n)
+{
+    for (; n > 0 && ru->migrated < ru->nold; n--, ru->migrated++) {
+        uint32_t v = ru->old[ru->migrated];
+        if (v) slot_put(ru->slots, ru->nslots, GRP(ru, v - 1)->hash, v);
+    }
+    if (ru->old && ru->migrated == ru->nold) {
+        free(ru->old);
+        ru->old = NULL;
+        ru->nold = ru->migrated = 0;
+    }
+}
+
 static void slots_grow(tl_rollup *ru)
 {
+    slots_migrate(ru, UINT64_MAX); /* a previous growth not finished: finish it (rare) */
     uint64_t ns = ru->nslots ? ru->nslots * 2 : 1024;
-    uint32_t *t = tl_xcalloc(ns, sizeof *t);
-    for (uint64_t g = 0; g < ru->ngroups; g++) {
-        uint64_t j = ru->groups[g].hash & (ns - 1);
-        while (t[j]) j = (j + 1) & (ns - 1);
-        t[j] = (uint32_t)(g + 1);
-    }
-    free(ru->slots);
-    ru->slots = t;
+    ru->old = ru->slots;
+    ru->nold = ru->nslots;
+    ru->migrated = 0;
+    ru->slots = tl_xcalloc(ns, sizeof *ru->slots);
     ru->nslots = ns;
+    if (!ru->old) ru->nold = 0;
+}
+
+static uint64_t key0_hash(const tl_rollup *ru, const tl_vec *keys, uint32_t i)
+{
+    return tl_vec_isnull(&keys[0], i) ? 0x9E3779B97F4A7C15ull : key_hash1(ru->key_types[0].id, &keys[0], i);
+}
+
+static void slots0_grow(tl_rollup *ru)
+{
+    uint64_t ns = ru->nslots0 ? ru->nslots0 * 2 : 64;
+    uint32_t *t = tl_xcalloc(ns, sizeof *t);
+    for (uint64_t j = 0; j < ru->nslots0; j++) {
+        uint32_t head = ru->slots0[j];
+        if (!head) continue;
+        uint64_t k = GRP(ru, head - 1)->hash0 & (ns - 1);
+        while (t[k]) k = (k + 1) & (ns - 1);
+        t[k] = head;
+    }
+    free(ru->slots0);
+    ru->slots0 = t;
+    ru->nslots0 = ns;
+}
+
+static bool key0_same(const tl_rollup *ru, const group *g, const tl_vec *keys, uint32_t i)
+{
+    bool bn = tl_vec_isnull(&keys[0], i);
+    if (g->keys[0].isnull || bn) return g->keys[0].isnull == bn;
+    return key_eq1(ru->key_types[0].id, &g->keys[0], &keys[0], i);
+}
+
+/* The slot of the first key's chain head for row i (0 slot content = no group yet). */
+static uint64_t slot0_find(const tl_rollup *ru, const tl_vec *keys, uint32_t i, uint64_t h0)
+{
+    uint64_t mask = ru->nslots0 - 1, j = h0 & mask;
+    while (ru->slots0[j]) {
+        const group *g = GRP(ru, ru->slots0[j] - 1);
+        if (g->hash0 == h0 && key0_same(ru, g, keys, i)) return j;
+        j = (j + 1) & mask;
+    }
+    return j;
 }
 
 /* Groups are never removed from the table: an emptied group keeps its slot (states all
@@ -276,17 +456,29 @@ static void slots_grow(tl_rollup *ru)
 static group *find_group(tl_rollup *ru, const tl_vec *keys, uint32_t i)
 {
     if ((ru->ngroups + 1) * 10 > ru->nslots * 7) slots_grow(ru);
+    if (ru->old) slots_migrate(ru, 16); /* done long before the new table fills */
     uint64_t h = keys_hash(ru, keys, i), mask = ru->nslots - 1, j = h & mask;
     while (ru->slots[j]) {
-        group *g = &ru->groups[ru->slots[j] - 1];
+        group *g = GRP(ru, ru->slots[j] - 1);
         if (g->hash == h && keys_equal(ru, g, keys, i)) return g;
         j = (j + 1) & mask;
     }
-    if (ru->ngroups == ru->capgroups) {
-        ru->capgroups = ru->capgroups ? ru->capgroups * 2 : 64;
-        ru->groups = tl_xrealloc(ru->groups, sizeof *ru->groups * ru->capgroups);
+    if (ru->old) { /* not copied yet? the previous table is intact */
+        uint64_t omask = ru->nold - 1;
+        for (uint64_t k = h & omask; ru->old[k]; k = (k + 1) & omask) {
+            group *g = GRP(ru, ru->old[k] - 1);
+            if (g->hash == h && keys_equal(ru, g, keys, i)) return g;
+        }
     }
-    group *g = &ru->groups[ru->ngroups];
+    if (ru->ngroups % GPAGE == 0) {
+        uint64_t p = ru->ngroups / GPAGE;
+        if (p == ru->npages) {
+            ru->npages = ru->npages ? ru->npages * 2 : 4;
+            ru->gpages = tl_xrealloc(ru->gpages, sizeof *ru->gpages * ru->npages);
+        }
+        ru->gpages[p] = tl_xmalloc(sizeof(group) * GPAGE);
+    }
+    group *g = GRP(ru, ru->ngroups);
     memset(g, 0, sizeof *g);
     g->hash = h;
     g->keys = tl_xcalloc((size_t)ru->nkeys + 1, sizeof *g->keys);
@@ -299,16 +491,16 @@ static group *find_group(tl_rollup *ru, const tl_vec *keys, uint32_t i)
     ru->bytes += sizeof(tl_datum) * (size_t)ru->nkeys + sizeof(ragg_state) * (size_t)ru->naggs;
     ru->ngroups++;
     ru->slots[j] = (uint32_t)ru->ngroups;
+    if ((ru->nfirst + 1) * 10 > ru->nslots0 * 7) slots0_grow(ru);
+    g->hash0 = key0_hash(ru, keys, i);
+    uint64_t j0 = slot0_find(ru, keys, i, g->hash0);
+    if (!ru->slots0[j0]) ru->nfirst++;
+    g->next0 = ru->slots0[j0];
+    ru->slots0[j0] = (uint32_t)ru->ngroups;
     return g;
 }
 
 /* ---- applying rows ---------------------------------------------------------------------- */
-
-static bool uses_mset(tl_ragg_kind k)
-{
-    return k == TL_RAGG_MIN || k == TL_RAGG_MAX || k == TL_RAGG_COUNT_DISTINCT || k == TL_RAGG_PCT_CONT ||
-           k == TL_RAGG_PCT_DISC || k == TL_RAGG_COUNT_SINCE;
-}
 
 static bool uses_sums(tl_ragg_kind k)
 {
@@ -318,8 +510,9 @@ static bool uses_sums(tl_ragg_kind k)
 
 static tl_i128 pow10_i128(int k)
 {
-    tl_i128 p = 1;
-    while (k-- > 0) p *= 10;
+    if (k < 39) return pow10_tab[k];
+    tl_i128 p = pow10_tab[38];
+    for (k -= 38; k > 0; k--) p *= 10;
     return p;
 }
 
@@ -333,7 +526,19 @@ static void dd_add(double *hi, double *lo, double x)
     *lo += err;
 }
 
-static void apply_agg(tl_rollup *ru, ragg_state *st, const tl_rollup_agg *ag, const tl_vec *arg, uint32_t i, int sign)
+static int64_t set_key(tl_rollup *ru, int mode, const tl_vec *arg, uint32_t i)
+{
+    switch (mode) {
+    case SET_F64: return oset_from_double(arg->d.f[i]);
+    case SET_CODE:
+        if (arg->type.id == TL_UUID) return tl_dict_intern(ru->dict, (const char *)arg->d.u[i].b, 16);
+        return tl_dict_intern(ru->dict, arg->d.s[i].ptr, arg->d.s[i].len);
+    default: return arg->d.i[i];
+    }
+}
+
+static void apply_agg(tl_rollup *ru, int a, ragg_state *st, const tl_rollup_agg *ag, const tl_vec *arg, uint32_t i,
+                      int sign)
 {
     if (ag->star && ag->kind == TL_RAGG_COUNT) {
         st->n += sign;
@@ -349,10 +554,15 @@ static void apply_agg(tl_rollup *ru, ragg_state *st, const tl_rollup_agg *ag, co
             st->s2 += sign * x * x;
         } else if (t == TL_NUMERIC) {
             tl_numeric x = arg->d.n[i];
-            if (!st->scnt) {
+            /* Counts per scale (for the display scale once the widest input leaves) are
+             * needed only when inputs' scales differ: most columns have one. */
+            int64_t before = st->n - sign;
+            if (!st->scnt && before > 0 && x.scale != st->sc_only) {
                 st->scnt = tl_xcalloc(NSCALES, sizeof *st->scnt);
                 ru->bytes += NSCALES * sizeof *st->scnt;
+                st->scnt[st->sc_only] = (uint32_t)before;
             }
+            if (!st->scnt) st->sc_only = x.scale;
             if (x.scale > st->sc1) {
                 tl_i128 f = pow10_i128(x.scale - st->sc1);
                 st->s1 *= f;
@@ -362,7 +572,7 @@ static void apply_agg(tl_rollup *ru, ragg_state *st, const tl_rollup_agg *ag, co
             tl_i128 m = x.mant * pow10_i128(st->sc1 - x.scale);
             st->s1 += sign * m;
             st->s2 += sign * m * m;
-            st->scnt[x.scale] += (uint32_t)sign;
+            if (st->scnt) st->scnt[x.scale] += (uint32_t)sign;
         } else {
             double x = arg->d.f[i];
             dd_add(&st->fhi, &st->flo, sign * x);
@@ -372,6 +582,20 @@ static void apply_agg(tl_rollup *ru, ragg_state *st, const tl_rollup_agg *ag, co
     }
     if (ag->kind == TL_RAGG_BOOL_AND || ag->kind == TL_RAGG_BOOL_OR) {
         if (arg->d.b[i]) st->ntrue += sign;
+        return;
+    }
+    int mode = ru->setmode[a];
+    if (mode == SET_I64 || mode == SET_F64 || mode == SET_CODE) {
+        if (ru->owner[a] != a) return; /* the owner keeps the values */
+        if (!st->os) {
+            st->os = tl_xcalloc(1, sizeof *st->os);
+            ru->bytes += sizeof *st->os;
+        }
+        size_t before = st->os->bytes;
+        int64_t k = set_key(ru, mode, arg, i);
+        if (sign > 0) oset_add(st->os, k);
+        else if (!oset_del(st->os, k)) tl_panic("rollup: deleting a value the view never saw");
+        ru->bytes += st->os->bytes - before;
         return;
     }
     if (uses_mset(ag->kind)) {
@@ -393,7 +617,7 @@ static void apply_rows(tl_rollup *ru, const tl_rollup_rows *rows, int sign)
         g->nrows += sign;
         if (g->nrows == 0) ru->nlive--;
         for (int a = 0; a < ru->naggs; a++)
-            apply_agg(ru, &g->st[a], &ru->aggs[a], ru->aggs[a].star ? NULL : &rows->args[a], i, sign);
+            apply_agg(ru, a, &g->st[a], &ru->aggs[a], ru->aggs[a].star ? NULL : &rows->args[a], i, sign);
     }
 }
 
@@ -474,6 +698,11 @@ void tl_rollup_discard(tl_rollup_pending *p)
     if (!p) return;
     tl_arena_free(&p->arena);
     free(p);
+}
+
+void tl_rollup_apply_pending(tl_rollup_pending *p)
+{
+    for (pend_item *it = p ? p->head : NULL; it; it = it->next) apply_rows(it->ru, &it->rows, it->sign);
 }
 
 void tl_rollup_commit_publish(tl_engine *e, tl_rollup_pending *p, tl_rel *const *rels, int n)
@@ -644,6 +873,7 @@ static void numeric_sqrt_same_scale(const tl_numeric *v, tl_numeric *out)
 
 static int live_scale(const ragg_state *st)
 {
+    if (!st->scnt) return st->n > 0 ? st->sc_only : 0;
     for (int s = NSCALES - 1; s > 0; s--)
         if (st->scnt && st->scnt[s]) return s;
     return 0;
@@ -713,6 +943,60 @@ static int64_t count_since(const ragg_state *st, const tl_rollup_agg *ag, int64_
     int64_t c = 0;
     for (uint32_t k = i; k < st->ms->n; k++) c += st->ms->c[k];
     return c;
+}
+
+/* The value of the set-kept aggregate a, from its owner's ordered set. */
+static int finalize_set(const tl_rollup *ru, const group *g, int a, int64_t now, const tl_tz *tz, tl_datum *out,
+                        tl_error *err)
+{
+    const tl_rollup_agg *ag = &ru->aggs[a];
+    const ragg_state *st = &g->st[a];
+    const oset *os = g->st[ru->owner[a]].os;
+    bool f64 = ru->setmode[a] == SET_F64;
+    memset(out, 0, sizeof *out);
+    if (ag->kind == TL_RAGG_COUNT_DISTINCT) {
+        out->v.i = os ? os->ndistinct : 0;
+        return 0;
+    }
+    if (ag->kind == TL_RAGG_COUNT_SINCE) {
+        if (!os || os->total == 0) return 0;
+        tl_interval neg = {.us = -ag->window.us, .days = -ag->window.days, .months = -ag->window.months};
+        int64_t thr;
+        if (tl_ts_add_interval(now, &neg, tz, &thr, err) < 0) return -1;
+        out->v.i = oset_count_from(os, thr, ag->strict);
+        return 0;
+    }
+    if (st->n == 0 || !os || os->total == 0) {
+        out->isnull = true;
+        return 0;
+    }
+    int64_t k;
+    switch (ag->kind) {
+    case TL_RAGG_MIN: k = oset_min(os); break;
+    case TL_RAGG_MAX: k = oset_max(os); break;
+    case TL_RAGG_PCT_DISC: {
+        int64_t row = (int64_t)ceil(ag->fraction * (double)os->total);
+        if (row < 1) row = 1;
+        k = oset_at(os, row - 1);
+        break;
+    }
+    case TL_RAGG_PCT_CONT: {
+        double pos = ag->fraction * (double)(os->total - 1);
+        int64_t first = (int64_t)floor(pos), second = (int64_t)ceil(pos);
+        double lo = oset_to_double(oset_at(os, first));
+        if (first == second) {
+            out->v.f = lo;
+        } else {
+            double hi = oset_to_double(oset_at(os, second));
+            out->v.f = lo + (pos - (double)first) * (hi - lo);
+        }
+        return 0;
+    }
+    default: return tl_errorf(err, "XX000", "unknown rollup aggregate");
+    }
+    if (f64) out->v.f = oset_to_double(k);
+    else out->v.i = k;
+    return 0;
 }
 
 static int finalize(tl_rollup *ru, const ragg_state *st, const tl_rollup_agg *ag, int64_t now, const tl_tz *tz,
@@ -801,17 +1085,52 @@ static int finalize(tl_rollup *ru, const ragg_state *st, const tl_rollup_agg *ag
     return tl_errorf(err, "XX000", "unknown rollup aggregate");
 }
 
-int tl_rollup_emit(tl_rollup *ru, int64_t now, const tl_tz *tz, int key_filter, const tl_datum *key_value,
+int tl_rollup_col_key(const tl_rollup *ru, int col)
+{
+    return col >= 0 && col < ru->ncols && ru->colsrc[col] < 0 ? -ru->colsrc[col] - 1 : -1;
+}
+
+static bool group_matches(const tl_rollup *ru, const group *g, int nfilt, const int *fkeys, const tl_datum *fvals)
+{
+    for (int f = 0; f < nfilt; f++) {
+        const tl_datum *kd = &g->keys[fkeys[f]];
+        if (kd->isnull || fvals[f].isnull || tl_datum_cmp(ru->key_types[fkeys[f]].id, kd, &fvals[f]) != 0)
+            return false;
+    }
+    return true;
+}
+
+int tl_rollup_emit(tl_rollup *ru, int64_t now, const tl_tz *tz, int nfilt, const int *fkeys, const tl_datum *fvals,
                    tl_table *out, tl_error *err)
 {
     if (!ru->populated) return tl_errorf(err, "55000", "materialized view has not been populated");
     tl_arena a;
     tl_arena_init(&a);
+    /* A filter on the first key: follow its chain (groups of one org) rather than all. */
+    uint32_t chain = 0;
+    bool use_chain = false;
+    tl_type_id t0 = ru->nkeys ? ru->key_types[0].id : TL_UNKNOWN;
+    bool exact0 = i64_ordered(t0) || t0 == TL_BOOL || t0 == TL_OID || t0 == TL_UUID || t0 == TL_TEXT ||
+                  t0 == TL_VARCHAR || t0 == TL_NAME; /* equality is equality of representation */
+    for (int f = 0; f < nfilt && !use_chain && exact0; f++) {
+        if (fkeys[f] != 0) continue;
+        use_chain = true;
+        if (fvals[f].isnull || !ru->nslots0) break;
+        tl_vec one;
+        tl_vec_alloc(&one, ru->key_types[0], 1, &a);
+        one.n = 1;
+        tl_vec_set(&one, 0, &fvals[f]);
+        one.nulls[0] = 0;
+        uint64_t j = slot0_find(ru, &one, 0, key0_hash(ru, &one, 0));
+        chain = ru->slots0[j];
+    }
     tl_vec *cols = tl_arena_zalloc(&a, sizeof *cols * (size_t)(ru->ncols + 1));
     int rc = 0;
     uint32_t n = 0;
     bool fresh = false;
-    for (uint64_t gi = 0; gi <= ru->ngroups && rc == 0; gi++) {
+    uint64_t gi = use_chain ? (chain ? chain - 1 : ru->ngroups) : 0;
+    for (;;) {
+        bool last = gi >= ru->ngroups;
         if (!fresh) {
             fresh = true;
             for (int c = 0; c < ru->ncols; c++) {
@@ -819,18 +1138,19 @@ int tl_rollup_emit(tl_rollup *ru, int64_t now, const tl_tz *tz, int key_filter, 
                 tl_vec_alloc(&cols[c], s < 0 ? ru->key_types[-s - 1] : ru->aggs[s].result_type, TL_VEC_SIZE, &a);
             }
         }
-        if (gi < ru->ngroups) {
-            group *g = &ru->groups[gi];
-            if (g->nrows <= 0) continue;
-            if (key_filter >= 0) {
-                const tl_datum *kd = &g->keys[key_filter];
-                if (kd->isnull || key_value->isnull || tl_datum_cmp(ru->key_types[key_filter].id, kd, key_value) != 0)
-                    continue;
+        if (!last) {
+            group *g = GRP(ru, gi);
+            uint64_t next = use_chain ? (g->next0 ? g->next0 - 1 : ru->ngroups) : gi + 1;
+            if (g->nrows <= 0 || (nfilt > 0 && !group_matches(ru, g, nfilt, fkeys, fvals))) {
+                gi = next;
+                continue;
             }
             for (int c = 0; c < ru->ncols && rc == 0; c++) {
                 int s = ru->colsrc[c];
                 tl_datum d;
                 if (s < 0) d = g->keys[-s - 1];
+                else if (ru->setmode[s] != SET_NONE && ru->setmode[s] != SET_GENERIC)
+                    rc = finalize_set(ru, g, s, now, tz, &d, err);
                 else rc = finalize(ru, &g->st[s], &ru->aggs[s], now, tz, &d, err);
                 if (rc == 0) {
                     tl_vec_set(&cols[c], n, &d);
@@ -838,8 +1158,9 @@ int tl_rollup_emit(tl_rollup *ru, int64_t now, const tl_tz *tz, int key_filter, 
                 }
             }
             n++;
+            gi = next;
         }
-        if (rc == 0 && n > 0 && (n == TL_VEC_SIZE || gi == ru->ngroups)) {
+        if (rc == 0 && n > 0 && (n == TL_VEC_SIZE || last)) {
             for (int c = 0; c < ru->ncols; c++) cols[c].n = n;
             rc = tl_table_append(out, cols, n, NULL, err);
             tl_arena_reset(&a);
@@ -847,6 +1168,7 @@ int tl_rollup_emit(tl_rollup *ru, int64_t now, const tl_tz *tz, int key_filter, 
             n = 0;
             fresh = false;
         }
+        if (last || rc != 0) break;
     }
     tl_arena_free(&a);
     return rc;

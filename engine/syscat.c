@@ -271,11 +271,17 @@ static int rb_done(rowb *b, tl_error *err)
 
 static const char *nsp_name(uint32_t nsp)
 {
+    static __thread char tbuf[32];
+    if (TL_NSP_IS_TEMP(nsp)) {
+        snprintf(tbuf, sizeof tbuf, "pg_temp_%u", nsp - TL_NSP_TEMP_BASE);
+        return tbuf;
+    }
     switch (nsp) {
     case TL_NSP_PG_CATALOG: return "pg_catalog";
     case TL_NSP_PUBLIC: return "public";
     case TL_NSP_INFORMATION_SCHEMA: return "information_schema";
     case TL_NSP_PG_TOAST: return "pg_toast";
+    case TL_NSP_CRON: return "cron";
     default: return "?";
     }
 }
@@ -561,6 +567,18 @@ static int p_namespace(tl_engine *e, rowb *b, tl_error *err)
             put_s(b, "nspacl", acl);
             free(acl);
         }
+        if (rb_row(b, err) < 0) return -1;
+    }
+    /* the temporary schemas that hold something (one per session using them) */
+    for (int i = 0; i < e->nrels; i++) {
+        uint32_t nsp = e->rels[i]->nsp;
+        if (!TL_NSP_IS_TEMP(nsp)) continue;
+        bool seen = false;
+        for (int k = 0; k < i && !seen; k++) seen = e->rels[k]->nsp == nsp;
+        if (seen) continue;
+        put_i(b, "oid", nsp);
+        put_s(b, "nspname", nsp_name(nsp));
+        put_i(b, "nspowner", 10);
         if (rb_row(b, err) < 0) return -1;
     }
     return 0;
@@ -891,13 +909,60 @@ static int p_proc(tl_engine *e, rowb *b, tl_error *err)
         put_s(b, "prosrc", p->name);
         if (rb_row(b, err) < 0) return -1;
     }
+    /* CREATE FUNCTION's functions (tally keeps them argument-less, see function.c) */
+    for (int i = 0; i < e->nfuncs; i++) {
+        const tl_func *f = e->funcs[i];
+        put_i(b, "oid", f->oid);
+        put_s(b, "proname", f->name);
+        put_i(b, "pronamespace", f->nsp);
+        put_i(b, "proowner", SUPERUSER_OID);
+        /* PG 15's pg_language oids: sql 14; plpgsql is created by initdb, 13xxx there */
+        put_i(b, "prolang", f->language && !strcmp(f->language, "sql") ? 14 : 13357);
+        put_f(b, "procost", 100);
+        put_f(b, "prorows", 0);
+        put_c(b, "prokind", 'f');
+        put_b(b, "prosecdef", f->security_definer);
+        put_b(b, "proisstrict", false);
+        put_b(b, "proretset", false);
+        put_c(b, "provolatile", 'v');
+        put_c(b, "proparallel", 'u');
+        put_i(b, "pronargs", 0);
+        put_i(b, "pronargdefaults", 0);
+        put_i(b, "prorettype", tl_type_oid(f->ret));
+        put_s(b, "proargtypes", "");
+        put_s(b, "prosrc", f->body);
+        if (rb_row(b, err) < 0) return -1;
+    }
     return 0;
 }
 
 static int p_database(tl_engine *e, rowb *b, tl_error *err)
 {
+    /* PostgreSQL's template databases exist in every cluster and clients list them;
+     * tally accepts no connection to them (datallowconn false), which is their truth here. */
+    static const struct {
+        uint32_t oid;
+        const char *name;
+    } tmpl[] = {{1, "template1"}, {4, "template0"}};
+    for (size_t i = 0; i < sizeof tmpl / sizeof tmpl[0]; i++) {
+        if (!strcmp(tmpl[i].name, e->database)) continue;
+        put_i(b, "oid", tmpl[i].oid);
+        put_s(b, "datname", tmpl[i].name);
+        put_i(b, "datdba", SUPERUSER_OID);
+        put_i(b, "encoding", 6);
+        put_c(b, "datlocprovider", 'c');
+        put_b(b, "datistemplate", true);
+        put_b(b, "datallowconn", false);
+        put_i(b, "datconnlimit", -1);
+        put_i(b, "datminmxid", 1);
+        put_i(b, "dattablespace", 1663);
+        put_s(b, "datcollate", "C.UTF-8");
+        put_s(b, "datctype", "C.UTF-8");
+        if (rb_row(b, err) < 0) return -1;
+    }
     put_i(b, "oid", DATABASE_OID);
     put_s(b, "datname", e->database);
+    put_b(b, "datistemplate", false);
     put_i(b, "datdba", SUPERUSER_OID);
     put_i(b, "encoding", 6); /* UTF8 */
     put_c(b, "datlocprovider", 'c');
@@ -1038,6 +1103,19 @@ static int p_views(tl_engine *e, rowb *b, tl_error *err)
         put_s(b, "schemaname", nsp_name(r->nsp));
         put_s(b, "viewname", r->name);
         put_s(b, "viewowner", superuser_name(e));
+        if (rb_row(b, err) < 0) return -1;
+    }
+    return 0;
+}
+
+static int p_description(tl_engine *e, rowb *b, tl_error *err)
+{
+    for (int i = 0; i < e->ndescrs; i++) {
+        const tl_descr *d = &e->descrs[i];
+        put_i(b, "objoid", d->objoid);
+        put_i(b, "classoid", d->classoid);
+        put_i(b, "objsubid", d->objsubid);
+        put_s(b, "description", d->text);
         if (rb_row(b, err) < 0) return -1;
     }
     return 0;
@@ -1387,6 +1465,7 @@ static const struct {
     {"pg_authid", p_authid},          {"pg_settings", p_settings}, {"pg_tables", p_tables},
     {"pg_views", p_views},           {"pg_matviews", p_matviews}, {"pg_indexes", p_indexes},
     {"pg_stat_user_tables", p_stat_user_tables}, {"pg_stat_all_tables", p_stat_user_tables},
+    {"pg_description", p_description},
     {"pg_am", p_am},                 {"pg_collation", p_collation}, {"pg_tablespace", p_tablespace},
     {"tables", i_tables},            {"columns", i_columns},      {"schemata", i_schemata},
     {"table_constraints", i_table_constraints}, {"key_column_usage", i_key_column_usage},
@@ -1406,8 +1485,44 @@ static int materialize(tl_engine *e, const tl_rel *r, tl_table *out, tl_error *e
     return rc < 0 ? rc : rc2;
 }
 
+/* pg_cron's cron.job, as pg_cron 1.4+ defines it: the jobs cron.schedule() accepted. */
+static int cron_job(tl_engine *e, const tl_rel *r, tl_table *out, tl_error *err)
+{
+    rowb b;
+    rb_init(&b, r, out);
+    for (int i = 0; i < tl_catalog_ncron(e); i++) {
+        const tl_cron_job *j = tl_catalog_cron_at(e, i);
+        put_i(&b, "jobid", j->jobid);
+        put_s(&b, "schedule", j->schedule);
+        put_s(&b, "command", j->command);
+        put_s(&b, "nodename", "localhost");
+        put_i(&b, "nodeport", 5432);
+        put_s(&b, "database", e->database);
+        put_s(&b, "username", superuser_name(e));
+        put_b(&b, "active", true);
+        put_s(&b, "jobname", j->name);
+        if (rb_row(&b, err) < 0) return -1;
+    }
+    return rb_done(&b, err);
+}
+
+static int register_cron(tl_engine *e, tl_error *err)
+{
+    static const char *cols[][2] = {{"jobid", "bigint"}, {"schedule", "text"}, {"command", "text"},
+                                    {"nodename", "text"}, {"nodeport", "integer"}, {"database", "text"},
+                                    {"username", "text"}, {"active", "boolean"}, {"jobname", "text"}};
+    tl_attr atts[9];
+    for (int i = 0; i < 9; i++) {
+        memset(&atts[i], 0, sizeof atts[i]);
+        atts[i].name = (char *)cols[i][0];
+        atts[i].type = type_of(cols[i][1]);
+    }
+    return tl_catalog_create_virtual(e, "job", TL_NSP_CRON, TL_REL_VIEW, 9, atts, cron_job, NULL, err) ? 0 : -1;
+}
+
 int tl_syscat_register(tl_engine *e, tl_error *err)
 {
+    if (register_cron(e, err) < 0) return -1;
     for (size_t i = 0; i < NDEFS; i++) {
         const syscat_def *d = &syscat_defs[i];
         tl_attr atts[80];

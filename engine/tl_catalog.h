@@ -26,6 +26,10 @@ typedef enum tl_relkind {
 #define TL_NSP_PUBLIC 2200
 #define TL_NSP_INFORMATION_SCHEMA 13207
 #define TL_NSP_PG_TOAST 99
+#define TL_NSP_CRON 16383 /* pg_cron's schema: cron.job lists cron.schedule's jobs */
+/* Temporary tables live in one schema per session, pg_temp_<n>, oid TL_NSP_TEMP_BASE + n. */
+#define TL_NSP_TEMP_BASE 0x70000000u
+#define TL_NSP_IS_TEMP(nsp) ((nsp) >= TL_NSP_TEMP_BASE && (nsp) < TL_NSP_TEMP_BASE + 0x1000000u)
 #define TL_MAX_KEY_COLS 8
 
 typedef struct tl_attr {
@@ -146,7 +150,15 @@ void tl_engine_snapshot(tl_engine *e, tl_rel *const *rels, int n, tl_table_snap 
 
 /* ---- catalog ---------------------------------------------------------------- */
 
+/* Unqualified names (nsp TL_NSP_PUBLIC) find the running session's temporary tables
+ * first, as PostgreSQL's search path puts pg_temp first for relations. */
 tl_rel *tl_catalog_find_rel(tl_engine *e, uint32_t nsp, const char *name);
+/* The temporary schema of the session whose statement runs on this thread (0: none);
+ * the query layer sets it before binding a statement. */
+void tl_catalog_set_temp_nsp(uint32_t nsp);
+uint32_t tl_catalog_temp_nsp(void);
+/* A new session's temporary schema oid (not yet holding anything). */
+uint32_t tl_catalog_new_temp_nsp(tl_engine *e);
 tl_rel *tl_catalog_rel_by_oid(tl_engine *e, uint32_t oid);
 int tl_catalog_nrels(tl_engine *e);
 tl_rel *tl_catalog_rel_at(tl_engine *e, int i);
@@ -185,12 +197,29 @@ int tl_catalog_drop_rel(tl_engine *e, tl_rel *r, bool cascade, tl_error *err);
 int tl_catalog_drop_enum(tl_engine *e, tl_enum *en, tl_error *err);
 uint32_t tl_catalog_new_oid(tl_engine *e);
 tl_func *tl_catalog_find_func(tl_engine *e, uint32_t nsp, const char *name);
+tl_func *tl_catalog_func_by_oid(tl_engine *e, uint32_t oid);
 /* Exclusive lock held. Replaces an existing function when `replace`, else 42723. */
 tl_func *tl_catalog_create_func(tl_engine *e, const tl_func *def, bool replace, tl_error *err);
 /* Exclusive lock held. A job of the same name is replaced (as pg_cron); returns its id. */
 int64_t tl_catalog_cron_schedule(tl_engine *e, const char *name, const char *schedule, const char *command);
 int tl_catalog_ncron(tl_engine *e);
+/* Durability: log all functions and cron jobs after a change (no-op in memory only);
+ * -1 (53100/58030) when the WAL write failed. */
+int tl_catalog_registry_log(tl_engine *e, tl_error *err);
+/* Recovery only: set the next oid, returning the previous one (a replayed statement
+ * must give its object the oid it had). */
+uint32_t tl_catalog_reset_next_oid(tl_engine *e, uint32_t oid);
 const tl_cron_job *tl_catalog_cron_at(tl_engine *e, int i);
+
+/* COMMENT ON: set (text NULL or empty: remove) an object's description, as pg_description
+ * keys it (classoid 1259 pg_class for relations and their columns, objsubid = attnum).
+ * Exclusive lock held. The getter returns NULL when there is none. */
+void tl_catalog_set_description(tl_engine *e, uint32_t objoid, uint32_t classoid, int32_t objsubid,
+                                const char *text);
+const char *tl_catalog_description(tl_engine *e, uint32_t objoid, uint32_t classoid, int32_t objsubid);
+int tl_catalog_ndescriptions(tl_engine *e);
+void tl_catalog_description_at(tl_engine *e, int i, uint32_t *objoid, uint32_t *classoid, int32_t *objsubid,
+                               const char **text);
 
 /* ---- system catalogs (syscat.c) ---------------------------------------------- */
 
@@ -212,6 +241,10 @@ void tl_syscat_set_hooks(const tl_syscat_hooks *h);
 int tl_syscat_register(tl_engine *e, tl_error *err);
 /* The system catalog behind a virtual relation, or NULL: its pg_class.relkind. */
 char tl_syscat_relkind(const tl_rel *r);
+/* Resident bytes of a table's primary-key index (0 without one). */
+size_t tl_catalog_index_bytes(const tl_rel *r);
+/* Register tally_storage and tally_storage_totals (storage_view.c; engine start-up). */
+int tl_storage_view_register(tl_engine *e, tl_error *err);
 /* Row count of a table at the current epoch (catalog lock held). */
 uint64_t tl_catalog_row_count(tl_engine *e, tl_rel *r);
 /* pg_get_constraintdef / pg_get_indexdef texts; NULL if no such object. Caller frees. */
@@ -236,9 +269,39 @@ tl_ingest *tl_ingest_begin(tl_engine *e);
 /* Append n rows (one vector per attribute, all attributes). `row_base` is added to the
  * row index in error context (COPY line numbers); pass -1 for none. */
 int tl_ingest_append(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n, tl_error *err);
-/* Publish and free; returns rows appended. */
-uint64_t tl_ingest_commit(tl_ingest *g);
+/* Make the batch durable (with a data directory), publish it and free it; *rows gets
+ * the rows appended. RELEASES THE WRITER MUTEX (the caller must not call
+ * tl_engine_writer_end after it): with group commit the caller waits for the WAL
+ * sync without blocking the next writer. -1 with 53100 (disk full) or 58030 (I/O
+ * error) when the WAL write failed: then nothing of the batch is applied. */
+int tl_ingest_commit(tl_ingest *g, uint64_t *rows, tl_error *err);
+/* Wait for the WAL sync before acknowledging (default) or not (synchronous_commit =
+ * off: the batch is visible at once, and may be lost in a crash, as in PostgreSQL). */
+void tl_ingest_set_synchronous(tl_ingest *g, bool sync);
+/* Writer mutex held; frees the batch and rolls it back. The caller then calls
+ * tl_engine_writer_end. */
 void tl_ingest_abort(tl_ingest *g);
+/* ---- catalog records in the WAL ------------------------------------------------- */
+
+/* Tables, indexes and enum types are logged by the catalog functions above. Other
+ * catalog objects (roles, grants, views) use this generic mechanism: register a kind
+ * (>= TL_CATREC_USER) once at start-up, with a redo function that applies a record's
+ * payload to the catalog (exclusive lock held, logging off) and a dump function that
+ * emits records recreating the current state into a snapshot. Then log each change
+ * with tl_engine_log_catalog under the exclusive catalog lock: it returns once the
+ * record is durable, or -1 (53100/58030) — then do not apply the change. */
+#define TL_CATREC_USER 100
+#define TL_CATREC_REGISTRY 102 /* functions and cron jobs (catalog.c) */
+/* Kinds from here on are dumped into snapshots after the rows (objects computed from
+ * the facts: materialized views). */
+#define TL_CATREC_LATE 150
+#define TL_CATREC_SQL 150      /* a statement the query layer replays (matviews) */
+#define TL_CATREC_ROLES 151    /* roles, grants, default privileges, org scopes (roles.c) */
+typedef int (*tl_catalog_emit_fn)(void *ctx, uint16_t kind, const void *payload, size_t len);
+typedef int (*tl_catalog_redo_fn)(tl_engine *e, const void *payload, size_t len, tl_error *err);
+typedef int (*tl_catalog_dump_fn)(tl_engine *e, tl_catalog_emit_fn emit, void *ctx);
+void tl_engine_register_catalog_kind(uint16_t kind, tl_catalog_redo_fn redo, tl_catalog_dump_fn dump);
+int tl_engine_log_catalog(tl_engine *e, uint16_t kind, const void *payload, size_t len, tl_error *err);
 /* DELETE: mark these published rows of partition `part` deleted (rows not already
  * deleted; ascending), dropping their primary-key entries. Referencing rows are handled
  * by tl_ingest_delete_finish: ON DELETE CASCADE deletes them (recursively), other rules

@@ -81,4 +81,11 @@ void tl_acl_revoke_all(tl_engine *e, uint32_t grantee);
 void tl_acl_each(tl_engine *e, char objkind, uint32_t objoid,
                  void (*fn)(void *ctx, uint32_t grantee, unsigned privs), void *ctx);
 
+/* Durability: log the whole roles/grants/default-privileges state after a change (a
+ * no-op without a data directory). -1 (53100/58030) when the WAL write failed: the
+ * statement fails and the server refuses writes until restarted. */
+int tl_roles_log(tl_engine *e, tl_error *err);
+bool tl_acl_has_defaults(tl_engine *e); /* any ALTER DEFAULT PRIVILEGES in effect */
+void tl_roles_register_durable(void);    /* from tl_dur_open, before recovery */
+
 #endif

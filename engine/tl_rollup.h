@@ -45,6 +45,9 @@ typedef struct tl_rollup_agg {
     double fraction;      /* percentiles */
     tl_interval window;   /* COUNT_SINCE */
     bool strict;          /* COUNT_SINCE: '>' rather than '>=' */
+    /* 1 + the index of an earlier aggregate whose argument is the same expression over the
+     * same rows (no FILTER on either), or 0: their value multisets are one state. */
+    int share_with;
 } tl_rollup_agg;
 
 /* Rows of a source batch as the rollup sees them. Vectors have n values. */
@@ -82,9 +85,13 @@ int tl_rollup_rebuild(tl_rollup *ru, tl_error *err);
 void tl_rollup_clear(tl_rollup *ru);
 bool tl_rollup_populated(const tl_rollup *ru);
 /* The view's rows now: one per non-empty group; `now` and `tz` answer COUNT_SINCE.
- * When key_filter >= 0, only groups whose key equals *key_value (a point filter). */
-int tl_rollup_emit(tl_rollup *ru, int64_t now, const tl_tz *tz, int key_filter, const tl_datum *key_value,
+ * With nfilt > 0, only groups whose key fkeys[i] equals fvals[i] for every i (equality
+ * filters pushed down from a query; a NULL value matches nothing). A filter on the first
+ * key walks that key's chain of groups instead of every group. */
+int tl_rollup_emit(tl_rollup *ru, int64_t now, const tl_tz *tz, int nfilt, const int *fkeys, const tl_datum *fvals,
                    tl_table *out, tl_error *err);
+/* The group key an output column shows, or -1 for an aggregate column. */
+int tl_rollup_col_key(const tl_rollup *ru, int col);
 size_t tl_rollup_bytes(const tl_rollup *ru); /* resident bytes of the states */
 uint64_t tl_rollup_ngroups(const tl_rollup *ru); /* groups with rows */
 
@@ -99,6 +106,9 @@ int tl_rollup_prepare(tl_engine *e, tl_rollup_pending **p, tl_rel *r, const tl_v
  * that take the rollup read lock (p may be NULL: publish only). Frees p. */
 void tl_rollup_commit_publish(tl_engine *e, tl_rollup_pending *p, tl_rel *const *rels, int n);
 void tl_rollup_discard(tl_rollup_pending *p);
+/* Apply without publishing (the group-commit publisher holds the rollup lock and
+ * publishes several batches at one epoch). */
+void tl_rollup_apply_pending(tl_rollup_pending *p);
 
 /* Whether any populated view reads the relation (the delete path skips work if not). */
 bool tl_rollup_has_views(tl_engine *e, uint32_t rel_oid);

@@ -106,14 +106,16 @@ int acl_check_rel(qctx *q, tl_rel *rel, unsigned privs, bool qualified, int loca
 {
     tl_role *r = current_role(q);
     if (r && r->superuser) return 0;
-    if (rel->nsp == TL_NSP_PG_CATALOG) {
+    if (rel->nsp == TL_NSP_PG_CATALOG || rel->nsp == TL_NSP_INFORMATION_SCHEMA) {
         /* pg_authid holds the password verifiers: superusers only, as in PostgreSQL */
         if (rel->oid == 1260) return tl_errorf(err, "42501", "permission denied for table %s", rel->name);
+        /* both are granted SELECT to PUBLIC, as in PostgreSQL */
         if (privs == TL_ACL_SELECT) return 0;
     } else if (!tl_acl_has(q->eng, r, TL_OBJ_NSP, rel->nsp, TL_ACL_USAGE)) {
         /* an unqualified name is not even looked up in a schema without USAGE */
         if (!qualified) return err_at(err, location, "42P01", "relation \"%s\" does not exist", rel->name);
-        return tl_errorf(err, "42501", "permission denied for schema public");
+        return tl_errorf(err, "42501", "permission denied for schema %s",
+                         rel->nsp == TL_NSP_PUBLIC ? "public" : "pg_toast");
     }
     /* PG's aclcheck_error carries no position */
     if (!tl_acl_has(q->eng, r, TL_OBJ_REL, rel->oid, privs))
@@ -698,7 +700,15 @@ static int gate_nonsuper(qctx *q, pnode *stmt, tl_error *err)
         }
         return 0; /* COPY TO reads through the binder, which checks SELECT */
     }
-    case PG_QUERY__NODE__NODE_CREATE_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_STMT: {
+        PgQuery__RangeVar *rv = stmt->create_stmt->relation;
+        if (rv && rv->relpersistence && rv->relpersistence[0] == 't') {
+            if (tl_acl_has(q->eng, current_role(q), TL_OBJ_DB, TL_DB_OID, TL_ACL_TEMP)) return 0;
+            return tl_errorf(err, "42501", "permission denied to create temporary tables in database \"%s\"",
+                             tl_engine_database(q->eng));
+        }
+        return tl_errorf(err, "42501", "permission denied for schema public");
+    }
     case PG_QUERY__NODE__NODE_CREATE_ENUM_STMT:
     case PG_QUERY__NODE__NODE_VIEW_STMT:
     case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
@@ -711,6 +721,9 @@ static int gate_nonsuper(qctx *q, pnode *stmt, tl_error *err)
         return tl_errorf(err, "42501", "permission denied for database %s", tl_engine_database(q->eng));
     case PG_QUERY__NODE__NODE_INDEX_STMT:
         return need_owner(q, stmt->index_stmt->relation, err);
+    case PG_QUERY__NODE__NODE_COMMENT_STMT:
+        /* every relation belongs to the superuser */
+        return tl_errorf(err, "42501", "must be owner of relation");
     case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
         return need_owner(q, stmt->alter_table_stmt->relation, err);
     case PG_QUERY__NODE__NODE_REFRESH_MAT_VIEW_STMT:
@@ -791,6 +804,8 @@ int acl_statement(qctx *q, pnode *stmt, tl_sink *sink, const char **tag, tl_erro
         if (me->superuser) return 0;
         return gate_nonsuper(q, stmt, err) < 0 ? -1 : 0;
     }
+    /* A role statement is acknowledged only once the new state is in the WAL. */
+    if (rc >= 0 && stmt->node_case != PG_QUERY__NODE__NODE_GRANT_ROLE_STMT) rc = tl_roles_log(q->eng, err);
     return rc < 0 ? -1 : 1;
 }
 
@@ -814,6 +829,14 @@ void acl_after_create(qctx *q, PgQuery__RangeVar *rv)
 {
     tl_rel *r = rv ? lookup_rv(q, rv) : NULL;
     if (r) tl_acl_on_create(q->eng, r);
+}
+
+int acl_after_create_logged(qctx *q, PgQuery__RangeVar *rv, tl_error *err)
+{
+    bool defaults = tl_acl_has_defaults(q->eng);
+    acl_after_create(q, rv);
+    /* default privileges granted something: log the grants with the table */
+    return defaults ? tl_roles_log(q->eng, err) : 0;
 }
 
 /* ---- has_*_privilege ------------------------------------------------------------------------------ */

@@ -142,6 +142,26 @@ K(k_null_text)
     return 0;
 }
 
+/* obj_description(oid [, catalog]) and col_description(oid, attnum) from COMMENT ON. Only
+ * pg_class objects carry comments in tally; other catalogs' objects have none. */
+K(k_obj_description)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        uint32_t oid = (uint32_t)args[0].d.i[i];
+        const char *d = NULL;
+        bool is_col = e->fn->name[0] == 'c';
+        if (is_col) {
+            d = tl_catalog_description(q->eng, oid, 1259, (int32_t)args[1].d.i[i]);
+        } else if (e->nargs == 1 || (args[1].d.s[i].len == 8 && !memcmp(args[1].d.s[i].ptr, "pg_class", 8))) {
+            d = tl_catalog_description(q->eng, oid, 1259, 0);
+        }
+        set_str(q, out, i, d);
+    }
+    UNUSED;
+    return 0;
+}
+
 static int rel_nsp(qctx *q, uint32_t oid)
 {
     tl_rel *r = tl_catalog_rel_by_oid(q->eng, oid);
@@ -442,8 +462,13 @@ K(k_function_result)
         uint32_t ret;
         const char *argtypes;
         if (!tl_syscat_proc_sig((uint32_t)args[0].d.i[i], &ret, &argtypes)) {
-            out->nulls[i] = 1;
-            continue;
+            tl_func *uf = tl_catalog_func_by_oid(q->eng, (uint32_t)args[0].d.i[i]);
+            if (!uf) {
+                out->nulls[i] = 1;
+                continue;
+            }
+            ret = tl_type_oid(uf->ret);
+            argtypes = "";
         }
         if (!args_wanted) {
             set_str(q, out, i, type_name_mod(q, ret, -1));
@@ -469,15 +494,27 @@ K(k_function_result)
 
 K(k_relation_size)
 {
-    bool indexes = e->name && !strcmp(e->name, "pg_indexes_size");
+    /* PostgreSQL's split: the relation (pg_relation_size, pg_table_size: tally has no
+     * TOAST) is the columns with their dictionaries, the indexes are the primary key's
+     * hash index, and pg_total_relation_size is both — the figures tally_storage_totals
+     * shows. */
+    const char *fn = e->name ? e->name : "";
+    bool idx = !strcmp(fn, "pg_indexes_size") || !strcmp(fn, "pg_total_relation_size");
+    bool data = strcmp(fn, "pg_indexes_size") != 0;
     for (uint32_t i = 0; i < n; i++) {
         tl_rel *r = tl_catalog_rel_by_oid(q->eng, (uint32_t)args[0].d.i[i]);
         if (!r) {
             out->nulls[i] = 1;
             continue;
         }
-        /* tally's primary-key hash index is not counted separately yet */
-        out->d.i[i] = indexes || !r->data ? 0 : (int64_t)tl_table_bytes(r->data);
+        int64_t b = 0;
+        if (data && r->data) {
+            tl_table_pin(r->data);
+            b += (int64_t)tl_table_bytes(r->data);
+            tl_table_unpin(r->data);
+        }
+        if (idx) b += (int64_t)tl_catalog_index_bytes(r);
+        out->d.i[i] = b;
     }
     UNUSED;
     return 0;
@@ -519,10 +556,9 @@ static const fn_def cat_fns[] = {
     {"pg_table_is_visible", 1, {TL_OID}, TL_BOOL, k_table_is_visible, false, false},
     {"pg_type_is_visible", 1, {TL_OID}, TL_BOOL, k_type_is_visible, false, false},
     {"pg_function_is_visible", 1, {TL_OID}, TL_BOOL, k_true, false, false},
-    /* tally has no COMMENT ON: every description is NULL, as in PostgreSQL without one */
-    {"obj_description", 1, {TL_OID}, TL_TEXT, k_null_text, true, false},
-    {"obj_description", 2, {TL_OID, TL_NAME}, TL_TEXT, k_null_text, true, false},
-    {"col_description", 2, {TL_OID, TL_INT4}, TL_TEXT, k_null_text, true, false},
+    {"obj_description", 1, {TL_OID}, TL_TEXT, k_obj_description, false, true},
+    {"obj_description", 2, {TL_OID, TL_NAME}, TL_TEXT, k_obj_description, false, true},
+    {"col_description", 2, {TL_OID, TL_INT4}, TL_TEXT, k_obj_description, false, true},
     {"shobj_description", 2, {TL_OID, TL_NAME}, TL_TEXT, k_null_text, true, false},
     {"pg_get_userbyid", 1, {TL_OID}, TL_NAME, k_get_userbyid, false, false},
     {"pg_encoding_to_char", 1, {TL_INT4}, TL_NAME, k_encoding_to_char, false, false},

@@ -7,6 +7,7 @@
  * storage issue's. A UNIQUE index is refused, since it would have to be enforced.
  */
 #include "query_int.h"
+#include "tl_roles.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +27,15 @@ static int att_index(const tl_attr *atts, int n, const char *name)
     return -1;
 }
 
+/* IF NOT EXISTS on an existing relation: PostgreSQL's NOTICE 42P07, then success. */
 static int notice_skip(qctx *q, const char *fmt, const char *name)
 {
-    (void)q;
-    (void)fmt;
-    (void)name;
+    if (!q->sink || !q->sink->notice) return 0;
+    tl_error n;
+    tl_error_clear(&n);
+    tl_errorf(&n, "42P07", fmt, name);
+    n.severity = TL_SEV_NOTICE;
+    q->sink->notice(q->sink->ctx, &n);
     return 0;
 }
 
@@ -97,10 +102,22 @@ static int bind_fkey(qctx *q, const char *table, tl_attr *atts, int natts, PgQue
 int exec_create_table(qctx *q, PgQuery__CreateStmt *st, tl_error *err)
 {
     PgQuery__RangeVar *rv = st->relation;
+    bool temp = rv->relpersistence && rv->relpersistence[0] == 't';
     uint32_t nsp = rv_namespace(rv, err);
     if (!nsp) return -1;
-    if (nsp != TL_NSP_PUBLIC) return err_at(err, rv->location, "42501", "permission denied to create \"%s.%s\"", rv->schemaname, rv->relname);
-    if (tl_catalog_find_rel(q->eng, nsp, rv->relname) || tl_catalog_find_enum(q->eng, nsp, rv->relname)) {
+    if (temp) {
+        /* CREATE TEMP TABLE: the session's own schema, dropped when it ends */
+        if (rv->schemaname && *rv->schemaname && !TL_NSP_IS_TEMP(nsp))
+            return err_at(err, rv->location, "42P16", "cannot create temporary relation in non-temporary schema");
+        if (!q->s->temp_nsp) q->s->temp_nsp = tl_catalog_new_temp_nsp(q->eng);
+        tl_catalog_set_temp_nsp(q->s->temp_nsp);
+        nsp = q->s->temp_nsp;
+        if (tl_catalog_find_rel(q->eng, nsp, rv->relname)) {
+            if (st->if_not_exists) return notice_skip(q, "relation \"%s\" already exists, skipping", rv->relname);
+            return err_at(err, rv->location, "42P07", "relation \"%s\" already exists", rv->relname);
+        }
+    } else if (nsp != TL_NSP_PUBLIC) return err_at(err, rv->location, "42501", "permission denied to create \"%s.%s\"", rv->schemaname, rv->relname);
+    if (!temp && (tl_catalog_find_rel(q->eng, nsp, rv->relname) || tl_catalog_find_enum(q->eng, nsp, rv->relname))) {
         if (st->if_not_exists) return notice_skip(q, "relation \"%s\" already exists, skipping", rv->relname);
         return err_at(err, rv->location, "42P07", "relation \"%s\" already exists", rv->relname);
     }
@@ -234,7 +251,13 @@ int exec_create_table(qctx *q, PgQuery__CreateStmt *st, tl_error *err)
     /* Facts are partitioned by the month of their date key (DESIGN.md). */
     int dk = att_index(atts, natts, "date_key");
     if (dk >= 0 && atts[dk].type.id == TL_DATE) def.part_col = dk;
-    if (!tl_catalog_create_table(q->eng, &def, err)) return -1;
+    tl_rel *made = tl_catalog_create_table(q->eng, &def, err);
+    if (!made) return -1;
+    if (temp) {
+        /* its creator owns it: every privilege, whoever the creator is */
+        tl_role *who = tl_catalog_find_role(q->eng, acl_current_user(q->s));
+        if (who && !who->superuser) tl_acl_change(q->eng, who->oid, TL_OBJ_REL, made->oid, TL_ACL_ALL_REL, true);
+    }
     return 0;
 }
 
@@ -364,5 +387,41 @@ int exec_drop(qctx *q, PgQuery__DropStmt *st, const char **tag, tl_error *err)
                      : tl_catalog_drop_rel(q->eng, objs[i], cascade, err);
         if (rc < 0) return -1;
     }
+    return 0;
+}
+
+/* COMMENT ON TABLE | VIEW | MATERIALIZED VIEW | COLUMN: the text goes to pg_description
+ * (obj_description, col_description, psql's \d+ and \dt+); IS NULL removes it. */
+int exec_comment(qctx *q, PgQuery__CommentStmt *st, tl_error *err)
+{
+    PgQuery__ObjectType t = st->objtype;
+    bool column = t == PG_QUERY__OBJECT_TYPE__OBJECT_COLUMN;
+    if (!column && t != PG_QUERY__OBJECT_TYPE__OBJECT_TABLE && t != PG_QUERY__OBJECT_TYPE__OBJECT_VIEW &&
+        t != PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW)
+        return tl_errorf(err, "0A000", "COMMENT ON this kind of object is not supported");
+    if (!st->object || st->object->node_case != PG_QUERY__NODE__NODE_LIST)
+        return tl_errorf(err, "42601", "syntax error in COMMENT");
+    PgQuery__List *l = st->object->list;
+    size_t nn = l->n_items, nrel = column ? nn - 1 : nn;
+    if (nrel < 1 || nrel > 2) return tl_errorf(err, "42601", "improper relation name (too many dotted names)");
+    const char *schema = nrel == 2 ? pn_str(l->items[0]) : NULL;
+    const char *name = pn_str(l->items[nrel - 1]);
+    uint32_t nsp = schema ? tl_catalog_nsp_oid(schema) : TL_NSP_PUBLIC;
+    if (!nsp) return tl_errorf(err, "3F000", "schema \"%s\" does not exist", schema);
+    tl_rel *r = name ? tl_catalog_find_rel(q->eng, nsp, name) : NULL;
+    if (!r) return tl_errorf(err, "42P01", "relation \"%s\" does not exist", name ? name : "");
+    static const char *const what[] = {"table", "view", "materialized view"};
+    int want = t == PG_QUERY__OBJECT_TYPE__OBJECT_VIEW ? 1 : t == PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW ? 2 : 0;
+    int have = r->kind == TL_REL_VIEW ? 1 : r->kind == TL_REL_MATVIEW ? 2 : r->kind == TL_REL_TABLE ? 0 : -1;
+    if (!column && have != want) return tl_errorf(err, "42809", "\"%s\" is not a %s", r->name, what[want]);
+    int32_t sub = 0;
+    if (column) {
+        const char *col = pn_str(l->items[nn - 1]);
+        int a = col ? att_index(r->atts, r->natts, col) : -1;
+        if (a < 0)
+            return tl_errorf(err, "42703", "column \"%s\" of relation \"%s\" does not exist", col ? col : "", r->name);
+        sub = a + 1;
+    }
+    tl_catalog_set_description(q->eng, r->oid, 1259, sub, st->comment && st->comment[0] ? st->comment : NULL);
     return 0;
 }

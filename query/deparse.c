@@ -72,6 +72,19 @@ static int dp(qctx *q, pnode *n, tl_buf *b, tl_error *err)
     case PG_QUERY__NODE__NODE_FUNC_CALL: {
         PgQuery__FuncCall *fc = n->func_call;
         if (fc->agg_star || fc->over || fc->n_agg_order || fc->agg_filter) break;
+        if (fc->funcformat == PG_QUERY__COERCION_FORM__COERCE_SQL_SYNTAX && fc->n_args == 2 &&
+            !strcmp(pn_str(fc->funcname[fc->n_funcname - 1]), "timezone")) {
+            /* x AT TIME ZONE z, as PostgreSQL prints it (a literal zone is text) */
+            pnode *z = fc->args[0];
+            tl_buf_putc(b, '(');
+            if (dp(q, fc->args[1], b, err) < 0) return -1;
+            tl_buf_puts(b, " AT TIME ZONE ");
+            if (dp(q, z, b, err) < 0) return -1;
+            if (z->node_case == PG_QUERY__NODE__NODE_A_CONST && z->a_const->val_case == PG_QUERY__A__CONST__VAL_SVAL)
+                tl_buf_puts(b, "::text");
+            tl_buf_putc(b, ')');
+            return 0;
+        }
         tl_buf_puts(b, pn_str(fc->funcname[fc->n_funcname - 1]));
         tl_buf_putc(b, '(');
         for (size_t i = 0; i < fc->n_args; i++) {

@@ -321,11 +321,12 @@ int exec_insert(qctx *q, PgQuery__InsertStmt *st, uint64_t *rows, tl_error *err)
     }
     if (rc == 0) rc = wctx_flush(&w, err);
     if (rc == 0) {
-        *rows = tl_ingest_commit(w.ing);
+        tl_ingest_set_synchronous(w.ing, q_synchronous_commit(q));
+        rc = tl_ingest_commit(w.ing, rows, err); /* releases the writer mutex */
     } else {
         tl_ingest_abort(w.ing);
+        tl_engine_writer_end(q->eng);
     }
-    tl_engine_writer_end(q->eng);
     wctx_done(&w);
     return rc;
 }
@@ -523,11 +524,12 @@ static int copy_from(qctx *q, PgQuery__CopyStmt *st, tl_sink *sink, uint64_t *ro
     }
     if (rc == 0) rc = wctx_flush(&c.w, err);
     if (rc == 0) {
-        *rows = tl_ingest_commit(c.w.ing);
+        tl_ingest_set_synchronous(c.w.ing, q_synchronous_commit(q));
+        rc = tl_ingest_commit(c.w.ing, rows, err); /* releases the writer mutex */
     } else {
         tl_ingest_abort(c.w.ing);
+        tl_engine_writer_end(q->eng);
     }
-    tl_engine_writer_end(q->eng);
     free(buf);
     tl_copy_decoder_free(c.dec);
     wctx_done(&c.w);
@@ -721,11 +723,13 @@ int exec_delete(qctx *q, PgQuery__DeleteStmt *st, uint64_t *rows, tl_error *err)
     tl_arena_free(&a);
     free(hits);
     if (rc == 0) {
-        tl_ingest_commit(g);
-        *rows = n_deleted;
+        uint64_t changed;
+        tl_ingest_set_synchronous(g, q_synchronous_commit(q));
+        rc = tl_ingest_commit(g, &changed, err); /* releases the writer mutex */
+        *rows = rc == 0 ? n_deleted : 0;
     } else {
         tl_ingest_abort(g);
+        tl_engine_writer_end(q->eng);
     }
-    tl_engine_writer_end(q->eng);
     return rc;
 }

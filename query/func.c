@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 /* ---- implicit casts ------------------------------------------------------------------------ */
 
@@ -400,6 +401,61 @@ static int k_date_trunc(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_
             have = true;
             lastday = day;
             lastres = t;
+        }
+    }
+    return 0;
+}
+
+/* timezone(zone, x) is AT TIME ZONE: timestamptz -> wall clock in `zone` (timestamp), and a
+ * wall-clock timestamp read in `zone` -> timestamptz. The zone is looked up once per distinct
+ * string, as columns of zones are rare and a constant is the usual case. */
+static int k_timezone(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    bool to_local = e->type.id == TL_TIMESTAMP;
+    const char *last = NULL;
+    const tl_tz *tz = NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        if (!tz || args[0].d.s[i].ptr != last) {
+            tl_str z = args[0].d.s[i];
+            char *name = tl_arena_strndup(&q->arena, z.ptr, z.len);
+            tz = tl_tz_get(name, err);
+            if (!tz) {
+                tl_error_clear(err);
+                return tl_errorf(err, "22023", "time zone \"%s\" not recognized", name);
+            }
+            last = z.ptr;
+        }
+        int64_t v = args[1].d.i[i];
+        if (v == INT64_MAX || v == INT64_MIN) {
+            out->d.i[i] = v;
+            continue;
+        }
+        out->d.i[i] = to_local ? tl_ts_to_local(v, tz) : tl_local_to_ts(v, tz);
+    }
+    return 0;
+}
+
+/* pg_sleep(seconds): waits in 10 ms steps so a CancelRequest or statement_timeout ends it
+ * promptly (57014), as PostgreSQL's does. */
+static int k_pg_sleep(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    (void)e;
+    (void)out;
+    for (uint32_t i = 0; i < n; i++) {
+        if (args[0].nulls[i]) continue;
+        double secs = args[0].d.f[i];
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+            if (q_check_cancel(q, err) < 0) return -1;
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            double left = secs - ((double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9);
+            if (!(left > 0)) break;
+            double step = left < 0.01 ? left : 0.01;
+            struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(step * 1e9)};
+            nanosleep(&ts, NULL);
         }
     }
     return 0;
@@ -872,6 +928,8 @@ static fn_def fns[] = {
     {"gen_random_uuid", 0, {0}, TL_UUID, k_gen_uuid, false, true},
     {"date_trunc", 2, {TL_TEXT, TL_TIMESTAMPTZ}, TL_TIMESTAMPTZ, k_date_trunc, false, false},
     {"date_trunc", 2, {TL_TEXT, TL_TIMESTAMP}, TL_TIMESTAMP, k_date_trunc, false, false},
+    {"timezone", 2, {TL_TEXT, TL_TIMESTAMP}, TL_TIMESTAMPTZ, k_timezone, false, false},
+    {"timezone", 2, {TL_TEXT, TL_TIMESTAMPTZ}, TL_TIMESTAMP, k_timezone, false, false},
     {"extract", 2, {TL_TEXT, TL_TIMESTAMPTZ}, TL_NUMERIC, k_date_part, false, false},
     {"extract", 2, {TL_TEXT, TL_TIMESTAMP}, TL_NUMERIC, k_date_part, false, false},
     {"extract", 2, {TL_TEXT, TL_DATE}, TL_NUMERIC, k_date_part, false, false},
@@ -888,6 +946,8 @@ static fn_def fns[] = {
     {"->", 2, {TL_JSON, TL_TEXT}, TL_JSON, k_json_get, false, false},
     {"->>", 2, {TL_JSON, TL_TEXT}, TL_TEXT, k_json_get, false, false},
     {"@>", 2, {TL_JSONB, TL_JSONB}, TL_BOOL, k_json_contains, false, false},
+    {"?", 2, {TL_JSONB, TL_TEXT}, TL_BOOL, k_json_exists, false, false},
+    {"jsonb_exists", 2, {TL_JSONB, TL_TEXT}, TL_BOOL, k_json_exists, false, false},
     {"length", 1, {TL_TEXT}, TL_INT4, k_length, false, false},
     {"char_length", 1, {TL_TEXT}, TL_INT4, k_length, false, false},
     {"abs", 1, {TL_INT4}, TL_INT4, k_abs, false, false},
@@ -937,8 +997,6 @@ static fn_def fns[] = {
     {"*", 2, {TL_FLOAT8, TL_INTERVAL}, TL_INTERVAL, k_interval_mul, false, false},
     {"/", 2, {TL_INTERVAL, TL_FLOAT8}, TL_INTERVAL, k_interval_mul, false, false},
     {"version", 0, {0}, TL_TEXT, k_version, false, false},
-    {"timezone", 2, {U, TL_TIMESTAMPTZ}, TL_TIMESTAMP, k_timezone, false, false},
-    {"timezone", 2, {U, TL_TIMESTAMP}, TL_TIMESTAMPTZ, k_timezone, false, false},
     {"age", 2, {TL_TIMESTAMPTZ, TL_TIMESTAMPTZ}, TL_INTERVAL, k_age, false, false},
     {"age", 2, {TL_TIMESTAMP, TL_TIMESTAMP}, TL_INTERVAL, k_age, false, false},
     {"age", 1, {TL_TIMESTAMPTZ}, TL_INTERVAL, k_age, false, false},
@@ -958,6 +1016,7 @@ static fn_def fns[] = {
     {"!~", 2, {TL_TEXT, TL_TEXT}, TL_BOOL, k_regex, false, false},
     {"!~*", 2, {TL_TEXT, TL_TEXT}, TL_BOOL, k_regex, false, false},
     {"textregexeq", 2, {TL_TEXT, TL_TEXT}, TL_BOOL, k_regex, false, false},
+    {"pg_sleep", 1, {TL_FLOAT8}, TL_VOID, k_pg_sleep, true, true},
 };
 #undef U
 

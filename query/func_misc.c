@@ -1,7 +1,7 @@
 /*
- * func_misc.c — scalar functions the reports and clients use beyond the basics:
- * AT TIME ZONE (PostgreSQL's timezone(zone, ts)), age, make_date, make_timestamp[tz],
- * justify_days/hours/interval, format() with %s %I %L, and to_char for numbers with
+ * func_misc.c — scalar functions the reports and clients use beyond the basics: age,
+ * make_date, make_timestamp[tz], justify_days/hours/interval, format() with %s %I %L,
+ * and to_char for numbers with
  * the common templates (9 0 . D , G and FM). Each follows PostgreSQL's source
  * (timestamp.c, varlena.c text_format, formatting.c) for the cases it accepts; a
  * numeric template element outside that set is refused (0A000) rather than guessed.
@@ -18,34 +18,6 @@ static void put_str(qctx *q, tl_vec *out, uint32_t i, const char *p, size_t len)
     d.v.s.ptr = tl_arena_strndup(&q->arena, p ? p : "", len);
     d.v.s.len = (uint32_t)len;
     tl_vec_set(out, i, &d);
-}
-
-/* ---- AT TIME ZONE ------------------------------------------------------------------- */
-
-/* timezone(zone, timestamptz) -> timestamp (wall clock there); timezone(zone, timestamp)
- * -> timestamptz (that wall clock there, as an instant). */
-int k_timezone(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
-{
-    bool to_local = e->type.id == TL_TIMESTAMP;
-    const tl_tz *tz = NULL;
-    tl_str last = {0};
-    for (uint32_t i = 0; i < n; i++) {
-        if (out->nulls[i]) continue;
-        tl_str z = args[0].d.s[i];
-        if (!tz || z.len != last.len || memcmp(z.ptr, last.ptr, z.len) != 0) {
-            char name[128];
-            if (z.len >= sizeof name) return tl_errorf(err, "22023", "time zone \"%.*s\" not recognized", (int)z.len, z.ptr);
-            memcpy(name, z.ptr, z.len);
-            name[z.len] = '\0';
-            tl_error e2;
-            tl_error_clear(&e2);
-            if (!(tz = tl_tz_get(name, &e2))) return tl_errorf(err, "22023", "time zone \"%s\" not recognized", name);
-            last = z;
-        }
-        int64_t ts = args[1].d.i[i];
-        out->d.i[i] = to_local ? tl_ts_to_local(ts, tz) : tl_local_to_ts(ts, tz);
-    }
-    return 0;
 }
 
 /* ---- age ----------------------------------------------------------------------------- */

@@ -550,3 +550,39 @@ int k_json_contains(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec 
     (void)err;
     return 0;
 }
+
+/* jsonb ? text: the string is a top-level key of an object, a string element of a
+ * top-level array, or the string scalar itself (PostgreSQL's jsonb_exists). */
+int k_json_exists(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        tl_str doc = args[0].d.s[i], key = args[1].d.s[i];
+        const char *p = json_ws(doc.ptr, doc.ptr + doc.len), *end = doc.ptr + doc.len;
+        const char *vs, *ve;
+        bool found = false;
+        if (p < end && *p == '{') {
+            found = json_get(q, p, end, &key, 0, &vs, &ve);
+        } else if (p < end && *p == '[') {
+            const char *c = p + 1;
+            while (!found) {
+                c = json_ws(c, end);
+                if (c >= end || *c == ']') break;
+                const char *cs = c, *cend = json_skip(c, end);
+                if (*cs == '"') {
+                    tl_str s = json_unescape(q, cs, cend);
+                    found = s.len == key.len && memcmp(s.ptr, key.ptr, s.len) == 0;
+                }
+                c = json_ws(cend, end);
+                if (c < end && *c == ',') c++;
+            }
+        } else if (p < end && *p == '"') {
+            tl_str s = json_unescape(q, p, json_skip(p, end));
+            found = s.len == key.len && memcmp(s.ptr, key.ptr, s.len) == 0;
+        }
+        out->d.b[i] = found;
+    }
+    (void)e;
+    (void)err;
+    return 0;
+}

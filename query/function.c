@@ -63,7 +63,8 @@ int exec_create_function(qctx *q, PgQuery__CreateFunctionStmt *st, tl_error *err
         }
         pg_query_free_protobuf_parse_result(pr);
     }
-    return tl_catalog_create_func(q->eng, &f, st->replace, err) ? 0 : -1;
+    if (!tl_catalog_create_func(q->eng, &f, st->replace, err)) return -1;
+    return tl_catalog_registry_log(q->eng, err);
 }
 
 /* The statements of a body: a plpgsql block's text between BEGIN and its END. */
@@ -138,8 +139,9 @@ static int run_body(qctx *q, const tl_func *f, tl_sink *sink, tl_error *err)
             rc = tl_errorf(err, "0A000", "this statement is not allowed in a function body");
             break;
         }
+        /* virtual relations read here stay until the calling statement ends: its arena
+         * still pins them */
         rc = run_statement(q, s, res->stmts[i]->stmt_location, res->stmts[i]->stmt_len, &quiet, err);
-        q_free_temps(q);
     }
     q->sql = saved;
     if (rc < 0 && !err->context[0])
@@ -188,7 +190,9 @@ int exec_function_call(qctx *q, pnode *stmt, tl_sink *sink, bool *handled, tl_er
         const char *cmd = fc->n_args == 3 ? a[2] : a[1];
         tl_engine_write_lock(q->eng);
         int64_t id = tl_catalog_cron_schedule(q->eng, jname, sched, cmd);
+        int lrc = tl_catalog_registry_log(q->eng, err);
         tl_engine_unlock(q->eng);
+        if (lrc < 0) return -1;
         char buf[32];
         snprintf(buf, sizeof buf, "%lld", (long long)id);
         if (emit_one(sink, colname, TL_OID_INT8, 8, buf) < 0) return tl_errorf(err, "08006", "connection lost");

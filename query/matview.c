@@ -13,6 +13,7 @@
  */
 #include "query_int.h"
 #include "tl_rollup.h"
+#include "tl_vecio.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +31,11 @@ typedef struct matview {
     int naggs;
     tl_expr **args;    /* NULL for count(*) */
     tl_expr **filters; /* NULL = none */
+    int *share;        /* per aggregate: 1 + an earlier aggregate with the same argument, or 0 */
     tl_rollup *ru;
     tl_table *data;    /* non-incremental: the rows of the last refresh */
     char *sql;         /* the defining SELECT, deparsed */
+    char *tzname;      /* TimeZone of the creating session (replayed with the view) */
 } matview;
 
 static void mv_free(void *arg)
@@ -43,6 +46,7 @@ static void mv_free(void *arg)
     tl_table_free(mv->data);
     tl_arena_free(&mv->q.arena);
     free(mv->sql);
+    free(mv->tzname);
     free(mv);
 }
 
@@ -93,6 +97,10 @@ static int mv_derive(void *arg, const tl_vec *cols, uint32_t n, tl_rollup_rows *
     for (int k = 0; k < mv->nkeys; k++)
         if (expr_eval(q, mv->keys[k], &sel, &out->keys[k], a, err) < 0) return -1;
     for (int g = 0; g < mv->naggs; g++) {
+        if (mv->share[g]) {
+            out->args[g] = out->args[mv->share[g] - 1];
+            continue;
+        }
         if (!mv->filters[g]) {
             if (mv->args[g] && expr_eval(q, mv->args[g], &sel, &out->args[g], a, err) < 0) return -1;
             continue;
@@ -387,6 +395,16 @@ static bool compile_incremental(matview *mv, qctx *sq, PgQuery__SelectStmt *sel,
         c->atts[t].name = (char *)target_name(sq, rt, e);
         if (!c->atts[t].name) c->atts[t].name = "?column?";
     }
+    /* Aggregates over the same values (max(ended_at) and the now()-relative counts of
+     * ended_at) share one ordered multiset in the engine, and one derived vector. */
+    for (int a = 0; a < mv->naggs; a++)
+        for (int b = 0; b < a && !c->aggs[a].share_with; b++)
+            if (mv->args[a] && mv->args[b] && !mv->filters[a] && !mv->filters[b] &&
+                c->aggs[b].share_with == 0 && expr_equal(mv->args[a], mv->args[b]) &&
+                c->aggs[a].arg_type.id == c->aggs[b].arg_type.id)
+                c->aggs[a].share_with = b + 1;
+    mv->share = tl_arena_zalloc(&q->arena, sizeof *mv->share * (size_t)(mv->naggs + 1));
+    for (int a = 0; a < mv->naggs; a++) mv->share[a] = c->aggs[a].share_with;
     mv->source_oid = src->oid;
     return true;
 }
@@ -478,13 +496,75 @@ static int not_populated(const tl_rel *r, tl_error *err)
     return -1;
 }
 
+#define MAX_PUSHED 8
+
+/* `col = constant` (either side) where col names a group key of the view as the FROM
+ * item `alias` sees it: the key and the constant in the key's type. Anything else,
+ * including a constant that does not convert, is left to the ordinary WHERE. */
+static bool key_equality(qctx *q, matview *mv, const char *alias, pnode *n, int *key, tl_datum *val)
+{
+    if (!n || n->node_case != PG_QUERY__NODE__NODE_A_EXPR) return false;
+    PgQuery__AExpr *ae = n->a_expr;
+    if (ae->kind != PG_QUERY__A__EXPR__KIND__AEXPR_OP || ae->n_name != 1 || !ae->lexpr || !ae->rexpr) return false;
+    const char *opname = pn_str(ae->name[0]);
+    if (!opname || strcmp(opname, "=")) return false;
+    for (int side = 0; side < 2; side++) {
+        pnode *c = side ? ae->rexpr : ae->lexpr, *k = side ? ae->lexpr : ae->rexpr;
+        pnode *inner = k->node_case == PG_QUERY__NODE__NODE_TYPE_CAST ? k->type_cast->arg : k;
+        if (c->node_case != PG_QUERY__NODE__NODE_COLUMN_REF || !inner ||
+            inner->node_case != PG_QUERY__NODE__NODE_A_CONST)
+            continue;
+        PgQuery__ColumnRef *cr = c->column_ref;
+        if (cr->n_fields < 1 || cr->n_fields > 2) continue;
+        const char *col = pn_str(cr->fields[cr->n_fields - 1]);
+        if (!col || (cr->n_fields == 2 && (!pn_str(cr->fields[0]) || strcmp(pn_str(cr->fields[0]), alias))))
+            continue;
+        int att = -1;
+        for (int i = 0; i < mv->rel->natts && att < 0; i++)
+            if (!strcmp(mv->rel->atts[i].name, col)) att = i;
+        int kx = att < 0 ? -1 : tl_rollup_col_key(mv->ru, att);
+        if (kx < 0) continue;
+        tl_error e2;
+        tl_error_clear(&e2);
+        tl_expr *e = bind_rel_expr(q, NULL, k, &e2);
+        if (!e || !expr_is_const(e)) continue;
+        tl_type kt = mv->rel->atts[att].type;
+        if (e->type.id != kt.id && !(e = cast_expr(q, e, kt, false, &e2))) continue;
+        if (e->type.id != kt.id || expr_eval_scalar(q, e, val, &q->arena, &e2) < 0) continue;
+        *key = kx;
+        return true;
+    }
+    return false;
+}
+
+/* The equalities on group keys among the top-level AND terms of the WHERE being bound. */
+static int pushed_filters(qctx *q, matview *mv, int *keys, tl_datum *vals)
+{
+    pnode *w = q->from_where;
+    const char *alias = q->from_alias;
+    if (!w || !alias) return 0;
+    pnode **terms = &w;
+    size_t nterms = 1;
+    if (w->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR && w->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR) {
+        terms = w->bool_expr->args;
+        nterms = w->bool_expr->n_args;
+    }
+    int n = 0;
+    for (size_t i = 0; i < nterms && n < MAX_PUSHED; i++)
+        if (key_equality(q, mv, alias, terms[i], &keys[n], &vals[n])) n++;
+    return n;
+}
+
 int matview_fill(qctx *q, tl_rel *r, tl_table *out, tl_error *err)
 {
     matview *mv = r->mat_arg;
     if (!r->populated) return not_populated(r, err);
     if (!mv->incremental) return copy_table(mv->data, out, err);
+    int keys[MAX_PUSHED];
+    tl_datum vals[MAX_PUSHED];
+    int nf = mv->rel == r ? pushed_filters(q, mv, keys, vals) : 0;
     tl_rollup_read_lock(q->eng);
-    int rc = tl_rollup_emit(mv->ru, q->now, q->fc.tz, -1, NULL, out, err);
+    int rc = tl_rollup_emit(mv->ru, q->now, q->fc.tz, nf, keys, vals, out, err);
     tl_rollup_read_unlock(q->eng);
     return rc;
 }
@@ -497,7 +577,9 @@ static int mv_materialize(tl_engine *e, const tl_rel *r, tl_table *out, tl_error
     q.fc.tz = tl_tz_utc();
     q.fc.extra_float_digits = 1;
     q.now = q_clock_now(NULL);
-    return matview_fill(&q, (tl_rel *)r, out, err);
+    int rc = matview_fill(&q, (tl_rel *)r, out, err);
+    tl_arena_free(&q.arena);
+    return rc;
 }
 
 /* ---- statements ------------------------------------------------------------------------------------- */
@@ -544,6 +626,142 @@ static int send_notice(tl_sink *sink, const char *msg)
     return sink && sink->notice ? sink->notice(sink->ctx, &n) : 0;
 }
 
+/* ---- durability --------------------------------------------------------------------------------
+ * A view is logged as the statement that recreates it (TL_CATREC_SQL): its oid, the
+ * TimeZone it was created in, and CREATE MATERIALIZED VIEW with its columns and the
+ * deparsed defining SELECT. Replaying that statement over the facts recovered so far
+ * rebuilds the view's state from the facts, so after a restart a view equals its
+ * defining query. Snapshots dump each view the same way after the rows. */
+
+static void put_ident(tl_buf *b, const char *s)
+{
+    tl_buf_putc(b, '"');
+    for (; *s; s++) {
+        if (*s == '"') tl_buf_putc(b, '"');
+        tl_buf_putc(b, *s);
+    }
+    tl_buf_putc(b, '"');
+}
+
+static void view_qualified(tl_buf *b, const tl_rel *r)
+{
+    if (r->nsp == TL_NSP_PUBLIC) tl_buf_puts(b, "public.");
+    put_ident(b, r->name);
+}
+
+static void view_payload(tl_buf *b, uint32_t oid, const char *tz, const char *sql)
+{
+    tl_put_u32(b, oid);
+    tl_put_u32(b, (uint32_t)strlen(tz));
+    tl_buf_puts(b, tz);
+    tl_buf_puts(b, sql);
+}
+
+static void view_create_sql(const tl_rel *r, const matview *mv, tl_buf *b)
+{
+    tl_buf_puts(b, "CREATE MATERIALIZED VIEW ");
+    view_qualified(b, r);
+    tl_buf_puts(b, " (");
+    for (int i = 0; i < r->natts; i++) {
+        if (i) tl_buf_puts(b, ", ");
+        put_ident(b, r->atts[i].name);
+    }
+    tl_buf_puts(b, ") AS ");
+    tl_buf_puts(b, mv->sql);
+    if (!r->populated) tl_buf_puts(b, " WITH NO DATA");
+}
+
+static int view_log(tl_engine *e, uint32_t oid, const matview *mv, const char *sql, tl_error *err)
+{
+    tl_buf b;
+    tl_buf_init(&b);
+    view_payload(&b, oid, mv->tzname ? mv->tzname : "", sql);
+    int rc = tl_engine_log_catalog(e, TL_CATREC_SQL, b.data, b.len, err);
+    tl_buf_free(&b);
+    return rc;
+}
+
+static int quiet_describe(void *ctx, int n, const tl_coldesc *c)
+{
+    (void)ctx, (void)n, (void)c;
+    return 0;
+}
+
+static int quiet_row(void *ctx, int n, const tl_cell *c)
+{
+    (void)ctx, (void)n, (void)c;
+    return 0;
+}
+
+static int quiet_complete(void *ctx, const char *tag)
+{
+    (void)ctx, (void)tag;
+    return 0;
+}
+
+static int view_redo(tl_engine *e, const void *payload, size_t len, tl_error *err)
+{
+    tl_reader rd = {payload, (const char *)payload + len, false};
+    uint32_t oid = tl_get_u32(&rd);
+    uint32_t tzlen = tl_get_u32(&rd);
+    if (rd.bad || tzlen > (size_t)(rd.end - rd.p)) return tl_errorf(err, "XX001", "malformed view record");
+    char *tz = tl_xmalloc(tzlen + 1);
+    memcpy(tz, rd.p, tzlen);
+    tz[tzlen] = '\0';
+    rd.p += tzlen;
+    size_t sl = (size_t)(rd.end - rd.p);
+    char *sql = tl_xmalloc(sl + 1);
+    memcpy(sql, rd.p, sl);
+    sql[sl] = '\0';
+    tl_qsession *s = tl_qsession_new(e, tl_catalog_role_at(e, 0)->name, tl_engine_database(e));
+    int rc = tz[0] ? tl_qsession_set(s, "TimeZone", tz, err) : 0;
+    uint32_t prev = oid ? tl_catalog_reset_next_oid(e, oid) : 0;
+    tl_sink sink = {.describe = quiet_describe, .row = quiet_row, .complete = quiet_complete};
+    if (rc == 0) rc = tl_query_simple(s, sql, &sink, err);
+    if (oid) {
+        uint32_t now = tl_catalog_reset_next_oid(e, prev);
+        if (now > prev) tl_catalog_reset_next_oid(e, now);
+    }
+    if (rc == 0 && oid && !tl_catalog_rel_by_oid(e, oid))
+        rc = tl_errorf(err, "XX001", "replaying \"%s\" did not recreate relation oid %u", sql, oid);
+    if (rc < 0) {
+        char msg[sizeof err->message];
+        snprintf(msg, sizeof msg, "%s", err->message);
+        tl_error_clear(err);
+        tl_errorf(err, "XX001", "could not recreate a materialized view from the log: %s", msg);
+        tl_error_detail(err, "Statement: %.400s", sql);
+    }
+    tl_qsession_free(s);
+    free(sql);
+    free(tz);
+    return rc;
+}
+
+static int view_dump(tl_engine *e, tl_catalog_emit_fn emit, void *ctx)
+{
+    tl_buf sql, b;
+    tl_buf_init(&sql);
+    tl_buf_init(&b);
+    for (int i = 0; i < tl_catalog_nrels(e); i++) {
+        tl_rel *r = tl_catalog_rel_at(e, i);
+        if (!r || r->kind != TL_REL_MATVIEW || r->mat_free != mv_free) continue;
+        matview *mv = r->mat_arg;
+        sql.len = b.len = 0;
+        view_create_sql(r, mv, &sql);
+        tl_buf_putc(&sql, '\0');
+        view_payload(&b, r->oid, mv->tzname ? mv->tzname : "", sql.data);
+        emit(ctx, TL_CATREC_SQL, b.data, b.len);
+    }
+    tl_buf_free(&sql);
+    tl_buf_free(&b);
+    return 0;
+}
+
+void matview_register_durable(void)
+{
+    tl_engine_register_catalog_kind(TL_CATREC_SQL, view_redo, view_dump);
+}
+
 int exec_create_matview(qctx *q, PgQuery__CreateTableAsStmt *st, tl_sink *sink, uint64_t *rows, bool *with_rows,
                         tl_error *err)
 {
@@ -577,6 +795,8 @@ int exec_create_matview(qctx *q, PgQuery__CreateTableAsStmt *st, tl_sink *sink, 
     mv->q.now = q->now;
     tl_arena_init(&mv->q.arena);
     mv->sql = deparse_select(st->query);
+    const char *tzname = tl_qsession_get(q->s, "TimeZone");
+    mv->tzname = tl_xstrdup(tzname ? tzname : "");
     compiled c = {0};
     mv->incremental = compile_incremental(mv, q, sel, &c);
     uint64_t n = 0;
@@ -634,6 +854,20 @@ int exec_create_matview(qctx *q, PgQuery__CreateTableAsStmt *st, tl_sink *sink, 
         send_notice(sink, msg);
     }
     r->populated = !into->skip_data;
+    if (tl_engine_durable(q->eng)) {
+        tl_buf sql;
+        tl_buf_init(&sql);
+        view_create_sql(r, mv, &sql);
+        tl_buf_putc(&sql, '\0');
+        int lrc = view_log(q->eng, r->oid, mv, sql.data, err);
+        tl_buf_free(&sql);
+        if (lrc < 0) {
+            tl_error keep = *err;
+            tl_catalog_drop_rel(q->eng, r, false, err);
+            *err = keep;
+            return -1;
+        }
+    }
     *with_rows = !into->skip_data;
     *rows = n;
     return 0;
@@ -648,7 +882,27 @@ static bool has_unique_index(qctx *q, const tl_rel *r)
     return false;
 }
 
+static int refresh_matview(qctx *q, PgQuery__RefreshMatViewStmt *st, tl_error *err);
+
 int exec_refresh_matview(qctx *q, PgQuery__RefreshMatViewStmt *st, tl_error *err)
+{
+    if (refresh_matview(q, st, err) < 0) return -1;
+    if (!tl_engine_durable(q->eng)) return 0;
+    /* The refresh replays as itself (populated state; a non-incremental view's rows). */
+    tl_rel *r = find_view(q, st->relation, false, err);
+    if (!r) return -1;
+    tl_buf sql;
+    tl_buf_init(&sql);
+    tl_buf_puts(&sql, "REFRESH MATERIALIZED VIEW ");
+    view_qualified(&sql, r);
+    if (st->skip_data) tl_buf_puts(&sql, " WITH NO DATA");
+    tl_buf_putc(&sql, '\0');
+    int rc = view_log(q->eng, 0, r->mat_arg, sql.data, err);
+    tl_buf_free(&sql);
+    return rc;
+}
+
+static int refresh_matview(qctx *q, PgQuery__RefreshMatViewStmt *st, tl_error *err)
 {
     tl_rel *r = find_view(q, st->relation, false, err);
     if (!r) return -1;

@@ -258,6 +258,7 @@ static uint32_t param_oid(tl_type t)
 
 static void qctx_init(qctx *q, tl_qsession *s, const char *sql)
 {
+    tl_catalog_set_temp_nsp(s->temp_nsp);
     memset(q, 0, sizeof *q);
     q->s = s;
     q->eng = s->eng;
@@ -419,8 +420,9 @@ int tl_prepare(tl_qsession *s, const char *name, const char *sql, int nparams,
         p->ncols = 1;
         copy_cols(&p->arena, 1, &d, &p->cols);
     }
-    q_free_temps(&q);
+    /* the arena holds snapshot pins on the temporary tables: release them first */
     tl_arena_free(&q.arena);
+    q_free_temps(&q);
     if (rc < 0) {
         char_position(t->sql, err);
         pstmt_free(p);
@@ -487,8 +489,10 @@ static void portal_finish(tl_qsession *s, portal *p)
 static void portal_free(tl_qsession *s, portal *p)
 {
     portal_finish(s, p);
-    q_free_temps(&p->q); /* virtual relations' rows, after the operators reading them */
+    /* virtual relations' rows go after the operators reading them and after the arena's
+     * snapshot pins on them */
     tl_arena_free(&p->q.arena);
+    q_free_temps(&p->q);
     ptree_unref(p->t);
     free(p->name);
     free(p);
@@ -631,7 +635,7 @@ int tl_portal_describe(tl_qsession *s, const char *name, int *ncols, const tl_co
 
 /* Rows of a SELECT portal until max_rows or the end. */
 static int run_select(tl_qsession *s, portal *p, int64_t max_rows, tl_sink *sink, bool *suspended,
-                      tl_error *err)
+                      const char *fetch_verb, tl_error *err)
 {
     qctx *q = &p->q;
     int n = p->ncols;
@@ -689,11 +693,17 @@ static int run_select(tl_qsession *s, portal *p, int64_t max_rows, tl_sink *sink
         portal_finish(s, p);
         return -1;
     }
+    char tag[64];
+    if (fetch_verb) {
+        /* FETCH / MOVE on a cursor: always completes, with the rows it moved over */
+        snprintf(tag, sizeof tag, "%s %llu", fetch_verb, (unsigned long long)sent);
+        if (sink->complete && sink->complete(sink->ctx, tag) < 0) return tl_errorf(err, "08006", "connection lost");
+        return 0;
+    }
     if (!p->done) {
         *suspended = true;
         return 0;
     }
-    char tag[64];
     snprintf(tag, sizeof tag, "SELECT %llu", (unsigned long long)sent);
     if (sink->complete && sink->complete(sink->ctx, tag) < 0) return tl_errorf(err, "08006", "connection lost");
     return 0;
@@ -780,7 +790,7 @@ int tl_execute(tl_qsession *s, const char *name, int64_t max_rows, tl_sink *sink
     if (!stmt)
         rc = sink->empty ? sink->empty(sink->ctx) : 0;
     else if (p->is_select)
-        rc = run_select(s, p, max_rows, sink, suspended, err);
+        rc = run_select(s, p, max_rows, sink, suspended, NULL, err);
     else if (p->ran)
         rc = sink->complete && p->tag[0] ? sink->complete(sink->ctx, p->tag) : 0;
     else
@@ -863,4 +873,134 @@ void prepared_free(tl_qsession *s)
     }
     free(ps);
     s->ext = NULL;
+}
+
+/* ---- SQL cursors: DECLARE / FETCH / MOVE / CLOSE ------------------------------------------------- */
+
+/* The text of DECLARE's query: what follows the FOR after CURSOR (found with PostgreSQL's
+ * own scanner, so a quoted cursor name or a comment cannot confuse it). */
+static char *declare_query_text(const char *sql, int loc, int len)
+{
+    size_t n = len > 0 ? (size_t)len : strlen(sql + loc);
+    char *stmt = tl_xmalloc(n + 1);
+    memcpy(stmt, sql + loc, n);
+    stmt[n] = 0;
+    PgQueryScanResult sr = pg_query_scan(stmt);
+    char *out = NULL;
+    if (!sr.error) {
+        PgQuery__ScanResult *r = pg_query__scan_result__unpack(NULL, sr.pbuf.len, (const uint8_t *)sr.pbuf.data);
+        bool seen_cursor = false;
+        for (size_t i = 0; r && i < r->n_tokens && !out; i++) {
+            PgQuery__Token t = r->tokens[i]->token;
+            if (t == PG_QUERY__TOKEN__CURSOR) seen_cursor = true;
+            else if (seen_cursor && t == PG_QUERY__TOKEN__FOR) out = tl_xstrdup(stmt + r->tokens[i]->end);
+        }
+        if (r) pg_query__scan_result__free_unpacked(r, NULL);
+    }
+    pg_query_free_scan_result(sr);
+    free(stmt);
+    return out;
+}
+
+int prepared_declare(qctx *q, PgQuery__DeclareCursorStmt *d, int stmt_loc, int stmt_len, tl_error *err)
+{
+    tl_qsession *s = q->s;
+    enum { CURSOR_OPT_BINARY = 0x1, CURSOR_OPT_SCROLL = 0x2, CURSOR_OPT_HOLD = 0x20 };
+    if (d->options & CURSOR_OPT_HOLD)
+        return tl_errorf(err, "0A000", "WITH HOLD cursors are not supported");
+    if (d->options & CURSOR_OPT_BINARY)
+        return tl_errorf(err, "0A000", "BINARY cursors are not supported");
+    if (s->tx == 'I')
+        return tl_errorf(err, "25P01", "DECLARE CURSOR can only be used in transaction blocks");
+    if (!d->portalname || !d->portalname[0])
+        return tl_errorf(err, "42P03", "invalid cursor name: must not be empty");
+    struct pstate *ps = st_of(s);
+    if (find_portal(ps, d->portalname, NULL))
+        return tl_errorf(err, "42P03", "cursor \"%s\" already exists", d->portalname);
+    if (!d->query || d->query->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+        return tl_errorf(err, "0A000", "DECLARE CURSOR supports SELECT only");
+    if (q->params && q->params->n > 0)
+        return tl_errorf(err, "0A000", "DECLARE CURSOR with parameters is not supported");
+    char *text = declare_query_text(q->sql, stmt_loc, stmt_len);
+    if (!text) return tl_errorf(err, "42601", "syntax error in DECLARE CURSOR");
+    ptree *t = ptree_get(ps, text, err);
+    free(text);
+    if (!t) return -1;
+    pnode *stmt = ptree_stmt(t);
+    if (!stmt || stmt->node_case != PG_QUERY__NODE__NODE_SELECT_STMT || t->maxparam > 0) {
+        ptree_unref(t);
+        return tl_errorf(err, "0A000", "DECLARE CURSOR supports SELECT only");
+    }
+    portal *p = tl_xcalloc(1, sizeof *p);
+    p->name = tl_xstrdup(d->portalname);
+    p->t = t; /* ptree_get's reference */
+    qctx_init(&p->q, s, t->sql);
+    p->is_select = true;
+    q_read_lock(s);
+    p->locked = true;
+    if (plan_select(&p->q, stmt->select_stmt, &p->r, err) < 0) {
+        portal_free(s, p);
+        err->position = 0; /* the position is in the cursor's query, not the statement */
+        return -1;
+    }
+    p->ncols = p->r.ncols;
+    copy_cols(&p->q.arena, p->r.ncols, p->r.desc, &p->desc);
+    p->next = ps->portals;
+    ps->portals = p;
+    return 0;
+}
+
+int prepared_fetch(qctx *q, PgQuery__FetchStmt *f, tl_sink *sink, tl_error *err)
+{
+    tl_qsession *s = q->s;
+    portal *p = f->portalname ? find_portal(st_of(s), f->portalname, NULL) : NULL;
+    if (!p || !p->is_select || !p->name[0])
+        return tl_errorf(err, "34000", "cursor \"%s\" does not exist", f->portalname ? f->portalname : "");
+    int64_t n = f->how_many;
+    switch (f->direction) {
+    case PG_QUERY__FETCH_DIRECTION__FETCH_FORWARD:
+        break;
+    case PG_QUERY__FETCH_DIRECTION__FETCH_RELATIVE:
+        if (n == 0) return tl_errorf(err, "0A000", "FETCH RELATIVE 0 is not supported");
+        break;
+    default:
+        return tl_errorf(err, "55000", "cursor can only scan forward");
+    }
+    if (n < 0) return tl_errorf(err, "55000", "cursor can only scan forward");
+    int64_t max_rows = n >= INT64_MAX / 2 ? 0 : n; /* FETCH ALL */
+    bool suspended = false;
+    if (f->ismove) {
+        tl_sink quiet = {.ctx = sink->ctx, .complete = sink->complete};
+        return run_select(s, p, max_rows, &quiet, &suspended, "MOVE", err);
+    }
+    if (n == 0 && max_rows == 0 && f->how_many == 0) {
+        /* FETCH 0 re-fetches the current row in PG; nothing to show before the first */
+        if (sink->describe && sink->describe(sink->ctx, p->ncols, p->desc) < 0) return -1;
+        return sink->complete ? sink->complete(sink->ctx, "FETCH 0") : 0;
+    }
+    if (sink->describe && sink->describe(sink->ctx, p->ncols, p->desc) < 0)
+        return tl_errorf(err, "08006", "connection lost");
+    return run_select(s, p, max_rows, sink, &suspended, "FETCH", err);
+}
+
+int prepared_close_cursor(qctx *q, PgQuery__ClosePortalStmt *c, tl_error *err)
+{
+    tl_qsession *s = q->s;
+    if (!c->portalname || !c->portalname[0]) { /* CLOSE ALL */
+        struct pstate *ps = st_of(s);
+        for (portal **pp = &ps->portals; *pp;) {
+            portal *p = *pp;
+            if (p->name[0] && p->is_select) {
+                *pp = p->next;
+                portal_free(s, p);
+            } else {
+                pp = &p->next;
+            }
+        }
+        return 0;
+    }
+    if (!find_portal(st_of(s), c->portalname, NULL))
+        return tl_errorf(err, "34000", "cursor \"%s\" does not exist", c->portalname);
+    drop_portal(s, c->portalname);
+    return 0;
 }

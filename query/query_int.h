@@ -41,6 +41,7 @@ struct tl_qsession {
     char *role;          /* SET ROLE target, NULL = the session user (acl.c) */
     char *org_override;  /* superuser's SET tally.org_id (acl.c) */
     int64_t deadline_us; /* statement_timeout: monotonic deadline, 0 = none */
+    uint32_t temp_nsp;   /* pg_temp_<n> once CREATE TEMP TABLE ran, else 0 */
 };
 
 /* ---- expressions ----------------------------------------------------------------- */
@@ -214,6 +215,7 @@ struct qctx {
     tl_fmt_ctx fc;
     int64_t now;          /* statement start time (now() is stable in a statement) */
     qparams *params;      /* extended protocol: $n values/types, NULL for simple query */
+    tl_sink *sink;        /* the running statement's (run_statement): NOTICEs from deep inside */
     /* tables materialised for virtual relations; freed with the statement */
     tl_table **temps;
     int ntemps, captemps;
@@ -226,6 +228,11 @@ struct qctx {
     tl_rel **mat_src, **mat_copy;
     int nmat;
     struct explain_ctx *explain; /* EXPLAIN ANALYZE: per-operator counters (explain.c) */
+    /* While a SELECT binds its FROM list: its WHERE and the name the relation being added
+     * goes by, so a materialized view can answer only the groups an equality on one of
+     * its keys selects (matview_fill). */
+    pnode *from_where;
+    const char *from_alias;
 };
 
 
@@ -261,6 +268,7 @@ void subq_array_value(qctx *q, tl_type elem, const tl_datum *v, uint64_t n, tl_d
 
 /* A statement-local copy of a virtual relation with its rows materialised now. */
 tl_rel *q_materialize(qctx *q, tl_rel *r, tl_error *err);
+int exec_comment(qctx *q, PgQuery__CommentStmt *st, tl_error *err); /* ddl.c */
 void q_free_temps(qctx *q);
 
 /* ---- functions in the layer ----------------------------------------------------------- */
@@ -270,6 +278,7 @@ int q_check_cancel(qctx *q, tl_error *err);
  * and the memory budget (tally.max_statement_memory) that q_check_cancel enforces. */
 void q_statement_begin(tl_qsession *s);
 void q_statement_end(tl_qsession *s);
+bool q_synchronous_commit(qctx *q); /* the session's synchronous_commit is not off */
 int64_t q_clock_now(const tl_qsession *s);
 
 /* expr.c */
@@ -308,7 +317,6 @@ tl_expr *array_subscript_expr(qctx *q, tl_expr *arr, tl_expr *idx, int location)
 int k_array_cat(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 int array_elem_datum(qctx *q, const tl_str *txt, tl_type t, tl_datum *out, tl_arena *a, tl_error *err);
 /* func_misc.c */
-int k_timezone(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 int k_age(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 int k_make_date(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 int k_make_timestamp(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
@@ -317,6 +325,7 @@ int k_format(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, t
 int k_to_char_num(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 /* func_regex.c: ~ ~* !~ !~* */
 int k_regex(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int k_json_exists(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 /* catfuncs.c: catalog functions and reg* types, consulted after func.c's registry */
 const fn_def *catfn_lookup(const char *name, int nargs, const tl_type_id *args);
 const fn_def *catfn_lookup_name(const char *name);
@@ -430,6 +439,10 @@ tl_expr *bind_rel_expr(qctx *q, tl_rel *rel, pnode *n, tl_error *err);
 void prepared_free(tl_qsession *s);
 void prepared_end_tx(tl_qsession *s);      /* COMMIT/ROLLBACK: non-holdable portals go */
 int prepared_deallocate(tl_qsession *s, const char *name, tl_error *err); /* NULL = ALL */
+/* SQL cursors are named portals of the session (one namespace with the protocol's). */
+int prepared_declare(qctx *q, PgQuery__DeclareCursorStmt *d, int stmt_loc, int stmt_len, tl_error *err);
+int prepared_fetch(qctx *q, PgQuery__FetchStmt *f, tl_sink *sink, tl_error *err);
+int prepared_close_cursor(qctx *q, PgQuery__ClosePortalStmt *c, tl_error *err);
 /* The engine read lock for a statement, shared with this session's suspended portals. */
 void q_read_lock(tl_qsession *s);
 void q_read_unlock(tl_qsession *s);
@@ -461,6 +474,9 @@ op *acl_scan(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, 
 int acl_statement(qctx *q, pnode *stmt, tl_sink *sink, const char **tag, tl_error *err);
 bool acl_statement_is_ddl(const pnode *stmt);
 void acl_after_create(qctx *q, PgQuery__RangeVar *rv);
+/* The same, logging the grants it made when a data directory is in use. */
+int acl_after_create_logged(qctx *q, PgQuery__RangeVar *rv, tl_error *err);
+void matview_register_durable(void);
 const char *acl_current_user(const tl_qsession *s);
 /* The org the session's statements are confined to (org-scoped roles), or NULL. */
 const char *acl_org_scope(tl_qsession *s);

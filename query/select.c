@@ -125,6 +125,7 @@ static int add_rel(qctx *q, scope *sc, PgQuery__RangeVar *rv, tl_error *err)
     if (acl_check_rel(q, r, TL_ACL_SELECT, rv->schemaname && *rv->schemaname, rv->location, err) < 0) return -1;
     if (sc->nrels == (int)TL_ARRAY_LEN(sc->rels))
         return err_at(err, rv->location, "54000", "too many tables in FROM");
+    q->from_alias = rv->alias && rv->alias->aliasname ? rv->alias->aliasname : r->name;
     if (r->materialize && !(r = q_materialize(q, r, err))) return -1;
     const char *alias = rv->alias && rv->alias->aliasname ? rv->alias->aliasname : r->name;
     for (int i = 0; i < sc->nrels; i++)
@@ -2688,8 +2689,14 @@ static int plan_simple(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error 
 
     scope *sc = tl_arena_zalloc(&q->arena, sizeof *sc);
     fromitem **from = tl_arena_alloc(&q->arena, sizeof *from * (st->n_from_clause + 1));
+    pnode *outer_where = q->from_where;
+    q->from_where = st->where_clause;
     for (size_t i = 0; i < st->n_from_clause; i++)
-        if (!(from[i] = bind_from(q, sc, st->from_clause[i], err))) return -1;
+        if (!(from[i] = bind_from(q, sc, st->from_clause[i], err))) {
+            q->from_where = outer_where;
+            return -1;
+        }
+    q->from_where = outer_where;
     /* FROM a, b, c: a left-deep chain of cross joins; WHERE supplies their conditions */
     for (size_t i = 1; i < st->n_from_clause; i++) {
         fromitem *j = tl_arena_zalloc(&q->arena, sizeof *j);

@@ -55,6 +55,8 @@ static const guc_def gucs[] = {
     {"synchronous_commit", "on", false, false},
     {"max_connections", "100", false, true},
     {"block_size", "8192", false, true},
+    {"max_index_keys", "32", false, true},
+    {"max_function_args", "100", false, true},
     {"bytea_output", "hex", false, false},
     {"client_min_messages", "notice", false, false},
     {"jit", "off", false, false},
@@ -86,6 +88,11 @@ tl_qsession *tl_qsession_new(tl_engine *eng, const char *user, const char *datab
     int sa = guc_index("session_authorization");
     free(s->values[sa]);
     s->values[sa] = tl_xstrdup(user);
+    if (eng && tl_engine_async_commit_default(eng)) { /* tallyd --synchronous-commit off */
+        int sc = guc_index("synchronous_commit");
+        free(s->values[sc]);
+        s->values[sc] = tl_xstrdup("off");
+    }
     s->tz = tl_tz_utc();
     s->extra_float_digits = 1;
     s->tx = 'I';
@@ -107,6 +114,16 @@ void tl_qsession_free(tl_qsession *s)
 {
     if (!s) return;
     prepared_free(s); /* portals give back their locks first */
+    if (s->temp_nsp) { /* the session's temporary tables end with it */
+        tl_engine_write_lock(s->eng);
+        for (int i = tl_catalog_nrels(s->eng) - 1; i >= 0; i--) {
+            tl_rel *r = tl_catalog_rel_at(s->eng, i);
+            tl_error e = {0};
+            if (r->nsp == s->temp_nsp) tl_catalog_drop_rel(s->eng, r, true, &e);
+        }
+        tl_engine_unlock(s->eng);
+        tl_catalog_set_temp_nsp(0);
+    }
     for (int i = 0; i < s->nsavepoints; i++) free(s->savepoints[i]);
     free(s->savepoints);
     for (int i = 0; i < NGUCS; i++) free(s->values[i]);
@@ -282,6 +299,18 @@ void tl_qsession_cancel(tl_qsession *s)
     __atomic_store_n(&s->cancel, 1, __ATOMIC_RELEASE);
 }
 
+void tl_query_register_durable(void)
+{
+    matview_register_durable();
+}
+
+bool q_synchronous_commit(qctx *q)
+{
+    const char *v = tl_qsession_get(q->s, "synchronous_commit");
+    /* on, local, remote_write, remote_apply all wait for the local WAL sync here */
+    return !(v && (strcasecmp(v, "off") == 0 || strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 ||
+                   strcmp(v, "0") == 0));
+}
 static int64_t mono_us(void);
 static int64_t timeout_ms(const char *v);
 
@@ -483,6 +512,7 @@ static int64_t mono_us(void)
 
 static int query_simple_stmts(tl_qsession *s, const char *sql, tl_sink *sink, tl_error *err)
 {
+    tl_catalog_set_temp_nsp(s->temp_nsp);
     PgQueryProtobufParseResult pr = pg_query_parse_protobuf(sql);
     if (pr.error) {
         tl_errorf(err, "42601", "%s", pr.error->message);

@@ -482,6 +482,7 @@ static int statement_kind_is_write(pnode *stmt)
     case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
     case PG_QUERY__NODE__NODE_REFRESH_MAT_VIEW_STMT:
     case PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT:
+    case PG_QUERY__NODE__NODE_COMMENT_STMT:
         return 2; /* exclusive catalog lock */
     default:
         return 0;
@@ -490,12 +491,12 @@ static int statement_kind_is_write(pnode *stmt)
 
 int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sink, tl_error *err)
 {
-    (void)stmt_loc;
-    (void)stmt_len;
     char tagbuf[64];
     const char *tag = NULL;
     int rc = 0;
     bool handled = false;
+    tl_catalog_set_temp_nsp(q->s->temp_nsp);
+    q->sink = sink;
     rc = exec_function_call(q, stmt, sink, &handled, err);
     if (handled || rc < 0) return rc;
     int lockmode = statement_kind_is_write(stmt);
@@ -556,7 +557,7 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
     }
     case PG_QUERY__NODE__NODE_CREATE_STMT:
         rc = exec_create_table(q, stmt->create_stmt, err);
-        if (rc == 0) acl_after_create(q, stmt->create_stmt->relation);
+        if (rc == 0) rc = acl_after_create_logged(q, stmt->create_stmt->relation, err);
         tag = "CREATE TABLE";
         break;
     case PG_QUERY__NODE__NODE_CREATE_ENUM_STMT:
@@ -600,6 +601,22 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
         rc = exec_create_function(q, stmt->create_function_stmt, err);
         tag = "CREATE FUNCTION";
         break;
+    case PG_QUERY__NODE__NODE_DECLARE_CURSOR_STMT:
+        rc = prepared_declare(q, stmt->declare_cursor_stmt, stmt_loc, stmt_len, err);
+        tag = "DECLARE CURSOR";
+        break;
+    case PG_QUERY__NODE__NODE_FETCH_STMT:
+        rc = prepared_fetch(q, stmt->fetch_stmt, sink, err); /* completes itself */
+        break;
+    case PG_QUERY__NODE__NODE_CLOSE_PORTAL_STMT:
+        rc = prepared_close_cursor(q, stmt->close_portal_stmt, err);
+        tag = stmt->close_portal_stmt->portalname && stmt->close_portal_stmt->portalname[0] ? "CLOSE CURSOR"
+                                                                                            : "CLOSE CURSOR ALL";
+        break;
+    case PG_QUERY__NODE__NODE_COMMENT_STMT:
+        rc = exec_comment(q, stmt->comment_stmt, err);
+        tag = "COMMENT";
+        break;
     case PG_QUERY__NODE__NODE_CREATE_EXTENSION_STMT: {
         /* pgcrypto (gen_random_uuid) and friends are built in: accept, as installed. */
         PgQuery__CreateExtensionStmt *ce = stmt->create_extension_stmt;
@@ -628,6 +645,17 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
     case PG_QUERY__NODE__NODE_TRANSACTION_STMT:
         rc = exec_transaction(q, stmt->transaction_stmt, sink, &tag, err);
         break;
+    case PG_QUERY__NODE__NODE_CHECK_POINT_STMT: {
+        /* PostgreSQL: superuser (or pg_checkpoint) only; 42501 otherwise */
+        tl_role *role = tl_catalog_find_role(q->eng, q->s->user);
+        if (role && !role->superuser) {
+            rc = tl_errorf(err, "42501", "must be superuser or have privileges of pg_checkpoint to do CHECKPOINT");
+        } else {
+            rc = tl_engine_checkpoint(q->eng, err); /* the statement's shared lock is held */
+        }
+        tag = "CHECKPOINT";
+        break;
+    }
     case PG_QUERY__NODE__NODE_DISCARD_STMT:
         rc = exec_discard(q, stmt->discard_stmt, sink, &tag, err);
         break;

@@ -58,6 +58,10 @@ typedef struct tl_sink {
 
 /* Session lifecycle. `user` and `database` come from the StartupMessage; the server has
  * already checked that the database exists (tl_engine_database_exists). */
+/* Register what the query layer keeps in the WAL (materialized views, replayed as
+ * statements). Call once before tl_engine_open with a data directory. */
+void tl_query_register_durable(void);
+
 tl_qsession *tl_qsession_new(tl_engine *eng, const char *user, const char *database);
 void tl_qsession_free(tl_qsession *s);
 /* Apply a startup parameter or SET: 0, or -1 with err (22023 bad value, 42704 unknown

@@ -297,6 +297,15 @@ void srv__cancel(tl_server *s, int32_t pid, int32_t secret)
     pthread_mutex_unlock(&s->mu);
 }
 
+void tl_server_cancel_all(tl_server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    for (pgw_conn *c = s->conns; c; c = c->next)
+        if (c->qs)
+            tl_qsession_cancel(c->qs);
+    pthread_mutex_unlock(&s->mu);
+}
+
 int tl_server_connections(tl_server *s)
 {
     pthread_mutex_lock(&s->mu);

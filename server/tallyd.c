@@ -3,8 +3,12 @@
  * (flags win), open the engine, listen, serve until SIGTERM/SIGINT.
  *
  * Signals are blocked in every thread and taken by sigwait() on the main thread, so no
- * handler ever runs inside a connection thread's allocator; on a signal the listener is
- * closed and the process exits 0 (durability comes from the WAL, not from shutdown).
+ * handler ever runs inside a connection thread's allocator. On SIGTERM/SIGINT the
+ * listener closes, running statements are cancelled and given a few seconds to end,
+ * a checkpoint is written (so the next start loads it instead of replaying WAL), and
+ * the process exits 0. Durability never depends on this path: the WAL has every
+ * acknowledged write. Exit codes: 0 stopped, 1 could not start, 2 usage,
+ * 3 the data directory is in use by another tallyd.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -24,10 +28,18 @@ typedef struct settings {
     int port;
     char *data_dir;
     char *database;
+    int sync_commit; /* -1 unset, 0 off, 1 on */
+    int wal_pwrite;  /* -1 unset */
+    long long ckpt_mb;
+    int ckpt_timeout;
     char *hba_file, *ssl_cert, *ssl_key; /* security: see README "Security" */
     int max_connections;
     int64_t max_statement_memory; /* bytes; -1 = not given */
 } settings;
+
+/* The server is never freed (connection threads may still use it at exit); kept in a
+ * global so it stays reachable rather than leaked. */
+static tl_server *volatile running_server;
 
 static void usage(FILE *f)
 {
@@ -37,6 +49,11 @@ static void usage(FILE *f)
           "  --port N          TCP port (default 5433)\n"
           "  --data-dir DIR    data directory (default: none, purely in memory)\n"
           "  --database NAME   name of the one database (default postgres)\n"
+          "  --synchronous-commit on|off  wait for the WAL sync before acknowledging\n"
+          "                    (default on; sessions may SET synchronous_commit)\n"
+          "  --wal-io uring|pwrite        how the WAL is written (default uring)\n"
+          "  --checkpoint-wal-mb N        automatic checkpoint after N MiB of WAL (256)\n"
+          "  --checkpoint-timeout S       ... or after S seconds with WAL written (300)\n"
           "  --hba FILE        authentication rules (pg_hba.conf style); default: loopback\n"
           "                    trust, scram-sha-256 from anywhere else\n"
           "  --ssl-cert FILE   PEM certificate (chain): TLS is offered when this and --ssl-key\n"
@@ -78,6 +95,29 @@ static int set_key(settings *st, const char *key, const char *val, const char *w
     } else if (strcmp(key, "database") == 0) {
         free(st->database);
         st->database = tl_xstrdup(val);
+    } else if (strcmp(key, "synchronous_commit") == 0) {
+        if (strcmp(val, "on") == 0) st->sync_commit = 1;
+        else if (strcmp(val, "off") == 0) st->sync_commit = 0;
+        else {
+            fprintf(stderr, "tallyd: %s: synchronous_commit must be on or off\n", where);
+            return -1;
+        }
+    } else if (strcmp(key, "wal_io") == 0) {
+        if (strcmp(val, "uring") == 0) st->wal_pwrite = 0;
+        else if (strcmp(val, "pwrite") == 0) st->wal_pwrite = 1;
+        else {
+            fprintf(stderr, "tallyd: %s: wal_io must be uring or pwrite\n", where);
+            return -1;
+        }
+    } else if (strcmp(key, "checkpoint_wal_mb") == 0 || strcmp(key, "checkpoint_timeout") == 0) {
+        char *end;
+        long long v = strtoll(val, &end, 10);
+        if (end == val || *end || v < -1) {
+            fprintf(stderr, "tallyd: %s: invalid %s \"%s\"\n", where, key, val);
+            return -1;
+        }
+        if (key[11] == 'w') st->ckpt_mb = v;
+        else st->ckpt_timeout = (int)v;
     } else if (strcmp(key, "hba_file") == 0 || strcmp(key, "hba") == 0) {
         free(st->hba_file);
         st->hba_file = tl_xstrdup(val);
@@ -158,7 +198,10 @@ static int read_config(settings *st, const char *path)
 
 int main(int argc, char **argv)
 {
-    settings file = {.max_statement_memory = -1}, flags = {.port = -1, .max_statement_memory = -1};
+    settings file = {.max_statement_memory = -1, .sync_commit = -1, .wal_pwrite = -1, .ckpt_mb = -2,
+                     .ckpt_timeout = -2},
+             flags = {.port = -1, .max_statement_memory = -1, .sync_commit = -1, .wal_pwrite = -1,
+                      .ckpt_mb = -2, .ckpt_timeout = -2};
     const char *config = NULL;
 
     for (int i = 1; i < argc; i++) {
@@ -169,6 +212,8 @@ int main(int argc, char **argv)
         }
         /* --name VALUE or --name=VALUE */
         const char *names[] = {"--listen", "--port", "--data-dir", "--database", "--config",
+                               "--synchronous-commit", "--wal-io", "--checkpoint-wal-mb",
+                               "--checkpoint-timeout",
                                "--hba", "--ssl-cert", "--ssl-key", "--max-connections",
                                "--max-statement-memory"};
         const char *val = NULL;
@@ -200,6 +245,8 @@ int main(int argc, char **argv)
             continue;
         }
         static const char *keys[] = {"listen", "port", "data_dir", "database", "",
+                                     "synchronous_commit", "wal_io", "checkpoint_wal_mb",
+                                     "checkpoint_timeout",
                                      "hba_file", "ssl_cert", "ssl_key", "max_connections",
                                      "max_statement_memory"};
         if (set_key(&flags, keys[which], val, "command line") != 0)
@@ -225,11 +272,21 @@ int main(int argc, char **argv)
 
     tl_error err;
     tl_error_clear(&err);
-    tl_engine_config ecfg = {.database = database, .data_dir = data_dir, .superuser = "postgres"};
+    int sync_commit = flags.sync_commit >= 0 ? flags.sync_commit : file.sync_commit;
+    int wal_pwrite = flags.wal_pwrite >= 0 ? flags.wal_pwrite : file.wal_pwrite;
+    long long ckpt_mb = flags.ckpt_mb > -2 ? flags.ckpt_mb : file.ckpt_mb;
+    int ckpt_timeout = flags.ckpt_timeout > -2 ? flags.ckpt_timeout : file.ckpt_timeout;
+    tl_engine_config ecfg = {.database = database, .data_dir = data_dir, .superuser = "postgres",
+                             .async_commit = sync_commit == 0, .wal_pwrite = wal_pwrite == 1,
+                             .checkpoint_wal_bytes = ckpt_mb > 0 ? (uint64_t)ckpt_mb << 20 : 0,
+                             .checkpoint_timeout_s = ckpt_timeout > -2 ? ckpt_timeout : 0};
+    tl_query_register_durable();
     tl_engine *eng = tl_engine_open(&ecfg, &err);
     if (!eng) {
         fprintf(stderr, "tallyd: could not open the engine: %s\n", err.message);
-        return 1;
+        if (err.detail[0]) fprintf(stderr, "tallyd: DETAIL:  %s\n", err.detail);
+        if (err.hint[0]) fprintf(stderr, "tallyd: HINT:  %s\n", err.hint);
+        return strcmp(err.sqlstate, "55006") == 0 ? 3 : 1;
     }
     tl_server_opts sopts = {
         .listen_addr = listen,
@@ -247,6 +304,7 @@ int main(int argc, char **argv)
     }
     tl_query_set_max_statement_memory((size_t)stmt_mem);
     tl_server *srv = tl_server_new(eng, &sopts);
+    running_server = srv;
     if (tl_server_listen(srv, &err) != 0 || tl_server_start(srv, &err) != 0) {
         fprintf(stderr, "tallyd: %s\n", err.message);
         return 1;
@@ -256,7 +314,15 @@ int main(int argc, char **argv)
     int sig = 0;
     while (sigwait(&stop, &sig) != 0)
         ;
+    fprintf(stderr, "tallyd: received %s: shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     tl_server_stop(srv);
+    /* running statements are cancelled; an idle session holds no lock and is not waited for */
+    tl_server_cancel_all(srv);
+    tl_error_clear(&err);
+    if (tl_engine_shutdown(eng, 10, &err) < 0)
+        fprintf(stderr, "tallyd: WARNING:  %s\n", err.message);
+    else if (tl_engine_durable(eng))
+        fprintf(stderr, "tallyd: shutdown checkpoint written\n");
     /* connection threads may still be inside the engine: exit without tearing it down */
     exit(0);
 }

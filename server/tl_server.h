@@ -43,6 +43,8 @@ void tl_server_serve_fd(tl_server *s, int fd);
 /* Serve one client on a new detached thread; 0, or -1 (fd closed) when no thread. */
 int tl_server_spawn(tl_server *s, int fd);
 int tl_server_connections(tl_server *s); /* live connections, for tests and logs */
+/* Cancel every running statement (as CancelRequest would): shutdown. */
+void tl_server_cancel_all(tl_server *s);
 /* Stop accepting, disconnect every client, wait for their threads, free. NULL is a no-op. */
 void tl_server_free(tl_server *s);
 

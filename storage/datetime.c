@@ -168,17 +168,27 @@ static const struct {
 
 static unit unit_lookup(const char *s, size_t len)
 {
+    /* date_trunc over a vector asks for the same unit once a row: remember the last one */
+    static _Thread_local char last[11];
+    static _Thread_local size_t last_n = SIZE_MAX;
+    static _Thread_local unit last_u;
     char low[11];
     size_t n = len < 10 ? len : 10; /* PostgreSQL's TOKMAXLEN */
     for (size_t i = 0; i < n; i++)
         low[i] = (char)tolower((unsigned char)s[i]);
     low[n] = '\0';
-    for (size_t i = 0; i < TL_ARRAY_LEN(unit_tbl); i++) {
+    if (n == last_n && memcmp(low, last, n) == 0)
+        return last_u;
+    unit u = U_NONE;
+    for (size_t i = 0; i < TL_ARRAY_LEN(unit_tbl) && u == U_NONE; i++) {
         const char *nm = unit_tbl[i].name;
         if (strlen(nm) > 10 ? strncmp(nm, low, 10) == 0 && n == 10 : strcmp(nm, low) == 0)
-            return unit_tbl[i].u;
+            u = unit_tbl[i].u;
     }
-    return U_NONE;
+    memcpy(last, low, n + 1);
+    last_n = n;
+    last_u = u;
+    return u;
 }
 
 /* ---- date/timestamp input -------------------------------------------------------- */

@@ -17,7 +17,8 @@
 #define DICT_CHUNK_SHIFT 16
 #define DICT_CHUNK (1u << DICT_CHUNK_SHIFT)
 #define DICT_MAX_CHUNKS 65536
-#define DICT_BLOCK (1u << 20)
+#define DICT_BLOCK_MIN (1u << 12) /* string blocks double from 4 KiB ... */
+#define DICT_BLOCK (1u << 20)     /* ... to 1 MiB, so a 6-entry dictionary costs a page */
 
 typedef struct dict_block {
     struct dict_block *next;
@@ -83,7 +84,9 @@ static const char *dict_store(tl_dict *d, const char *s, uint32_t len)
 {
     dict_block *b = d->blocks;
     if (!b || b->cap - b->used < (size_t)len + 1) {
-        size_t cap = len + 1 > DICT_BLOCK ? (size_t)len + 1 : DICT_BLOCK;
+        size_t cap = b ? b->cap * 2 : DICT_BLOCK_MIN;
+        if (cap > DICT_BLOCK) cap = DICT_BLOCK;
+        if (cap < (size_t)len + 1) cap = (size_t)len + 1;
         b = tl_xmalloc(sizeof *b + cap);
         b->used = 0;
         b->cap = cap;

@@ -7,6 +7,7 @@
  */
 #include "seg_int.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +34,8 @@ typedef struct part {
     int32_t month;
     uint64_t rows;      /* writer's count, including unpublished rows */
     uint64_t pub_rows;  /* readers' count (atomic) */
-    uint32_t nsealed;   /* chunks [0, nsealed) are sealed */
+    uint32_t nsealed;   /* chunks [0, nsealed) are sealed (atomic: the sealer's) */
+    uint32_t seal_want; /* chunks the writer has asked sealed (under seal_mu) */
     tl_delmap *dels;    /* writer's version (== pub_dels when nothing is pending) */
     tl_delmap *pub_dels;/* readers' version (atomic) */
     pcol cols[];
@@ -57,9 +59,17 @@ struct tl_table {
     uint32_t pub_nparts;
     int32_t map_key[MAP_SLOTS];
     int32_t map_val[MAP_SLOTS]; /* partition index + 1, 0 = empty */
-    size_t seg_bytes;   /* sealed segments */
+    size_t seg_bytes;   /* sealed segments (atomic) */
     int readers;        /* pins (atomic) */
-    retired *retire;    /* writer's list of memory to free once no reader is pinned */
+    retired *retire;    /* memory to free once no reader is pinned (under seal_mu) */
+    /* The background sealer: a thread per table, started when its first chunk fills.
+     * seal_mu guards seal_want, nparts as the sealer sees it, the retire list and the
+     * flags; seal_cv wakes the sealer, done_cv wakes tl_table_seal's waiters. */
+    pthread_mutex_t seal_mu;
+    pthread_cond_t seal_cv, done_cv;
+    pthread_t sealer;
+    bool sealer_on, stop;
+    uint32_t seal_nparts;
 };
 
 static phys phys_of(tl_type_id id)
@@ -101,6 +111,9 @@ tl_table *tl_table_new(int ncols, const tl_type *types, int part_col)
     }
     t->part_col = part_col;
     t->parts = tl_xcalloc(TL_MAX_PARTS, sizeof *t->parts);
+    pthread_mutex_init(&t->seal_mu, NULL);
+    pthread_cond_init(&t->seal_cv, NULL);
+    pthread_cond_init(&t->done_cv, NULL);
     return t;
 }
 
@@ -120,19 +133,35 @@ static void delmap_free_unshared(tl_delmap *m, const tl_delmap *keep)
     free(m);
 }
 
-static void free_retired(tl_table *t)
+static void free_list(retired *r)
 {
-    while (t->retire) {
-        retired *r = t->retire;
-        t->retire = r->next;
+    while (r) {
+        retired *next = r->next;
         for (int i = 0; i < 3; i++) free(r->p[i]);
         free(r);
+        r = next;
     }
+}
+
+static void free_retired(tl_table *t)
+{
+    free_list(t->retire);
+    t->retire = NULL;
 }
 
 void tl_table_free(tl_table *t)
 {
     if (!t) return;
+    if (t->sealer_on) {
+        pthread_mutex_lock(&t->seal_mu);
+        t->stop = true;
+        pthread_cond_signal(&t->seal_cv);
+        pthread_mutex_unlock(&t->seal_mu);
+        pthread_join(t->sealer, NULL);
+    }
+    pthread_mutex_destroy(&t->seal_mu);
+    pthread_cond_destroy(&t->seal_cv);
+    pthread_cond_destroy(&t->done_cv);
     free_retired(t);
     for (uint32_t p = 0; p < t->nparts; p++) {
         part *pt = t->parts[p];
@@ -192,9 +221,11 @@ void tl_table_unpin(tl_table *t)
     __atomic_sub_fetch(&t->readers, 1, __ATOMIC_SEQ_CST);
 }
 
-/* Writer: queue memory unreachable from the published directories; free the queue if
- * no reader is pinned. A reader pinning after this check loads the new pointers (both
- * sides are sequentially consistent), so it cannot reach what is freed. */
+/* Queue memory unreachable from the published directories (seal_mu held); free the
+ * queue if no reader is pinned. A reader pinning after this check loads the new
+ * pointers (both sides are sequentially consistent), so it cannot reach what is freed.
+ * The writer's own unpinned reads (tl_table_get, tl_table_get_code) pin internally, since
+ * the sealer thread retires and reclaims while the writer runs. */
 static void retire(tl_table *t, void *a, void *b, void *c)
 {
     retired *r = tl_xmalloc(sizeof *r);
@@ -205,9 +236,14 @@ static void retire(tl_table *t, void *a, void *b, void *c)
     t->retire = r;
 }
 
-static void reclaim(tl_table *t)
+/* Detach the retired list if no reader is pinned (seal_mu held); the caller frees it
+ * with free_list after unlocking, so large frees never hold up a publish. */
+static retired *reclaim(tl_table *t)
 {
-    if (__atomic_load_n(&t->readers, __ATOMIC_SEQ_CST) == 0) free_retired(t);
+    if (__atomic_load_n(&t->readers, __ATOMIC_SEQ_CST) != 0) return NULL;
+    retired *r = t->retire;
+    t->retire = NULL;
+    return r;
 }
 
 static int32_t month_of_date(int64_t days)
@@ -425,32 +461,90 @@ static uint64_t chunk_raw_bytes(const tl_table *t, int c, const seg_col *s, uint
     return b;
 }
 
-static void seal_part(tl_table *t, part *pt)
+/* The sealer thread: encode the oldest requested chunk of any partition outside the
+ * lock (the chunk is full and published, so nobody writes it any more), then swap the
+ * segment in and retire the raw chunk under the lock. Appends never wait for encoding;
+ * what they share with the sealer is seal_mu, held only for these pointer updates. */
+static void *sealer_main(void *arg)
 {
-    while ((uint64_t)(pt->nsealed + 1) * TL_CHUNK_ROWS <= pt->pub_rows) {
+    tl_table *t = arg;
+    pthread_mutex_lock(&t->seal_mu);
+    for (;;) {
+        part *pt = NULL;
+        for (uint32_t p = 0; p < t->seal_nparts && !pt; p++)
+            if (t->parts[p]->nsealed < t->parts[p]->seal_want) pt = t->parts[p];
+        if (!pt) {
+            pthread_cond_broadcast(&t->done_cv);
+            if (t->stop) break;
+            pthread_cond_wait(&t->seal_cv, &t->seal_mu);
+            continue;
+        }
         uint32_t k = pt->nsealed;
+        pthread_mutex_unlock(&t->seal_mu);
+        seg_col **segs = tl_xmalloc(sizeof *segs * (size_t)(t->ncols + 1));
+        for (int c = 0; c < t->ncols; c++)
+            segs[c] = seal_chunk(t, c, pt->cols[c].chunks[k], pt->cols[c].nulls[k], TL_CHUNK_ROWS);
+        pthread_mutex_lock(&t->seal_mu);
         for (int c = 0; c < t->ncols; c++) {
             pcol *pc = &pt->cols[c];
-            seg_col *s = seal_chunk(t, c, pc->chunks[k], pc->nulls[k], TL_CHUNK_ROWS);
-            __atomic_store_n(&pc->segs[k], s, __ATOMIC_SEQ_CST);
-            t->seg_bytes += s->len + sizeof *s;
+            __atomic_store_n(&pc->segs[k], segs[c], __ATOMIC_SEQ_CST);
+            __atomic_add_fetch(&t->seg_bytes, segs[c]->len + sizeof *segs[c], __ATOMIC_RELAXED);
             /* The slots keep their (soon dangling) pointers: a reader that loaded a NULL
              * segment just before the swap still finds the chunk, alive while it is pinned.
              * Nobody dereferences them once the segment is set. */
             retire(t, pc->chunks[k], pc->nulls[k], NULL);
         }
-        pt->nsealed = k + 1;
+        __atomic_store_n(&pt->nsealed, k + 1, __ATOMIC_RELEASE);
+        retired *dead = reclaim(t);
+        pthread_mutex_unlock(&t->seal_mu);
+        free(segs);
+        free_list(dead);
+        pthread_mutex_lock(&t->seal_mu);
     }
+    pthread_mutex_unlock(&t->seal_mu);
+    return NULL;
+}
+
+/* Ask for every full, published chunk to be sealed (seal_mu held); true if any is pending. */
+static bool request_seal(tl_table *t)
+{
+    bool pending = false;
+    t->seal_nparts = t->nparts;
+    for (uint32_t p = 0; p < t->nparts; p++) {
+        part *pt = t->parts[p];
+        /* atomic: with group commit the WAL thread publishes row counts */
+        uint32_t full = (uint32_t)(__atomic_load_n(&pt->pub_rows, __ATOMIC_ACQUIRE) >> TL_CHUNK_SHIFT);
+        if (full > pt->seal_want) pt->seal_want = full;
+        pending |= pt->nsealed < pt->seal_want;
+    }
+    if (pending && !t->sealer_on) {
+        if (pthread_create(&t->sealer, NULL, sealer_main, t) != 0) tl_panic("cannot start the sealer thread");
+        t->sealer_on = true;
+    }
+    if (pending) pthread_cond_signal(&t->seal_cv);
+    return pending;
 }
 
 void tl_table_seal(tl_table *t)
 {
-    for (uint32_t p = 0; p < t->nparts; p++) seal_part(t, t->parts[p]);
-    reclaim(t);
+    pthread_mutex_lock(&t->seal_mu);
+    if (request_seal(t)) {
+        for (;;) {
+            bool pending = false;
+            for (uint32_t p = 0; p < t->nparts; p++)
+                pending |= t->parts[p]->nsealed < t->parts[p]->seal_want;
+            if (!pending) break;
+            pthread_cond_wait(&t->done_cv, &t->seal_mu);
+        }
+    }
+    retired *dead = reclaim(t);
+    pthread_mutex_unlock(&t->seal_mu);
+    free_list(dead);
 }
 
 void tl_table_publish(tl_table *t)
 {
+    pthread_mutex_lock(&t->seal_mu);
     for (uint32_t p = 0; p < t->nparts; p++) {
         part *pt = t->parts[p];
         __atomic_store_n(&pt->pub_rows, pt->rows, __ATOMIC_RELEASE);
@@ -467,6 +561,35 @@ void tl_table_publish(tl_table *t)
         }
     }
     __atomic_store_n(&t->pub_nparts, t->nparts, __ATOMIC_RELEASE);
+    request_seal(t);
+    retired *dead = reclaim(t);
+    pthread_mutex_unlock(&t->seal_mu);
+    free_list(dead);
+}
+
+int64_t tl_table_find_month(const tl_table *t, int32_t month)
+{
+    for (uint32_t p = 0; p < t->nparts; p++)
+        if (t->parts[p]->month == month) return p;
+    return -1;
+}
+
+uint64_t tl_table_part_rows(const tl_table *t, uint32_t pi)
+{
+    return pi < t->nparts ? t->parts[pi]->rows : 0;
+}
+
+void tl_table_publish_mark(tl_table *t, const tl_table_mark *m)
+{
+    for (uint32_t p = 0; p < m->nparts; p++)
+        __atomic_store_n(&t->parts[p]->pub_rows, m->rows[p], __ATOMIC_RELEASE);
+    __atomic_store_n(&t->pub_nparts, m->nparts, __ATOMIC_RELEASE);
+    /* chunks filled by this batch are sealed in the background, as after a publish */
+    pthread_mutex_lock(&t->seal_mu);
+    request_seal(t);
+    retired *dead = reclaim(t);
+    pthread_mutex_unlock(&t->seal_mu);
+    free_list(dead);
 }
 
 static void unpin_cb(void *t)
@@ -626,7 +749,18 @@ void tl_table_read(const tl_table *t, uint32_t pi, int c, uint64_t start, uint32
     if (!anynull) out->nulls = NULL;
 }
 
+static void table_get(const tl_table *t, uint32_t pi, int c, uint64_t row, tl_datum *out);
+
+/* Pinned: the writer calls this without a snapshot (constraint checks) while the
+ * sealer may swap the row's chunk for a segment and free the chunk. */
 void tl_table_get(const tl_table *t, uint32_t pi, int c, uint64_t row, tl_datum *out)
+{
+    tl_table_pin((tl_table *)t);
+    table_get(t, pi, c, row, out);
+    tl_table_unpin((tl_table *)t);
+}
+
+static void table_get(const tl_table *t, uint32_t pi, int c, uint64_t row, tl_datum *out)
 {
     tl_arena a;
     tl_vec v;
@@ -669,27 +803,49 @@ uint32_t tl_table_get_code(const tl_table *t, uint32_t pi, int c, uint64_t row)
 {
     const pcol *pc = &t->parts[pi]->cols[c];
     uint32_t k = (uint32_t)(row >> TL_CHUNK_SHIFT), off = (uint32_t)(row & (TL_CHUNK_ROWS - 1));
+    tl_table_pin((tl_table *)t); /* as tl_table_get */
     const seg_col *s = __atomic_load_n(&pc->segs[k], __ATOMIC_SEQ_CST);
-    if (s) return (uint32_t)seg_fetch(s, 0, off);
-    return ((const uint32_t *)pc->chunks[k])[off];
+    uint32_t code = s ? (uint32_t)seg_fetch(s, 0, off) : ((const uint32_t *)pc->chunks[k])[off];
+    tl_table_unpin((tl_table *)t);
+    return code;
 }
 
-size_t tl_table_bytes(const tl_table *t)
+/* Pages a tail's rows occupy in one column: tail chunks are allocated whole, but the
+ * kernel backs only the pages written, so count what the rows take, not the capacity. */
+static uint64_t tail_bytes(const tl_table *t, int c, uint64_t rows)
 {
-    /* Tail chunks are allocated whole but the kernel backs only the pages written, so
-     * count what the tails' rows occupy (rounded to pages), not their capacity. */
-    size_t b = t->seg_bytes, roww = 0;
-    for (int c = 0; c < t->ncols; c++) roww += phys_size((phys)t->phys[c]) + 1;
-    for (uint32_t p = 0; p < t->nparts; p++) {
-        uint64_t tail = t->parts[p]->rows - (uint64_t)t->parts[p]->nsealed * TL_CHUNK_ROWS;
-        b += ((size_t)(tail * roww) + 4095) & ~(size_t)4095;
-    }
-    for (uint32_t p = 0; p < t->nparts; p++) {
-        const tl_delmap *m = t->parts[p]->pub_dels;
+    return ((phys_size((phys)t->phys[c]) + 1) * rows + 4095) & ~(uint64_t)4095;
+}
+
+size_t tl_table_delete_bytes(const tl_table *t)
+{
+    size_t b = 0;
+    uint32_t np = __atomic_load_n(&t->pub_nparts, __ATOMIC_ACQUIRE);
+    for (uint32_t p = 0; p < np; p++) {
+        const tl_delmap *m = __atomic_load_n(&t->parts[p]->pub_dels, __ATOMIC_SEQ_CST);
         if (!m) continue;
         b += sizeof *m + m->nchunks * sizeof(void *);
         for (uint32_t k = 0; k < m->nchunks; k++) b += m->bm[k] ? DEL_WORDS * 8 : 0;
     }
+    return b;
+}
+
+size_t tl_table_bytes(const tl_table *t)
+{
+    size_t b = __atomic_load_n(&t->seg_bytes, __ATOMIC_RELAXED);
+    for (uint32_t p = 0; p < t->nparts; p++) {
+        uint64_t tail = t->parts[p]->rows -
+                        (uint64_t)__atomic_load_n(&t->parts[p]->nsealed, __ATOMIC_ACQUIRE) * TL_CHUNK_ROWS;
+        for (int c = 0; c < t->ncols; c++) {
+            uint64_t left = tail;
+            while (left) { /* full unsealed chunks, then the last */
+                uint64_t r = left > TL_CHUNK_ROWS ? TL_CHUNK_ROWS : left;
+                b += tail_bytes(t, c, r);
+                left -= r;
+            }
+        }
+    }
+    b += tl_table_delete_bytes(t);
     for (int c = 0; c < t->ncols; c++)
         if (t->dicts[c]) b += tl_dict_bytes(t->dicts[c]);
     return b;
@@ -702,6 +858,16 @@ static bool del_bit(const tl_delmap *m, uint64_t row)
     uint32_t k = (uint32_t)(row >> TL_CHUNK_SHIFT), off = (uint32_t)(row & (TL_CHUNK_ROWS - 1));
     if (!m || k >= m->nchunks || !m->bm[k]) return false;
     return (m->bm[k][off >> 6] >> (off & 63)) & 1;
+}
+
+uint64_t tl_table_snap_ndel(const tl_table_snap *snap, uint32_t pi)
+{
+    return snap->dels && snap->dels[pi] ? snap->dels[pi]->ndel : 0;
+}
+
+bool tl_table_snap_is_deleted(const tl_table_snap *snap, uint32_t pi, uint64_t row)
+{
+    return snap->dels && del_bit(snap->dels[pi], row);
 }
 
 bool tl_table_is_deleted(const tl_table *t, uint32_t pi, uint64_t row)
@@ -938,7 +1104,7 @@ void tl_table_storage_stats(const tl_table *t, void (*fn)(void *arg, const tl_st
                     if (r > TL_CHUNK_ROWS) r = TL_CHUNK_ROWS;
                     a->rows += r;
                     a->raw_bytes += r * phys_size((phys)t->phys[c]);
-                    a->stored_bytes += (phys_size((phys)t->phys[c]) + 1) * TL_CHUNK_ROWS;
+                    a->stored_bytes += tail_bytes(t, c, r);
                 }
                 a->segments++;
             }

@@ -12,11 +12,14 @@
  * counts under the engine's sequence lock; a failed batch is rolled back by truncating
  * to the counts it started from, before anything was published.
  *
- * Sealing: tl_table_publish encodes every full, published tail chunk into a segment
- * and swaps the segment in. The raw chunk it replaces is freed only when no reader holds
- * a pin, so anything that reads a table outside the writer (scans, snapshot writers,
- * system views) brackets its reads with tl_table_pin/tl_table_unpin. Rollback never
- * reaches a sealed chunk: only published rows are sealed, and marks are never below them.
+ * Sealing: tl_table_publish hands every full, published tail chunk to the table's
+ * sealer thread (started when the first chunk fills), which encodes it into a segment
+ * off the append path and swaps the segment in; tl_table_seal waits for it. The raw
+ * chunk it replaces is freed only when no reader holds a pin, so anything that reads a
+ * table's columns (scans, snapshot writers, system views) brackets its reads with
+ * tl_table_pin/tl_table_unpin or holds a snapshot; tl_table_get and tl_table_get_code
+ * pin by themselves. Rollback never reaches a sealed chunk: only published rows are
+ * sealed, and marks are never below them.
  *
  * Deletes: tl_table_delete marks rows in copy-on-write bitmaps per chunk; the new bitmaps
  * are published with the row counts (tl_table_publish) or dropped (tl_table_rollback),
@@ -28,9 +31,13 @@
 
 #include "tl_value.h"
 
-#define TL_CHUNK_SHIFT 16
+/* 16,384-row segments: a month of attempts (~40k rows at 1M attempts over two years)
+ * must seal most of its rows, and an unsealed tail costs the plain width; 64Ki-row
+ * segments left 87% of the attempts in tails at that scale. Smaller segments also give
+ * zone maps a finer grain. */
+#define TL_CHUNK_SHIFT 14
 #define TL_CHUNK_ROWS (1u << TL_CHUNK_SHIFT) /* rows per column chunk */
-#define TL_MAX_CHUNKS 16384                  /* per partition column: 2^30 rows */
+#define TL_MAX_CHUNKS 65536                  /* per partition column: 2^30 rows */
 #define TL_MAX_PARTS 4096                    /* months per table */
 
 /* ---- dictionary: strings <-> dense codes ---------------------------------------- */
@@ -82,6 +89,16 @@ void tl_table_mark_take(const tl_table *t, tl_table_mark *m);
 void tl_table_mark_release(tl_table_mark *m);
 void tl_table_rollback(tl_table *t, const tl_table_mark *m);
 void tl_table_publish(tl_table *t);
+/* Publish only up to a mark taken after some appends (group commit publishes batches
+ * in WAL order once their record is durable, while later batches are already appended).
+ * The mark must not be beyond the current sizes; one publisher at a time. Row counts
+ * only: pending deletes stay pending (the engine publishes a batch with deletes with
+ * tl_table_publish, holding the writer back until then). */
+void tl_table_publish_mark(tl_table *t, const tl_table_mark *m);
+/* Partition of a month key (tl_table_part_month's domain), -1 if none (writer only). */
+int64_t tl_table_find_month(const tl_table *t, int32_t month);
+/* Rows of a partition, unpublished included (writer only). */
+uint64_t tl_table_part_rows(const tl_table *t, uint32_t part);
 
 /* Reader side: a snapshot of the published partition count and row counts. */
 typedef struct tl_delmap tl_delmap;
@@ -113,7 +130,8 @@ void tl_table_get(const tl_table *t, uint32_t part, int col, uint64_t row, tl_da
 /* Raw dictionary code of a string column value (faster equality for constraints). */
 uint32_t tl_table_get_code(const tl_table *t, uint32_t part, int col, uint64_t row);
 
-size_t tl_table_bytes(const tl_table *t); /* resident bytes of data + dictionaries */
+size_t tl_table_bytes(const tl_table *t); /* resident bytes of data + dictionaries + deletes */
+size_t tl_table_delete_bytes(const tl_table *t); /* the published delete bitmaps' share */
 
 /* The column is (nearly) unique, e.g. a single-column uuid primary key: store values
  * rather than dictionary codes, since a dictionary of unique keys only adds its index.
@@ -126,7 +144,8 @@ void tl_table_hint_unique(tl_table *t, int col);
 int tl_table_append_months(tl_table *t, const tl_vec *cols, uint32_t n, const int32_t *months,
                            tl_rowloc *loc, tl_error *err);
 
-/* Seal every full tail chunk now (tests, checkpoints, benchmarks); publish does it too. */
+/* Seal every full, published tail chunk and wait until the sealer is done (tests,
+ * checkpoints, benchmarks); publish only asks the sealer. */
 void tl_table_seal(tl_table *t);
 
 /* ---- deletes ------------------------------------------------------------------------ */
@@ -136,6 +155,9 @@ void tl_table_seal(tl_table *t);
 bool tl_table_delete(tl_table *t, uint32_t part, uint64_t row);
 /* Whether a row is deleted in the writer's (pending-inclusive) view. */
 bool tl_table_is_deleted(const tl_table *t, uint32_t part, uint64_t row);
+/* Deleted rows of a partition in a snapshot's epoch (snapshot files). */
+uint64_t tl_table_snap_ndel(const tl_table_snap *snap, uint32_t part);
+bool tl_table_snap_is_deleted(const tl_table_snap *snap, uint32_t part, uint64_t row);
 
 /* ---- scans in compressed form ---------------------------------------------------------- */
 

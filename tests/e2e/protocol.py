@@ -531,6 +531,77 @@ def session_ext(c):
 
 same("session statements through Parse/Bind/Describe/Execute", session_ext)
 
+
+def sql_cursors(c):
+    """psycopg2's named cursors: DECLARE ... WITHOUT HOLD, FETCH FORWARD n, MOVE, CLOSE."""
+    out = []
+    for sql in ("DECLARE x CURSOR FOR SELECT 1",
+                "BEGIN",
+                'DECLARE "c" CURSOR WITHOUT HOLD FOR SELECT k, s FROM proto_rows WHERE k < 40 ORDER BY k',
+                'FETCH FORWARD 3 FROM "c"', "MOVE 10 IN c", "FETCH 2 FROM c", "FETCH NEXT FROM c",
+                "FETCH ALL FROM c", "FETCH 5 FROM c", "CLOSE c", "FETCH 1 FROM c", "ROLLBACK",
+                "BEGIN", "DECLARE d CURSOR FOR SELECT k FROM proto_rows ORDER BY k", "CLOSE ALL",
+                "DECLARE d CURSOR FOR SELECT k FROM proto_rows ORDER BY k", "FETCH 1 FROM d", "COMMIT",
+                "FETCH 1 FROM d"):
+        out += c.query(sql)
+    return out
+
+
+same("SQL cursors: DECLARE, FETCH FORWARD n / ALL, MOVE, CLOSE, end of transaction", sql_cursors)
+
+
+def temp_tables(c):
+    out = []
+    for sql in ("CREATE TEMP TABLE proto_tmp (a int, b text, c date)",
+                "INSERT INTO proto_tmp VALUES (1, 'x', '2025-01-01'), (2, NULL, NULL)",
+                "SELECT a, b, c FROM proto_tmp ORDER BY a",
+                "CREATE TEMP TABLE proto_tmp (a int)",
+                "CREATE TEMP TABLE IF NOT EXISTS proto_tmp (a int)",
+                "SELECT count(*) FROM pg_temp.proto_tmp"):
+        out += c.query(sql)
+    other = Conn(args.tally_port if c is tally else args.pg_port)
+    out += other.query("SELECT a FROM proto_tmp")  # another session does not see it
+    other.close()
+    return out
+
+
+same("temporary tables: visible to their session only", temp_tables)
+
+
+def comments(c):
+    out = []
+    for sql in ("COMMENT ON TABLE proto_rows IS 'rows for the protocol tests'",
+                "COMMENT ON COLUMN proto_rows.s IS 'a label'",
+                "SELECT obj_description('proto_rows'::regclass, 'pg_class'),"
+                " col_description('proto_rows'::regclass, 3), col_description('proto_rows'::regclass, 2)",
+                "SELECT d.objsubid, d.description FROM pg_description d"
+                " WHERE d.objoid = 'proto_rows'::regclass ORDER BY 1",
+                "COMMENT ON COLUMN proto_rows.s IS NULL",
+                "SELECT col_description('proto_rows'::regclass, 3)",
+                "COMMENT ON COLUMN proto_rows.nope IS 'x'", "COMMENT ON VIEW proto_rows IS 'x'"):
+        out += c.query(sql)
+    return out
+
+
+same("COMMENT ON table / column, obj_description, col_description, pg_description", comments)
+
+
+def time_zones(c):
+    out = []
+    for sql in ("SET TIME ZONE 'UTC'",
+                "SELECT '2025-03-09 06:30:00+00'::timestamptz AT TIME ZONE 'America/New_York',"
+                " '2025-03-09 12:00:00'::timestamp AT TIME ZONE 'Europe/Berlin',"
+                " timezone('UTC', '2025-01-01 00:00:00+05'::timestamptz),"
+                " ('2025-06-30 23:30:00+00'::timestamptz AT TIME ZONE 'Asia/Tokyo')::date",
+                "SELECT now() AT TIME ZONE 'Nowhere/Else'",
+                "SELECT '{\"word\": \"um\"}'::jsonb ? 'word', '[\"a\", 1]'::jsonb ? 'a',"
+                " '[\"a\", 1]'::jsonb ? '1', '\"s\"'::jsonb ? 's', '{\"a\": 1}'::jsonb ? 'b'"):
+        out += c.query(sql)
+    return out
+
+
+same("AT TIME ZONE both ways, timezone(), a bad zone; jsonb ? key", time_zones)
+
 # ---- tally only: cancel and disconnect ------------------------------------------------
 pg.close()
 

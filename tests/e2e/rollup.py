@@ -69,6 +69,7 @@ def fmt_ts(t):
 class Oracle:
     def __init__(self, tap, tally, pg, now):
         self.tap, self.tally, self.pg, self.now = tap, tally, pg, now
+        self.views = set(VIEWS)
 
     def set_now(self, now):
         self.now = now
@@ -88,6 +89,47 @@ class Oracle:
         self.tap.start(step + ": executor")
         diff = lib.compare(lib.run(self.tally, "select * from mv_leaderboard_month"), lib.run(self.tally, q), False)
         self.tap.check("%s: mv_leaderboard_month equals its defining query run by tally" % step, diff is None, diff)
+
+    def check_filtered(self, step):
+        """Reads that filter a view on its group keys (answered from the matching groups
+        only, org_id through its own chain) against the same filter over the defining
+        query in PostgreSQL."""
+        orgs = [r[0] for r in lib.run(self.pg, "select distinct org_id from fact_scenario_attempts order by 1").rows]
+        org = orgs[len(orgs) // 2]
+        month = lib.run(self.pg, "select max(date_trunc('month', started_at)) from fact_scenario_attempts "
+                                 "where org_id = '%s' and score is not null" % org).rows[0][0]
+        scen = lib.run(self.pg, "select scenario_id from fact_scenario_attempts where org_id = '%s' and scenario_id is not null order by 1 limit 1" % org).rows[0][0]
+        cases = [
+            ("mv_leaderboard_month", "*", "org_id = '%s' and month = '%s'" % (org, month), "v"),
+            ("mv_leaderboard_month", "*, rank() over (order by avg_score desc) as rank",
+             "org_id = '%s' and month = '%s'" % (org, month), "v"),
+            ("mv_leaderboard_month", "*", "v.org_id = '%s'::uuid" % org, "v"),
+            ("mv_leaderboard_month", "*", "'%s' = org_id and attempts > 1" % org, "v"),
+            ("mv_leaderboard_month", "*", "month = '%s'" % month, "v"),
+            ("mv_scenario_insights", "*", "org_id = '%s'" % org, "v"),
+            ("mv_scenario_insights", "*", "scenario_id = '%s'" % scen, "v"),
+            ("mv_scenario_insights", "*", "org_id = '00000000-0000-0000-0000-000000000000'", "v"),
+            ("mv_scenario_insights", "*", "org_id = '%s' or org_id = '%s'" % (orgs[0], org), "v"),
+            ("mv_leaderboard_month", "*", "org_id = 'not-a-uuid'", "v"),
+            ("mv_leaderboard_month", "count(*)", "v.org_id = '%s'" % org, "v"),
+        ]
+        if "mv_org_overview" in self.views:
+            cases.append(("mv_org_overview", "*", "org_id = '%s'" % org, "v"))
+        for name, cols, where, alias in cases:
+            if name not in self.views:
+                continue
+            pgq = "select %s from (%s) %s where %s" % (
+                cols, VIEWS[name].replace("now()", "'%s'::timestamptz" % fmt_ts(self.now)), alias, where)
+            want = lib.run(self.pg, pgq)
+            got = lib.run(self.tally, "select %s from %s %s where %s" % (cols, name, alias, where))
+            if want.error or got.error:
+                ok = bool(want.error and got.error and want.error[0] == got.error[0])
+                diff = (got.error, want.error)
+            else:
+                diff = lib.compare(got, want, False)
+                ok = diff is None
+            self.tap.check("%s: %s where %s (%d rows) as PostgreSQL" % (
+                step, name, where, len(want.rows or [])), ok, diff)
 
     def both(self, sql):
         a, b = lib.run(self.tally, sql), lib.run(self.pg, sql)
@@ -158,6 +200,7 @@ def main():
         t, p = o.both("create materialized view %s as %s" % (name, q))
         tap.check("create materialized view %s" % name, t.error is None and p.error is None, (t.error, p.error))
     o.check_views("after create")
+    o.check_filtered("after create")
 
     steps = ["one", "many", "copy", "late", "one", "copy", "many", "one"]
     for i, kind in enumerate(steps):
@@ -186,6 +229,7 @@ def main():
         t, p = o.both("delete from fact_scenario_attempts where " + where)
         tap.check("delete step %d in both (%s / %s)" % (i, t.error, p.error), t.error is None and p.error is None)
         o.check_views("after delete %d" % i)
+        o.check_filtered("after delete %d" % i)
 
     # A row exactly on the 7-day boundary, then the clock moved across it by 1 microsecond.
     edge = base + datetime.timedelta(days=3)
@@ -248,11 +292,24 @@ $$"""
     t = lib.run(tally, "select cron.schedule('refresh_reporting_views', '0 2 * * *', $$select refresh_reporting_views();$$)")
     tap.check("cron.schedule is accepted and returns a job id", t.error is None and t.rows and int(t.rows[0][0]) > 0,
               t.error)
+    jobid = int(t.rows[0][0]) if t.rows else None
+    t2 = lib.run(tally, "select cron.schedule('nightly-other', '30 3 * * *', 'select 1')")
+    j = lib.run(tally, "select jobid, schedule, command, jobname, active from cron.job order by jobid")
+    want = [(str(jobid), "0 2 * * *", "select refresh_reporting_views();", "refresh_reporting_views", "t"),
+            (t2.rows[0][0] if t2.rows else None, "30 3 * * *", "select 1", "nightly-other", "t")]
+    tap.check("cron.job lists the scheduled jobs as pg_cron does", j.error is None and j.rows == want, (j.error, j.rows))
+    t3 = lib.run(tally, "select cron.schedule('nightly-other', '0 4 * * *', 'select 2')")
+    j = lib.run(tally, "select jobid, schedule, command from cron.job where jobname = 'nightly-other'")
+    tap.check("cron.schedule of an existing job name replaces it (same jobid)",
+              j.error is None and t3.rows and j.rows == [(t3.rows[0][0], "0 4 * * *", "select 2")] and
+              t3.rows == t2.rows, (j.error, j.rows, t2.rows, t3.rows))
     rows = make_rows(rng, dims, 10, base)
     o.both(insert_sql(rows))
     o.check_views("after refreshes")
     t, p = o.both("drop materialized view mv_org_overview")
     tap.check("drop materialized view", t.error is None and p.error is None, (t.error, p.error))
+    o.views.discard("mv_org_overview")
+    o.check_filtered("after drop")
     t = lib.run(tally, "select * from mv_org_overview")
     tap.check("a dropped view is gone (42P01)", t.error is not None and t.error[0] == "42P01", t.error)
     t, p = o.both("drop table fact_scenario_attempts")

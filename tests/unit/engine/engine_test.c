@@ -127,13 +127,15 @@ static void teardown(void)
 
 static int ingest(tl_rel *r, tl_vec *cols, uint32_t n, tl_error *err)
 {
+    tl_engine_writer_begin(eng);
     tl_ingest *g = tl_ingest_begin(eng);
     if (tl_ingest_append(g, r, cols, n, err) < 0) {
         tl_ingest_abort(g);
+        tl_engine_writer_end(eng);
         return -1;
     }
-    tl_ingest_commit(g);
-    return 0;
+    uint64_t rows;
+    return tl_ingest_commit(g, &rows, err); /* releases the writer mutex */
 }
 
 static uint64_t visible(tl_rel *r)

@@ -140,9 +140,13 @@ static int delete_rows(const row *r, int n, bool commit)
     tl_engine_writer_begin(eng);
     tl_ingest *g = tl_ingest_begin(eng);
     int rc = tl_rollup_apply_delete(g, rel, cols, (uint32_t)n, &e);
-    if (rc == 0 && commit) tl_ingest_commit(g);
-    else tl_ingest_abort(g);
-    tl_engine_writer_end(eng);
+    if (rc == 0 && commit) {
+        uint64_t nrows;
+        rc = tl_ingest_commit(g, &nrows, &e); /* releases the writer mutex */
+    } else {
+        tl_ingest_abort(g);
+        tl_engine_writer_end(eng);
+    }
     tl_engine_unlock(eng);
     tl_arena_free(&a);
     return rc;
