@@ -412,6 +412,9 @@ static int k_date_trunc(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_
 static int k_timezone(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
 {
     bool to_local = e->type.id == TL_TIMESTAMP;
+    tl_type_id zt = e->args[0]->type.id;
+    if (!tl_type_is_string(zt) && zt != TL_UNKNOWN)
+        return tl_errorf(err, "0A000", "AT TIME ZONE with a zone of type %s is not supported", tl_type_name(zt));
     const char *last = NULL;
     const tl_tz *tz = NULL;
     for (uint32_t i = 0; i < n; i++) {
@@ -928,8 +931,12 @@ static fn_def fns[] = {
     {"gen_random_uuid", 0, {0}, TL_UUID, k_gen_uuid, false, true},
     {"date_trunc", 2, {TL_TEXT, TL_TIMESTAMPTZ}, TL_TIMESTAMPTZ, k_date_trunc, false, false},
     {"date_trunc", 2, {TL_TEXT, TL_TIMESTAMP}, TL_TIMESTAMP, k_date_trunc, false, false},
-    {"timezone", 2, {TL_TEXT, TL_TIMESTAMP}, TL_TIMESTAMPTZ, k_timezone, false, false},
-    {"timezone", 2, {TL_TEXT, TL_TIMESTAMPTZ}, TL_TIMESTAMP, k_timezone, false, false},
+    /* timestamptz first: a date (or an untyped literal) resolves to it, PostgreSQL's
+     * preferred type of the datetime category */
+    /* the zone is matched as any type (an untyped literal must not steer the choice
+     * towards timestamp through the implicit-cast pass); k_timezone accepts strings */
+    {"timezone", 2, {U, TL_TIMESTAMPTZ}, TL_TIMESTAMP, k_timezone, false, false},
+    {"timezone", 2, {U, TL_TIMESTAMP}, TL_TIMESTAMPTZ, k_timezone, false, false},
     {"extract", 2, {TL_TEXT, TL_TIMESTAMPTZ}, TL_NUMERIC, k_date_part, false, false},
     {"extract", 2, {TL_TEXT, TL_TIMESTAMP}, TL_NUMERIC, k_date_part, false, false},
     {"extract", 2, {TL_TEXT, TL_DATE}, TL_NUMERIC, k_date_part, false, false},
