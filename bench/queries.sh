@@ -34,8 +34,21 @@ echo "# PostgreSQL load + ANALYZE: $(tl__since "$t0") s"
 
 tl_tallyd_start "$build/server/tallyd"
 t0=$(date +%s.%N)
-tl_load "$TL_TALLY_PORT" "$src/tools/schema/reporting.sql" "$work/data" "$work/load_tally.txt" ||
-    { echo "tally load failed: $(cat "$work/load_tally.txt")"; exit 1; }
+# tally takes the CSVs in pieces of 1M rows: one COPY is one WAL record, and the WAL
+# caps a record's size (7.5M KPI events in one COPY exceed it)
+tl_psql "$TL_TALLY_PORT" -f "$src/tools/schema/reporting.sql" >/dev/null || { echo "tally schema failed"; exit 1; }
+for t in "${TL_TABLES[@]}"; do
+    f=$work/data/$t.csv
+    [ -f "$f" ] || continue
+    cols=$(head -n 1 "$f" | tr -d '\r')
+    rm -f "$work/part."*
+    tail -n +2 "$f" | split -l 1000000 - "$work/part."
+    for part in "$work/part."*; do
+        tl_psql "$TL_TALLY_PORT" -c "\\copy $t ($cols) from '$part' with (format csv)" >/dev/null ||
+            { echo "tally load of $t failed"; exit 1; }
+    done
+done
+rm -f "$work/part."*
 echo "# tally load: $(tl__since "$t0") s"
 
 # placeholders from the oracle's data
