@@ -597,6 +597,17 @@ static bool has_index(tl_engine *e, const tl_rel *r)
     return false;
 }
 
+/* PostgreSQL implements foreign keys with triggers on both tables, and psql asks for
+ * a table's "Referenced by" list only when relhastriggers is set. */
+static bool has_fk_triggers(tl_engine *e, const tl_rel *r)
+{
+    if (r->nfk) return true;
+    for (int i = 0; i < e->nrels; i++)
+        for (int k = 0; k < e->rels[i]->nfk; k++)
+            if (e->rels[i]->fks[k].ref_oid == r->oid) return true;
+    return false;
+}
+
 static int class_row(rowb *b, uint32_t oid, const char *name, uint32_t nsp, char kind, int natts, uint32_t am,
                      int32_t pages, double tuples, bool hasindex, tl_error *err)
 {
@@ -636,6 +647,7 @@ static int p_class(tl_engine *e, rowb *b, tl_error *err)
             if (acl) put_s(b, "relacl", acl);
             free(acl);
         }
+        if (kind == 'r') put_b(b, "relhastriggers", has_fk_triggers(e, r));
         if (class_row(b, r->oid, r->name, r->nsp, kind, kind == 'i' ? r->nidx : r->natts, am, pages,
                       tuples, kind == 'i' ? false : has_index(e, r), err) < 0)
             return -1;

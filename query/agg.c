@@ -15,7 +15,8 @@
 bool agg_collects(const tl_expr *ae)
 {
     agg_kind k = ae->agg->kind;
-    return ae->agg_distinct || k == A_PCT_CONT || k == A_PCT_DISC || (k == A_STRING_AGG && ae->agg_order);
+    return ae->agg_distinct || k == A_PCT_CONT || k == A_PCT_DISC || k == A_ARRAY_AGG ||
+           (k == A_STRING_AGG && ae->agg_order);
 }
 
 static double datum_double(tl_type_id t, const tl_datum *d)
@@ -45,6 +46,39 @@ static void list_push(agg_state *st, const tl_datum *v, const tl_datum *k)
     if (k) l->k[l->n] = *k;
     else memset(&l->k[l->n], 0, sizeof l->k[0]);
     l->n++;
+}
+
+/* DISTINCT aggregates keep each value once: a hash set over the list, so the final
+ * sort (or count) sees distinct values only. true = v was already there. */
+static bool list_seen(agg_state *st, tl_type_id t, const tl_datum *v)
+{
+    agg_list *l = st->list;
+    if (!l) l = st->list = tl_xcalloc(1, sizeof *l);
+    if ((l->n + 1) * 2 > l->nslots) {
+        uint64_t ns = l->nslots ? l->nslots * 2 : 64;
+        uint32_t *s = tl_xcalloc(ns, sizeof *s);
+        for (uint64_t i = 0; i < l->n; i++) {
+            uint64_t j = l->hash[i] & (ns - 1);
+            while (s[j]) j = (j + 1) & (ns - 1);
+            s[j] = (uint32_t)(i + 1);
+        }
+        free(l->slot);
+        l->slot = s;
+        l->nslots = ns;
+    }
+    uint64_t h = tl_datum_hash(t, v);
+    uint64_t j = h & (l->nslots - 1);
+    for (; l->slot[j]; j = (j + 1) & (l->nslots - 1)) {
+        uint64_t i = l->slot[j] - 1;
+        if (l->hash[i] == h && tl_datum_cmp(t, &l->v[i], v) == 0) return true;
+    }
+    l->slot[j] = (uint32_t)(l->n + 1); /* the caller pushes v as element n next */
+    if (l->n >= l->hcap) {
+        l->hcap = l->hcap ? l->hcap * 2 : 16;
+        l->hash = tl_xrealloc(l->hash, sizeof *l->hash * l->hcap);
+    }
+    l->hash[l->n] = h;
+    return false;
 }
 
 /* Fold a non-NULL value (or count(*)'s row) into the running state. */
@@ -125,9 +159,18 @@ int agg_add(agg_state *st, const tl_expr *ae, const tl_datum *v, const tl_datum 
         st->count++;
         return 0;
     }
-    if (v->isnull) return 0;
     tl_type_id t = ae->args[0]->type.id;
+    if (ae->agg->kind == A_ARRAY_AGG) { /* keeps NULLs, in input or ORDER BY order */
+        tl_datum kv = v->isnull ? *v : keep_datum(t, v, keep);
+        tl_datum kk = ae->agg_order ? keep_datum(ae->agg_order->type.id, k, keep) : (tl_datum){.isnull = true};
+        list_push(st, &kv, ae->agg_order ? &kk : NULL);
+        st->count++;
+        return 0;
+    }
+    if (v->isnull) return 0;
     if (agg_collects(ae)) {
+        tl_type_id tt = t == TL_UNKNOWN ? TL_TEXT : t;
+        if (ae->agg_distinct && ae->agg->kind != A_STRING_AGG && list_seen(st, tt, v)) return 0;
         tl_datum kv = keep_datum(t, v, keep);
         if (ae->agg->kind == A_STRING_AGG) {
             /* the delimiter travels with the value: it is printed before it */
@@ -151,7 +194,7 @@ int agg_add(agg_state *st, const tl_expr *ae, const tl_datum *v, const tl_datum 
 
 typedef struct sortctx {
     tl_type_id t;
-    bool by_key, desc;
+    bool by_key, desc, nulls_first;
     const agg_list *l;
 } sortctx;
 
@@ -162,9 +205,13 @@ static int cmp_idx(const void *pa, const void *pb, void *arg)
     const tl_datum *x = c->by_key ? &c->l->k[a] : &c->l->v[a];
     const tl_datum *y = c->by_key ? &c->l->k[b] : &c->l->v[b];
     int r;
-    if (x->isnull || y->isnull) r = x->isnull == y->isnull ? 0 : x->isnull ? 1 : -1; /* NULLS LAST */
-    else r = tl_datum_cmp(c->t, x, y);
-    if (c->desc) r = -r;
+    if (x->isnull || y->isnull) {
+        r = x->isnull == y->isnull ? 0 : x->isnull ? 1 : -1;
+        if (c->nulls_first) r = -r;
+    } else {
+        r = tl_datum_cmp(c->t, x, y);
+        if (c->desc) r = -r;
+    }
     if (r) return r;
     return a < b ? -1 : a > b;
 }
@@ -258,20 +305,76 @@ int agg_finish(qctx *q, agg_state *st, const tl_expr *ae, tl_datum *out, tl_aren
     if (t == TL_UNKNOWN) t = TL_TEXT;
     agg_list *l = st->list;
     uint64_t n = l ? l->n : 0;
+    if (k == A_COUNT && ae->agg_distinct) { /* the list holds each value once */
+        memset(out, 0, sizeof *out);
+        out->v.i = (int64_t)n;
+        return 0;
+    }
     uint64_t *idx = tl_xmalloc(sizeof *idx * (n ? n : 1));
     for (uint64_t i = 0; i < n; i++) idx[i] = i;
     sortctx sc = {.t = t, .l = l};
+    if (k == A_ARRAY_AGG) {
+        if (ae->agg_order) {
+            sc.by_key = true;
+            sc.t = ae->agg_order->type.id == TL_UNKNOWN ? TL_TEXT : ae->agg_order->type.id;
+            sc.desc = ae->agg_order_desc;
+            sc.nulls_first = ae->agg_order_nulls_first;
+        }
+        if (n && (ae->agg_order || ae->agg_distinct)) qsort_r(idx, n, sizeof *idx, cmp_idx, &sc);
+        memset(out, 0, sizeof *out);
+        if (n == 0) {
+            out->isnull = true;
+            free(idx);
+            return 0;
+        }
+        tl_datum *vals = tl_arena_alloc(a, sizeof *vals * n);
+        uint64_t m = 0;
+        for (uint64_t i = 0; i < n; i++) {
+            const tl_datum *v = &l->v[idx[i]];
+            if (ae->agg_distinct && m && ((v->isnull && vals[m - 1].isnull) ||
+                                          (!v->isnull && !vals[m - 1].isnull && tl_datum_cmp(t, &vals[m - 1], v) == 0)))
+                continue;
+            vals[m++] = *v;
+        }
+        subq_array_value(q, ae->args[0]->type, vals, m, out, a);
+        free(idx);
+        return 0;
+    }
     if (k == A_STRING_AGG) {
         sc.by_key = true;
         sc.t = ae->agg_order->type.id == TL_UNKNOWN ? TL_TEXT : ae->agg_order->type.id;
         sc.desc = ae->agg_order_desc;
+        sc.nulls_first = ae->agg_order_nulls_first;
     } else if (k == A_PCT_CONT || k == A_PCT_DISC) {
         sc.desc = ae->agg_order_desc;
+        sc.nulls_first = sc.desc; /* NULLs are not collected: no effect */
+    } else {
+        sc.nulls_first = false;
     }
     if (n) qsort_r(idx, n, sizeof *idx, cmp_idx, &sc);
     int rc = 0;
     memset(out, 0, sizeof *out);
-    if (k == A_PCT_CONT || k == A_PCT_DISC) {
+    if ((k == A_PCT_CONT || k == A_PCT_DISC) && ae->agg_nfracs && n > 0) {
+        /* percentile_*(ARRAY[...]): one result per fraction, as an array */
+        tl_datum *vals = tl_arena_alloc(a, sizeof *vals * (size_t)ae->agg_nfracs);
+        for (int f = 0; f < ae->agg_nfracs; f++) {
+            double fr = ae->agg_fracs[f];
+            memset(&vals[f], 0, sizeof vals[f]);
+            if (k == A_PCT_DISC) {
+                uint64_t r = (uint64_t)ceil(fr * (double)n);
+                if (r > 0) r--;
+                if (r >= n) r = n - 1;
+                vals[f] = keep_datum(t, &l->v[idx[r]], a);
+            } else {
+                double pos = fr * (double)(n - 1);
+                uint64_t lo = (uint64_t)floor(pos), hi = (uint64_t)ceil(pos);
+                double x = datum_double(t, &l->v[idx[lo]]), y = datum_double(t, &l->v[idx[hi]]);
+                vals[f].v.f = lo == hi ? x : x + (pos - (double)lo) * (y - x);
+            }
+        }
+        subq_array_value(q, k == A_PCT_CONT ? tl_type_make(TL_FLOAT8) : ae->args[0]->type, vals,
+                         (uint64_t)ae->agg_nfracs, out, a);
+    } else if (k == A_PCT_CONT || k == A_PCT_DISC) {
         if (n == 0) {
             out->isnull = true;
         } else if (k == A_PCT_DISC) {
@@ -324,6 +427,8 @@ void agg_state_free(agg_state *st)
     if (st->list) {
         free(st->list->v);
         free(st->list->k);
+        free(st->list->hash);
+        free(st->list->slot);
         free(st->list);
         st->list = NULL;
     }

@@ -221,6 +221,8 @@ K(k_get_userbyid)
         uint32_t oid = (uint32_t)args[0].d.i[i];
         tl_role *r = tl_catalog_role_by_oid(q->eng, oid);
         const char *nm = r ? r->name : NULL;
+        /* the predefined role that owns schema public (pg_namespace.nspowner) */
+        if (!nm && oid == 6171) nm = "pg_database_owner";
         /* PostgreSQL prints "unknown (OID=n)" for a role that does not exist */
         set_str(q, out, i, nm ? nm : tl_arena_printf(&q->arena, "unknown (OID=%u)", oid));
     }
@@ -327,6 +329,7 @@ K(k_array_bound)
     int which = e->name && !strcmp(e->name, "array_lower") ? 0 : e->name && !strcmp(e->name, "array_length") ? 2 : 1;
     for (uint32_t i = 0; i < n; i++) {
         tl_array_elems el;
+        if (out->nulls[i]) continue;
         if (parse_arr(q, &args[0], i, &el, err) < 0) return -1;
         if (el.n == 0 || args[1].d.i[i] != 1) {
             out->nulls[i] = 1;
@@ -342,6 +345,7 @@ K(k_cardinality)
 {
     for (uint32_t i = 0; i < n; i++) {
         tl_array_elems el;
+        if (out->nulls[i]) continue;
         if (parse_arr(q, &args[0], i, &el, err) < 0) return -1;
         out->d.i[i] = el.n;
     }
@@ -365,6 +369,32 @@ static bool is_keyword(const char *s)
     for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
         if (!strcmp(kw[i], s)) return true;
     return false;
+}
+
+/* quote_ident's rule, appended to out (format()'s %I uses it too). */
+void cat_quote_ident(const char *p, uint32_t len, tl_buf *out)
+{
+    bool safe = len > 0 && ((p[0] >= 'a' && p[0] <= 'z') || p[0] == '_');
+    for (uint32_t k = 0; safe && k < len; k++) {
+        char c = p[k];
+        safe = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    }
+    if (safe && len < 64) {
+        char z[64];
+        memcpy(z, p, len);
+        z[len] = '\0';
+        safe = !is_keyword(z);
+    }
+    if (safe) {
+        tl_buf_append(out, p, len);
+        return;
+    }
+    tl_buf_putc(out, '"');
+    for (uint32_t k = 0; k < len; k++) {
+        if (p[k] == '"') tl_buf_putc(out, '"');
+        tl_buf_putc(out, p[k]);
+    }
+    tl_buf_putc(out, '"');
 }
 
 K(k_quote_ident)
@@ -567,6 +597,14 @@ static const fn_def cat_fns[] = {
     {"pg_is_in_recovery", 0, {0}, TL_BOOL, k_false, false, false},
     {"pg_postmaster_start_time", 0, {0}, TL_TIMESTAMPTZ, k_start_time, false, false},
     {"txid_current", 0, {0}, TL_INT8, k_txid, false, true},
+    /* tally keeps no extended statistics: pg_statistic_ext is empty, so psql's \\d
+     * binds this but never calls it on a row */
+    {"pg_get_statisticsobjdef_columns", 1, {TL_OID}, TL_TEXT, k_null_text, false, false},
+    /* pg_trigger is empty (foreign keys are checked by ingest, not by triggers) */
+    {"pg_get_triggerdef", 1, {TL_OID}, TL_TEXT, k_null_text, false, false},
+    {"pg_get_triggerdef", 2, {TL_OID, TL_BOOL}, TL_TEXT, k_null_text, false, false},
+    /* ordinary tables are publishable; pg_publication is empty, so never decisive */
+    {"pg_relation_is_publishable", 1, {TL_OID}, TL_BOOL, k_true, false, false},
 };
 #undef U
 

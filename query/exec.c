@@ -83,7 +83,16 @@ typedef struct scan_op {
     uint32_t part;
     uint64_t row;
     bool positioned;     /* row has been advanced past pruned segments */
+    uint64_t parts_pruned, segs_read, segs_skipped; /* for EXPLAIN ANALYZE */
 } scan_op;
+
+static void scan_stats(op *o, tl_buf *out)
+{
+    scan_op *s = (scan_op *)o;
+    tl_buf_printf(out, "partitions: %u, %llu pruned; segments read: %llu, skipped by zone maps: %llu; storage predicates: %d",
+                  s->snap.nparts, (unsigned long long)s->parts_pruned, (unsigned long long)s->segs_read,
+                  (unsigned long long)s->segs_skipped, s->npreds);
+}
 
 /* Keep the selected rows of a freshly read column (sel ascending, ns < v->n). */
 static void gather(tl_vec *v, const uint32_t *sel, uint32_t ns)
@@ -105,7 +114,12 @@ static int scan_next(op *o, qctx *q, batch **out, tl_error *err)
     for (;;) {
         if (s->part >= s->snap.nparts) return 0;
         if (!s->positioned) {
+            uint64_t from = s->row, end = s->snap.rows[s->part];
             s->row = tl_table_skip(t, &s->snap, s->part, s->row, s->preds, s->npreds);
+            uint64_t to = s->row < end ? s->row : end;
+            if (from == 0 && to == end && end > 0) s->parts_pruned++;
+            else s->segs_skipped += (to - from) / TL_CHUNK_ROWS;
+            if (s->row < end) s->segs_read++;
             s->positioned = true;
         }
         if (s->row >= s->snap.rows[s->part]) {
@@ -153,6 +167,8 @@ op *op_scan(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, t
     tl_type *types = tl_arena_alloc(&q->arena, sizeof *types * (size_t)(rel->natts + 1));
     for (int i = 0; i < rel->natts; i++) types[i] = rel->atts[i].type;
     op_init(&s->base, rel->natts, types, q);
+    op_label(&s->base, tl_arena_printf(&q->arena, "Scan on %s", rel->name), NULL, NULL);
+    s->base.stats = scan_stats;
     s->base.next = scan_next;
     s->rel = rel;
     s->snap = *snap;
@@ -188,6 +204,7 @@ op *op_values(qctx *q, int ncols, const tl_type *types, int nrows, tl_expr ***ro
     (void)rows;
     values_op *v = tl_xcalloc(1, sizeof *v);
     op_init(&v->base, ncols, types, q);
+    op_label(&v->base, "Result", NULL, NULL);
     v->base.next = values_next;
     v->nrows = nrows;
     return &v->base;
@@ -223,6 +240,7 @@ op *op_filter(qctx *q, op *child, tl_expr *pred)
 {
     filter_op *f = tl_xcalloc(1, sizeof *f);
     op_init(&f->base, child->ncols, child->types, q);
+    op_label(&f->base, "Filter", child, NULL);
     f->base.next = filter_next;
     f->base.close = child_close;
     f->child = child;
@@ -257,6 +275,7 @@ op *op_project(qctx *q, op *child, int n, tl_expr **exprs)
     tl_type *types = tl_arena_alloc(&q->arena, sizeof *types * (size_t)(n + 1));
     for (int i = 0; i < n; i++) types[i] = exprs[i]->type;
     op_init(&p->base, n, types, q);
+    op_label(&p->base, "Project", child, NULL);
     p->base.next = project_next;
     p->base.close = child_close;
     p->child = child;
@@ -343,6 +362,7 @@ void rs_append_batch(rowstore *rs, const batch *b)
     rs->n += b->n;
 }
 
+
 void rs_get(const rowstore *rs, int c, uint64_t r, tl_datum *d)
 {
     tl_vec v = {.type = rs->types[c], .n = 1, .nulls = rs->nulls[c] + r};
@@ -385,6 +405,7 @@ typedef struct hashagg_op {
     bool built;
     uint64_t emitted;
     tl_arena keep;
+    int fastkey;        /* FK_*: one key hashed and compared in place */
 } hashagg_op;
 
 static uint64_t row_hash(const tl_vec *cols, int n, uint32_t i)
@@ -468,6 +489,101 @@ static int agg_update(hashagg_op *h, agg_state *st, const tl_expr *ae, const tl_
                    err);
 }
 
+/* ---- hash aggregation fast paths -----------------------------------------------------------
+ * One grouping key of an integer-like, string or uuid type is hashed and compared in
+ * place (no datum round trip); count/sum/avg over integers, floats and numerics of one
+ * scale fold in a loop per aggregate. Anything else takes the general path per row. */
+enum { FK_NONE, FK_I64, FK_STR, FK_UUID };
+
+static int fast_key_kind(tl_type t)
+{
+    if (t.id == TL_UUID) return FK_UUID;
+    if (tl_type_is_string(t.id) || t.id == TL_UNKNOWN || t.id == TL_ARRAY) return FK_STR;
+    if (t.id == TL_FLOAT4 || t.id == TL_FLOAT8 || t.id == TL_NUMERIC || t.id == TL_BOOL || t.id == TL_INTERVAL)
+        return FK_NONE;
+    return tl_vec_elem_size(t.id) == sizeof(int64_t) ? FK_I64 : FK_NONE;
+}
+
+static uint64_t fast_hash(int kind, const tl_vec *v, uint32_t i)
+{
+    if (v->nulls && v->nulls[i]) return 0x9E3779B97F4A7C15ull;
+    switch (kind) {
+    case FK_I64: {
+        uint64_t x = (uint64_t)v->d.i[i] * 0xff51afd7ed558ccdull;
+        return x ^ (x >> 32);
+    }
+    case FK_STR: return XXH3_64bits(v->d.s[i].ptr, v->d.s[i].len);
+    default: return XXH3_64bits(v->d.u[i].b, 16);
+    }
+}
+
+static bool fast_equal(const hashagg_op *h, int kind, uint64_t g, const tl_vec *v, uint32_t i)
+{
+    bool an = h->keys.nulls[0][g], bn = v->nulls && v->nulls[i];
+    if (an || bn) return an == bn;
+    switch (kind) {
+    case FK_I64: return ((const int64_t *)h->keys.data[0])[g] == v->d.i[i];
+    case FK_STR: {
+        const tl_str *a = &((const tl_str *)h->keys.data[0])[g];
+        return a->len == v->d.s[i].len && memcmp(a->ptr, v->d.s[i].ptr, a->len) == 0;
+    }
+    default: return memcmp(((const tl_uuid *)h->keys.data[0])[g].b, v->d.u[i].b, 16) == 0;
+    }
+}
+
+/* count / sum / avg folded over a batch; false when the aggregate needs the general path. */
+static bool fast_update(hashagg_op *h, int k, const tl_expr *ae, const tl_vec *av, const tl_vec *fv,
+                        const uint64_t *gidx, uint32_t n)
+{
+    agg_kind kind = ae->agg->kind;
+    if (ae->agg_distinct || ae->agg_order) return false;
+    if (kind != A_COUNT_STAR && kind != A_COUNT && kind != A_SUM && kind != A_AVG) return false;
+    tl_type_id t = ae->nargs ? ae->args[0]->type.id : TL_UNKNOWN;
+    bool isint = ae->nargs && tl_type_is_integer(t);
+    if ((kind == A_SUM || kind == A_AVG) && !isint && t != TL_FLOAT8 && t != TL_NUMERIC) return false;
+    uint64_t stride = (uint64_t)h->naggs;
+    agg_state *states = h->states;
+    const uint8_t *nulls = ae->nargs ? (av->d.raw ? av->nulls : NULL) : NULL;
+    if (t == TL_NUMERIC && (kind == A_SUM || kind == A_AVG)) {
+        /* only when every value of the batch has the scale its group's sum already has,
+         * and magnitudes stay far from the 10^38 limit (2048 * 10^34 < 10^38), so the
+         * general path's overflow check cannot be needed */
+        const tl_i128 lim = (tl_i128)10000000000000000LL * (tl_i128)1000000000000000000LL; /* 10^34 */
+        for (uint32_t i = 0; i < n; i++) {
+            if ((fv && (tl_vec_isnull(fv, i) || !fv->d.b[i])) || (nulls && nulls[i])) continue;
+            agg_state *st = &states[gidx[i] * stride + (uint64_t)k];
+            const tl_numeric *v = &av->d.n[i];
+            if (v->nan || v->mant >= lim || v->mant <= -lim) return false;
+            if (!st->has) {
+                /* zero at the first value's scale: what the general fold would hold after
+                 * adding that value, minus the value itself (added below or by it) */
+                st->nsum = (tl_numeric){.mant = 0, .scale = v->scale, .nan = 0};
+                st->has = true;
+            }
+            if (st->nsum.scale != v->scale || st->nsum.mant >= lim || st->nsum.mant <= -lim) return false;
+        }
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (fv && (tl_vec_isnull(fv, i) || !fv->d.b[i])) continue;
+        agg_state *st = &states[gidx[i] * stride + (uint64_t)k];
+        if (kind == A_COUNT_STAR) {
+            st->count++;
+            continue;
+        }
+        if (nulls && nulls[i]) continue;
+        st->count++;
+        if (kind == A_COUNT) continue;
+        if (isint) {
+            st->isum += av->d.i[i];
+        } else if (t == TL_FLOAT8) {
+            st->fsum += av->d.f[i];
+        } else {
+            st->nsum.mant += av->d.n[i].mant; /* checked above: stays below 10^38 */
+        }
+    }
+    return true;
+}
+
 static int hashagg_build(hashagg_op *h, qctx *q, tl_error *err)
 {
     tl_arena scratch;
@@ -493,32 +609,37 @@ static int hashagg_build(hashagg_op *h, qctx *q, tl_error *err)
             if (rc == 0 && ae->agg_filter) rc = expr_eval(q, ae->agg_filter, in, &fv[k], &scratch, err);
         }
         if (rc < 0) break;
-        for (uint32_t i = 0; i < in->n && rc == 0; i++) {
-            uint64_t g;
+        uint64_t *gidx = tl_arena_alloc(&scratch, sizeof *gidx * (in->n ? in->n : 1));
+        for (uint32_t i = 0; i < in->n; i++) {
             if (h->ngroups == 0) {
-                g = 0;
-            } else {
-                uint64_t hash = row_hash(gv, h->ngroups, i);
-                if ((h->nfound + 1) * 10 > h->nslots * 7) agg_grow(h);
-                uint64_t j = hash & (h->nslots - 1);
-                for (;;) {
-                    uint32_t t = h->table[j];
-                    if (!t) {
-                        g = new_group(h, gv, i, hash);
-                        h->table[j] = (uint32_t)(g + 1);
-                        break;
-                    }
-                    if (h->hashes[t - 1] == hash && group_equal(h, t - 1, gv, i)) {
-                        g = t - 1;
-                        break;
-                    }
-                    j = (j + 1) & (h->nslots - 1);
-                }
+                gidx[i] = 0;
+                continue;
             }
-            agg_state *st = &h->states[g * (uint64_t)h->naggs];
-            for (int k = 0; k < h->naggs && rc == 0; k++) {
-                const tl_expr *ae = h->aggs[k];
+            uint64_t hash = h->fastkey ? fast_hash(h->fastkey, &gv[0], i) : row_hash(gv, h->ngroups, i);
+            if ((h->nfound + 1) * 10 > h->nslots * 7) agg_grow(h);
+            uint64_t j = hash & (h->nslots - 1);
+            for (;;) {
+                uint32_t t = h->table[j];
+                if (!t) {
+                    gidx[i] = new_group(h, gv, i, hash);
+                    h->table[j] = (uint32_t)(gidx[i] + 1);
+                    break;
+                }
+                if (h->hashes[t - 1] == hash &&
+                    (h->fastkey ? fast_equal(h, h->fastkey, t - 1, &gv[0], i) : group_equal(h, t - 1, gv, i))) {
+                    gidx[i] = t - 1;
+                    break;
+                }
+                j = (j + 1) & (h->nslots - 1);
+            }
+        }
+        /* aggregates one at a time over the batch: the common ones in tight loops */
+        for (int k = 0; k < h->naggs && rc == 0; k++) {
+            const tl_expr *ae = h->aggs[k];
+            if (fast_update(h, k, ae, &av[k], ae->agg_filter ? &fv[k] : NULL, gidx, in->n)) continue;
+            for (uint32_t i = 0; i < in->n && rc == 0; i++) {
                 if (ae->agg_filter && (tl_vec_isnull(&fv[k], i) || !fv[k].d.b[i])) continue;
+                agg_state *st = &h->states[gidx[i] * (uint64_t)h->naggs];
                 rc = agg_update(h, &st[k], ae, &av[k], &dv[k], &ov[k], i, err);
             }
         }
@@ -593,6 +714,9 @@ op *op_hashagg(qctx *q, op *child, int ngroups, tl_expr **groups, int naggs, tl_
     }
     for (int i = 0; i < naggs; i++) types[ngroups + i] = aggs[i]->type;
     op_init(&h->base, ngroups + naggs, types, q);
+    op_label(&h->base, ngroups ? tl_arena_printf(&q->arena, "HashAggregate (%d keys, %d aggregates)", ngroups, naggs)
+                               : tl_arena_printf(&q->arena, "Aggregate (%d aggregates)", naggs),
+             child, NULL);
     h->base.next = hashagg_next;
     h->base.close = hashagg_close;
     h->child = child;
@@ -601,6 +725,7 @@ op *op_hashagg(qctx *q, op *child, int ngroups, tl_expr **groups, int naggs, tl_
     h->groups = groups;
     h->aggs = aggs;
     h->scalar = ngroups == 0;
+    h->fastkey = ngroups == 1 ? fast_key_kind(types[0]) : FK_NONE;
     rs_init(&h->keys, ngroups, types);
     tl_arena_init(&h->keep);
     return &h->base;
@@ -618,6 +743,7 @@ typedef struct sort_op {
     bool built;
     uint64_t emitted;
     int64_t limit;
+    bool has_bound;     /* top-N: rows[0..limit) are the best so far; row limit-1 bounds them */
 } sort_op;
 
 static int cmp_rows(const sort_op *s, uint64_t a, uint64_t b)
@@ -646,19 +772,106 @@ static int sort_cmp(const void *pa, const void *pb, void *arg)
     return cmp_rows(arg, *(const uint64_t *)pa, *(const uint64_t *)pb);
 }
 
+/* Batch row i against stored row r on the sort keys (rows equal on every key: 0). */
+static int cmp_batch_row(const sort_op *s, const batch *b, uint32_t i, uint64_t r)
+{
+    for (int k = 0; k < s->nkeys; k++) {
+        const sort_key *key = &s->keys[k];
+        int c = key->col;
+        bool an = !b->cols[c].d.raw || tl_vec_isnull(&b->cols[c], i), bn = s->rows.nulls[c][r];
+        if (an || bn) {
+            if (an && bn) continue;
+            return an == key->nulls_first ? -1 : 1;
+        }
+        tl_datum x, y;
+        tl_vec_get(&b->cols[c], i, &x);
+        rs_get(&s->rows, c, r, &y);
+        tl_type_id t = s->rows.types[c].id == TL_UNKNOWN ? TL_TEXT : s->rows.types[c].id;
+        int v = tl_datum_cmp(t, &x, &y);
+        if (v) return key->desc ? -v : v;
+    }
+    return 0;
+}
+
+/* Top-N: keep only the best `limit` rows (sorted), so ORDER BY ... LIMIT holds
+ * O(limit) rows and sorts 2*limit at a time instead of the whole input. */
+static void sort_compact(sort_op *s)
+{
+    uint64_t n = s->rows.n, k = (uint64_t)s->limit;
+    uint64_t *idx = tl_xmalloc(sizeof *idx * (n ? n : 1));
+    for (uint64_t i = 0; i < n; i++) idx[i] = i;
+    qsort_r(idx, n, sizeof *idx, sort_cmp, s);
+    if (k > n) k = n;
+    rowstore nr;
+    rs_init(&nr, s->rows.ncols, s->rows.types);
+    tl_arena a;
+    tl_arena_init(&a);
+    for (uint64_t from = 0; from < k; from += TL_VEC_SIZE) {
+        uint32_t m = k - from > TL_VEC_SIZE ? TL_VEC_SIZE : (uint32_t)(k - from);
+        rs_append_batch(&nr, rs_gather(&s->rows, idx, from, m, &a));
+        tl_arena_reset(&a);
+    }
+    tl_arena_free(&a);
+    free(idx);
+    rs_free(&s->rows);
+    s->rows = nr;
+    s->has_bound = k > 0 && k == (uint64_t)s->limit;
+}
+
 static int sort_next(op *o, qctx *q, batch **out, tl_error *err)
 {
     sort_op *s = (sort_op *)o;
     if (!s->built) {
+        uint64_t topn = s->limit >= 0 && s->limit <= 1000000 ? (uint64_t)s->limit : 0;
+        tl_arena sel;
+        tl_arena_init(&sel);
         for (;;) {
             batch *in;
             int rc = s->child->next(s->child, q, &in, err);
-            if (rc < 0) return -1;
+            if (rc < 0) {
+                tl_arena_free(&sel);
+                return -1;
+            }
             if (rc == 0) break;
-            if (q_check_cancel(q, err) < 0) return -1;
+            if (q_check_cancel(q, err) < 0) {
+                tl_arena_free(&sel);
+                return -1;
+            }
+            if (s->limit == 0) continue;
+            if (s->has_bound) {
+                /* only rows that beat the current limit-th row can enter */
+                tl_arena_reset(&sel);
+                uint32_t *keep = tl_arena_alloc(&sel, sizeof *keep * (in->n ? in->n : 1)), nk = 0;
+                uint64_t bound = (uint64_t)s->limit - 1;
+                for (uint32_t i = 0; i < in->n; i++)
+                    if (cmp_batch_row(s, in, i, bound) < 0) keep[nk++] = i;
+                if (nk == 0) continue;
+                if (nk < in->n) {
+                    batch *b = batch_new(&sel, in->ncols, nk);
+                    for (int c = 0; c < in->ncols; c++) {
+                        const tl_vec *src = &in->cols[c];
+                        b->cols[c] = *src;
+                        b->cols[c].n = nk;
+                        if (!src->d.raw) continue;
+                        tl_vec_alloc(&b->cols[c], src->type, nk, &sel);
+                        b->cols[c].n = nk;
+                        size_t es = tl_vec_elem_size(src->type.id);
+                        for (uint32_t j = 0; j < nk; j++) {
+                            memcpy((char *)b->cols[c].d.raw + es * j, (const char *)src->d.raw + es * keep[j], es);
+                            b->cols[c].nulls[j] = src->nulls ? src->nulls[keep[j]] : 0;
+                        }
+                    }
+                    in = b;
+                }
+            }
             rs_append_batch(&s->rows, in);
-            if (q_check_cancel(q, err) < 0) return -1;
+            if (q_check_cancel(q, err) < 0) { /* the statement's memory budget too */
+                tl_arena_free(&sel);
+                return -1;
+            }
+            if (topn && s->rows.n >= 2 * topn + TL_VEC_SIZE) sort_compact(s);
         }
+        tl_arena_free(&sel);
         s->idx = tl_xmalloc(sizeof *s->idx * (s->rows.n ? s->rows.n : 1));
         for (uint64_t i = 0; i < s->rows.n; i++) s->idx[i] = i;
         qsort_r(s->idx, s->rows.n, sizeof *s->idx, sort_cmp, s);
@@ -687,6 +900,8 @@ op *op_sort(qctx *q, op *child, int nkeys, const sort_key *keys, int64_t limit_h
 {
     sort_op *s = tl_xcalloc(1, sizeof *s);
     op_init(&s->base, child->ncols, child->types, q);
+    op_label(&s->base, limit_hint >= 0 ? tl_arena_printf(&q->arena, "Sort (top-N %lld)", (long long)limit_hint) : "Sort",
+             child, NULL);
     s->base.next = sort_next;
     s->base.close = sort_close;
     s->child = child;
@@ -745,6 +960,7 @@ op *op_limit(qctx *q, op *child, int64_t offset, int64_t count)
 {
     limit_op *l = tl_xcalloc(1, sizeof *l);
     op_init(&l->base, child->ncols, child->types, q);
+    op_label(&l->base, "Limit", child, NULL);
     l->base.next = limit_next;
     l->base.close = child_close;
     l->child = child;
@@ -770,10 +986,38 @@ typedef struct hashjoin_op {
     uint32_t *chain;    /* next row + 1 with the same slot */
     uint64_t nslots;
     bool built;
+    int fastkey;        /* FK_*: one key of the same type on both sides, hashed in place */
+    uint8_t *bmatched;  /* FULL: build rows that found a partner */
+    uint64_t tailpos;   /* FULL: next build row to consider for the unmatched tail */
+    bool left_done;
 } hashjoin_op;
 
 #define JOIN_INNER 1
 #define JOIN_LEFT 2
+#define JOIN_FULL 3 /* = PG_QUERY__JOIN_TYPE__JOIN_FULL */
+
+/* FULL JOIN's last part: build rows nobody matched, with NULL probe columns. */
+static int hashjoin_tail(hashjoin_op *j, op *o, batch **out)
+{
+    int nl = j->left->ncols, nr = j->right->ncols;
+    uint64_t *idx = tl_arena_alloc(&o->arena, sizeof *idx * TL_VEC_SIZE);
+    uint32_t n = 0;
+    while (j->tailpos < j->build.n && n < TL_VEC_SIZE) {
+        if (!j->bmatched[j->tailpos]) idx[n++] = j->tailpos;
+        j->tailpos++;
+    }
+    if (n == 0) return 0;
+    batch *rb = rs_gather(&j->build, idx, 0, n, &o->arena);
+    batch *b = batch_new(&o->arena, nl + nr, n);
+    for (int c = 0; c < nl; c++) {
+        tl_vec_alloc(&b->cols[c], j->left->types[c], n, &o->arena);
+        b->cols[c].n = n;
+        memset(b->cols[c].nulls, 1, n);
+    }
+    for (int c = 0; c < nr; c++) b->cols[nl + c] = rb->cols[c];
+    *out = b;
+    return 1;
+}
 
 static int hashjoin_build(hashjoin_op *j, qctx *q, tl_error *err)
 {
@@ -798,7 +1042,7 @@ static int hashjoin_build(hashjoin_op *j, qctx *q, tl_error *err)
         for (uint32_t i = 0; i < in->n; i++) {
             bool anynull = false;
             for (int k = 0; k < j->nkeys; k++) anynull |= tl_vec_isnull(&kv[k], i);
-            j->bhash[base + i] = anynull ? UINT64_MAX : row_hash(kv, j->nkeys, i);
+            j->bhash[base + i] = anynull ? UINT64_MAX : j->fastkey ? fast_hash(j->fastkey, &kv[0], i) : row_hash(kv, j->nkeys, i);
         }
         /* a big build side is where a join's memory goes: stop it at the budget */
         if ((rc = q_check_cancel(q, err)) < 0) break;
@@ -807,6 +1051,7 @@ static int hashjoin_build(hashjoin_op *j, qctx *q, tl_error *err)
     tl_arena_free(&scratch);
     if (rc < 0) return -1;
     uint64_t n = j->build.n;
+    if (j->jointype == JOIN_FULL) j->bmatched = tl_xcalloc(n ? n : 1, 1);
     j->nslots = 16;
     while (j->nslots < n * 2) j->nslots *= 2;
     j->table = tl_xcalloc(j->nslots, sizeof *j->table);
@@ -822,6 +1067,12 @@ static int hashjoin_build(hashjoin_op *j, qctx *q, tl_error *err)
 
 static bool keys_match(const hashjoin_op *j, const tl_vec *kv, uint32_t i, uint64_t r)
 {
+    if (j->fastkey == FK_I64) return ((const int64_t *)j->bkeys.data[0])[r] == kv[0].d.i[i];
+    if (j->fastkey == FK_UUID) return memcmp(((const tl_uuid *)j->bkeys.data[0])[r].b, kv[0].d.u[i].b, 16) == 0;
+    if (j->fastkey == FK_STR) {
+        const tl_str *a = &((const tl_str *)j->bkeys.data[0])[r];
+        return a->len == kv[0].d.s[i].len && memcmp(a->ptr, kv[0].d.s[i].ptr, a->len) == 0;
+    }
     for (int k = 0; k < j->nkeys; k++) {
         tl_datum a, b;
         rs_get(&j->bkeys, k, r, &a);
@@ -854,10 +1105,20 @@ static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
         j->built = true;
     }
     int nl = j->left->ncols, nr = j->right->ncols;
+    bool outer_l = j->jointype == JOIN_LEFT || j->jointype == JOIN_FULL;
     for (;;) {
         batch *in;
+        if (j->left_done) {
+            tl_arena_reset(&o->arena);
+            return hashjoin_tail(j, o, out);
+        }
         int rc = j->left->next(j->left, q, &in, err);
-        if (rc <= 0) return rc;
+        if (rc < 0) return rc;
+        if (rc == 0) {
+            if (j->jointype != JOIN_FULL) return 0;
+            j->left_done = true;
+            continue;
+        }
         if (q_check_cancel(q, err) < 0) return -1;
         tl_arena_reset(&o->arena);
         tl_vec *kv = tl_arena_zalloc(&o->arena, sizeof *kv * (size_t)(j->nkeys + 1));
@@ -871,7 +1132,7 @@ static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
             bool anynull = false;
             for (int k = 0; k < j->nkeys; k++) anynull |= tl_vec_isnull(&kv[k], i);
             if (anynull) continue;
-            uint64_t h = j->nkeys ? row_hash(kv, j->nkeys, i) : 0;
+            uint64_t h = j->fastkey ? fast_hash(j->fastkey, &kv[0], i) : j->nkeys ? row_hash(kv, j->nkeys, i) : 0;
             if (j->nkeys == 0) {
                 for (uint64_t r = 0; r < j->build.n; r++) {
                     if (np == cap) {
@@ -934,10 +1195,11 @@ static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
         for (uint64_t p = 0; p < np; p++)
             if (keep[p]) {
                 matched[li[p]] = 1;
+                if (j->bmatched) j->bmatched[ri[p]] = 1;
                 nk++;
             }
         uint64_t nun = 0;
-        if (j->jointype == JOIN_LEFT)
+        if (outer_l)
             for (uint32_t i = 0; i < in->n; i++) nun += !matched[i];
         uint64_t total = nk + nun;
         batch *ob = batch_new(&o->arena, nl + nr, (uint32_t)total);
@@ -962,7 +1224,7 @@ static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
                 dst->nulls[w] = sv->nulls ? sv->nulls[p] : 0;
                 w++;
             }
-            for (uint32_t i = 0; i < in->n && j->jointype == JOIN_LEFT; i++) {
+            for (uint32_t i = 0; i < in->n && outer_l; i++) {
                 if (matched[i]) continue;
                 if (c < nl) {
                     memcpy((char *)dst->d.raw + es * w, (const char *)in->cols[c].d.raw + es * i, es);
@@ -992,6 +1254,7 @@ static void hashjoin_close(op *o)
     free(j->bhash);
     free(j->table);
     free(j->chain);
+    free(j->bmatched);
 }
 
 op *op_hashjoin(qctx *q, op *left, op *right, int nkeys, tl_expr **lkeys, tl_expr **rkeys, int jointype,
@@ -1003,6 +1266,11 @@ op *op_hashjoin(qctx *q, op *left, op *right, int nkeys, tl_expr **lkeys, tl_exp
     memcpy(types, left->types, sizeof *types * (size_t)left->ncols);
     memcpy(types + left->ncols, right->types, sizeof *types * (size_t)right->ncols);
     op_init(&j->base, n, types, q);
+    op_label(&j->base,
+             tl_arena_printf(&q->arena, "Hash %sJoin (%d keys%s)",
+                             jointype == JOIN_LEFT ? "Left " : jointype == JOIN_FULL ? "Full " : "", nkeys,
+                             residual ? ", residual condition" : ""),
+             left, right);
     j->base.next = hashjoin_next;
     j->base.close = hashjoin_close;
     j->left = left;
@@ -1014,6 +1282,8 @@ op *op_hashjoin(qctx *q, op *left, op *right, int nkeys, tl_expr **lkeys, tl_exp
     memcpy(j->rkeys, rkeys, sizeof *rkeys * (size_t)nkeys);
     j->jointype = jointype;
     j->residual = residual;
+    if (nkeys == 1 && lkeys[0]->type.id == rkeys[0]->type.id && lkeys[0]->type.id != TL_UNKNOWN)
+        j->fastkey = fast_key_kind(lkeys[0]->type);
     rs_init(&j->build, right->ncols, right->types);
     tl_type *kt = tl_arena_alloc(&q->arena, sizeof *kt * (size_t)(nkeys + 1));
     for (int k = 0; k < nkeys; k++) kt[k] = rkeys[k]->type;

@@ -76,6 +76,9 @@ bool expr_equal(const tl_expr *a, const tl_expr *b)
     case E_CASE:
         if (a->has_else != b->has_else) return false;
         break;
+    case E_SUBQ:
+        if (a->subq != b->subq) return false;
+        break;
     default:
         break;
     }
@@ -451,6 +454,8 @@ int expr_eval(qctx *q, const tl_expr *e, const batch *in, tl_vec *out, tl_arena 
     case E_MINMAX:
     case E_LIKE:
         return eval_misc(q, e, in, out, a, err);
+    case E_SUBQ:
+        return subq_eval(q, e, in, out, a, err);
     case E_AGG:
         return tl_errorf(err, "42803", "aggregate function calls are not allowed here");
     case E_WIN:

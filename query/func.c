@@ -358,16 +358,33 @@ static int k_date_trunc(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_
     bool tz = e->type.id == TL_TIMESTAMPTZ;
     const char *last = NULL;
     char *unit = NULL;
+    /* day and coarser units depend only on the local calendar day: rows of one day
+     * (facts arrive in time order) reuse the previous row's answer */
+    bool coarse = false, have = false;
+    int64_t lastday = 0, lastres = 0;
     for (uint32_t i = 0; i < n; i++) {
         if (out->nulls[i]) continue;
         if (!unit || args[0].d.s[i].ptr != last) {
             unit = unit_lower(q, args[0].d.s[i]);
             last = args[0].d.s[i].ptr;
+            coarse = !strcmp(unit, "day") || !strcmp(unit, "week") || !strcmp(unit, "month") ||
+                     !strcmp(unit, "quarter") || !strcmp(unit, "year") || !strcmp(unit, "decade") ||
+                     !strcmp(unit, "century") || !strcmp(unit, "millennium");
+            have = false;
         }
         int64_t v = args[1].d.i[i];
         if (v == INT64_MAX || v == INT64_MIN) { /* infinity truncates to itself */
             out->d.i[i] = v;
             continue;
+        }
+        int64_t day = 0;
+        if (coarse) {
+            int64_t local = tz ? tl_ts_to_local(v, q->fc.tz) : v;
+            day = local / TL_USECS_PER_DAY - (local % TL_USECS_PER_DAY < 0);
+            if (have && day == lastday) {
+                out->d.i[i] = lastres;
+                continue;
+            }
         }
         int64_t t;
         int rc = tz ? tl_trunc_ts(unit, v, q->fc.tz, &t, err) : tl_trunc_local(unit, v, &t, err);
@@ -380,6 +397,11 @@ static int k_date_trunc(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_
             return -1;
         }
         out->d.i[i] = t;
+        if (coarse) {
+            have = true;
+            lastday = day;
+            lastres = t;
+        }
     }
     return 0;
 }
@@ -390,6 +412,9 @@ static int k_date_trunc(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_
 static int k_timezone(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
 {
     bool to_local = e->type.id == TL_TIMESTAMP;
+    tl_type_id zt = e->args[0]->type.id;
+    if (!tl_type_is_string(zt) && zt != TL_UNKNOWN)
+        return tl_errorf(err, "0A000", "AT TIME ZONE with a zone of type %s is not supported", tl_type_name(zt));
     const char *last = NULL;
     const tl_tz *tz = NULL;
     for (uint32_t i = 0; i < n; i++) {
@@ -895,6 +920,7 @@ static fn_def fns[] = {
     {"-", 2, {TL_TIMESTAMP, TL_TIMESTAMP}, TL_INTERVAL, k_ts_minus_ts, false, false},
     {"+", 2, {TL_INTERVAL, TL_INTERVAL}, TL_INTERVAL, k_interval_pm, false, false},
     {"-", 2, {TL_INTERVAL, TL_INTERVAL}, TL_INTERVAL, k_interval_pm, false, false},
+    {"||", 2, {TL_ARRAY, TL_ARRAY}, TL_UNKNOWN, k_array_cat, true, false},
     {"||", 2, {TL_TEXT, TL_TEXT}, TL_TEXT, k_concat, false, false},
     {"now", 0, {0}, TL_TIMESTAMPTZ, k_now, false, false},
     {"current_timestamp", 0, {0}, TL_TIMESTAMPTZ, k_now, false, false},
@@ -905,8 +931,12 @@ static fn_def fns[] = {
     {"gen_random_uuid", 0, {0}, TL_UUID, k_gen_uuid, false, true},
     {"date_trunc", 2, {TL_TEXT, TL_TIMESTAMPTZ}, TL_TIMESTAMPTZ, k_date_trunc, false, false},
     {"date_trunc", 2, {TL_TEXT, TL_TIMESTAMP}, TL_TIMESTAMP, k_date_trunc, false, false},
-    {"timezone", 2, {TL_TEXT, TL_TIMESTAMP}, TL_TIMESTAMPTZ, k_timezone, false, false},
-    {"timezone", 2, {TL_TEXT, TL_TIMESTAMPTZ}, TL_TIMESTAMP, k_timezone, false, false},
+    /* timestamptz first: a date (or an untyped literal) resolves to it, PostgreSQL's
+     * preferred type of the datetime category */
+    /* the zone is matched as any type (an untyped literal must not steer the choice
+     * towards timestamp through the implicit-cast pass); k_timezone accepts strings */
+    {"timezone", 2, {U, TL_TIMESTAMPTZ}, TL_TIMESTAMP, k_timezone, false, false},
+    {"timezone", 2, {U, TL_TIMESTAMP}, TL_TIMESTAMPTZ, k_timezone, false, false},
     {"extract", 2, {TL_TEXT, TL_TIMESTAMPTZ}, TL_NUMERIC, k_date_part, false, false},
     {"extract", 2, {TL_TEXT, TL_TIMESTAMP}, TL_NUMERIC, k_date_part, false, false},
     {"extract", 2, {TL_TEXT, TL_DATE}, TL_NUMERIC, k_date_part, false, false},
@@ -974,6 +1004,25 @@ static fn_def fns[] = {
     {"*", 2, {TL_FLOAT8, TL_INTERVAL}, TL_INTERVAL, k_interval_mul, false, false},
     {"/", 2, {TL_INTERVAL, TL_FLOAT8}, TL_INTERVAL, k_interval_mul, false, false},
     {"version", 0, {0}, TL_TEXT, k_version, false, false},
+    {"age", 2, {TL_TIMESTAMPTZ, TL_TIMESTAMPTZ}, TL_INTERVAL, k_age, false, false},
+    {"age", 2, {TL_TIMESTAMP, TL_TIMESTAMP}, TL_INTERVAL, k_age, false, false},
+    {"age", 1, {TL_TIMESTAMPTZ}, TL_INTERVAL, k_age, false, false},
+    {"age", 1, {TL_TIMESTAMP}, TL_INTERVAL, k_age, false, false},
+    {"make_date", 3, {TL_INT4, TL_INT4, TL_INT4}, TL_DATE, k_make_date, false, false},
+    {"make_timestamp", 6, {TL_INT4, TL_INT4, TL_INT4, TL_INT4, TL_INT4, TL_FLOAT8}, TL_TIMESTAMP, k_make_timestamp, false, false},
+    {"make_timestamptz", 6, {TL_INT4, TL_INT4, TL_INT4, TL_INT4, TL_INT4, TL_FLOAT8}, TL_TIMESTAMPTZ, k_make_timestamp, false, false},
+    {"make_timestamptz", 7, {TL_INT4, TL_INT4, TL_INT4, TL_INT4, TL_INT4, TL_FLOAT8, TL_TEXT}, TL_TIMESTAMPTZ, k_make_timestamp, false, false},
+    {"justify_days", 1, {TL_INTERVAL}, TL_INTERVAL, k_justify, false, false},
+    {"justify_hours", 1, {TL_INTERVAL}, TL_INTERVAL, k_justify, false, false},
+    {"justify_interval", 1, {TL_INTERVAL}, TL_INTERVAL, k_justify, false, false},
+    {"format", -1, {U}, TL_TEXT, k_format, true, false},
+    {"to_char", 2, {TL_NUMERIC, TL_TEXT}, TL_TEXT, k_to_char_num, false, false},
+    {"to_char", 2, {TL_FLOAT8, TL_TEXT}, TL_TEXT, k_to_char_num, false, false},
+    {"~", 2, {TL_TEXT, TL_TEXT}, TL_BOOL, k_regex, false, false},
+    {"~*", 2, {TL_TEXT, TL_TEXT}, TL_BOOL, k_regex, false, false},
+    {"!~", 2, {TL_TEXT, TL_TEXT}, TL_BOOL, k_regex, false, false},
+    {"!~*", 2, {TL_TEXT, TL_TEXT}, TL_BOOL, k_regex, false, false},
+    {"textregexeq", 2, {TL_TEXT, TL_TEXT}, TL_BOOL, k_regex, false, false},
     {"pg_sleep", 1, {TL_FLOAT8}, TL_VOID, k_pg_sleep, true, true},
 };
 #undef U
@@ -1052,7 +1101,7 @@ static const agg_def aggs[] = {
     {"variance", A_VAR_SAMP}, {"var_samp", A_VAR_SAMP}, {"var_pop", A_VAR_POP}, {"stddev", A_STDDEV_SAMP},
     {"stddev_samp", A_STDDEV_SAMP}, {"stddev_pop", A_STDDEV_POP}, {"bool_and", A_BOOL_AND},
     {"bool_or", A_BOOL_OR}, {"every", A_BOOL_AND}, {"string_agg", A_STRING_AGG},
-    {"percentile_cont", A_PCT_CONT}, {"percentile_disc", A_PCT_DISC},
+    {"percentile_cont", A_PCT_CONT}, {"percentile_disc", A_PCT_DISC}, {"array_agg", A_ARRAY_AGG},
 };
 
 static const agg_def wins[] = {
@@ -1111,6 +1160,7 @@ tl_type agg_result_type(const agg_def *a, tl_type arg)
     case A_STRING_AGG: return tl_type_is_string(arg.id) || arg.id == TL_UNKNOWN ? tl_type_make(TL_TEXT) : bad;
     case A_PCT_CONT: return num_rank(arg.id) || arg.id == TL_UNKNOWN ? tl_type_make(TL_FLOAT8) : bad;
     case A_PCT_DISC: return arg.id == TL_JSON ? bad : arg;
+    case A_ARRAY_AGG: return arg.id == TL_ARRAY ? bad : subq_array_type(arg.id == TL_UNKNOWN ? tl_type_make(TL_TEXT) : arg);
     case W_ROW_NUMBER: case W_RANK: case W_DENSE_RANK: return tl_type_make(TL_INT8);
     case W_NTILE: return tl_type_make(TL_INT4);
     case W_PERCENT_RANK: case W_CUME_DIST: return tl_type_make(TL_FLOAT8);

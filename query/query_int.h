@@ -63,6 +63,7 @@ typedef enum ekind {
     E_DISTINCT, /* args[0] IS DISTINCT FROM args[1]; negated: IS NOT DISTINCT FROM */
     E_LIKE,     /* args[0] LIKE args[1] [ESCAPE args[2]]; ilike; negated */
     E_MINMAX,   /* GREATEST (negated=false) / LEAST (negated=true) */
+    E_SUBQ,     /* correlated subquery: args = the outer values it reads (+ ANY's left side) */
 } ekind;
 
 typedef struct tl_expr tl_expr;
@@ -78,7 +79,7 @@ typedef int (*fn_kernel)(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl
 struct fn_def {
     const char *name;
     int nargs;                 /* -1 variadic */
-    tl_type_id args[4];
+    tl_type_id args[8];
     tl_type_id ret;            /* TL_UNKNOWN: same as first argument */
     fn_kernel fn;
     bool nonstrict;            /* handles NULLs itself */
@@ -103,10 +104,14 @@ struct tl_expr {
     tl_expr *agg_filter;
     tl_expr *agg_order;     /* string_agg(x, d ORDER BY k), WITHIN GROUP (ORDER BY k) */
     bool agg_order_desc;
+    bool agg_order_nulls_first; /* array_agg / string_agg (x ORDER BY k NULLS FIRST|LAST) */
     double agg_frac;        /* percentile_cont / percentile_disc fraction */
+    double *agg_fracs;      /* percentile_*(ARRAY[...]): the fractions; result is an array */
+    int agg_nfracs;
     bool ilike;             /* E_LIKE */
     struct win_spec *win;   /* E_WIN */
     int param;           /* E_CONST standing for $param while inferring (0 = none) */
+    struct subq *subq;      /* E_SUBQ: the subquery and its per-statement result cache */
     /* provenance for RowDescription */
     uint32_t src_table;
     int16_t src_attnum;
@@ -117,7 +122,7 @@ struct tl_expr {
 typedef enum agg_kind {
     A_COUNT_STAR, A_COUNT, A_SUM, A_AVG, A_MIN, A_MAX,
     A_VAR_SAMP, A_VAR_POP, A_STDDEV_SAMP, A_STDDEV_POP,
-    A_BOOL_AND, A_BOOL_OR, A_STRING_AGG, A_PCT_CONT, A_PCT_DISC,
+    A_BOOL_AND, A_BOOL_OR, A_STRING_AGG, A_PCT_CONT, A_PCT_DISC, A_ARRAY_AGG,
     /* window-only functions */
     W_ROW_NUMBER, W_RANK, W_DENSE_RANK, W_PERCENT_RANK, W_CUME_DIST, W_NTILE, W_LAG, W_LEAD,
     W_FIRST_VALUE, W_LAST_VALUE, W_NTH_VALUE
@@ -132,6 +137,10 @@ struct agg_def {
 typedef struct agg_list {
     tl_datum *v, *k;
     uint64_t n, cap;
+    /* DISTINCT: values already seen (open addressing over v[], index + 1; 0 = empty) */
+    uint64_t *hash;
+    uint32_t *slot;
+    uint64_t nslots, hcap;
 } agg_list;
 
 typedef struct agg_state {
@@ -171,7 +180,17 @@ struct op {
     int ncols;
     tl_type *types;
     tl_arena arena;       /* output of the last next(); reset on each call */
+    /* EXPLAIN (explain.c): what the operator is, its inputs, and under ANALYZE the rows
+     * it returned and the time spent in it and below */
+    const char *label;
+    const char *detail;   /* extra line, or NULL */
+    op *kids[2];
+    void (*stats)(op *o, tl_buf *out); /* ANALYZE details (a scan's pruning), optional */
+    int (*raw_next)(op *o, qctx *q, batch **out, tl_error *err);
+    uint64_t an_rows, an_calls;
+    int64_t an_us;
 };
+void op_label(op *o, const char *label, op *k0, op *k1);
 
 /* Extended-protocol parameters ($n) of the statement being bound (prepared.c). While
  * inferring (Parse), a parameter binds as a NULL placeholder whose type is recorded by
@@ -204,12 +223,48 @@ struct qctx {
     op **pending;         /* planned subqueries not yet attached to a plan (freed on error) */
     int npending, cappending;
     bool keep_unknown;    /* planning a set operation's branch */
+    struct outer_frame *outer; /* enclosing queries while binding a subquery (innermost first) */
+    /* virtual relations already materialised in this statement: source -> copy */
+    tl_rel **mat_src, **mat_copy;
+    int nmat;
+    struct explain_ctx *explain; /* EXPLAIN ANALYZE: per-operator counters (explain.c) */
     /* While a SELECT binds its FROM list: its WHERE and the name the relation being added
      * goes by, so a materialized view can answer only the groups an equality on one of
      * its keys selects (matview_fill). */
     pnode *from_where;
     const char *from_alias;
 };
+
+
+/* A correlated subquery's view of its enclosing queries. While binding (bc set) an
+ * unresolved column is looked up in bc's scope and recorded as an outer reference;
+ * while running (bc NULL) each recorded ColumnRef binds as a constant from vals. */
+typedef struct outer_ref {
+    const PgQuery__ColumnRef *cr;
+    tl_expr *expr; /* the column in the enclosing query's scope */
+    tl_type type;
+} outer_ref;
+typedef struct outer_frame {
+    struct outer_frame *up;
+    void *bc;      /* select.c's bindctx of the enclosing query, NULL when running */
+    outer_ref *refs;
+    int nrefs, cap;
+    const tl_datum *vals;
+} outer_frame;
+
+/* subquery.c: E_SUBQ, evaluated per distinct tuple of outer values. */
+typedef struct subq subq;
+subq *subq_new(qctx *q, pnode *sel, int kind, const outer_frame *f, tl_type rtype, tl_type cmp_type);
+int subq_eval(qctx *q, const tl_expr *e, const batch *in, tl_vec *out, tl_arena *a, tl_error *err);
+/* Run a planned subquery to its end (or max rows), freeing it; values of column 0 of
+ * type t copied into keep when want. */
+int subq_drain(qctx *q, op *root, tl_type t, uint64_t max, bool want, tl_arena *keep, tl_datum **out, uint64_t *n,
+               tl_error *err);
+enum { SQ_EXISTS, SQ_EXPR, SQ_ANY, SQ_ALL, SQ_ARRAY };
+/* ARRAY(subquery): the array type of elem (text[] when the catalog has none). */
+tl_type subq_array_type(tl_type elem);
+/* ARRAY(subquery)'s value: the elements in text form, in keep. */
+void subq_array_value(qctx *q, tl_type elem, const tl_datum *v, uint64_t n, tl_datum *out, tl_arena *keep);
 
 /* A statement-local copy of a virtual relation with its rows materialised now. */
 tl_rel *q_materialize(qctx *q, tl_rel *r, tl_error *err);
@@ -255,6 +310,21 @@ int k_case_map(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out,
 int k_to_char_ts(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 int k_json_get(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 int k_json_contains(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+/* func_array.c: arrays in text form */
+tl_type array_elem_of(tl_type arr); /* text for an array type the catalog does not know */
+tl_expr *array_any_expr(qctx *q, const char *opn, bool all, tl_expr *x, tl_expr *arr, int location);
+tl_expr *array_subscript_expr(qctx *q, tl_expr *arr, tl_expr *idx, int location);
+int k_array_cat(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int array_elem_datum(qctx *q, const tl_str *txt, tl_type t, tl_datum *out, tl_arena *a, tl_error *err);
+/* func_misc.c */
+int k_age(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int k_make_date(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int k_make_timestamp(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int k_justify(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int k_format(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+int k_to_char_num(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
+/* func_regex.c: ~ ~* !~ !~* */
+int k_regex(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 int k_json_exists(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 /* catfuncs.c: catalog functions and reg* types, consulted after func.c's registry */
 const fn_def *catfn_lookup(const char *name, int nargs, const tl_type_id *args);
@@ -265,6 +335,7 @@ int cat_array_of(qctx *q, tl_type elem, tl_type *out); /* -1: no such array type
 int cat_cast_datum(qctx *q, const tl_datum *in, tl_type from, tl_type to, tl_datum *out, tl_error *err);
 bool cat_format_value(qctx *q, tl_type t, const tl_datum *d, tl_buf *out);
 void catfn_install_hooks(void);
+void cat_quote_ident(const char *p, uint32_t len, tl_buf *out);
 void catfn_set_session(tl_qsession *s);
 /* session.c: every setting of the session, for pg_settings */
 void q_each_setting(tl_qsession *s, void *ctx,
@@ -325,6 +396,27 @@ typedef struct win_spec {
 /* Appends one column per window function to the child's columns. The functions share
  * one spec (partitioning and ordering); the planner stacks one op per distinct spec. */
 op *op_window(qctx *q, op *child, const win_spec *ws, int nfn, tl_expr **fns);
+
+/* srf.c: set-returning functions, VALUES */
+typedef struct srf_call {
+    int kind;
+    int nargs;
+    tl_expr **args;
+    int ncols;          /* 1, or 2 for _pg_expandarray (x, n) */
+    tl_type types[2];
+    const char *names[2];
+    int pick;           /* target list: the output column used, -1 = a record of all */
+} srf_call;
+/* _pg_expandarray's (x, n) as a value: PostgreSQL's record text "(x,n)", type record
+ * (oid 2249) with typmod = x's tl_type_id so that (r).x / (r).n can be typed. */
+#define TL_OID_RECORD 2249
+tl_expr *record_field_expr(qctx *q, tl_expr *rec, const char *field, int location, tl_error *err);
+bool srf_is(const char *name);
+/* 1 bound (args coerced in place), -1 error (42883 when no variant fits). */
+int srf_bind(qctx *q, const char *name, tl_expr **args, int nargs, srf_call *c, int location, tl_error *err);
+op *srf_from_op(qctx *q, const srf_call *c, bool ordinality, tl_error *err);
+op *values_rows_op(qctx *q, int ncols, const tl_type *types, int nrows, tl_expr ***rows, tl_error *err);
+op *op_project_set(qctx *q, op *child, int nsrf, const srf_call *calls);
 
 /* sets.c */
 op *op_append(qctx *q, op *l, op *r);
@@ -407,6 +499,9 @@ size_t matview_state_bytes(tl_engine *e);
  * a call. Runs without the catalog lock held (the body takes its own). */
 int exec_create_function(qctx *q, PgQuery__CreateFunctionStmt *st, tl_error *err);
 int exec_function_call(qctx *q, pnode *stmt, tl_sink *sink, bool *handled, tl_error *err);
+
+/* explain.c: EXPLAIN [ANALYZE] of a SELECT, as "QUERY PLAN" text rows */
+int exec_explain(qctx *q, PgQuery__ExplainStmt *st, tl_sink *sink, tl_error *err);
 
 /* Run a SELECT to completion into the sink (shared by simple query and COPY TO). */
 int emit_result(qctx *q, qresult *r, tl_sink *sink, uint64_t *rows, tl_error *err);

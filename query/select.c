@@ -26,6 +26,8 @@ typedef struct scope_rel {
     int16_t *src_attnum;
     bool *hidden;      /* USING: the right side's merged columns, not found unqualified */
     op *sub;           /* planned subquery, consumed by build_from */
+    bool shadowed;     /* inside a JOIN with an alias: reachable only through the alias */
+    bool is_alias;     /* a JOIN's alias: USING's duplicate columns stay hidden even qualified */
 } scope_rel;
 
 typedef struct scope {
@@ -36,7 +38,7 @@ typedef struct scope {
 } scope;
 
 /* Aggregate context while binding a grouped query's outputs. */
-typedef struct bindctx {
+struct bindctx {
     qctx *q;
     scope *sc;
     bool allow_agg;
@@ -46,7 +48,11 @@ typedef struct bindctx {
     int capaggs;
     bool allow_win;
     PgQuery__SelectStmt *st; /* for WINDOW clauses */
-} bindctx;
+    /* set-returning functions of the target list: column srf_base + k of op_project_set */
+    bool allow_srf;
+    int srf_base, nsrf, capsrf;
+    srf_call *srfs;
+};
 
 typedef struct winlist {
     int base;      /* the window operators' input width */
@@ -57,9 +63,14 @@ typedef struct winlist {
 static bool has_win(const tl_expr *e);
 static bool has_agg(const tl_expr *e);
 typedef struct fromitem fromitem;
+static void span_of(const fromitem *fi, const scope *sc, int *lo, int *hi);
 static bool attach_conj(qctx *q, scope *sc, fromitem *fi, tl_expr *e);
 static tl_expr *extract_wins(qctx *q, winlist *wl, tl_expr *e);
 static int add_cte_ref(qctx *q, scope *sc, PgQuery__RangeVar *rv, tl_error *err);
+static int add_range_function(qctx *q, scope *sc, PgQuery__RangeFunction *rf, tl_error *err);
+typedef struct bindctx bindctx;
+static int const_int(qctx *q, bindctx *bc, pnode *n, int64_t *out, const char *what, tl_error *err);
+static int bind_srf_call(bindctx *bc, PgQuery__FuncCall *fc, const char *name, srf_call *c, tl_error *err);
 static tl_expr *make_bool2(qctx *q, ekind k, tl_expr *a, tl_expr *b);
 
 static tl_expr *bind_expr(bindctx *bc, pnode *n, tl_error *err);
@@ -158,9 +169,78 @@ static int find_att(const scope_rel *sr, const char *name, bool unqualified)
     return found;
 }
 
-static tl_expr *bind_colref(bindctx *bc, PgQuery__ColumnRef *cr, tl_error *err)
+/* Resolve a column reference in one query level's scope: 1 found (*out), 0 not there
+ * (look in enclosing queries), -1 error (ambiguous, or the table is here but not the
+ * column: PostgreSQL stops at the level that has the table). */
+static int colref_here(bindctx *bc, PgQuery__ColumnRef *cr, const char **f, size_t nf, tl_expr **out, tl_error *err)
 {
     scope *sc = bc->sc;
+    if (!sc) return 0;
+    if (nf == 1) {
+        tl_expr *found = NULL;
+        for (int i = 0; i < sc->nrels; i++) {
+            if (sc->rels[i].shadowed) continue;
+            int a = find_att(&sc->rels[i], f[0], true);
+            if (a == -1) continue;
+            if (found || a == -2)
+                return err_at(err, cr->location, "42702", "column reference \"%s\" is ambiguous", f[0]);
+            found = col_expr(bc, &sc->rels[i], a, cr->location);
+        }
+        *out = found;
+        return found ? 1 : 0;
+    }
+    const char *relname = f[nf - 2], *colname = f[nf - 1];
+    for (int i = 0; i < sc->nrels; i++) {
+        scope_rel *sr = &sc->rels[i];
+        if (sr->shadowed || strcmp(sr->alias, relname) != 0) continue;
+        if (nf == 3 && strcmp(f[0], "public") != 0 && strcmp(f[0], "pg_catalog") != 0) continue;
+        int a = find_att(sr, colname, sr->is_alias);
+        if (a == -2) return err_at(err, cr->location, "42702", "column reference \"%s\" is ambiguous", colname);
+        if (a < 0) return err_at(err, cr->location, "42703", "column %s.%s does not exist", relname, colname);
+        *out = col_expr(bc, sr, a, cr->location);
+        return 1;
+    }
+    return 0;
+}
+
+/* A column of an enclosing query: recorded as the subquery's outer reference while
+ * binding (a typed NULL stands in for it), a constant while running. */
+static int colref_outer(bindctx *bc, PgQuery__ColumnRef *cr, const char **f, size_t nf, tl_expr **out,
+                        tl_error *err)
+{
+    qctx *q = bc->q;
+    for (outer_frame *fr = q->outer; fr; fr = fr->up) {
+        if (!fr->bc) {
+            for (int i = 0; i < fr->nrefs; i++)
+                if (fr->refs[i].cr == cr) {
+                    *out = expr_const(q, fr->refs[i].type, &fr->vals[i], cr->location);
+                    (*out)->name = f[nf - 1];
+                    return 1;
+                }
+            continue;
+        }
+        tl_expr *e = NULL;
+        int rc = colref_here(fr->bc, cr, f, nf, &e, err);
+        if (rc < 0) return -1;
+        if (rc == 0) continue;
+        if (e->type.id == TL_UNKNOWN) e->type = tl_type_make(TL_TEXT);
+        if (fr->nrefs == fr->cap) {
+            fr->cap = fr->cap ? fr->cap * 2 : 4;
+            outer_ref *n = tl_arena_alloc(&q->arena, sizeof *n * (size_t)fr->cap);
+            if (fr->nrefs) memcpy(n, fr->refs, sizeof *n * (size_t)fr->nrefs);
+            fr->refs = n;
+        }
+        fr->refs[fr->nrefs++] = (outer_ref){.cr = cr, .expr = e, .type = e->type};
+        tl_datum null = {.isnull = true};
+        *out = expr_const(q, e->type, &null, cr->location);
+        (*out)->name = e->name;
+        return 1;
+    }
+    return 0;
+}
+
+static tl_expr *bind_colref(bindctx *bc, PgQuery__ColumnRef *cr, tl_error *err)
+{
     const char *f[3] = {0};
     size_t nf = cr->n_fields;
     if (nf > 3) {
@@ -174,37 +254,13 @@ static tl_expr *bind_colref(bindctx *bc, PgQuery__ColumnRef *cr, tl_error *err)
         }
         f[i] = pn_str(cr->fields[i]);
     }
-    if (nf == 1) {
-        tl_expr *found = NULL;
-        for (int i = 0; i < sc->nrels; i++) {
-            int a = find_att(&sc->rels[i], f[0], true);
-            if (a == -1) continue;
-            if (found || a == -2) {
-                err_at(err, cr->location, "42702", "column reference \"%s\" is ambiguous", f[0]);
-                return NULL;
-            }
-            found = col_expr(bc, &sc->rels[i], a, cr->location);
-        }
-        if (!found) err_at(err, cr->location, "42703", "column \"%s\" does not exist", f[0]);
-        return found;
-    }
-    const char *relname = f[nf - 2], *colname = f[nf - 1];
-    for (int i = 0; i < sc->nrels; i++) {
-        scope_rel *sr = &sc->rels[i];
-        if (strcmp(sr->alias, relname) != 0) continue;
-        if (nf == 3 && strcmp(f[0], "public") != 0 && strcmp(f[0], "pg_catalog") != 0) continue;
-        int a = find_att(sr, colname, false);
-        if (a == -2) {
-            err_at(err, cr->location, "42702", "column reference \"%s\" is ambiguous", colname);
-            return NULL;
-        }
-        if (a < 0) {
-            err_at(err, cr->location, "42703", "column %s.%s does not exist", relname, colname);
-            return NULL;
-        }
-        return col_expr(bc, sr, a, cr->location);
-    }
-    err_at(err, cr->location, "42P01", "missing FROM-clause entry for table \"%s\"", relname);
+    tl_expr *e = NULL;
+    int rc = colref_here(bc, cr, f, nf, &e, err);
+    if (rc == 0) rc = colref_outer(bc, cr, f, nf, &e, err);
+    if (rc < 0) return NULL;
+    if (rc == 1) return e;
+    if (nf == 1) err_at(err, cr->location, "42703", "column \"%s\" does not exist", f[0]);
+    else err_at(err, cr->location, "42P01", "missing FROM-clause entry for table \"%s\"", f[nf - 2]);
     return NULL;
 }
 
@@ -328,6 +384,7 @@ static tl_expr *make_func(bindctx *bc, const fn_def *fn, const char *name, int n
     tl_expr *e = expr_new(bc->q, E_FUNC, tl_type_make(fn->ret == TL_UNKNOWN ? args[0]->type.id : fn->ret),
                           location);
     if (fn->ret == TL_UNKNOWN) e->type = args[0]->type;
+    if (fn->ret == TL_ARRAY && !strcmp(fn->name, "current_schemas")) e->type = tl_array_type(TL_OID_NAMEARRAY);
     e->fn = fn;
     e->name = name;
     e->nargs = nargs;
@@ -341,7 +398,7 @@ static tl_expr *make_func(bindctx *bc, const fn_def *fn, const char *name, int n
 static int coerce_args(bindctx *bc, const fn_def *fn, tl_expr **args, int n, tl_error *err)
 {
     for (int i = 0; i < n; i++) {
-        tl_type_id want = fn->nargs < 0 ? fn->args[0] : i < 4 ? fn->args[i] : TL_UNKNOWN;
+        tl_type_id want = fn->nargs < 0 ? fn->args[0] : i < 8 ? fn->args[i] : TL_UNKNOWN;
         tl_type_id have = args[i]->type.id;
         if (want == TL_UNKNOWN || want == have) continue;
         bool sw = want == TL_TEXT || want == TL_VARCHAR || want == TL_BPCHAR || want == TL_NAME;
@@ -496,7 +553,10 @@ static tl_expr *bind_any_all(bindctx *bc, PgQuery__AExpr *ae, const char *opn, t
     pnode *r = ae->rexpr;
     tl_type elem = tl_type_make(TL_UNKNOWN);
     bool typed = false;
-    if (r->node_case == PG_QUERY__NODE__NODE_TYPE_CAST && r->type_cast->type_name->n_array_bounds > 0) {
+    if (r->node_case == PG_QUERY__NODE__NODE_TYPE_CAST && r->type_cast->type_name->n_array_bounds > 0 &&
+        (r->type_cast->arg->node_case == PG_QUERY__NODE__NODE_A_ARRAY_EXPR ||
+         (r->type_cast->arg->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+          r->type_cast->arg->a_const->val_case == PG_QUERY__A__CONST__VAL_SVAL))) {
         PgQuery__TypeName tn = *r->type_cast->type_name;
         tn.n_array_bounds = 0;
         if (type_from_typename(bc->q, &tn, &elem, err) < 0) return NULL;
@@ -519,8 +579,24 @@ static tl_expr *bind_any_all(bindctx *bc, PgQuery__AExpr *ae, const char *opn, t
     } else {
         tl_expr *x = bind_expr(bc, r, err);
         if (!x) return NULL;
-        err_at(err, ae->location, "42809", "op ANY/ALL (array) requires array on right side");
-        return NULL;
+        if (x->type.id != TL_ARRAY) {
+            err_at(err, ae->location, "42809", "op ANY/ALL (array) requires array on right side");
+            return NULL;
+        }
+        /* an array value: compared element by element at run time */
+        tl_expr *l = bind_expr(bc, ae->lexpr, err);
+        if (!l) return NULL;
+        tl_type et = array_elem_of(x->type);
+        tl_type ct = common_type(l->type, et);
+        tl_type_id a2[2] = {ct.id, ct.id};
+        if (ct.id == TL_TYPE_COUNT || !is_cmp_op(opn) || !fn_lookup("=", 2, a2)) {
+            err_at(err, ae->location, "42883", "operator does not exist: %s %s %s", op_display(l->type, bc->q), opn,
+                   op_display(et, bc->q));
+            return NULL;
+        }
+        if (ct.id == TL_UNKNOWN) ct = tl_type_make(TL_TEXT);
+        if (!(l = coerce(bc, l, ct, err))) return NULL;
+        return array_any_expr(bc->q, opn, !any, l, x, ae->location);
     }
     tl_expr *l = bind_expr(bc, ae->lexpr, err);
     if (!l) return NULL;
@@ -737,6 +813,7 @@ static int const_double(bindctx *bc, pnode *n, double *out, tl_error *err)
 }
 
 /* An aggregate call (not a window): args, DISTINCT, FILTER, ORDER BY inside, WITHIN GROUP. */
+static tl_type array_type_for(qctx *q, tl_type elem);
 static tl_expr *bind_agg_call(bindctx *bc, PgQuery__FuncCall *fc, const agg_def *ad, const char *name, tl_error *err)
 {
     tl_expr *e = expr_new(bc->q, E_AGG, tl_type_make(TL_INT8), fc->location);
@@ -763,7 +840,23 @@ static tl_expr *bind_agg_call(bindctx *bc, PgQuery__FuncCall *fc, const agg_def 
             err_at(err, fc->location, "42883", "function %s with these arguments does not exist", name);
             return NULL;
         }
-        if (const_double(bc, fc->args[0], &e->agg_frac, err) < 0) return NULL;
+        pnode *fa = fc->args[0];
+        if (fa->node_case == PG_QUERY__NODE__NODE_TYPE_CAST && fa->type_cast->type_name->n_array_bounds > 0)
+            fa = fa->type_cast->arg;
+        if (fa->node_case == PG_QUERY__NODE__NODE_A_ARRAY_EXPR) {
+            /* percentile_cont(ARRAY[0.25, 0.5]): an array of results */
+            PgQuery__AArrayExpr *ax = fa->a_array_expr;
+            e->agg_nfracs = (int)ax->n_elements;
+            e->agg_fracs = tl_arena_alloc(&bc->q->arena, sizeof *e->agg_fracs * (ax->n_elements + 1));
+            for (size_t i = 0; i < ax->n_elements; i++)
+                if (const_double(bc, ax->elements[i], &e->agg_fracs[i], err) < 0) return NULL;
+            if (!e->agg_nfracs) {
+                err_at(err, fc->location, "0A000", "percentile of an empty array is not supported");
+                return NULL;
+            }
+        } else if (const_double(bc, fc->args[0], &e->agg_frac, err) < 0) {
+            return NULL;
+        }
         PgQuery__SortBy *sb = fc->agg_order[0]->sort_by;
         tl_expr *arg = bind_expr(bc, sb->node, err);
         if (!arg) return NULL;
@@ -781,6 +874,7 @@ static tl_expr *bind_agg_call(bindctx *bc, PgQuery__FuncCall *fc, const agg_def 
         e->args = tl_arena_alloc(&bc->q->arena, sizeof *e->args);
         e->args[0] = arg;
         e->type = agg_result_type(ad, arg->type);
+        if (e->agg_nfracs && e->type.id != TL_TYPE_COUNT) e->type = subq_array_type(e->type);
     } else {
         int want = ad->kind == A_STRING_AGG ? 2 : 1;
         if ((int)fc->n_args != want) {
@@ -814,7 +908,7 @@ static tl_expr *bind_agg_call(bindctx *bc, PgQuery__FuncCall *fc, const agg_def 
         e->type = agg_result_type(ad, e->args[0]->type);
         if (ad->kind == A_STRING_AGG && (e->args[1]->type.id != TL_TEXT)) e->type = tl_type_make(TL_TYPE_COUNT);
         if (fc->n_agg_order) {
-            if (fc->n_agg_order > 1 || ad->kind != A_STRING_AGG) {
+            if (fc->n_agg_order > 1 || (ad->kind != A_STRING_AGG && ad->kind != A_ARRAY_AGG)) {
                 err_at(err, fc->location, "0A000", "ORDER BY inside %s is not supported yet", name);
                 return NULL;
             }
@@ -824,10 +918,13 @@ static tl_expr *bind_agg_call(bindctx *bc, PgQuery__FuncCall *fc, const agg_def 
             if (k->type.id == TL_UNKNOWN && !(k = coerce(bc, k, tl_type_make(TL_TEXT), err))) return NULL;
             e->agg_order = k;
             e->agg_order_desc = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
+            e->agg_order_nulls_first = sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST ||
+                                       (e->agg_order_desc && sb->sortby_nulls != PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_LAST);
         } else if (ad->kind == A_STRING_AGG && fc->agg_distinct) {
             e->agg_order = e->args[0];
         }
     }
+    if (ad->kind == A_ARRAY_AGG && e->type.id == TL_ARRAY) e->type = array_type_for(bc->q, e->args[0]->type);
     if (e->type.id == TL_TYPE_COUNT) {
         tl_buf b;
         tl_buf_init(&b);
@@ -985,10 +1082,80 @@ static tl_expr *bind_window(bindctx *bc, PgQuery__FuncCall *fc, const char *name
     return e;
 }
 
+/* A set-returning function's arguments (bound in bc's scope) and its call. */
+static int bind_srf_call(bindctx *bc, PgQuery__FuncCall *fc, const char *name, srf_call *c, tl_error *err)
+{
+    int n = (int)fc->n_args;
+    if (n > 4 || fc->agg_star || fc->agg_distinct || fc->n_agg_order || fc->agg_filter)
+        return err_at(err, fc->location, "42883", "function %s does not exist", name);
+    tl_expr **args = tl_arena_alloc(&bc->q->arena, sizeof *args * (size_t)(n + 1));
+    for (int i = 0; i < n; i++)
+        if (!(args[i] = bind_expr(bc, fc->args[i], err))) return -1;
+    return srf_bind(bc->q, name, args, n, c, fc->location, err) < 0 ? -1 : 0;
+}
+
+/* An SRF in the target list becomes a column appended by op_project_set. */
+static tl_expr *bind_srf_target_pick(bindctx *bc, PgQuery__FuncCall *fc, const char *name, const char *field,
+                                     tl_error *err);
+static tl_expr *bind_srf_target(bindctx *bc, PgQuery__FuncCall *fc, const char *name, tl_error *err)
+{
+    return bind_srf_target_pick(bc, fc, name, NULL, err);
+}
+
+static tl_expr *bind_srf_target_pick(bindctx *bc, PgQuery__FuncCall *fc, const char *name, const char *field,
+                                     tl_error *err)
+{
+    if (!bc->allow_srf) {
+        err_at(err, fc->location, "0A000", "set-returning functions are not allowed in %s",
+               bc->allow_agg ? "this context" : "WHERE");
+        return NULL;
+    }
+    srf_call c;
+    bc->allow_srf = false; /* not nested in their own arguments */
+    int rc = bind_srf_call(bc, fc, name, &c, err);
+    bc->allow_srf = true;
+    if (rc < 0) return NULL;
+    tl_type rt = c.types[0];
+    if (c.ncols != 1) {
+        /* (f(...)).field picks one output column; f(...) alone is a record value */
+        if (field) {
+            c.pick = -1;
+            for (int k = 0; k < c.ncols; k++)
+                if (!strcmp(c.names[k], field)) c.pick = k;
+            if (c.pick < 0) {
+                err_at(err, fc->location, "42703", "column \"%s\" not found in data type record", field);
+                return NULL;
+            }
+            rt = c.types[c.pick];
+        } else {
+            rt = tl_type_make(TL_TEXT);
+            rt.oid = TL_OID_RECORD;
+            rt.typmod = (int32_t)c.types[0].id;
+        }
+    } else if (field) {
+        err_at(err, fc->location, "42809", "column notation .%s applied to type %s, which is not a composite type", field,
+               op_display(c.types[0], bc->q));
+        return NULL;
+    }
+    if (bc->nsrf == bc->capsrf) {
+        bc->capsrf = bc->capsrf ? bc->capsrf * 2 : 4;
+        srf_call *m = tl_arena_alloc(&bc->q->arena, sizeof *m * (size_t)bc->capsrf);
+        if (bc->nsrf) memcpy(m, bc->srfs, sizeof *m * (size_t)bc->nsrf);
+        bc->srfs = m;
+    }
+    bc->srfs[bc->nsrf] = c;
+    tl_expr *e = expr_new(bc->q, E_COL, rt, fc->location);
+    e->col = bc->srf_base + bc->nsrf++;
+    e->name = name;
+    return e;
+}
+
 static tl_expr *bind_func(bindctx *bc, PgQuery__FuncCall *fc, tl_error *err)
 {
     const char *name = pn_str(fc->funcname[fc->n_funcname - 1]);
-    if (fc->n_funcname == 2 && strcmp(pn_str(fc->funcname[0]), "pg_catalog") != 0) {
+    bool infoschema = fc->n_funcname == 2 && !strcmp(pn_str(fc->funcname[0]), "information_schema") &&
+                      !strcmp(name, "_pg_expandarray");
+    if (fc->n_funcname == 2 && strcmp(pn_str(fc->funcname[0]), "pg_catalog") != 0 && !infoschema) {
         err_at(err, fc->location, "42883", "function %s.%s does not exist", pn_str(fc->funcname[0]), name);
         return NULL;
     }
@@ -1009,6 +1176,7 @@ static tl_expr *bind_func(bindctx *bc, PgQuery__FuncCall *fc, tl_error *err)
         bc->in_agg = false;
         return e;
     }
+    if (srf_is(name) && (strcmp(name, "_pg_expandarray") != 0 || infoschema)) return bind_srf_target(bc, fc, name, err);
     int n = (int)fc->n_args;
     tl_expr **args = tl_arena_alloc(&bc->q->arena, sizeof *args * (size_t)(n + 1));
     tl_type_id types[8];
@@ -1032,7 +1200,7 @@ static tl_expr *bind_func(bindctx *bc, PgQuery__FuncCall *fc, tl_error *err)
             fn = fn_lookup(name, n, t2);
         }
         if (fn) {
-            for (int i = 0; i < n && i < 4; i++) {
+            for (int i = 0; i < n && i < 8; i++) {
                 tl_type_id want = fn->nargs < 0 ? fn->args[0] : fn->args[i];
                 if (want != TL_UNKNOWN && args[i]->type.id != want &&
                     !(args[i] = coerce(bc, args[i], tl_type_make(want), err)))
@@ -1188,65 +1356,78 @@ static tl_expr *bind_sqlvalue(bindctx *bc, PgQuery__SQLValueFunction *sv, tl_err
     return e;
 }
 
-/* Run an uncorrelated subquery now; its values become constants of the outer query. */
-static int run_sub(qctx *q, pnode *sel, int location, uint64_t max, tl_type *type, tl_datum **vals, uint64_t *n,
-                   int *ncols, tl_error *err)
+/* Plan a subquery with the enclosing query's scope visible through an outer frame:
+ * f->nrefs > 0 afterwards means it is correlated. */
+static int plan_sub(bindctx *bc, pnode *sel, int location, outer_frame *f, qresult *r, tl_error *err)
 {
+    qctx *q = bc->q;
     if (sel->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
         return err_at(err, location, "0A000", "this kind of subquery is not supported");
-    qresult r;
-    if (plan_select(q, sel->select_stmt, &r, err) < 0) return -1;
-    *ncols = r.ncols;
-    if (r.ncols != 1 && type) {
-        op_free(r.root);
-        return err_at(err, location, "42601", r.ncols > 1 ? "subquery has too many columns" : "subquery has too few columns");
-    }
-    if (type) *type = r.types[0];
-    uint64_t cap = 16, cnt = 0;
-    tl_datum *v = tl_arena_alloc(&q->arena, sizeof *v * cap);
-    int rc = 0;
-    for (;;) {
-        batch *b;
-        rc = r.root->next(r.root, q, &b, err);
-        if (rc <= 0) break;
-        for (uint32_t i = 0; i < b->n && cnt < max; i++) {
-            if (cnt == cap) {
-                cap *= 2;
-                tl_datum *m = tl_arena_alloc(&q->arena, sizeof *m * cap);
-                memcpy(m, v, sizeof *m * cnt);
-                v = m;
-            }
-            if (type) {
-                tl_vec_get(&b->cols[0], i, &v[cnt]);
-                if (!v[cnt].isnull && (tl_type_is_string(r.types[0].id) || r.types[0].id == TL_UNKNOWN))
-                    v[cnt].v.s.ptr = tl_arena_strndup(&q->arena, v[cnt].v.s.ptr, v[cnt].v.s.len);
-            }
-            cnt++;
-        }
-        if (cnt >= max) break;
-    }
-    op_free(r.root);
-    if (rc < 0) return -1;
-    *vals = v;
-    *n = cnt;
-    return 0;
+    memset(f, 0, sizeof *f);
+    f->up = q->outer;
+    f->bc = bc;
+    q->outer = f;
+    int rc = plan_select(q, sel->select_stmt, r, err);
+    q->outer = f->up;
+    return rc;
+}
+
+/* The array type over elem: the catalog's for enums (user_role[]), text[] if none. */
+static tl_type array_type_for(qctx *q, tl_type elem)
+{
+    tl_type t = subq_array_type(elem);
+    tl_type o;
+    if (elem.id == TL_ENUM && cat_array_of(q, elem, &o) == 0) t = o;
+    return t;
+}
+
+/* A correlated subquery: evaluated per outer row by subquery.c. extra: ANY's left side. */
+static tl_expr *make_subq(bindctx *bc, PgQuery__SubLink *sl, int kind, const outer_frame *f, tl_type rtype,
+                          tl_type ctype, tl_expr *extra)
+{
+    qctx *q = bc->q;
+    tl_type t = kind == SQ_EXPR ? rtype : kind == SQ_ARRAY ? array_type_for(q, rtype) : tl_type_make(TL_BOOL);
+    tl_expr *e = expr_new(q, E_SUBQ, t, sl->location);
+    e->nargs = f->nrefs + (extra ? 1 : 0);
+    e->args = tl_arena_alloc(&q->arena, sizeof *e->args * (size_t)e->nargs);
+    for (int i = 0; i < f->nrefs; i++) e->args[i] = f->refs[i].expr;
+    if (extra) e->args[f->nrefs] = extra;
+    e->subq = subq_new(q, sl->subselect, kind, f, rtype, ctype);
+    return e;
 }
 
 static tl_expr *bind_sublink(bindctx *bc, PgQuery__SubLink *sl, tl_error *err)
 {
     qctx *q = bc->q;
-    tl_type t;
     tl_datum *vals;
     uint64_t n;
-    int ncols;
+    outer_frame f;
+    qresult r;
     switch (sl->sub_link_type) {
     case PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK: {
-        if (run_sub(q, sl->subselect, sl->location, 1, NULL, &vals, &n, &ncols, err) < 0) return NULL;
+        if (plan_sub(bc, sl->subselect, sl->location, &f, &r, err) < 0) return NULL;
+        if (f.nrefs) {
+            op_free(r.root);
+            return make_subq(bc, sl, SQ_EXISTS, &f, tl_type_make(TL_BOOL), tl_type_make(TL_BOOL), NULL);
+        }
+        if (subq_drain(q, r.root, r.types[0], 1, false, &q->arena, NULL, &n, err) < 0) return NULL;
         tl_datum d = {.v.b = n > 0};
         return expr_const(q, tl_type_make(TL_BOOL), &d, sl->location);
     }
     case PG_QUERY__SUB_LINK_TYPE__EXPR_SUBLINK: {
-        if (run_sub(q, sl->subselect, sl->location, 2, &t, &vals, &n, &ncols, err) < 0) return NULL;
+        if (plan_sub(bc, sl->subselect, sl->location, &f, &r, err) < 0) return NULL;
+        if (r.ncols != 1) {
+            op_free(r.root);
+            err_at(err, sl->location, "42601", r.ncols > 1 ? "subquery must return only one column" : "subquery has too few columns");
+            return NULL;
+        }
+        tl_type t = r.types[0];
+        if (f.nrefs) {
+            op_free(r.root);
+            if (t.id == TL_UNKNOWN) t = tl_type_make(TL_TEXT);
+            return make_subq(bc, sl, SQ_EXPR, &f, t, t, NULL);
+        }
+        if (subq_drain(q, r.root, t, 2, true, &q->arena, &vals, &n, err) < 0) return NULL;
         if (n > 1) {
             err_at(err, -1, "21000", "more than one row returned by a subquery used as an expression");
             return NULL;
@@ -1254,6 +1435,24 @@ static tl_expr *bind_sublink(bindctx *bc, PgQuery__SubLink *sl, tl_error *err)
         tl_datum d = {.isnull = true};
         tl_expr *e = expr_const(q, t, n ? &vals[0] : &d, sl->location);
         return e;
+    }
+    case PG_QUERY__SUB_LINK_TYPE__ARRAY_SUBLINK: {
+        if (plan_sub(bc, sl->subselect, sl->location, &f, &r, err) < 0) return NULL;
+        if (r.ncols != 1) {
+            op_free(r.root);
+            err_at(err, sl->location, "42601", "subquery must return only one column");
+            return NULL;
+        }
+        tl_type t = r.types[0];
+        if (t.id == TL_UNKNOWN) t = tl_type_make(TL_TEXT);
+        if (f.nrefs) {
+            op_free(r.root);
+            return make_subq(bc, sl, SQ_ARRAY, &f, t, t, NULL);
+        }
+        if (subq_drain(q, r.root, r.types[0], UINT64_MAX, true, &q->arena, &vals, &n, err) < 0) return NULL;
+        tl_datum d;
+        subq_array_value(q, t, vals, n, &d, &q->arena);
+        return expr_const(q, array_type_for(q, t), &d, sl->location);
     }
     case PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK:
     case PG_QUERY__SUB_LINK_TYPE__ALL_SUBLINK: {
@@ -1265,14 +1464,27 @@ static tl_expr *bind_sublink(bindctx *bc, PgQuery__SubLink *sl, tl_error *err)
         }
         tl_expr *l = bind_expr(bc, sl->testexpr, err);
         if (!l) return NULL;
-        if (run_sub(q, sl->subselect, sl->location, UINT64_MAX, &t, &vals, &n, &ncols, err) < 0) return NULL;
+        if (plan_sub(bc, sl->subselect, sl->location, &f, &r, err) < 0) return NULL;
+        if (r.ncols != 1) {
+            op_free(r.root);
+            err_at(err, sl->location, "42601", r.ncols > 1 ? "subquery has too many columns" : "subquery has too few columns");
+            return NULL;
+        }
+        tl_type t = r.types[0];
         tl_type ct = common_type(l->type, t);
         if (ct.id == TL_TYPE_COUNT) {
+            op_free(r.root);
             err_at(err, sl->location, "42883", "operator does not exist: %s = %s", op_display(l->type, q),
                    op_display(t, q));
             return NULL;
         }
         if (ct.id == TL_UNKNOWN) ct = tl_type_make(TL_TEXT);
+        if (f.nrefs) {
+            op_free(r.root);
+            if (!(l = coerce(bc, l, ct, err))) return NULL;
+            return make_subq(bc, sl, any ? SQ_ANY : SQ_ALL, &f, t, ct, l);
+        }
+        if (subq_drain(q, r.root, t, UINT64_MAX, true, &q->arena, &vals, &n, err) < 0) return NULL;
         tl_expr *e = expr_new(q, E_IN, tl_type_make(TL_BOOL), sl->location);
         e->negated = !any;
         e->nargs = (int)n + 1;
@@ -1290,6 +1502,73 @@ static tl_expr *bind_sublink(bindctx *bc, PgQuery__SubLink *sl, tl_error *err)
     }
 }
 
+/* COLLATE: tally compares strings bytewise, which is the "C" collation; the database's
+ * default collation is accepted as the same (the oracle runs in C.UTF-8). */
+static tl_expr *bind_collate(bindctx *bc, PgQuery__CollateClause *cc, tl_error *err)
+{
+    tl_expr *a = bind_expr(bc, cc->arg, err);
+    if (!a) return NULL;
+    const char *schema = cc->n_collname > 1 ? pn_str(cc->collname[0]) : NULL;
+    const char *name = cc->n_collname ? pn_str(cc->collname[cc->n_collname - 1]) : "";
+    bool ok = (!schema || !strcmp(schema, "pg_catalog")) &&
+              (!strcmp(name, "default") || !strcmp(name, "C") || !strcmp(name, "POSIX") || !strcmp(name, "ucs_basic") ||
+               !strcmp(name, "C.UTF-8") || !strcmp(name, "C.utf8"));
+    if (!ok) {
+        err_at(err, cc->location, "42704", "collation \"%s\" for encoding \"UTF8\" does not exist", name);
+        return NULL;
+    }
+    if (a->type.id == TL_UNKNOWN && !(a = coerce(bc, a, tl_type_make(TL_TEXT), err))) return NULL;
+    if (!tl_type_is_string(a->type.id) || a->type.id == TL_JSON || a->type.id == TL_JSONB) {
+        err_at(err, cc->location, "42804", "collations are not supported by type %s", op_display(a->type, bc->q));
+        return NULL;
+    }
+    return a;
+}
+
+/* arr[i] (and arr[i][j] on a one-dimensional array: NULL, as PostgreSQL). */
+static tl_expr *bind_indirection(bindctx *bc, PgQuery__AIndirection *ai, tl_error *err)
+{
+    /* (srf(...)).field in a target list: the SRF's column */
+    if (ai->arg->node_case == PG_QUERY__NODE__NODE_FUNC_CALL && ai->n_indirection == 1 &&
+        ai->indirection[0]->node_case == PG_QUERY__NODE__NODE_STRING) {
+        PgQuery__FuncCall *fc = ai->arg->func_call;
+        const char *fname = pn_str(fc->funcname[fc->n_funcname - 1]);
+        if (srf_is(fname)) return bind_srf_target_pick(bc, fc, fname, pn_str(ai->indirection[0]), err);
+    }
+    tl_expr *a = bind_expr(bc, ai->arg, err);
+    if (!a) return NULL;
+    for (size_t i = 0; i < ai->n_indirection; i++) {
+        pnode *ind = ai->indirection[i];
+        if (ind->node_case == PG_QUERY__NODE__NODE_STRING && a->type.oid == TL_OID_RECORD) {
+            if (!(a = record_field_expr(bc->q, a, pn_str(ind), a->location, err))) return NULL;
+            continue;
+        }
+        if (ind->node_case != PG_QUERY__NODE__NODE_A_INDICES) {
+            err_at(err, a->location, "0A000", "field selection is not supported yet");
+            return NULL;
+        }
+        PgQuery__AIndices *ix = ind->a_indices;
+        if (a->type.id != TL_ARRAY) {
+            err_at(err, a->location, "42804", "cannot subscript type %s because it does not support subscripting",
+                   op_display(a->type, bc->q));
+            return NULL;
+        }
+        if (ix->is_slice || !ix->uidx) {
+            err_at(err, a->location, "0A000", "array slices are not supported yet");
+            return NULL;
+        }
+        if (i > 0) {
+            tl_datum null = {.isnull = true};
+            return expr_const(bc->q, a->type, &null, a->location);
+        }
+        tl_expr *k = bind_expr(bc, ix->uidx, err);
+        if (!k) return NULL;
+        if (!(k = coerce(bc, k, tl_type_make(TL_INT4), err))) return NULL;
+        a = array_subscript_expr(bc->q, a, k, a->location);
+    }
+    return a;
+}
+
 static tl_expr *bind_expr(bindctx *bc, pnode *n, tl_error *err)
 {
     if (!n) {
@@ -1298,7 +1577,7 @@ static tl_expr *bind_expr(bindctx *bc, pnode *n, tl_error *err)
     }
     switch (n->node_case) {
     case PG_QUERY__NODE__NODE_COLUMN_REF:
-        if (!bc->sc || bc->sc->nrels == 0) {
+        if ((!bc->sc || bc->sc->nrels == 0) && !bc->q->outer) {
             const char *f = pn_str(n->column_ref->fields[0]);
             err_at(err, n->column_ref->location, "42703", "column \"%s\" does not exist", f ? f : "*");
             return NULL;
@@ -1348,6 +1627,10 @@ static tl_expr *bind_expr(bindctx *bc, pnode *n, tl_error *err)
         return param_expr(bc->q, n->param_ref->number, n->param_ref->location, err);
     case PG_QUERY__NODE__NODE_SUB_LINK:
         return bind_sublink(bc, n->sub_link, err);
+    case PG_QUERY__NODE__NODE_COLLATE_CLAUSE:
+        return bind_collate(bc, n->collate_clause, err);
+    case PG_QUERY__NODE__NODE_A_INDIRECTION:
+        return bind_indirection(bc, n->a_indirection, err);
     case PG_QUERY__NODE__NODE_MIN_MAX_EXPR: {
         PgQuery__MinMaxExpr *mm = n->min_max_expr;
         tl_expr *e = expr_new(bc->q, E_MINMAX, tl_type_make(TL_UNKNOWN), mm->location);
@@ -1518,6 +1801,13 @@ typedef struct target {
     const char *name;
 } target;
 
+static bool nsort_has_win(const target *tl, int nt)
+{
+    for (int i = 0; i < nt; i++)
+        if (has_win(tl[i].e)) return true;
+    return false;
+}
+
 static const char *expr_colname(const tl_expr *e)
 {
     if (e->kind == E_COL || e->kind == E_FUNC || e->kind == E_AGG) return e->name ? e->name : "?column?";
@@ -1546,11 +1836,20 @@ const char *target_name(qctx *q, PgQuery__ResTarget *rt, const tl_expr *e)
         }
         v = inner;
     }
+    /* as PostgreSQL's FigureColname: a field selection names the field; a subscript or
+     * COLLATE names like its argument */
+    if (v && v->node_case == PG_QUERY__NODE__NODE_A_INDIRECTION && v->a_indirection->n_indirection &&
+        v->a_indirection->indirection[v->a_indirection->n_indirection - 1]->node_case == PG_QUERY__NODE__NODE_STRING)
+        return pn_str(v->a_indirection->indirection[v->a_indirection->n_indirection - 1]);
+    while (v && (v->node_case == PG_QUERY__NODE__NODE_A_INDIRECTION || v->node_case == PG_QUERY__NODE__NODE_COLLATE_CLAUSE))
+        v = v->node_case == PG_QUERY__NODE__NODE_A_INDIRECTION ? v->a_indirection->arg : v->collate_clause->arg;
     if (v && v->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
         PgQuery__ColumnRef *cr = v->column_ref;
         const char *n = pn_str(cr->fields[cr->n_fields - 1]);
         if (n) return n;
     }
+    if (v && v->node_case == PG_QUERY__NODE__NODE_SUB_LINK && v->sub_link->sub_link_type == PG_QUERY__SUB_LINK_TYPE__ARRAY_SUBLINK)
+        return "array";
     if (v && v->node_case == PG_QUERY__NODE__NODE_FUNC_CALL) {
         PgQuery__FuncCall *fc = v->func_call;
         return pn_str(fc->funcname[fc->n_funcname - 1]);
@@ -1584,10 +1883,10 @@ static int expand_star(bindctx *bc, PgQuery__ColumnRef *cr, target **tl, int *nt
         return err_at(err, cr->location, "42601", "SELECT * with no tables specified is not valid");
     for (int i = 0; i < sc->nrels; i++) {
         scope_rel *sr = &sc->rels[i];
-        if (rel && strcmp(sr->alias, rel) != 0) continue;
+        if (sr->shadowed || (rel && strcmp(sr->alias, rel) != 0)) continue;
         any = true;
         for (int a = 0; a < sr->ncols; a++) {
-            if (!rel && sr->hidden[a]) continue;
+            if ((!rel || sr->is_alias) && sr->hidden[a]) continue;
             if (*nt == *cap) {
                 *cap *= 2;
                 target *n2 = tl_arena_alloc(&bc->q->arena, sizeof *n2 * (size_t)*cap);
@@ -1634,6 +1933,7 @@ struct fromitem {
     int jointype;
     pnode *quals;
     tl_expr *extra_on; /* USING / NATURAL equalities, WHERE conjuncts of comma joins */
+    tl_expr *pushed;   /* relation: WHERE conjuncts on it alone, filtered in its scan */
     int location;
 };
 
@@ -1703,6 +2003,39 @@ static int add_sub(qctx *q, scope *sc, const char *alias, PgQuery__Alias *al, qr
     return 0;
 }
 
+/* A set-returning function in FROM: rows computed now from constant arguments (or a
+ * correlated subquery's outer values). */
+static int add_range_function(qctx *q, scope *sc, PgQuery__RangeFunction *rf, tl_error *err)
+{
+    if (rf->is_rowsfrom || rf->n_functions != 1 || rf->n_coldeflist)
+        return err_at(err, -1, "0A000", "ROWS FROM and column definition lists are not supported yet");
+    pnode *item = rf->functions[0];
+    pnode *call = item->node_case == PG_QUERY__NODE__NODE_LIST && item->list->n_items ? item->list->items[0] : item;
+    if (call->node_case != PG_QUERY__NODE__NODE_FUNC_CALL)
+        return err_at(err, -1, "0A000", "this kind of function in FROM is not supported yet");
+    PgQuery__FuncCall *fc = call->func_call;
+    const char *name = pn_str(fc->funcname[fc->n_funcname - 1]);
+    const char *schema = fc->n_funcname == 2 ? pn_str(fc->funcname[0]) : NULL;
+    if (!srf_is(name) || (schema && strcmp(schema, "pg_catalog") && strcmp(schema, "information_schema")) ||
+        (!strcmp(name, "_pg_expandarray") && !(schema && !strcmp(schema, "information_schema")))) {
+        if (fn_lookup_name(name) || agg_lookup(name))
+            return err_at(err, fc->location, "0A000", "function %s in FROM is not supported yet", name);
+        return err_at(err, fc->location, "42883", "function %s does not exist", name);
+    }
+    scope empty = {0};
+    bindctx nb = {.q = q, .sc = &empty};
+    srf_call c;
+    if (bind_srf_call(&nb, fc, name, &c, err) < 0) return -1;
+    op *o = srf_from_op(q, &c, rf->ordinality, err);
+    if (!o) return -1;
+    qresult r = {.root = o, .ncols = o->ncols, .types = o->types};
+    r.desc = tl_arena_zalloc(&q->arena, sizeof *r.desc * (size_t)(o->ncols + 1));
+    const char *alias = rf->alias && rf->alias->aliasname ? rf->alias->aliasname : name;
+    for (int i = 0; i < c.ncols; i++) r.desc[i].name = c.ncols == 1 ? alias : c.names[i];
+    if (rf->ordinality) r.desc[c.ncols].name = "ordinality";
+    return add_sub(q, sc, alias, rf->alias, &r, fc->location, err);
+}
+
 /* 1 = not a CTE name, 0 = added, -1 = error. */
 static int add_cte_ref(qctx *q, scope *sc, PgQuery__RangeVar *rv, tl_error *err)
 {
@@ -1737,7 +2070,6 @@ static tl_expr *make_bool2(qctx *q, ekind k, tl_expr *a, tl_expr *b)
     return e;
 }
 
-static void span_of(const fromitem *fi, const scope *sc, int *lo, int *hi);
 static tl_expr *bind_binop(bindctx *bc, const char *opn, tl_expr *l, tl_expr *r, int location, tl_error *err);
 
 /* USING (cols) / NATURAL: equality conditions, and the right side's columns hidden from
@@ -1793,6 +2125,50 @@ static int bind_using(qctx *q, scope *sc, fromitem *fi, PgQuery__JoinExpr *je, t
     return 0;
 }
 
+/* (a JOIN b) AS j: the join's columns under one name; a and b are no longer visible. */
+static int alias_join(qctx *q, scope *sc, fromitem *fi, PgQuery__Alias *al, tl_error *err)
+{
+    int lo, hi;
+    span_of(fi, sc, &lo, &hi);
+    if (sc->nrels == (int)TL_ARRAY_LEN(sc->rels)) return err_at(err, -1, "54000", "too many tables in FROM");
+    for (int i = 0; i < sc->nrels; i++) {
+        if (!strcmp(sc->rels[i].alias, al->aliasname) && !(sc->rels[i].base >= lo && sc->rels[i].base < hi))
+            return err_at(err, -1, "42712", "table name \"%s\" specified more than once", al->aliasname);
+    }
+    int ncols = hi - lo;
+    if ((int)al->n_colnames > ncols)
+        return err_at(err, -1, "42P10", "table \"%s\" has %d columns available but %d columns specified", al->aliasname,
+                      ncols, (int)al->n_colnames);
+    scope_rel *sr = &sc->rels[sc->nrels];
+    memset(sr, 0, sizeof *sr);
+    size_t n = (size_t)(ncols ? ncols : 1);
+    sr->names = tl_arena_zalloc(&q->arena, sizeof *sr->names * n);
+    sr->types = tl_arena_zalloc(&q->arena, sizeof *sr->types * n);
+    sr->src_table = tl_arena_zalloc(&q->arena, sizeof *sr->src_table * n);
+    sr->src_attnum = tl_arena_zalloc(&q->arena, sizeof *sr->src_attnum * n);
+    sr->hidden = tl_arena_zalloc(&q->arena, sizeof *sr->hidden * n);
+    for (int i = 0; i < sc->nrels; i++) {
+        scope_rel *in = &sc->rels[i];
+        if (in->shadowed || in->base < lo || in->base >= hi) continue;
+        for (int c = 0; c < in->ncols; c++) {
+            int at = in->base + c - lo;
+            sr->names[at] = in->names[c];
+            sr->types[at] = in->types[c];
+            sr->src_table[at] = in->src_table[c];
+            sr->src_attnum[at] = in->src_attnum[c];
+            sr->hidden[at] = in->hidden[c];
+        }
+        in->shadowed = true;
+    }
+    for (size_t c = 0; c < al->n_colnames; c++) sr->names[c] = pn_str(al->colnames[c]);
+    sr->alias = al->aliasname;
+    sr->base = lo;
+    sr->ncols = ncols;
+    sr->is_alias = true;
+    sc->nrels++;
+    return 0;
+}
+
 static fromitem *bind_from(qctx *q, scope *sc, pnode *n, tl_error *err)
 {
     fromitem *fi = tl_arena_zalloc(&q->arena, sizeof *fi);
@@ -1830,17 +2206,19 @@ static fromitem *bind_from(qctx *q, scope *sc, pnode *n, tl_error *err)
         if (!(fi->l = bind_from(q, sc, je->larg, err))) return NULL;
         if (!(fi->r = bind_from(q, sc, je->rarg, err))) return NULL;
         fi->jointype = je->jointype;
-        if (je->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER && je->jointype != PG_QUERY__JOIN_TYPE__JOIN_LEFT &&
-            je->jointype != PG_QUERY__JOIN_TYPE__JOIN_RIGHT) {
-            err_at(err, -1, "0A000", "FULL joins are not supported yet");
+        if (je->jointype == PG_QUERY__JOIN_TYPE__JOIN_FULL && (je->is_natural || je->n_using_clause)) {
+            err_at(err, -1, "0A000", "FULL JOIN with USING or NATURAL is not supported yet");
             return NULL;
         }
         fi->quals = je->quals;
         if ((je->is_natural || je->n_using_clause) && bind_using(q, sc, fi, je, err) < 0) return NULL;
-        if (je->alias && je->alias->aliasname) {
-            err_at(err, -1, "0A000", "aliases on JOIN are not supported yet");
-            return NULL;
-        }
+        if (je->alias && je->alias->aliasname && alias_join(q, sc, fi, je->alias, err) < 0) return NULL;
+        return fi;
+    }
+    if (n->node_case == PG_QUERY__NODE__NODE_RANGE_FUNCTION) {
+        if (add_range_function(q, sc, n->range_function, err) < 0) return NULL;
+        fi->kind = 0;
+        fi->rel = sc->nrels - 1;
         return fi;
     }
     err_at(err, -1, "0A000", "this kind of FROM item is not supported yet");
@@ -1911,11 +2289,15 @@ static op *build_from(qctx *q, scope *sc, fromitem *fi, bool *need, const tl_tab
 {
     if (fi->kind == 0) {
         scope_rel *sr = &sc->rels[fi->rel];
+        if (fi->pushed) {
+            mark_cols(fi->pushed, need); /* WHERE no longer holds it: its columns must still be read */
+            pushed = make_bool2(q, E_AND, pushed, shift_cols(q, fi->pushed, -sr->base));
+        }
         if (sr->sub) {
             op *o = sr->sub;
             pending_take(q, o);
             sr->sub = NULL;
-            if (pushed) o = op_filter(q, o, shift_cols(q, pushed, -sr->base));
+            if (pushed) o = op_filter(q, o, pushed);
             return o;
         }
         return acl_scan(q, sr->rel, &snaps[fi->rel], need + sr->base, pushed); /* org scoping */
@@ -2040,10 +2422,22 @@ static tl_expr *resolve_order_target(qctx *q, bindctx *bc, pnode *node, target *
 /* Attach a WHERE conjunct to the lowest inner join whose two sides it spans. */
 static bool attach_conj(qctx *q, scope *sc, fromitem *fi, tl_expr *e)
 {
-    if (fi->kind != 1 || fi->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER || has_win(e) || has_agg(e)) return false;
+    if (has_win(e) || has_agg(e)) return false;
+    if (fi->kind == 0) {
+        /* a condition on one relation runs in its scan, before any join: storage
+         * predicates and zone maps apply, and joins see fewer rows */
+        fi->pushed = make_bool2(q, E_AND, fi->pushed, e);
+        return true;
+    }
     int llo, lhi, rlo, rhi;
     span_of(fi->l, sc, &llo, &lhi);
     span_of(fi->r, sc, &rlo, &rhi);
+    /* WHERE over an outer join may filter its preserved side early, never the other */
+    if (fi->jointype == PG_QUERY__JOIN_TYPE__JOIN_LEFT)
+        return cols_within(e, llo, lhi) && attach_conj(q, sc, fi->l, e);
+    if (fi->jointype == PG_QUERY__JOIN_TYPE__JOIN_RIGHT)
+        return cols_within(e, rlo, rhi) && attach_conj(q, sc, fi->r, e);
+    if (fi->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER) return false;
     if (cols_within(e, llo, lhi)) return attach_conj(q, sc, fi->l, e);
     if (cols_within(e, rlo, rhi)) return attach_conj(q, sc, fi->r, e);
     int lo = llo < rlo ? llo : rlo, hi = lhi > rhi ? lhi : rhi;
@@ -2202,11 +2596,92 @@ static int plan_setop(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *
     return 0;
 }
 
+/* VALUES (...), (...): rows computed now (constants, or a correlated subquery's outer
+ * values); columns typed as UNION would type them; ORDER BY by position or columnN. */
+static int plan_values(qctx *q, PgQuery__SelectStmt *st, qresult *res, bool keep_unknown, tl_error *err)
+{
+    int nrows = (int)st->n_values_lists;
+    int ncols = -1;
+    scope empty = {0};
+    bindctx nb = {.q = q, .sc = &empty};
+    tl_expr ***rows = tl_arena_alloc(&q->arena, sizeof *rows * (size_t)nrows);
+    for (int r = 0; r < nrows; r++) {
+        PgQuery__List *l = st->values_lists[r]->list;
+        if (ncols < 0) ncols = (int)l->n_items;
+        if ((int)l->n_items != ncols)
+            return err_at(err, -1, "42601", "VALUES lists must all be the same length");
+        rows[r] = tl_arena_alloc(&q->arena, sizeof **rows * (size_t)(ncols + 1));
+        for (int c = 0; c < ncols; c++)
+            if (!(rows[r][c] = bind_expr(&nb, l->items[c], err))) return -1;
+    }
+    tl_type *types = tl_arena_alloc(&q->arena, sizeof *types * (size_t)(ncols + 1));
+    for (int c = 0; c < ncols; c++) {
+        tl_type t = tl_type_make(TL_UNKNOWN);
+        for (int r = 0; r < nrows; r++) {
+            tl_type m = merge_type(t, rows[r][c]->type);
+            if (m.id == TL_TYPE_COUNT)
+                return err_at(err, rows[r][c]->location, "42804", "VALUES types %s and %s cannot be matched",
+                              op_display(t, q), op_display(rows[r][c]->type, q));
+            t = m;
+        }
+        if (t.id == TL_UNKNOWN && !keep_unknown) t = tl_type_make(TL_TEXT);
+        types[c] = t;
+        for (int r = 0; r < nrows; r++)
+            if (t.id != TL_UNKNOWN && !(rows[r][c] = coerce(&nb, rows[r][c], t, err))) return -1;
+    }
+    op *root = values_rows_op(q, ncols, types, nrows, rows, err);
+    if (!root) return -1;
+    int nsort = (int)st->n_sort_clause;
+    sort_key *keys = tl_arena_zalloc(&q->arena, sizeof *keys * (size_t)(nsort + 1));
+    for (int i = 0; i < nsort; i++) {
+        PgQuery__SortBy *sb = st->sort_clause[i]->sort_by;
+        int col = -1;
+        pnode *k = sb->node;
+        if (k->node_case == PG_QUERY__NODE__NODE_A_CONST && k->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL)
+            col = k->a_const->ival->ival - 1;
+        else if (k->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && k->column_ref->n_fields == 1) {
+            const char *nm = pn_str(k->column_ref->fields[0]);
+            if (nm && !strncmp(nm, "column", 6)) col = atoi(nm + 6) - 1;
+        }
+        if (col < 0 || col >= ncols) {
+            op_free(root);
+            return err_at(err, sb->location, "0A000", "ORDER BY on VALUES supports only column positions and names");
+        }
+        keys[i].col = col;
+        keys[i].desc = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
+        keys[i].nulls_first = sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST ||
+                              (keys[i].desc && sb->sortby_nulls != PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_LAST);
+    }
+    int64_t limit = -1, offset = 0;
+    if (st->limit_count && !(st->limit_count->node_case == PG_QUERY__NODE__NODE_A_CONST && st->limit_count->a_const->isnull) &&
+        const_int(q, &nb, st->limit_count, &limit, "LIMIT", err) < 0) {
+        op_free(root);
+        return -1;
+    }
+    if (st->limit_offset && const_int(q, &nb, st->limit_offset, &offset, "OFFSET", err) < 0) {
+        op_free(root);
+        return -1;
+    }
+    if (nsort) root = op_sort(q, root, nsort, keys, limit >= 0 ? limit + offset : -1);
+    if (limit >= 0 || offset > 0) root = op_limit(q, root, offset < 0 ? 0 : offset, limit);
+    res->root = root;
+    res->ncols = ncols;
+    res->types = types;
+    res->desc = tl_arena_zalloc(&q->arena, sizeof *res->desc * (size_t)(ncols + 1));
+    for (int c = 0; c < ncols; c++) {
+        res->desc[c].name = tl_arena_printf(&q->arena, "column%d", c + 1);
+        res->desc[c].type_oid = tl_type_oid(types[c]);
+        res->desc[c].typlen = types[c].id == TL_ENUM ? 4 : tl_type_len(types[c].id);
+        res->desc[c].typmod = types[c].typmod;
+    }
+    return 0;
+}
+
 static int plan_simple(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error *err)
 {
     bool keep_unknown = q->keep_unknown; /* a set operation's branch: outputs stay untyped */
     q->keep_unknown = false;
-    if (st->n_values_lists) return err_at(err, -1, "0A000", "VALUES lists are not supported yet");
+    if (st->n_values_lists) return plan_values(q, st, res, keep_unknown, err);
     if (st->into_clause) return err_at(err, -1, "0A000", "SELECT INTO is not supported");
     if (st->n_locking_clause) return err_at(err, -1, "0A000", "FOR UPDATE/SHARE is not supported");
     bool distinct_on = st->n_distinct_clause && st->distinct_clause[0] != NULL &&
@@ -2265,6 +2740,8 @@ static int plan_simple(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error 
     target *tl = tl_arena_alloc(&q->arena, sizeof *tl * (size_t)cap);
     bc.allow_agg = true;
     bc.allow_win = true;
+    bc.allow_srf = true;
+    bc.srf_base = sc->ncols;
     for (size_t i = 0; i < st->n_target_list; i++) {
         PgQuery__ResTarget *rt = st->target_list[i]->res_target;
         if (rt->val->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
@@ -2288,6 +2765,7 @@ static int plan_simple(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error 
         nt++;
     }
 
+    bc.allow_srf = false;
     /* GROUP BY: a name matches an input column first, then an output alias (PostgreSQL). */
     groupctx g = {0};
     g.ngroups = (int)st->n_group_clause;
@@ -2391,10 +2869,15 @@ static int plan_simple(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error 
         sortexpr = donexpr;
     }
 
+    if (bc.nsrf && (grouped || nsort_has_win(tl, nt)))
+        return err_at(err, bc.srfs[0].args && bc.srfs[0].nargs ? bc.srfs[0].args[0]->location : -1, "0A000",
+                      "set-returning functions in grouped or windowed queries are not supported yet");
     /* Which input columns are read. */
-    bool *need = tl_arena_zalloc(&q->arena, (size_t)sc->ncols + 1);
+    bool *need = tl_arena_zalloc(&q->arena, (size_t)sc->ncols + (size_t)bc.nsrf + 1);
     mark_cols(where, need);
     for (int i = 0; i < nt; i++) mark_cols(tl[i].e, need);
+    for (int k = 0; k < bc.nsrf; k++) /* op_project_set evaluates these below the targets */
+        for (int a = 0; a < bc.srfs[k].nargs; a++) mark_cols(bc.srfs[k].args[a], need);
     for (int i = 0; i < g.ngroups; i++) mark_cols(g.groups[i], need);
     mark_cols(having, need);
     for (int i = 0; i < nsort; i++) mark_cols(sortexpr[i], need);
@@ -2447,6 +2930,7 @@ static int plan_simple(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error 
         if (!root) return -1;
         if (!single && where) root = op_filter(q, root, where);
     }
+    if (bc.nsrf) root = op_project_set(q, root, bc.nsrf, bc.srfs);
     if (grouped) {
         root = op_hashagg(q, root, g.ngroups, g.groups, g.naggs, g.aggs);
         if (having) root = op_filter(q, root, having);

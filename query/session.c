@@ -391,6 +391,9 @@ int64_t q_clock_now(const tl_qsession *s)
 
 tl_rel *q_materialize(qctx *q, tl_rel *r, tl_error *err)
 {
+    /* once per statement: correlated subqueries re-plan per outer row */
+    for (int i = 0; i < q->nmat; i++)
+        if (q->mat_src[i] == r) return q->mat_copy[i];
     tl_type *types = tl_arena_alloc(&q->arena, sizeof *types * (size_t)(r->natts + 1));
     for (int i = 0; i < r->natts; i++) types[i] = r->atts[i].type;
     tl_table *t = tl_table_new(r->natts, types, -1);
@@ -405,10 +408,15 @@ tl_rel *q_materialize(qctx *q, tl_rel *r, tl_error *err)
     catfn_set_session(NULL);
     if (rc < 0) return NULL;
     tl_table_publish(t);
-    tl_rel *copy = tl_arena_alloc(&q->arena, sizeof *copy);
+    /* malloc'd, not in the arena: a subquery's run plans in a scratch arena */
+    tl_rel *copy = tl_xmalloc(sizeof *copy);
     *copy = *r;
     copy->data = t;
     copy->materialize = NULL;
+    q->mat_src = tl_xrealloc(q->mat_src, sizeof *q->mat_src * (size_t)(q->nmat + 1));
+    q->mat_copy = tl_xrealloc(q->mat_copy, sizeof *q->mat_copy * (size_t)(q->nmat + 1));
+    q->mat_src[q->nmat] = r;
+    q->mat_copy[q->nmat++] = copy;
     return copy;
 }
 
@@ -417,6 +425,11 @@ void q_free_temps(qctx *q)
     for (int i = 0; i < q->ntemps; i++) tl_table_free(q->temps[i]);
     free(q->temps);
     q->temps = NULL;
+    for (int i = 0; i < q->nmat; i++) free(q->mat_copy[i]);
+    free(q->mat_src);
+    free(q->mat_copy);
+    q->mat_src = q->mat_copy = NULL;
+    q->nmat = 0;
     q->ntemps = q->captemps = 0;
 }
 

@@ -37,6 +37,7 @@ op *op_append(qctx *q, op *l, op *r)
 {
     append_op *a = tl_xcalloc(1, sizeof *a);
     op_init(&a->base, l->ncols, l->types, q);
+    op_label(&a->base, "Append", l, r);
     a->base.next = append_next;
     a->base.close = append_close;
     a->l = l;
@@ -197,6 +198,7 @@ op *op_setop(qctx *q, op *l, op *r, bool intersect, bool all)
 {
     setop_op *s = tl_xcalloc(1, sizeof *s);
     op_init(&s->base, l->ncols, l->types, q);
+    op_label(&s->base, intersect ? "HashSetOp Intersect" : "HashSetOp Except", l, r);
     s->base.next = setop_next;
     s->base.close = setop_close;
     s->l = l;
@@ -290,6 +292,7 @@ op *op_unique(qctx *q, op *child, int nkeys, const sort_key *keys)
 {
     unique_op *u = tl_xcalloc(1, sizeof *u);
     op_init(&u->base, child->ncols, child->types, q);
+    op_label(&u->base, "Unique", child, NULL);
     u->base.next = unique_next;
     u->base.close = unique_close;
     u->child = child;

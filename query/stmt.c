@@ -530,6 +530,10 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
         tag = tagbuf;
         break;
     }
+    case PG_QUERY__NODE__NODE_EXPLAIN_STMT:
+        rc = exec_explain(q, stmt->explain_stmt, sink, err);
+        tag = "EXPLAIN";
+        break;
     case PG_QUERY__NODE__NODE_INSERT_STMT: {
         uint64_t rows = 0;
         rc = exec_insert(q, stmt->insert_stmt, &rows, err);

@@ -368,6 +368,7 @@ op *op_window(qctx *q, op *child, const win_spec *ws, int nfn, tl_expr **fns)
     for (int c = 0; c < w->cin; c++) otypes[c] = child->types[c];
     for (int f = 0; f < nfn; f++) otypes[w->cin + f] = fns[f]->type;
     op_init(&w->base, w->cin + nfn, otypes, q);
+    op_label(&w->base, "WindowAgg", child, NULL);
     w->base.next = window_next;
     w->base.close = window_close;
     tl_arena_init(&w->keep);

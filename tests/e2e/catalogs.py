@@ -17,16 +17,25 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import Tap, connect, run, compare  # noqa: E402
 
 # Errors that name a general SQL feature the SQL engine does not have yet.
-MISSING_FEATURE = ("operator does not exist: name !~", "operator does not exist: text !~",
-                   "operator does not exist: name ~", "operator does not exist: text ~",
-                   "not supported yet", "is not supported", "does not exist: pg_catalog.~",
-                   "set-returning",
-                   # correlated subqueries (\\dT): the SQL engine binds only uncorrelated ones so far
-                   "missing FROM-clause entry for table \"t\"")
+MISSING_FEATURE = ("not supported yet", "is not supported")
 
 USER = "c.relnamespace = 'public'::regnamespace"
 
+# pgjdbc's getPrimaryKeys, as Metabase's sync sends it (shared/clients/captured/metabase.sql)
+PGJDBC_PKEYS = ("SELECT        result.TABLE_CAT,        result.TABLE_SCHEM,        result.TABLE_NAME,        "
+                "result.COLUMN_NAME,        result.KEY_SEQ,        result.PK_NAME FROM      (SELECT NULL AS TABLE_CAT, "
+                "n.nspname AS TABLE_SCHEM,   ct.relname AS TABLE_NAME, a.attname AS COLUMN_NAME,   "
+                "(information_schema._pg_expandarray(i.indkey)).n AS KEY_SEQ, ci.relname AS PK_NAME,   "
+                "information_schema._pg_expandarray(i.indkey) AS KEYS, a.attnum AS A_ATTNUM FROM pg_catalog.pg_class ct   "
+                "JOIN pg_catalog.pg_attribute a ON (ct.oid = a.attrelid)   JOIN pg_catalog.pg_namespace n ON "
+                "(ct.relnamespace = n.oid)   JOIN pg_catalog.pg_index i ON ( a.attrelid = i.indrelid)   "
+                "JOIN pg_catalog.pg_class ci ON (ci.oid = i.indexrelid) WHERE true  AND n.nspname = 'public' AND "
+                "ct.relname = '%s' AND i.indisprimary  ) result where  result.A_ATTNUM = (result.KEYS).x  "
+                "ORDER BY result.table_name, result.pk_name, result.key_seq")
+
 QUERIES = [
+    ("pgjdbc getPrimaryKeys (Metabase sync): dim_users", True, PGJDBC_PKEYS % "dim_users"),
+    ("pgjdbc getPrimaryKeys (Metabase sync): fact_kpi_events", True, PGJDBC_PKEYS % "fact_kpi_events"),
     ("pg_class: user relations", True,
      "SELECT relname, relkind, relnatts, relhasindex, relpersistence, relam <> 0 AS has_am "
      "FROM pg_catalog.pg_class c WHERE " + USER + " ORDER BY relname"),
@@ -128,8 +137,12 @@ META = [
     (r"\dt", []), (r"\dt+", [5, 6, 7]),  # persistence/access method/size differ by design
     (r"\dn", []), (r"\di", []), (r"\dv", []), (r"\dm", []), (r"\dT", []),
     (r"\d dim_users", []), (r"\d fact_scenario_attempts", []), (r"\d+ dim_orgs", []),
-    (r"\df", []), (r"\du", []),
+    (r"\d fact_kpi_events", []), (r"\df", []), (r"\du", []),
 ]
+# Lines left out of a meta-command's comparison, with the reason: reporting.sql and
+# reporting_pg.sql differ, by design, in date_key's generation expression (see the
+# header of reporting.sql), so its Default cell cannot agree.
+SKIP_LINES = {r"\d fact_scenario_attempts": ("date_key|",)}
 
 
 def psql(port, cmd):
@@ -169,6 +182,9 @@ def main():
             print("not ok %d - %s # TODO needs a general SQL feature: %s" % (tap.n, name, err1.strip().splitlines()[0]))
             continue
         l1, l2 = drop_cols(out1, cols), drop_cols(out2, cols)
+        skip = SKIP_LINES.get(cmd, ())
+        l1 = [l for l in l1 if not l.startswith(skip)] if skip else l1
+        l2 = [l for l in l2 if not l.startswith(skip)] if skip else l2
         diag = "tally (rc %d): %s\nPostgreSQL (rc %d): %s" % (rc1, "\n".join(l1[:15]) + err1, rc2, "\n".join(l2[:15]) + err2)
         tap.check(name, rc1 == 0 and rc2 == 0 and l1 == l2, diag)
     # \l: the line of our database (PostgreSQL also lists its template databases)

@@ -144,7 +144,7 @@ def _sort_key(row, oids):
 
 
 def _fmt(row):
-    return "(" + ", ".join("NULL" if v is None else v for v in row) + ")"
+    return "(" + ", ".join("NULL" if v is None else str(v) for v in row) + ")"
 
 
 def compare(got, want, ordered, order_cols=None):

@@ -761,3 +761,238 @@ select distinct on (user_id) user_id, score from fact_scenario_attempts order by
 -- name: percentile fraction out of range
 -- error
 select percentile_cont(1.5) within group (order by score) from fact_scenario_attempts;
+
+-- ==== correlated subqueries (evaluated per distinct outer tuple) ====
+
+-- name: correlated scalar subquery in the target list (count per user)
+select u.user_id, (select count(*) from fact_scenario_attempts a where a.user_id = u.user_id) as n
+from dim_users u;
+
+-- name: correlated scalar subquery with an aggregate of another table, ordered by it
+-- order: 1
+select s.scenario_id,
+       (select max(a.score) from fact_scenario_attempts a where a.scenario_id = s.scenario_id) as best
+from dim_scenarios s order by best desc nulls last, s.scenario_id;
+
+-- name: correlated EXISTS and NOT EXISTS in WHERE
+select u.user_id, u.role from dim_users u
+where exists (select 1 from fact_scenario_attempts a where a.user_id = u.user_id and a.score > 90)
+  and not exists (select 1 from fact_scenario_attempts a where a.user_id = u.user_id and a.score < 5);
+
+-- name: correlated IN with the outer column inside the subquery's filter
+select count(*) from dim_users u
+where u.user_id in (select a.user_id from fact_scenario_attempts a where a.org_id = u.org_id and a.score >= 95);
+
+-- name: correlated NOT IN (<> ALL) over values that include NULL scores
+select count(*) from dim_scenarios s
+where 100 not in (select a.score from fact_scenario_attempts a where a.scenario_id = s.scenario_id);
+
+-- name: correlated subquery on a fact row (per-row key, cached by distinct user)
+select count(*) from fact_scenario_attempts a
+where a.score > (select avg(b.score) from fact_scenario_attempts b where b.user_id = a.user_id);
+
+-- name: correlated subquery two levels deep (reads the outermost query)
+select o.org_id,
+       (select count(*) from dim_users u
+        where u.org_id = o.org_id
+          and exists (select 1 from fact_scenario_attempts a where a.user_id = u.user_id and a.org_id = o.org_id)) as active
+from dim_orgs o;
+
+-- name: correlated subquery over a grouped outer query (grouped column)
+select a.org_id, count(*) as n,
+       (select count(*) from dim_users u where u.org_id = a.org_id) as users
+from fact_scenario_attempts a group by a.org_id;
+
+-- name: correlated subquery in CASE and in ORDER BY
+-- order: full
+select u.user_id,
+       case when (select count(*) from fact_scenario_attempts a where a.user_id = u.user_id) > 50 then 'busy' else 'quiet' end as kind
+from dim_users u
+order by (select count(*) from fact_scenario_attempts a where a.user_id = u.user_id) desc, u.user_id;
+
+-- name: correlated subquery reading a CTE
+with top as (select user_id, score from fact_scenario_attempts where score >= 90)
+select u.user_id, (select count(*) from top t where t.user_id = u.user_id) as n from dim_users u;
+
+-- name: correlated subquery returning text through a dimension
+select a.attempt_id, (select s.title from dim_scenarios s where s.scenario_id = a.scenario_id) as title
+from fact_scenario_attempts a where a.org_id = '{org}' order by a.started_at desc, a.attempt_id limit 20;
+
+-- name: correlated scalar subquery returning more than one row
+-- error
+select u.user_id, (select a.score from fact_scenario_attempts a where a.user_id = u.user_id) from dim_users u;
+
+-- name: correlated subquery with an ungrouped outer column
+-- error
+select a.org_id, (select count(*) from dim_users u where u.user_id = a.user_id) from fact_scenario_attempts a group by a.org_id;
+
+-- name: correlated reference to a column the outer query lacks
+-- error
+select u.user_id from dim_users u where exists (select 1 from dim_orgs o where o.nonexistent = u.org_id);
+
+-- ==== what psql's meta-commands and Metabase's sync send ====
+
+-- name: regex operators ~ ~* !~ !~* on text and name
+select title, title ~ '^[A-M]' as am, title ~* 'CALL' as call_ci, title !~ 'e' as no_e, title !~* 'OBJ' as no_obj
+from dim_scenarios;
+
+-- name: regex class escapes \d \w \s and brackets
+select email from dim_users where email ~ '\d' or email ~ '^[[:alpha:]]+\.\w+@' or name ~ '\s[A-Z]';
+
+-- name: OPERATOR(pg_catalog.~) with COLLATE pg_catalog.default, as psql writes it
+select c.relname from pg_catalog.pg_class c
+where c.relname OPERATOR(pg_catalog.~) '^(dim_.*)$' COLLATE pg_catalog.default and c.relkind = 'r'
+order by 1;
+
+-- name: invalid regular expression
+-- error
+select 'a' ~ '(';
+
+-- name: COLLATE "C" in ORDER BY
+-- order: full
+select name from dim_users order by name collate "C", user_id;
+
+-- name: unknown collation
+-- error
+select name collate "xx_YY" from dim_users;
+
+-- name: array subscripts on catalog arrays and functions
+select (current_schemas(true))[1] as first_schema, (current_schemas(false))[1] as user_schema,
+       ('{{10,20,30}}'::int[])[2] as second, ('{{10,20}}'::int[])[5] as beyond;
+
+-- name: = ANY / <> ALL / < ANY over array values
+select x = any('{{1,2,NULL}}'::int[]) as a, x <> all('{{1,2}}'::int[]) as b, x < any('{{2,3}}'::int[]) as c,
+       x = any(null::int[]) as d, x = any('{{}}'::int[]) as e
+from (select 1 as x union all select 3 union all select null) s;
+
+-- name: ARRAY(subquery), uncorrelated and correlated, through array_to_string
+select o.org_id, array_to_string(array(select u.user_id from dim_users u where u.org_id = o.org_id order by u.user_id limit 3), ',') as first_users,
+       cardinality(array(select 1 from dim_scenarios)) as nscen
+from dim_orgs o;
+
+-- name: array concatenation with NULL
+select array_to_string('{{a,b}}'::text[] || '{{c}}'::text[], '-') as abc, array_to_string(null::text[] || '{{z}}'::text[], '-') as z;
+
+-- name: generate_series over integers (step, descending, empty) in FROM
+select s, (select count(*) from generate_series(10, 1, -3)) as down, (select count(*) from generate_series(5, 1)) as empty
+from generate_series(1, 10, 4) s;
+
+-- name: generate_series over dates by month in FROM, joined to facts (calendar with zero months)
+-- order: full
+select m::date as month, count(a.attempt_id) as attempts
+from generate_series(date_trunc('month', '{last}'::timestamptz) - interval '5 months', date_trunc('month', '{last}'::timestamptz), interval '1 month') m
+left join fact_scenario_attempts a on date_trunc('month', a.started_at) = m and a.org_id = '{org}'
+group by m order by m;
+
+-- name: generate_series WITH ORDINALITY and a column alias
+select * from generate_series(3, 5) with ordinality as t(v, i);
+
+-- name: set-returning functions in the target list (lockstep to the longest)
+select generate_series(1, 3) as a, unnest('{{x,y}}'::text[]) as b, 7 as c;
+
+-- name: unnest per row in the target list
+select s.scenario_id, unnest(array(select a.score from fact_scenario_attempts a where a.scenario_id = s.scenario_id order by a.score desc nulls last limit 2)) as top
+from dim_scenarios s;
+
+-- name: generate_subscripts and _pg_expandarray
+select g, (select x from information_schema._pg_expandarray('{{7,8,9}}'::int[]) e where e.n = g) as x
+from generate_subscripts('{{7,8,9}}'::int[], 1) g;
+
+-- name: generate_series with zero step
+-- error
+select * from generate_series(1, 5, 0);
+
+-- name: set-returning function in WHERE
+-- error
+select 1 from dim_orgs where generate_series(1, 2) > 1;
+
+-- ==== functions and relational forms of round 2 ====
+
+-- name: AT TIME ZONE both ways and on a date
+select '2024-03-10 12:00:00+00'::timestamptz at time zone 'America/New_York' as a, '2024-03-10 12:00:00'::timestamp at time zone 'Europe/Berlin' as b, '2024-01-01'::date at time zone 'UTC' as c;
+
+-- name: age with borrowing across months
+select age('2024-03-31 10:00+00'::timestamptz, '2023-02-28 12:30+00'::timestamptz) a, age('2020-01-01'::timestamp, '2021-03-15 01:02:03'::timestamp) b, age('2024-01-31'::timestamp,'2024-02-29'::timestamp) c;
+
+-- name: make_date, make_timestamp, make_timestamptz
+select make_date(2024, 2, 29) a, make_timestamp(2024, 1, 2, 3, 4, 5.5) b, make_timestamptz(2024, 7, 1, 12, 0, 0) c, make_timestamptz(2024, 7, 1, 12, 0, 0, 'Asia/Tokyo') d;
+
+-- name: make_date out of range
+-- error
+select make_date(2023, 2, 29);
+
+-- name: justify_days, justify_hours, justify_interval
+select justify_days(interval '65 days') a, justify_hours(interval '50 hours') b, justify_interval(interval '1 mon -1 hour') c, justify_interval(interval '-35 days 3 hours') d, justify_days(interval '-1 mon 40 days') e;
+
+-- name: format with %s %I %L %% positions and widths
+select format('%s|%I|%L|%%|%2$s|%-5s|%5s|', 'a b', 'Tab', 'it''s', 'x') a, format('%L %s %I', null, null, 'ok') b, format('%L', E'a\\b') c;
+
+-- name: format with too few arguments
+-- error
+select format('%s %s', 1);
+
+-- name: to_char for numbers ('999.99', 'FM999', '9,999.99', '990.99', overflow)
+select to_char(123.456, '999.99') a, to_char(-5, '999') b, to_char(5, 'FM999') c, to_char(1234.5, '9,999.99') d, to_char(0.5, '999.99') e, to_char(0.5, '990.99') f, to_char(12345, '999') g, to_char(1.5, 'FM999.99') h, to_char(0, '999') i, to_char(-0.25, 'FM990.00') j, to_char(7.0::float8, '00.0') k;
+
+-- name: array_agg with ORDER BY and DISTINCT over an enum
+select org_id, array_to_string(array_agg(user_id order by user_id), ',') a, array_agg(distinct role) b from dim_users group by org_id;
+
+-- name: array_agg keeps NULLs; ORDER BY ... NULLS LAST
+select array_agg(x) a, array_agg(x order by x desc nulls last) b from (values (1),(null),(3)) v(x);
+
+-- name: percentile_cont and percentile_disc with an array of fractions
+select percentile_cont(array[0.25, 0.5, 0.75]) within group (order by score) a, percentile_disc(array[0.1, 0.9]) within group (order by duration_seconds) b from fact_scenario_attempts;
+
+-- name: array_agg with FILTER
+select array_agg(score) filter (where score > 99) a from fact_scenario_attempts where org_id is not null;
+
+-- name: FULL JOIN of orgs with a VALUES list (unmatched on both sides)
+select o.name, v.n from dim_orgs o full join (values ('{org}'::uuid, 1), ('00000000-0000-0000-0000-000000000000'::uuid, 2)) v(org_id, n) on v.org_id = o.org_id;
+
+-- name: FULL JOIN of per-scenario counts with a residual condition
+select s.title, c.n from dim_scenarios s
+full join (select scenario_id, count(*) as n from fact_scenario_attempts where score > 95 group by scenario_id) c
+  on c.scenario_id = s.scenario_id and c.n > 5;
+
+-- name: JOIN ... AS alias with USING, columns through the alias
+select j.org_id, j.user_id, j.role, j.plan from (dim_users u join dim_orgs o using (org_id)) as j order by j.user_id limit 10;
+
+-- name: JOIN alias hides the inner table names
+-- error
+select u.user_id from (dim_users u join dim_orgs o using (org_id)) as j;
+
+-- name: VALUES as a statement with ORDER BY and LIMIT
+-- order: full
+values (3, 'c'), (1, 'a'), (2, null) order by 1 desc limit 2;
+
+-- name: VALUES in FROM with column aliases, joined to a dimension
+select v.role, v.label, count(u.user_id) as users from (values ('admin', 'A'), ('trainee', 'T'), ('nobody', 'N')) v(role, label)
+left join dim_users u on u.role::text = v.role group by v.role, v.label;
+
+-- name: VALUES rows of different lengths
+-- error
+values (1, 2), (3);
+
+-- ==== hash aggregation fast paths (one key hashed in place; count/sum/avg in loops) ====
+
+-- name: group by an integer key, sums of numerics of mixed scales (general path takes over)
+select k, sum(x) as s, avg(x) as a, count(x) as c, count(*) as n
+from (values (1, 1.5), (1, 2.25), (2, 3), (2, null), (null, 7.125), (null, 1)) v(k, x) group by k;
+
+-- name: group by a text key with count, sum, avg and FILTER
+select user_id, count(*) as n, count(score) as scored, sum(score) as s, avg(score) as a,
+       sum(duration_seconds) as d, avg(talk_ms::float8) as t, count(*) filter (where score > 80) as good
+from fact_scenario_attempts group by user_id;
+
+-- name: group by a uuid key (NULL scenario ids form one group)
+select scenario_id, count(*) as n, sum(listen_ms) as l, avg(score) as a from fact_scenario_attempts group by scenario_id;
+
+-- name: group by a date key with a float sum
+select date_key, count(*) as n, sum(talk_ms::float8 / 1000) as secs from fact_scenario_attempts group by date_key;
+
+-- name: set-returning function in the target list over a join (its argument's column is read)
+select u.user_id, generate_series(1, 2) as k, unnest(array(select s.title from dim_scenarios s order by s.title limit 2)) as t
+from dim_users u join dim_orgs o on o.org_id = u.org_id;
+
+-- name: _pg_expandarray's record and its fields in the target list
+select (information_schema._pg_expandarray('{{7,8,9}}'::int[])).n as n, information_schema._pg_expandarray('{{7,8,9}}'::int[]) as r;

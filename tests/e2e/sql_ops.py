@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""EXPLAIN [ANALYZE] and the per-statement memory budget (tally.max_statement_memory)
+in the SQL engine's materialising operators, against tallyd (sql_ops.sh).
+
+EXPLAIN has no oracle text to compare with (PostgreSQL's plans and costs are its own),
+so the checks are about consistency: ANALYZE's row count for the top operator and for
+each scan equals what the query and the tables hold, as PostgreSQL counts them. The
+memory limit's SQLSTATE is PostgreSQL's for out of memory (53200)."""
+import argparse
+import os
+import re
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib import Tap, connect, run  # noqa: E402
+
+PLAN_ROW = re.compile(r"^\s*(?:->\s+)?(.+?)\s+\(actual time=([0-9.]+) ms rows=(\d+) batches=(\d+)\)$")
+
+QUERIES = [
+    ("grouped and ordered with LIMIT",
+     "select date_trunc('month', started_at) as m, avg(score) from fact_scenario_attempts "
+     "group by 1 order by 1 desc limit 5"),
+    ("join of KPI events with attempts",
+     "select e.event_type, count(*) from fact_kpi_events e join fact_scenario_attempts a "
+     "on a.attempt_id = e.attempt_id where a.score > 50 group by 1"),
+    ("filter on a dimension through a subquery",
+     "select attempt_id from fact_scenario_attempts where user_id in "
+     "(select user_id from dim_users where role = 'trainee') order by started_at desc limit 40 offset 20"),
+]
+
+
+def plan_rows(conn, sql):
+    r = run(conn, sql)
+    if r.error:
+        return None, r.error
+    return [row[0] for row in r.rows], None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tally-port", type=int, required=True)
+    ap.add_argument("--pg-port", type=int, required=True)
+    a = ap.parse_args()
+    tap = Tap()
+    tally, pg = connect(a.tally_port), connect(a.pg_port)
+
+    for name, sql in QUERIES:
+        tap.start("EXPLAIN ANALYZE: " + name)
+        lines, err = plan_rows(tally, "explain analyze " + sql)
+        want = run(pg, sql)
+        if err or want.error:
+            tap.check("EXPLAIN ANALYZE: " + name, False, "tally: %s, PostgreSQL: %s" % (err, want.error))
+            continue
+        parsed = [PLAN_ROW.match(l) for l in lines]
+        ops = [m for m in parsed if m]
+        problems = []
+        if not ops:
+            problems.append("no operator lines:\n" + "\n".join(lines))
+        elif int(ops[0].group(3)) != len(want.rows):
+            problems.append("top operator rows=%s, PostgreSQL returns %d rows" % (ops[0].group(3), len(want.rows)))
+        for m in ops:
+            if m.group(1).startswith("Scan on "):
+                table = m.group(1)[len("Scan on "):]
+                n = int(run(pg, "select count(*) from %s" % table).rows[0][0])
+                if int(m.group(3)) > n:
+                    problems.append("%s returned %s rows of %d" % (m.group(1), m.group(3), n))
+        if not any(l.startswith("Execution Time:") for l in lines):
+            problems.append("no Execution Time line")
+        tap.check("EXPLAIN ANALYZE: " + name, not problems, "\n".join(problems) + "\n" + "\n".join(lines))
+
+    tap.start("EXPLAIN ANALYZE: an unfiltered scan returns every row")
+    lines, err = plan_rows(tally, "explain analyze select * from fact_kpi_events")
+    n = int(run(pg, "select count(*) from fact_kpi_events").rows[0][0])
+    scans = [PLAN_ROW.match(l) for l in (lines or []) if "Scan on fact_kpi_events" in l]
+    tap.check("EXPLAIN ANALYZE: an unfiltered scan returns every row",
+              not err and len(scans) == 1 and scans[0] and int(scans[0].group(3)) == n,
+              "%s %s (want %d)" % (err, lines, n))
+
+    tap.start("EXPLAIN ANALYZE: a scan reports partitions and pruning")
+    lines, err = plan_rows(tally, "explain analyze select count(*) from fact_scenario_attempts "
+                                  "where date_key >= (select max(date_key) from fact_scenario_attempts) - 20")
+    tap.check("EXPLAIN ANALYZE: a scan reports partitions and pruning",
+              not err and any(re.search(r"partitions: \d+, [1-9]\d* pruned", l) for l in lines),
+              "%s\n%s" % (err, "\n".join(lines or [])))
+
+    tap.start("EXPLAIN without ANALYZE does not run the query")
+    lines, err = plan_rows(tally, "explain select 1 / 0 from fact_scenario_attempts")
+    tap.check("EXPLAIN without ANALYZE does not run the query",
+              not err and lines and not any("actual time" in l for l in lines), "%s %s" % (err, lines))
+
+    for sql, why in [("explain analyze insert into dim_orgs values (gen_random_uuid(), 'x', 'y', now())",
+                      "EXPLAIN of a non-SELECT is refused (tally explains SELECT only)"),
+                     ("explain (format json) select 1", "EXPLAIN (FORMAT JSON) is refused")]:
+        tap.start(why)
+        r = run(tally, sql)
+        tap.check(why, r.error is not None and r.error[0] == "0A000", r.error)
+
+    # tally.max_statement_memory: the query fails, the session and the server go on
+    other = connect(a.tally_port)
+    big = ("select e.attempt_id, e.event_type, e.created_at from fact_kpi_events e "
+           "join fact_scenario_attempts a on a.attempt_id = e.attempt_id order by e.created_at, e.attempt_id")
+    results = {}
+
+    def side():
+        results["other"] = run(other, "select count(*) from fact_scenario_attempts a join fact_kpi_events e "
+                                      "on a.attempt_id = e.attempt_id")
+
+    for name, sql in [("sort", big),
+                      ("hash aggregate", "select attempt_id, event_type, count(*) from fact_kpi_events group by 1, 2"),
+                      ("hash join build", "select count(*) from fact_scenario_attempts a join fact_kpi_events e "
+                                          "on a.attempt_id = e.attempt_id")]:
+        title = "tally.max_statement_memory = 256kB: %s fails with 53200 while another session runs" % name
+        tap.start(title)
+        run(tally, "set tally.max_statement_memory = '256kB'")
+        t = threading.Thread(target=side)
+        t.start()
+        r = run(tally, sql)
+        t.join()
+        want = run(pg, "select count(*) from fact_scenario_attempts a join fact_kpi_events e "
+                       "on a.attempt_id = e.attempt_id")
+        ok = r.error is not None and r.error[0] == "53200" and results.get("other") and \
+            results["other"].rows == want.rows
+        tap.check(title, ok, "tally: %s; other session: %s; PostgreSQL: %s" %
+                  (r.error or "%d rows" % len(r.rows), results.get("other") and
+                   (results["other"].error or results["other"].rows), want.rows))
+    tap.start("after RESET the same session runs the query")
+    run(tally, "reset tally.max_statement_memory")
+    r, want = run(tally, "select count(*) from (%s) s" % big), run(pg, "select count(*) from (%s) s" % big)
+    tap.check("after RESET the same session runs the query", r.error is None and r.rows == want.rows,
+              "%s %s" % (r.error or r.rows, want.rows))
+    return tap
+
+
+if __name__ == "__main__":
+    t = main()
+    with open(os.environ["TL_TAP_STATE"], "w") as f:
+        f.write("%d %d\n" % (t.n, t.failed))
