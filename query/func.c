@@ -1244,6 +1244,12 @@ int cast_datum(qctx *q, const tl_datum *in, tl_type from, tl_type to, tl_datum *
             }
             return 0;
         }
+        if (f == TL_BOOL) {
+            /* booltext: the cast spells the word out, unlike boolout's t/f */
+            out->v.s.ptr = in->v.b ? "true" : "false";
+            out->v.s.len = in->v.b ? 4 : 5;
+            return 0;
+        }
         tl_buf b;
         tl_buf_init(&b);
         q_format_value(q, from, in, &b);
