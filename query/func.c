@@ -16,7 +16,7 @@
 
 /* ---- implicit casts ------------------------------------------------------------------------ */
 
-static int num_rank(tl_type_id t)
+int num_rank(tl_type_id t)
 {
     switch (t) {
     case TL_INT2: return 1;

@@ -313,19 +313,6 @@ static tl_expr *bind_const(bindctx *bc, PgQuery__AConst *c, tl_error *err)
 
 /* ---- type unification ------------------------------------------------------------------ */
 
-static int num_rank(tl_type_id t)
-{
-    switch (t) {
-    case TL_INT2: return 1;
-    case TL_INT4: return 2;
-    case TL_INT8: return 3;
-    case TL_NUMERIC: return 4;
-    case TL_FLOAT4: return 5;
-    case TL_FLOAT8: return 6;
-    default: return 0;
-    }
-}
-
 static bool is_stringish(tl_type_id t)
 {
     return t == TL_TEXT || t == TL_VARCHAR || t == TL_NAME || t == TL_BPCHAR;
