@@ -635,8 +635,7 @@ const tl_cron_job *tl_catalog_cron_at(tl_engine *e, int i)
 
 /* ---- descriptions (COMMENT ON) --------------------------------------------------------------- */
 
-void tl_catalog_set_description(tl_engine *e, uint32_t objoid, uint32_t classoid, int32_t objsubid,
-                                const char *text)
+static void descr_apply(tl_engine *e, uint32_t objoid, uint32_t classoid, int32_t objsubid, const char *text)
 {
     for (int i = 0; i < e->ndescrs; i++) {
         tl_descr *d = &e->descrs[i];
@@ -652,6 +651,63 @@ void tl_catalog_set_description(tl_engine *e, uint32_t objoid, uint32_t classoid
     if (!text || !text[0]) return;
     e->descrs = tl_xrealloc(e->descrs, sizeof *e->descrs * (size_t)(e->ndescrs + 1));
     e->descrs[e->ndescrs++] = (tl_descr){objoid, classoid, objsubid, tl_xstrdup(text)};
+}
+
+static void descr_encode(tl_buf *b, uint32_t objoid, uint32_t classoid, int32_t objsubid, const char *text)
+{
+    tl_put_u32(b, objoid);
+    tl_put_u32(b, classoid);
+    tl_put_u32(b, (uint32_t)objsubid);
+    tl_put_str(b, text && text[0] ? text : NULL);
+}
+
+int tl_catalog_set_description(tl_engine *e, uint32_t objoid, uint32_t classoid, int32_t objsubid,
+                               const char *text, tl_error *err)
+{
+    tl_buf b;
+    tl_buf_init(&b);
+    descr_encode(&b, objoid, classoid, objsubid, text);
+    int rc = tl_engine_log_catalog(e, TL_CATREC_DESCR, b.data, b.len, err);
+    tl_buf_free(&b);
+    if (rc == 0) descr_apply(e, objoid, classoid, objsubid, text);
+    return rc;
+}
+
+static int descr_redo(tl_engine *e, const void *payload, size_t len, tl_error *err)
+{
+    tl_reader rd = {payload, (const char *)payload + len, false};
+    uint32_t objoid = tl_get_u32(&rd), classoid = tl_get_u32(&rd);
+    int32_t objsubid = (int32_t)tl_get_u32(&rd);
+    char *text = tl_get_str(&rd);
+    if (rd.bad) {
+        free(text);
+        return tl_errorf(err, "XX001", "malformed COMMENT record");
+    }
+    descr_apply(e, objoid, classoid, objsubid, text);
+    free(text);
+    return 0;
+}
+
+/* Dumped after the materialized views (a kind >= TL_CATREC_LATE): comments on them
+ * need the view to exist again. */
+static int descr_dump(tl_engine *e, tl_catalog_emit_fn emit, void *ctx)
+{
+    tl_buf b;
+    tl_buf_init(&b);
+    int rc = 0;
+    for (int i = 0; i < e->ndescrs && rc == 0; i++) {
+        const tl_descr *d = &e->descrs[i];
+        b.len = 0;
+        descr_encode(&b, d->objoid, d->classoid, d->objsubid, d->text);
+        rc = emit(ctx, TL_CATREC_DESCR, b.data, b.len);
+    }
+    tl_buf_free(&b);
+    return rc;
+}
+
+void tl_catalog_descr_register_durable(void)
+{
+    tl_engine_register_catalog_kind(TL_CATREC_DESCR, descr_redo, descr_dump);
 }
 
 const char *tl_catalog_description(tl_engine *e, uint32_t objoid, uint32_t classoid, int32_t objsubid)

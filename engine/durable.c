@@ -1243,6 +1243,7 @@ int tl_dur_open(tl_engine *e, const tl_engine_config *cfg, tl_error *err)
 {
     tl_engine_register_catalog_kind(TL_CATREC_REGISTRY, registry_redo, registry_dump);
     tl_roles_register_durable();
+    tl_catalog_descr_register_durable();
     const char *dir = cfg->data_dir;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return tl_errorf(err, "58030", "could not create data directory \"%s\": %s", dir, strerror(errno));

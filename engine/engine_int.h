@@ -47,6 +47,8 @@ struct tl_engine {
 /* durable.c */
 int tl_dur_open(tl_engine *e, const tl_engine_config *cfg, tl_error *err);
 void tl_dur_close(tl_engine *e);
+/* COMMENT ON records (catalog.c), registered with the other catalog kinds at open. */
+void tl_catalog_descr_register_durable(void);
 int tl_dur_log_catalog(tl_engine *e, uint16_t kind, const tl_buf *payload, tl_error *err);
 void tl_dur_encode_table(const tl_rel *r, tl_buf *b);
 void tl_dur_encode_index(const tl_rel *r, tl_buf *b);

@@ -213,9 +213,10 @@ const tl_cron_job *tl_catalog_cron_at(tl_engine *e, int i);
 
 /* COMMENT ON: set (text NULL or empty: remove) an object's description, as pg_description
  * keys it (classoid 1259 pg_class for relations and their columns, objsubid = attnum).
- * Exclusive lock held. The getter returns NULL when there is none. */
-void tl_catalog_set_description(tl_engine *e, uint32_t objoid, uint32_t classoid, int32_t objsubid,
-                                const char *text);
+ * Exclusive lock held. Logged first: -1 (53100/58030) when the WAL refused it, and then
+ * nothing changed. The getter returns NULL when there is none. */
+int tl_catalog_set_description(tl_engine *e, uint32_t objoid, uint32_t classoid, int32_t objsubid,
+                               const char *text, tl_error *err);
 const char *tl_catalog_description(tl_engine *e, uint32_t objoid, uint32_t classoid, int32_t objsubid);
 int tl_catalog_ndescriptions(tl_engine *e);
 void tl_catalog_description_at(tl_engine *e, int i, uint32_t *objoid, uint32_t *classoid, int32_t *objsubid,
@@ -297,6 +298,7 @@ void tl_ingest_abort(tl_ingest *g);
 #define TL_CATREC_LATE 150
 #define TL_CATREC_SQL 150      /* a statement the query layer replays (matviews) */
 #define TL_CATREC_ROLES 151    /* roles, grants, default privileges, org scopes (roles.c) */
+#define TL_CATREC_DESCR 152    /* COMMENT ON: one description set or removed (catalog.c) */
 typedef int (*tl_catalog_emit_fn)(void *ctx, uint16_t kind, const void *payload, size_t len);
 typedef int (*tl_catalog_redo_fn)(tl_engine *e, const void *payload, size_t len, tl_error *err);
 typedef int (*tl_catalog_dump_fn)(tl_engine *e, tl_catalog_emit_fn emit, void *ctx);

@@ -422,6 +422,5 @@ int exec_comment(qctx *q, PgQuery__CommentStmt *st, tl_error *err)
             return tl_errorf(err, "42703", "column \"%s\" of relation \"%s\" does not exist", col ? col : "", r->name);
         sub = a + 1;
     }
-    tl_catalog_set_description(q->eng, r->oid, 1259, sub, st->comment && st->comment[0] ? st->comment : NULL);
-    return 0;
+    return tl_catalog_set_description(q->eng, r->oid, 1259, sub, st->comment, err);
 }

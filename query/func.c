@@ -16,7 +16,7 @@
 
 /* ---- implicit casts ------------------------------------------------------------------------ */
 
-static int num_rank(tl_type_id t)
+int num_rank(tl_type_id t)
 {
     switch (t) {
     case TL_INT2: return 1;
@@ -1242,6 +1242,12 @@ int cast_datum(qctx *q, const tl_datum *in, tl_type from, tl_type to, tl_datum *
                 }
                 out->v.s.len = k;
             }
+            return 0;
+        }
+        if (f == TL_BOOL) {
+            /* booltext: the cast spells the word out, unlike boolout's t/f */
+            out->v.s.ptr = in->v.b ? "true" : "false";
+            out->v.s.len = in->v.b ? 4 : 5;
             return 0;
         }
         tl_buf b;

@@ -113,6 +113,13 @@ static int quiet_complete(void *ctx, const char *tag)
     return 0;
 }
 
+void sink_make_quiet(tl_sink *s)
+{
+    s->describe = quiet_describe;
+    s->row = quiet_row;
+    s->complete = quiet_complete;
+}
+
 static int run_body(qctx *q, const tl_func *f, tl_sink *sink, tl_error *err)
 {
     char *text = body_statements(q, f, err);
@@ -127,9 +134,7 @@ static int run_body(qctx *q, const tl_func *f, tl_sink *sink, tl_error *err)
     pg_query_free_protobuf_parse_result(pr);
     if (!res) return tl_errorf(err, "XX000", "could not decode parse tree");
     tl_sink quiet = *sink;
-    quiet.describe = quiet_describe;
-    quiet.row = quiet_row;
-    quiet.complete = quiet_complete;
+    sink_make_quiet(&quiet);
     const char *saved = q->sql;
     q->sql = text;
     int rc = 0;

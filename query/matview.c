@@ -685,24 +685,6 @@ static int view_log(tl_engine *e, uint32_t oid, const matview *mv, const char *s
     return rc;
 }
 
-static int quiet_describe(void *ctx, int n, const tl_coldesc *c)
-{
-    (void)ctx, (void)n, (void)c;
-    return 0;
-}
-
-static int quiet_row(void *ctx, int n, const tl_cell *c)
-{
-    (void)ctx, (void)n, (void)c;
-    return 0;
-}
-
-static int quiet_complete(void *ctx, const char *tag)
-{
-    (void)ctx, (void)tag;
-    return 0;
-}
-
 static int view_redo(tl_engine *e, const void *payload, size_t len, tl_error *err)
 {
     tl_reader rd = {payload, (const char *)payload + len, false};
@@ -720,7 +702,8 @@ static int view_redo(tl_engine *e, const void *payload, size_t len, tl_error *er
     tl_qsession *s = tl_qsession_new(e, tl_catalog_role_at(e, 0)->name, tl_engine_database(e));
     int rc = tz[0] ? tl_qsession_set(s, "TimeZone", tz, err) : 0;
     uint32_t prev = oid ? tl_catalog_reset_next_oid(e, oid) : 0;
-    tl_sink sink = {.describe = quiet_describe, .row = quiet_row, .complete = quiet_complete};
+    tl_sink sink = {0};
+    sink_make_quiet(&sink);
     if (rc == 0) rc = tl_query_simple(s, sql, &sink, err);
     if (oid) {
         uint32_t now = tl_catalog_reset_next_oid(e, prev);

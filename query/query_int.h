@@ -297,6 +297,12 @@ const agg_def *agg_lookup(const char *name);
 const agg_def *win_lookup(const char *name); /* window-only functions */
 tl_type agg_result_type(const agg_def *a, tl_type arg);
 /* Cast: 42846 if impossible, then run-time errors as PostgreSQL's input functions. */
+/* Place of a numeric type in the implicit promotion order int2 < int4 < int8 < numeric <
+ * float4 < float8; 0 for other types (func.c). */
+int num_rank(tl_type_id t);
+/* A sink that discards result sets and command tags (statements run for their effect:
+ * function bodies, view replay); notices still go to the original (function.c). */
+void sink_make_quiet(tl_sink *s);
 tl_expr *cast_expr(qctx *q, tl_expr *e, tl_type to, bool explicit_, tl_error *err);
 bool can_implicit_cast(tl_type_id from, tl_type_id to);
 int cast_vec(qctx *q, const tl_vec *in, tl_type to, tl_vec *out, tl_arena *a, tl_error *err);

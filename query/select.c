@@ -313,19 +313,6 @@ static tl_expr *bind_const(bindctx *bc, PgQuery__AConst *c, tl_error *err)
 
 /* ---- type unification ------------------------------------------------------------------ */
 
-static int num_rank(tl_type_id t)
-{
-    switch (t) {
-    case TL_INT2: return 1;
-    case TL_INT4: return 2;
-    case TL_INT8: return 3;
-    case TL_NUMERIC: return 4;
-    case TL_FLOAT4: return 5;
-    case TL_FLOAT8: return 6;
-    default: return 0;
-    }
-}
-
 static bool is_stringish(tl_type_id t)
 {
     return t == TL_TEXT || t == TL_VARCHAR || t == TL_NAME || t == TL_BPCHAR;
@@ -401,8 +388,8 @@ static int coerce_args(bindctx *bc, const fn_def *fn, tl_expr **args, int n, tl_
         tl_type_id want = fn->nargs < 0 ? fn->args[0] : i < 8 ? fn->args[i] : TL_UNKNOWN;
         tl_type_id have = args[i]->type.id;
         if (want == TL_UNKNOWN || want == have) continue;
-        bool sw = want == TL_TEXT || want == TL_VARCHAR || want == TL_BPCHAR || want == TL_NAME;
-        bool sh = have == TL_TEXT || have == TL_VARCHAR || have == TL_BPCHAR || have == TL_NAME;
+        bool sw = is_stringish(want);
+        bool sh = is_stringish(have);
         if (sw && sh) continue;
         if (!(args[i] = coerce(bc, args[i], tl_type_make(want), err))) return -1;
     }
@@ -455,6 +442,19 @@ static tl_expr *bind_binop(bindctx *bc, const char *opn, tl_expr *l, tl_expr *r,
             tl_type_id a2[2] = {t.id, t.id};
             fn = fn_lookup(opn, 2, a2);
             if (fn && (!(l = coerce(bc, l, t, err)) || !(r = coerce(bc, r, t, err)))) return NULL;
+        }
+    }
+    if (!fn && !strcmp(opn, "||")) {
+        /* text || anynonarray and anynonarray || text (textanycat, anytextcat): the
+         * non-text side is rendered by its output function; an untyped side is text. */
+        bool lt = is_stringish(l->type.id) || l->type.id == TL_UNKNOWN;
+        bool rt = is_stringish(r->type.id) || r->type.id == TL_UNKNOWN;
+        if ((lt || rt) && l->type.id != TL_ARRAY && r->type.id != TL_ARRAY) {
+            tl_type text = tl_type_make(TL_TEXT);
+            if (!(l = cast_expr(bc->q, l, text, true, err)) || !(r = cast_expr(bc->q, r, text, true, err)))
+                return NULL;
+            tl_type_id a2[2] = {TL_TEXT, TL_TEXT};
+            fn = fn_lookup(opn, 2, a2);
         }
     }
     if (!fn) {

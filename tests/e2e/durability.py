@@ -505,9 +505,16 @@ def roles_restart(work):
                 "drop role gone",
                 "create function refresh_reporting_views() returns void language sql as 'select 1'",
                 "select cron.schedule('a', '0 3 * * *', 'select 1')",
-                "select cron.schedule('b', '0 4 * * *', 'select 2')"]:
+                "select cron.schedule('b', '0 4 * * *', 'select 2')",
+                "comment on table t is 'facts'",
+                "comment on column t.s is 'label'",
+                "comment on table t2 is 'dropped comment'",
+                "comment on table t2 is null",
+                "create materialized view mv_t as select s, count(*) as n from t group by s",
+                "comment on materialized view mv_t is 'by label'"]:
         cur.execute(sql)
     cur.connection.close()
+    want_comments = [("mv_t", 0, "by label"), ("t", 0, "facts"), ("t", 2, "label")]
 
     def check(label):
         out = []
@@ -549,9 +556,15 @@ def roles_restart(work):
         cc.execute("select cron.schedule('a', '0 5 * * *', 'select 1')")
         if cc.fetchone()[0] != 1:
             out.append("cron job 'a' lost")
+        cc.execute("select c.relname, d.objsubid, d.description from pg_description d "
+                   "join pg_class c on c.oid = d.objoid order by 1, 2")
+        got = cc.fetchall()
+        if got != want_comments:
+            out.append(f"comments: {got}, want {want_comments}")
         c.close()
         ok(not out, f"roles: after {label}, SCRAM login works, grants and default privileges hold, "
-                    f"the dropped role stays dropped, functions and cron jobs are kept", "\n".join(out))
+                    f"the dropped role stays dropped, functions, cron jobs and comments are kept",
+           "\n".join(out))
 
     srv.kill()
     srv = Server(os.path.join(d, "data"), args)

@@ -996,3 +996,12 @@ from dim_users u join dim_orgs o on o.org_id = u.org_id;
 
 -- name: _pg_expandarray's record and its fields in the target list
 select (information_schema._pg_expandarray('{{7,8,9}}'::int[])).n as n, information_schema._pg_expandarray('{{7,8,9}}'::int[]) as r;
+
+-- name: text || non-text on either side, and boolean cast to text spelled out
+select 'a' || 1 as a, 1 || 'b' as b, 'x' || 1.5 || true as c, 'n' || null::int as d,
+       attempt_id || ':' || score || ':' || (score > 50) as e, (score > 50)::text as f, (score is null)::varchar as g
+from fact_scenario_attempts order by attempt_id limit 20;
+
+-- name: integer || integer has no operator
+-- error
+select 1 || 2;
