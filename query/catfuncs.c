@@ -43,7 +43,7 @@ static bool arg_null(const tl_vec *v, uint32_t i)
 
 /* ---- names of types and relations ---------------------------------------------------- */
 
-static const char *type_name_mod(qctx *q, uint32_t oid, int32_t typmod)
+const char *type_name_with_typmod(qctx *q, uint32_t oid, int32_t typmod)
 {
     char buf[160];
     const char *nm = tl_syscat_type_name(q->eng, oid, buf, sizeof buf);
@@ -77,7 +77,7 @@ K(k_format_type)
             continue;
         }
         int32_t typmod = arg_null(&args[1], i) ? -1 : (int32_t)args[1].d.i[i];
-        const char *s = type_name_mod(q, (uint32_t)args[0].d.i[i], typmod);
+        const char *s = type_name_with_typmod(q, (uint32_t)args[0].d.i[i], typmod);
         set_str(q, out, i, s ? s : "???");
     }
     UNUSED;
@@ -471,7 +471,7 @@ K(k_function_result)
             argtypes = "";
         }
         if (!args_wanted) {
-            set_str(q, out, i, type_name_mod(q, ret, -1));
+            set_str(q, out, i, type_name_with_typmod(q, ret, -1));
             continue;
         }
         tl_buf b;
@@ -480,7 +480,7 @@ K(k_function_result)
             char *end;
             unsigned long t = strtoul(p, &end, 10);
             if (end == p) break;
-            const char *nm = type_name_mod(q, (uint32_t)t, -1);
+            const char *nm = type_name_with_typmod(q, (uint32_t)t, -1);
             tl_buf_printf(&b, "%s%s", b.len ? ", " : "", nm ? nm : "?");
             p = end;
             while (*p == ' ') p++;

@@ -424,3 +424,117 @@ int exec_comment(qctx *q, PgQuery__CommentStmt *st, tl_error *err)
     }
     return tl_catalog_set_description(q->eng, r->oid, 1259, sub, st->comment, err);
 }
+
+/* ---- CREATE TABLE AS --------------------------------------------------------------------------
+ * The SELECT's result columns (names, types with their typmods) become the new table's, then
+ * INSERT … SELECT fills it. The steps are ordinary statements that take their own locks (this
+ * runs before run_statement locks anything); a fill that fails drops the new table again, so
+ * the statement leaves nothing behind. */
+
+typedef struct ctas {
+    qctx *q;
+    PgQuery__IntoClause *into;
+    tl_buf cols;
+    int ncols;
+    uint64_t rows;
+} ctas;
+
+static int ctas_describe(void *ctx, int n, const tl_coldesc *c)
+{
+    ctas *a = ctx;
+    for (int i = 0; i < n; i++) {
+        const char *name = c[i].name;
+        if ((size_t)i < a->into->n_col_names) name = pn_str(a->into->col_names[i]);
+        /* an untyped literal column becomes text, as in PostgreSQL 10 and later */
+        uint32_t oid = c[i].type_oid == TL_OID_UNKNOWN ? TL_OID_TEXT : c[i].type_oid;
+        const char *type = type_name_with_typmod(a->q, oid, c[i].typmod);
+        if (i) tl_buf_puts(&a->cols, ", ");
+        cat_quote_ident(name ? name : "?column?", (uint32_t)strlen(name ? name : "?column?"), &a->cols);
+        tl_buf_putc(&a->cols, ' ');
+        tl_buf_puts(&a->cols, type ? type : "text");
+    }
+    a->ncols = n;
+    return 0;
+}
+
+static int ctas_complete(void *ctx, const char *tag)
+{
+    ctas *a = ctx;
+    unsigned long long oid, n;
+    if (sscanf(tag, "INSERT %llu %llu", &oid, &n) == 2) a->rows = n;
+    return 0;
+}
+
+int exec_create_table_as(qctx *q, PgQuery__CreateTableAsStmt *st, tl_sink *sink, const char **tag, char *tagbuf,
+                         size_t tagsize, tl_error *err)
+{
+    PgQuery__IntoClause *into = st->into;
+    PgQuery__RangeVar *rv = into->rel;
+    *tag = "CREATE TABLE AS";
+    if (!st->query || st->query->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+        return err_at(err, rv->location, "0A000", "CREATE TABLE AS supports only a SELECT");
+    bool temp = rv->relpersistence && rv->relpersistence[0] == 't';
+    if (!temp) {
+        uint32_t nsp = rv->schemaname && *rv->schemaname ? tl_catalog_nsp_oid(rv->schemaname) : TL_NSP_PUBLIC;
+        if (nsp && st->if_not_exists && tl_catalog_find_rel(q->eng, nsp, rv->relname)) {
+            tl_error n;
+            tl_error_clear(&n);
+            tl_errorf(&n, "42P07", "relation \"%s\" already exists, skipping", rv->relname);
+            n.severity = TL_SEV_NOTICE;
+            if (sink->notice) sink->notice(sink->ctx, &n);
+            return 0;
+        }
+    }
+    char *sel = deparse_select(st->query);
+    if (!sel) return err_at(err, rv->location, "XX000", "could not deparse the query of CREATE TABLE AS");
+    tl_buf name;
+    tl_buf_init(&name);
+    if (rv->schemaname && *rv->schemaname) {
+        cat_quote_ident(rv->schemaname, (uint32_t)strlen(rv->schemaname), &name);
+        tl_buf_putc(&name, '.');
+    }
+    cat_quote_ident(rv->relname, (uint32_t)strlen(rv->relname), &name);
+    tl_buf_putc(&name, '\0');
+
+    ctas a = {.q = q, .into = into};
+    tl_buf_init(&a.cols);
+    tl_sink s = *sink;
+    sink_make_quiet(&s);
+    s.ctx = &a;
+    s.describe = ctas_describe;
+    s.notice = NULL;
+    int rc = run_sql_text(q, tl_arena_printf(&q->arena, "SELECT * FROM (%s) AS tally_ctas LIMIT 0", sel), &s, false, err);
+    if (rc == 0 && into->n_col_names > (size_t)a.ncols)
+        rc = err_at(err, rv->location, "42601", "too many column names were specified");
+    if (rc == 0) {
+        tl_buf_putc(&a.cols, '\0');
+        s = *sink;
+        sink_make_quiet(&s);
+        rc = run_sql_text(q,
+                          tl_arena_printf(&q->arena, "CREATE %sTABLE %s (%s)", temp ? "TEMP " : "", name.data,
+                                          a.cols.data ? a.cols.data : ""),
+                          &s, false, err);
+    }
+    if (rc == 0 && !into->skip_data) {
+        s.ctx = &a;
+        s.complete = ctas_complete;
+        rc = run_sql_text(q, tl_arena_printf(&q->arena, "INSERT INTO %s %s", name.data, sel), &s, false, err);
+        if (rc < 0) {
+            tl_error ignored;
+            tl_error_clear(&ignored);
+            tl_sink quiet = *sink;
+            sink_make_quiet(&quiet);
+            quiet.notice = NULL;
+            run_sql_text(q, tl_arena_printf(&q->arena, "DROP TABLE %s", name.data), &quiet, false, &ignored);
+        } else {
+            snprintf(tagbuf, tagsize, "SELECT %llu", (unsigned long long)a.rows);
+            *tag = tagbuf;
+        }
+    }
+    /* positions inside the generated statements mean nothing to the client */
+    if (rc < 0) err->position = 0;
+    free(sel);
+    tl_buf_free(&name);
+    tl_buf_free(&a.cols);
+    return rc;
+}

@@ -120,10 +120,8 @@ void sink_make_quiet(tl_sink *s)
     s->complete = quiet_complete;
 }
 
-static int run_body(qctx *q, const tl_func *f, tl_sink *sink, tl_error *err)
+int run_sql_text(qctx *q, char *text, tl_sink *sink, bool function_body, tl_error *err)
 {
-    char *text = body_statements(q, f, err);
-    if (!text) return -1;
     PgQueryProtobufParseResult pr = pg_query_parse_protobuf(text);
     if (pr.error) {
         tl_errorf(err, "42601", "%s", pr.error->message);
@@ -133,25 +131,34 @@ static int run_body(qctx *q, const tl_func *f, tl_sink *sink, tl_error *err)
     PgQuery__ParseResult *res = pg_query__parse_result__unpack(NULL, pr.parse_tree.len, (const uint8_t *)pr.parse_tree.data);
     pg_query_free_protobuf_parse_result(pr);
     if (!res) return tl_errorf(err, "XX000", "could not decode parse tree");
-    tl_sink quiet = *sink;
-    sink_make_quiet(&quiet);
     const char *saved = q->sql;
     q->sql = text;
     int rc = 0;
     for (size_t i = 0; i < res->n_stmts && rc == 0; i++) {
         pnode *s = res->stmts[i]->stmt;
-        if (s->node_case == PG_QUERY__NODE__NODE_COPY_STMT || s->node_case == PG_QUERY__NODE__NODE_TRANSACTION_STMT) {
+        if (function_body &&
+            (s->node_case == PG_QUERY__NODE__NODE_COPY_STMT || s->node_case == PG_QUERY__NODE__NODE_TRANSACTION_STMT)) {
             rc = tl_errorf(err, "0A000", "this statement is not allowed in a function body");
             break;
         }
         /* virtual relations read here stay until the calling statement ends: its arena
          * still pins them */
-        rc = run_statement(q, s, res->stmts[i]->stmt_location, res->stmts[i]->stmt_len, &quiet, err);
+        rc = run_statement(q, s, res->stmts[i]->stmt_location, res->stmts[i]->stmt_len, sink, err);
     }
     q->sql = saved;
+    pg_query__parse_result__free_unpacked(res, NULL);
+    return rc;
+}
+
+static int run_body(qctx *q, const tl_func *f, tl_sink *sink, tl_error *err)
+{
+    char *text = body_statements(q, f, err);
+    if (!text) return -1;
+    tl_sink quiet = *sink;
+    sink_make_quiet(&quiet);
+    int rc = run_sql_text(q, text, &quiet, true, err);
     if (rc < 0 && !err->context[0])
         snprintf(err->context, sizeof err->context, "SQL statement in function %s()", f->name);
-    pg_query__parse_result__free_unpacked(res, NULL);
     return rc;
 }
 

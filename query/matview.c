@@ -588,7 +588,7 @@ static int mv_materialize(tl_engine *e, const tl_rel *r, tl_table *out, tl_error
 
 /* ---- statements ------------------------------------------------------------------------------------- */
 
-static char *deparse_select(pnode *query)
+char *deparse_select(pnode *query)
 {
     PgQuery__RawStmt raw = PG_QUERY__RAW_STMT__INIT;
     raw.stmt = query;

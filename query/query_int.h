@@ -341,6 +341,8 @@ int cat_array_of(qctx *q, tl_type elem, tl_type *out); /* -1: no such array type
 int cat_cast_datum(qctx *q, const tl_datum *in, tl_type from, tl_type to, tl_datum *out, tl_error *err);
 bool cat_format_value(qctx *q, tl_type t, const tl_datum *d, tl_buf *out);
 void catfn_install_hooks(void);
+/* format_type's text for a type oid and typmod (arena-owned; NULL for an unknown oid). */
+const char *type_name_with_typmod(qctx *q, uint32_t oid, int32_t typmod);
 void cat_quote_ident(const char *p, uint32_t len, tl_buf *out);
 void catfn_set_session(tl_qsession *s);
 /* session.c: every setting of the session, for pg_settings */
@@ -504,6 +506,15 @@ size_t matview_state_bytes(tl_engine *e);
  * as `SELECT f()`, and pg_cron's cron.schedule. *handled = false when `st` is not such
  * a call. Runs without the catalog lock held (the body takes its own). */
 int exec_create_function(qctx *q, PgQuery__CreateFunctionStmt *st, tl_error *err);
+/* A SELECT's SQL text as libpg_query deparses it (malloc'd; NULL if it cannot) (matview.c). */
+char *deparse_select(pnode *query);
+/* CREATE [TEMP] TABLE … AS SELECT …, run before any lock is taken (ddl.c). */
+int exec_create_table_as(qctx *q, PgQuery__CreateTableAsStmt *st, tl_sink *sink, const char **tag, char *tagbuf,
+                         size_t tagsize, tl_error *err);
+/* Run the statements of a SQL text (arena- or caller-owned, alive until the calling
+ * statement ends) one by one through run_statement, each taking its own locks; stops at
+ * the first error. A function body refuses COPY and transaction control (function.c). */
+int run_sql_text(qctx *q, char *text, tl_sink *sink, bool function_body, tl_error *err);
 int exec_function_call(qctx *q, pnode *stmt, tl_sink *sink, bool *handled, tl_error *err);
 
 /* explain.c: EXPLAIN [ANALYZE] of a SELECT, as "QUERY PLAN" text rows */

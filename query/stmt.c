@@ -499,6 +499,12 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
     q->sink = sink;
     rc = exec_function_call(q, stmt, sink, &handled, err);
     if (handled || rc < 0) return rc;
+    if (stmt->node_case == PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT &&
+        stmt->create_table_as_stmt->objtype == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE) {
+        rc = exec_create_table_as(q, stmt->create_table_as_stmt, sink, &tag, tagbuf, sizeof tagbuf, err);
+        if (rc == 0) rc = complete(sink, tag) < 0 ? tl_errorf(err, "08006", "connection lost") : 0;
+        return rc;
+    }
     int lockmode = statement_kind_is_write(stmt);
     if (acl_statement_is_ddl(stmt)) lockmode = 2;
     if (lockmode == 2) {

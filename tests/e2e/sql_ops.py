@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""EXPLAIN [ANALYZE] and the per-statement memory budget (tally.max_statement_memory)
-in the SQL engine's materialising operators, against tallyd (sql_ops.sh).
+"""EXPLAIN [ANALYZE], the per-statement memory budget (tally.max_statement_memory)
+in the SQL engine's materialising operators, and CREATE TABLE AS, against tallyd
+(sql_ops.sh); CREATE TABLE AS is compared with PostgreSQL 15 statement by statement.
 
 EXPLAIN has no oracle text to compare with (PostgreSQL's plans and costs are its own),
 so the checks are about consistency: ANALYZE's row count for the top operator and for
@@ -129,7 +130,54 @@ def main():
     r, want = run(tally, "select count(*) from (%s) s" % big), run(pg, "select count(*) from (%s) s" % big)
     tap.check("after RESET the same session runs the query", r.error is None and r.rows == want.rows,
               "%s %s" % (r.error or r.rows, want.rows))
+    create_table_as(tap, tally, pg)
     return tap
+
+
+# Each statement runs on both servers: the SQLSTATE (or success and the command's rows)
+# must agree; then every new table's columns and types, and its contents, must agree.
+CTAS = [
+    "create table ctas_1 as select attempt_id, user_id, score, started_at::date as day, talk_ms "
+    "from fact_scenario_attempts where score > 60",
+    "create table ctas_2 (u, n, a) as select user_id, count(*), avg(score) from fact_scenario_attempts group by 1",
+    "create table ctas_3 as select 'lit' as t, 1 as i, 1.5 as n, now() > '2000-01-01' as b, "
+    "null::varchar(7) as v, score::numeric(6,1) as s from fact_scenario_attempts limit 3",
+    "create table ctas_4 as select event_type, count(*) from fact_kpi_events group by 1 with no data",
+    "create table if not exists ctas_1 as select 1",
+    "create table ctas_1 as select 1",
+    "create table ctas_5 (a, b, c) as select 1, 2",
+    "create table ctas_6 as select 1 / (score - score) as x from fact_scenario_attempts",
+    "create table ctas_7 as select 1 as a, 2 as a",
+    "create table ctas_8 as select nosuch from fact_scenario_attempts",
+    "create table nosuchschema.ctas_9 as select 1",
+    "create table ctas_10 as with w as (select org_id, max(score) as m from fact_scenario_attempts group by 1) "
+    "select * from w order by m desc, org_id limit 2",
+]
+
+
+def create_table_as(tap, tally, pg):
+    for sql in CTAS:
+        title = "CREATE TABLE AS like PostgreSQL: " + sql[:90]
+        tap.start(title)
+        got, want = run(tally, sql), run(pg, sql)
+        same = (got.error and want.error and got.error[0] == want.error[0]) or \
+               (not got.error and not want.error and got.rows == want.rows)
+        tap.check(title, same, "tally: %s\nPostgreSQL: %s" % (got.error or got.rows, want.error or want.rows))
+    cols = ("select table_name, column_name, data_type, character_maximum_length, numeric_precision, "
+            "numeric_scale from information_schema.columns where table_name like 'ctas%' "
+            "order by table_name, ordinal_position")
+    tap.start("CREATE TABLE AS: the new tables' columns and types are PostgreSQL's")
+    got, want = run(tally, cols), run(pg, cols)
+    tap.check("CREATE TABLE AS: the new tables' columns and types are PostgreSQL's",
+              not got.error and got.rows == want.rows and len(want.rows) > 10,
+              "tally: %s\nPostgreSQL: %s" % (got.error or got.rows, want.rows))
+    for t in ["ctas_1", "ctas_2", "ctas_3", "ctas_4", "ctas_10"]:
+        title = "CREATE TABLE AS: %s holds what PostgreSQL's holds" % t
+        tap.start(title)
+        got, want = run(tally, "select * from %s" % t), run(pg, "select * from %s" % t)
+        key = lambda r: tuple("" if v is None else str(v) for v in r)  # noqa: E731
+        tap.check(title, not got.error and sorted(got.rows, key=key) == sorted(want.rows, key=key),
+                  "tally: %s\nPostgreSQL: %s" % (got.error or got.rows[:5], want.error or want.rows[:5]))
 
 
 if __name__ == "__main__":
