@@ -77,8 +77,17 @@ static u256 u256_shl1(u256 a)
  * 256 simple steps are cheaper to trust than a Knuth D implementation. */
 static void u256_divmod(u256 n, u256 d, u256 *q, u256 *r)
 {
+    if (n.hi == 0 && d.hi == 0) {
+        /* the common case (an avg's sum over a count): the compiler's 128-bit division,
+         * not 256 rounds of shift and subtract */
+        *q = (u256){.hi = 0, .lo = n.lo / d.lo};
+        *r = (u256){.hi = 0, .lo = n.lo % d.lo};
+        return;
+    }
     u256 quo = {0, 0}, rem = {0, 0};
-    for (int i = 255; i >= 0; i--) {
+    int top = 255; /* leading zero bits of n add nothing to the remainder */
+    while (top > 0 && !(top >= 128 ? (n.hi >> (top - 128)) & 1 : (n.lo >> top) & 1)) top--;
+    for (int i = top; i >= 0; i--) {
         rem = u256_shl1(rem);
         tl_u128 bit = i >= 128 ? (n.hi >> (i - 128)) & 1 : (n.lo >> i) & 1;
         rem.lo |= bit;
