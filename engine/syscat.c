@@ -1232,6 +1232,35 @@ static int p_tablespace(tl_engine *e, rowb *b, tl_error *err)
 
 /* ---- information_schema ---------------------------------------------------------------- */
 
+static __thread const tl_role *viewer;
+static __thread bool viewer_active;
+
+void tl_syscat_set_viewer(const void *role, bool active)
+{
+    viewer = role;
+    viewer_active = active;
+}
+
+/* Does the viewer hold any of privs on r? The owner (always a superuser in tally) holds
+ * all, as PostgreSQL's pg_has_role(relowner, 'USAGE'); tally has no column grants, so
+ * has_column_privilege is the table's privilege. */
+static bool viewer_any(tl_engine *e, const tl_rel *r, unsigned privs)
+{
+    if (!viewer_active) return true;
+    if (r->nsp == TL_NSP_PG_CATALOG || r->nsp == TL_NSP_INFORMATION_SCHEMA) privs &= TL_ACL_SELECT;
+    if (!privs) return false;
+    if (!viewer) return (tl_acl_granted(e, TL_ROLE_PUBLIC, TL_OBJ_REL, r->oid) & privs) != 0;
+    for (unsigned b = 1; b <= privs; b <<= 1)
+        if ((privs & b) && tl_acl_has(e, viewer, TL_OBJ_REL, r->oid, b)) return true;
+    return false;
+}
+
+/* PostgreSQL 15's information_schema filters: tables and columns show what the viewer
+ * may use at all, constraints only to whoever could write or reference the table. */
+#define VIS_USE (TL_ACL_SELECT | TL_ACL_INSERT | TL_ACL_UPDATE | TL_ACL_REFERENCES)
+#define VIS_TABLE (TL_ACL_ALL_REL)
+#define VIS_CONSTRAINT (TL_ACL_INSERT | TL_ACL_UPDATE | TL_ACL_DELETE | TL_ACL_TRUNCATE | TL_ACL_REFERENCES | TL_ACL_TRIGGER)
+
 static void is_rel_cols(tl_engine *e, rowb *b, const char *prefix, const tl_rel *r)
 {
     char c[64];
@@ -1249,6 +1278,7 @@ static int i_tables(tl_engine *e, rowb *b, tl_error *err)
         tl_rel *r = e->rels[i];
         char k = tl_syscat_relkind(r);
         if (k != 'r' && k != 'v') continue;
+        if (!viewer_any(e, r, VIS_TABLE)) continue;
         is_rel_cols(e, b, "table", r);
         put_s(b, "table_type", k == 'r' ? "BASE TABLE" : "VIEW");
         put_s(b, "is_insertable_into", k == 'r' ? "YES" : "NO");
@@ -1272,6 +1302,7 @@ static int i_columns(tl_engine *e, rowb *b, tl_error *err)
         tl_rel *r = e->rels[i];
         char k = tl_syscat_relkind(r);
         if (k != 'r' && k != 'v') continue;
+        if (!viewer_any(e, r, VIS_USE)) continue;
         for (int a = 0; a < r->natts; a++) {
             const tl_attr *at = &r->atts[a];
             uint32_t toid = tl_type_oid(at->type);
@@ -1381,7 +1412,7 @@ static int i_table_constraints(tl_engine *e, rowb *b, tl_error *err)
 {
     for (int i = 0; i < e->nrels; i++) {
         tl_rel *r = e->rels[i];
-        if (!user_table(r)) continue;
+        if (!user_table(r) || !viewer_any(e, r, VIS_CONSTRAINT)) continue;
         if (r->npk && tc_row(e, b, r, r->pk_name, "PRIMARY KEY", err) < 0) return -1;
         for (int k = 0; k < r->nfk; k++)
             if (tc_row(e, b, r, r->fks[k].name, "FOREIGN KEY", err) < 0) return -1;
@@ -1424,7 +1455,7 @@ static int i_key_column_usage(tl_engine *e, rowb *b, tl_error *err)
 {
     for (int i = 0; i < e->nrels; i++) {
         tl_rel *r = e->rels[i];
-        if (!user_table(r)) continue;
+        if (!user_table(r) || !viewer_any(e, r, VIS_USE)) continue;
         if (r->npk && kcu_rows(e, b, r, r->pk_name, r->pk, r->npk, NULL, NULL, err) < 0) return -1;
         for (int k = 0; k < r->nfk; k++) {
             const tl_fkey *fk = &r->fks[k];

@@ -239,6 +239,11 @@ typedef struct tl_syscat_hooks {
 void tl_syscat_set_hooks(const tl_syscat_hooks *h);
 /* Register pg_catalog and information_schema (engine start-up). */
 int tl_syscat_register(tl_engine *e, tl_error *err);
+/* The role whose view of information_schema the producers on this thread build (its
+ * rows are filtered by privilege as PostgreSQL's views are); active=false: unfiltered.
+ * The role is a struct tl_role (tl_roles.h); NULL with active=true: a role that does
+ * not exist, which sees what PUBLIC sees. */
+void tl_syscat_set_viewer(const void *role, bool active);
 /* The system catalog behind a virtual relation, or NULL: its pg_class.relkind. */
 char tl_syscat_relkind(const tl_rel *r);
 /* Resident bytes of a table's primary-key index (0 without one). */

@@ -191,3 +191,59 @@ int k_array_cat(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out
     tl_arena_free(&tmp);
     return rc;
 }
+
+/* ARRAY[e1, e2, ...]: each row's elements (all already of the element type) in the
+ * array's text form. Not strict: a NULL element is a NULL entry, never a NULL array. */
+static int k_array_ctor(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    int ne = e->nargs;
+    tl_arena tmp;
+    tl_arena_init(&tmp);
+    tl_array_elems el = {.n = ne};
+    el.v = tl_arena_alloc(&tmp, sizeof *el.v * (size_t)(ne + 1));
+    el.isnull = tl_arena_alloc(&tmp, (size_t)ne + 1);
+    tl_buf b, ab;
+    tl_buf_init(&b);
+    tl_buf_init(&ab);
+    for (uint32_t i = 0; i < n; i++) {
+        out->nulls[i] = 0;
+        for (int k = 0; k < ne; k++) {
+            el.isnull[k] = tl_vec_isnull(&args[k], i);
+            el.v[k] = (tl_str){0};
+            if (el.isnull[k]) continue;
+            tl_datum d;
+            tl_vec_get(&args[k], i, &d);
+            tl_buf_clear(&b);
+            q_format_value(q, e->args[k]->type, &d, &b);
+            el.v[k].ptr = tl_arena_strndup(&tmp, b.data ? b.data : "", b.len);
+            el.v[k].len = (uint32_t)b.len;
+        }
+        tl_buf_clear(&ab);
+        tl_array_format(e->type.oid, &el, &ab);
+        tl_datum d = {.isnull = false};
+        d.v.s.ptr = tl_arena_strndup(&q->arena, ab.data ? ab.data : "", ab.len);
+        d.v.s.len = (uint32_t)ab.len;
+        tl_vec_set(out, i, &d);
+        tl_arena_reset(&tmp);
+        el.v = tl_arena_alloc(&tmp, sizeof *el.v * (size_t)(ne + 1));
+        el.isnull = tl_arena_alloc(&tmp, (size_t)ne + 1);
+    }
+    tl_buf_free(&b);
+    tl_buf_free(&ab);
+    tl_arena_free(&tmp);
+    (void)err;
+    return 0;
+}
+
+static const fn_def array_ctor_def = {"array", -1, {TL_UNKNOWN}, TL_ARRAY, k_array_ctor, true, false};
+
+tl_expr *array_ctor_expr(qctx *q, tl_type array_type, tl_expr **elems, int n, int location)
+{
+    tl_expr *e = expr_new(q, E_FUNC, array_type, location);
+    e->fn = &array_ctor_def;
+    e->name = "array";
+    e->nargs = n;
+    e->args = tl_arena_alloc(&q->arena, sizeof *e->args * (size_t)(n ? n : 1));
+    if (n) memcpy(e->args, elems, sizeof *elems * (size_t)n);
+    return e;
+}
