@@ -783,19 +783,20 @@ static int p_attrdef(tl_engine *e, rowb *b, tl_error *err)
     return 0;
 }
 
-static int index_row(rowb *b, uint32_t ixoid, uint32_t reloid, const int *cols, int n, bool unique, bool primary,
-                     tl_error *err)
+/* n columns, the first nkey keys (indclass, indcollation, indoption cover keys only) */
+static int index_row(rowb *b, uint32_t ixoid, uint32_t reloid, const int *cols, int n, int nkey, bool unique,
+                     bool primary, tl_error *err)
 {
     tl_buf k;
     tl_buf_init(&k);
     int_list(&k, cols, n, false, ' ');
     tl_buf z;
     tl_buf_init(&z);
-    for (int i = 0; i < n; i++) tl_buf_puts(&z, i ? " 0" : "0");
+    for (int i = 0; i < nkey; i++) tl_buf_puts(&z, i ? " 0" : "0");
     put_i(b, "indexrelid", ixoid);
     put_i(b, "indrelid", reloid);
     put_i(b, "indnatts", n);
-    put_i(b, "indnkeyatts", n);
+    put_i(b, "indnkeyatts", nkey);
     put_b(b, "indisunique", unique);
     put_b(b, "indisprimary", primary);
     put_b(b, "indimmediate", true);
@@ -815,9 +816,9 @@ static int p_index(tl_engine *e, rowb *b, tl_error *err)
 {
     for (int i = 0; i < e->nrels; i++) {
         tl_rel *r = e->rels[i];
-        if (r->npk && index_row(b, r->pk_index_oid, r->oid, r->pk, r->npk, true, true, err) < 0) return -1;
+        if (r->npk && index_row(b, r->pk_index_oid, r->oid, r->pk, r->npk, r->npk, true, true, err) < 0) return -1;
         if (r->kind == TL_REL_INDEX &&
-            index_row(b, r->oid, r->index_of, r->idx_cols, r->nidx, r->idx_unique, false, err) < 0)
+            index_row(b, r->oid, r->index_of, r->idx_cols, r->nidx, r->nidx_key, r->idx_unique, false, err) < 0)
             return -1;
     }
     return 0;
