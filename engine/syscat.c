@@ -1132,6 +1132,9 @@ static int p_matviews(tl_engine *e, rowb *b, tl_error *err)
         put_s(b, "matviewowner", superuser_name(e));
         put_b(b, "hasindexes", has_index(e, r));
         put_b(b, "ispopulated", true);
+        char *def = hooks.viewdef && r->view_def ? hooks.viewdef(e, r->view_def) : NULL;
+        put_s(b, "definition", def);
+        free(def);
         if (rb_row(b, err) < 0) return -1;
     }
     return 0;

@@ -238,6 +238,8 @@ typedef struct tl_syscat_hooks {
      * row counts (pg_class.reltuples, pg_stat_*.n_live_tup) then count that org's rows
      * of relations with an org_id column, so they tell a scoped role nothing more. */
     const char *(*org_scope)(void);
+    /* A stored view query as PostgreSQL's pg_get_viewdef prints it (malloc'd), or NULL. */
+    char *(*viewdef)(tl_engine *e, const char *sql);
 } tl_syscat_hooks;
 void tl_syscat_set_hooks(const tl_syscat_hooks *h);
 /* Register pg_catalog and information_schema (engine start-up). */

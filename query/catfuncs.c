@@ -134,7 +134,23 @@ K(k_pg_get_constraintdef)
     return 0;
 }
 
-/* tally keeps no view definition text in its catalog yet: NULL, as PG for a non-view. */
+/* pg_get_viewdef(oid [, pretty]): a materialized view's query in PostgreSQL's layout
+ * (viewdef.c); NULL for a relation without a stored query, as PostgreSQL for a non-view. */
+K(k_pg_get_viewdef)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        tl_rel *r = tl_catalog_rel_by_oid(q->eng, (uint32_t)args[0].d.i[i]);
+        bool pretty = e->nargs == 2 && !tl_vec_isnull(&args[1], i) && args[1].d.b[i];
+        char *def = r && r->view_def ? q_viewdef(q->eng, r->view_def, pretty) : NULL;
+        set_str(q, out, i, def);
+        free(def);
+    }
+    UNUSED;
+    return 0;
+}
+
+/* triggers and rules tally does not have: NULL, as PostgreSQL for an unknown oid */
 K(k_null_text)
 {
     for (uint32_t i = 0; i < n; i++) out->nulls[i] = 1;
@@ -564,8 +580,8 @@ static const fn_def cat_fns[] = {
     {"pg_get_indexdef", 3, {TL_OID, TL_INT4, TL_BOOL}, TL_TEXT, k_pg_get_indexdef, false, false},
     {"pg_get_constraintdef", 1, {TL_OID}, TL_TEXT, k_pg_get_constraintdef, false, false},
     {"pg_get_constraintdef", 2, {TL_OID, TL_BOOL}, TL_TEXT, k_pg_get_constraintdef, false, false},
-    {"pg_get_viewdef", 1, {TL_OID}, TL_TEXT, k_null_text, true, false},
-    {"pg_get_viewdef", 2, {TL_OID, TL_BOOL}, TL_TEXT, k_null_text, true, false},
+    {"pg_get_viewdef", 1, {TL_OID}, TL_TEXT, k_pg_get_viewdef, false, false},
+    {"pg_get_viewdef", 2, {TL_OID, TL_BOOL}, TL_TEXT, k_pg_get_viewdef, false, false},
     {"pg_get_triggerdef", 1, {TL_OID}, TL_TEXT, k_null_text, true, false},
     {"pg_get_ruledef", 1, {TL_OID}, TL_TEXT, k_null_text, true, false},
     {"pg_get_ruledef", 2, {TL_OID, TL_BOOL}, TL_TEXT, k_null_text, true, false},
@@ -904,9 +920,15 @@ static const char *session_org_scope(void)
     return cur_session ? acl_org_scope(cur_session) : NULL;
 }
 
+/* pg_matviews.definition is pg_get_viewdef(oid) */
+static char *matview_definition(tl_engine *e, const char *sql)
+{
+    return q_viewdef(e, sql, false);
+}
+
 void catfn_install_hooks(void)
 {
-    static const tl_syscat_hooks h = {each_setting, function_exists, session_org_scope};
+    static const tl_syscat_hooks h = {each_setting, function_exists, session_org_scope, matview_definition};
     tl_syscat_set_hooks(&h);
     if (!__atomic_load_n(&start_time, __ATOMIC_ACQUIRE)) {
         struct timespec ts;

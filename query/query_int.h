@@ -314,6 +314,9 @@ int k_json_contains(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec 
 tl_type array_elem_of(tl_type arr); /* text for an array type the catalog does not know */
 tl_expr *array_any_expr(qctx *q, const char *opn, bool all, tl_expr *x, tl_expr *arr, int location);
 tl_expr *array_subscript_expr(qctx *q, tl_expr *arr, tl_expr *idx, int location);
+/* viewdef.c: a stored view query as pg_get_viewdef(oid, pretty) prints it; malloc'd, NULL if
+ * not a SELECT */
+char *q_viewdef(tl_engine *e, const char *sql, bool pretty);
 int q_array_send(qctx *q, tl_type t, const tl_datum *d, tl_buf *out, tl_error *err);
 tl_expr *array_ctor_expr(qctx *q, tl_type array_type, tl_expr **elems, int n, int location);
 int k_array_cat(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
