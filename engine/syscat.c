@@ -803,6 +803,12 @@ static int index_row(rowb *b, uint32_t ixoid, uint32_t reloid, const int *cols, 
     put_b(b, "indisvalid", true);
     put_b(b, "indisready", true);
     put_b(b, "indislive", true);
+    /* no NULLS NOT DISTINCT, exclusion constraints, CLUSTER or REPLICA IDENTITY INDEX */
+    put_b(b, "indnullsnotdistinct", false);
+    put_b(b, "indisexclusion", false);
+    put_b(b, "indisclustered", false);
+    put_b(b, "indcheckxmin", false);
+    put_b(b, "indisreplident", false);
     put_s(b, "indkey", k.data ? k.data : "");
     put_s(b, "indcollation", z.data ? z.data : "");
     put_s(b, "indclass", z.data ? z.data : "");

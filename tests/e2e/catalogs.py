@@ -72,7 +72,9 @@ QUERIES = [
      "WHERE " + USER + " ORDER BY 1"),
     ("pg_index with pg_get_indexdef", True,
      "SELECT i.indexrelid::regclass::text AS ix, i.indrelid::regclass::text AS tab, i.indkey, i.indnatts, "
-     "i.indisunique, i.indisprimary, i.indisvalid, pg_catalog.pg_get_indexdef(i.indexrelid, 0, true) AS def "
+     "i.indisunique, i.indisprimary, i.indisvalid, i.indnkeyatts, i.indoption, i.indnullsnotdistinct, "
+     "i.indisexclusion, i.indisclustered, i.indcheckxmin, i.indisreplident, i.indpred, "
+     "pg_catalog.pg_get_indexdef(i.indexrelid, 0, true) AS def "
      "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indrelid WHERE " + USER +
      " ORDER BY 1"),
     ("pg_indexes", True,
