@@ -293,7 +293,7 @@ int q_array_send(qctx *q, tl_type t, const tl_datum *d, tl_buf *out, tl_error *e
         }
         size_t at = out->len;
         put_be32(out, 0);
-        if (!tl_type_has_binary(et.id) || tl_type_is_string(et.id)) {
+        if (!tl_type_has_binary(et.id)) {
             tl_buf_append(out, el.v[k].ptr, el.v[k].len);
         } else {
             tl_datum v;
