@@ -388,7 +388,7 @@ tl_rel *tl_catalog_create_virtual(tl_engine *e, const char *name, uint32_t nsp, 
     return r;
 }
 
-tl_rel *tl_catalog_create_index(tl_engine *e, const char *name, tl_rel *table, int ncols,
+tl_rel *tl_catalog_create_index(tl_engine *e, const char *name, tl_rel *table, int ncols, int nkey,
                                 const int *cols, bool unique, const char *def, tl_error *err)
 {
     if (name_taken(e, table->nsp, name)) {
@@ -401,7 +401,8 @@ tl_rel *tl_catalog_create_index(tl_engine *e, const char *name, tl_rel *table, i
     r->nsp = table->nsp;
     r->kind = TL_REL_INDEX;
     r->index_of = table->oid;
-    r->nidx = ncols < TL_MAX_KEY_COLS ? ncols : TL_MAX_KEY_COLS;
+    r->nidx = ncols < TL_MAX_INDEX_COLS ? ncols : TL_MAX_INDEX_COLS;
+    r->nidx_key = nkey < r->nidx ? nkey : r->nidx;
     memcpy(r->idx_cols, cols, sizeof(int) * (size_t)r->nidx);
     r->idx_unique = unique;
     r->idx_def = dup_or_null(def);

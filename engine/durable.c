@@ -168,7 +168,8 @@ void tl_dur_encode_index(const tl_rel *r, tl_buf *b)
     tl_put_u32(b, r->oid);
     tl_put_str(b, r->name);
     tl_put_u32(b, r->index_of);
-    tl_put_u32(b, (uint32_t)r->nidx);
+    /* key count, INCLUDE count in the high half (0 in records older than INCLUDE) */
+    tl_put_u32(b, (uint32_t)r->nidx_key | (uint32_t)(r->nidx - r->nidx_key) << 16);
     for (int i = 0; i < r->nidx; i++) tl_put_u32(b, (uint32_t)r->idx_cols[i]);
     tl_put_u8(b, r->idx_unique);
     tl_put_str(b, r->idx_def);
@@ -261,9 +262,10 @@ static int redo_create_index(tl_engine *e, tl_reader *rd, tl_error *err)
     uint32_t oid = tl_get_u32(rd);
     char *name = tl_get_str(rd);
     uint32_t of = tl_get_u32(rd);
-    uint32_t n = tl_get_u32(rd);
-    int cols[TL_MAX_KEY_COLS];
-    if (n > TL_MAX_KEY_COLS) rd->bad = true;
+    uint32_t nn = tl_get_u32(rd);
+    uint32_t nkey = nn & 0xffff, n = nkey + (nn >> 16);
+    int cols[TL_MAX_INDEX_COLS];
+    if (n > TL_MAX_INDEX_COLS) rd->bad = true;
     for (uint32_t i = 0; i < n && !rd->bad; i++) cols[i] = (int)tl_get_u32(rd);
     bool unique = tl_get_u8(rd);
     char *def = tl_get_str(rd);
@@ -272,7 +274,7 @@ static int redo_create_index(tl_engine *e, tl_reader *rd, tl_error *err)
     if (rd->bad || !name || !t) {
         rc = tl_errorf(err, "XX001", "malformed CREATE INDEX record");
     } else {
-        tl_rel *r = tl_catalog_create_index(e, name, t, (int)n, cols, unique, def, err);
+        tl_rel *r = tl_catalog_create_index(e, name, t, (int)n, (int)nkey, cols, unique, def, err);
         if (!r) rc = -1;
         else {
             r->oid = oid;

@@ -783,25 +783,32 @@ static int p_attrdef(tl_engine *e, rowb *b, tl_error *err)
     return 0;
 }
 
-static int index_row(rowb *b, uint32_t ixoid, uint32_t reloid, const int *cols, int n, bool unique, bool primary,
-                     tl_error *err)
+/* n columns, the first nkey keys (indclass, indcollation, indoption cover keys only) */
+static int index_row(rowb *b, uint32_t ixoid, uint32_t reloid, const int *cols, int n, int nkey, bool unique,
+                     bool primary, tl_error *err)
 {
     tl_buf k;
     tl_buf_init(&k);
     int_list(&k, cols, n, false, ' ');
     tl_buf z;
     tl_buf_init(&z);
-    for (int i = 0; i < n; i++) tl_buf_puts(&z, i ? " 0" : "0");
+    for (int i = 0; i < nkey; i++) tl_buf_puts(&z, i ? " 0" : "0");
     put_i(b, "indexrelid", ixoid);
     put_i(b, "indrelid", reloid);
     put_i(b, "indnatts", n);
-    put_i(b, "indnkeyatts", n);
+    put_i(b, "indnkeyatts", nkey);
     put_b(b, "indisunique", unique);
     put_b(b, "indisprimary", primary);
     put_b(b, "indimmediate", true);
     put_b(b, "indisvalid", true);
     put_b(b, "indisready", true);
     put_b(b, "indislive", true);
+    /* no NULLS NOT DISTINCT, exclusion constraints, CLUSTER or REPLICA IDENTITY INDEX */
+    put_b(b, "indnullsnotdistinct", false);
+    put_b(b, "indisexclusion", false);
+    put_b(b, "indisclustered", false);
+    put_b(b, "indcheckxmin", false);
+    put_b(b, "indisreplident", false);
     put_s(b, "indkey", k.data ? k.data : "");
     put_s(b, "indcollation", z.data ? z.data : "");
     put_s(b, "indclass", z.data ? z.data : "");
@@ -815,9 +822,9 @@ static int p_index(tl_engine *e, rowb *b, tl_error *err)
 {
     for (int i = 0; i < e->nrels; i++) {
         tl_rel *r = e->rels[i];
-        if (r->npk && index_row(b, r->pk_index_oid, r->oid, r->pk, r->npk, true, true, err) < 0) return -1;
+        if (r->npk && index_row(b, r->pk_index_oid, r->oid, r->pk, r->npk, r->npk, true, true, err) < 0) return -1;
         if (r->kind == TL_REL_INDEX &&
-            index_row(b, r->oid, r->index_of, r->idx_cols, r->nidx, r->idx_unique, false, err) < 0)
+            index_row(b, r->oid, r->index_of, r->idx_cols, r->nidx, r->nidx_key, r->idx_unique, false, err) < 0)
             return -1;
     }
     return 0;
@@ -1131,6 +1138,9 @@ static int p_matviews(tl_engine *e, rowb *b, tl_error *err)
         put_s(b, "matviewowner", superuser_name(e));
         put_b(b, "hasindexes", has_index(e, r));
         put_b(b, "ispopulated", true);
+        char *def = hooks.viewdef && r->view_def ? hooks.viewdef(e, r->view_def) : NULL;
+        put_s(b, "definition", def);
+        free(def);
         if (rb_row(b, err) < 0) return -1;
     }
     return 0;
@@ -1232,6 +1242,35 @@ static int p_tablespace(tl_engine *e, rowb *b, tl_error *err)
 
 /* ---- information_schema ---------------------------------------------------------------- */
 
+static __thread const tl_role *viewer;
+static __thread bool viewer_active;
+
+void tl_syscat_set_viewer(const void *role, bool active)
+{
+    viewer = role;
+    viewer_active = active;
+}
+
+/* Does the viewer hold any of privs on r? The owner (always a superuser in tally) holds
+ * all, as PostgreSQL's pg_has_role(relowner, 'USAGE'); tally has no column grants, so
+ * has_column_privilege is the table's privilege. */
+static bool viewer_any(tl_engine *e, const tl_rel *r, unsigned privs)
+{
+    if (!viewer_active) return true;
+    if (r->nsp == TL_NSP_PG_CATALOG || r->nsp == TL_NSP_INFORMATION_SCHEMA) privs &= TL_ACL_SELECT;
+    if (!privs) return false;
+    if (!viewer) return (tl_acl_granted(e, TL_ROLE_PUBLIC, TL_OBJ_REL, r->oid) & privs) != 0;
+    for (unsigned b = 1; b <= privs; b <<= 1)
+        if ((privs & b) && tl_acl_has(e, viewer, TL_OBJ_REL, r->oid, b)) return true;
+    return false;
+}
+
+/* PostgreSQL 15's information_schema filters: tables and columns show what the viewer
+ * may use at all, constraints only to whoever could write or reference the table. */
+#define VIS_USE (TL_ACL_SELECT | TL_ACL_INSERT | TL_ACL_UPDATE | TL_ACL_REFERENCES)
+#define VIS_TABLE (TL_ACL_ALL_REL)
+#define VIS_CONSTRAINT (TL_ACL_INSERT | TL_ACL_UPDATE | TL_ACL_DELETE | TL_ACL_TRUNCATE | TL_ACL_REFERENCES | TL_ACL_TRIGGER)
+
 static void is_rel_cols(tl_engine *e, rowb *b, const char *prefix, const tl_rel *r)
 {
     char c[64];
@@ -1249,6 +1288,7 @@ static int i_tables(tl_engine *e, rowb *b, tl_error *err)
         tl_rel *r = e->rels[i];
         char k = tl_syscat_relkind(r);
         if (k != 'r' && k != 'v') continue;
+        if (!viewer_any(e, r, VIS_TABLE)) continue;
         is_rel_cols(e, b, "table", r);
         put_s(b, "table_type", k == 'r' ? "BASE TABLE" : "VIEW");
         put_s(b, "is_insertable_into", k == 'r' ? "YES" : "NO");
@@ -1272,6 +1312,7 @@ static int i_columns(tl_engine *e, rowb *b, tl_error *err)
         tl_rel *r = e->rels[i];
         char k = tl_syscat_relkind(r);
         if (k != 'r' && k != 'v') continue;
+        if (!viewer_any(e, r, VIS_USE)) continue;
         for (int a = 0; a < r->natts; a++) {
             const tl_attr *at = &r->atts[a];
             uint32_t toid = tl_type_oid(at->type);
@@ -1381,7 +1422,7 @@ static int i_table_constraints(tl_engine *e, rowb *b, tl_error *err)
 {
     for (int i = 0; i < e->nrels; i++) {
         tl_rel *r = e->rels[i];
-        if (!user_table(r)) continue;
+        if (!user_table(r) || !viewer_any(e, r, VIS_CONSTRAINT)) continue;
         if (r->npk && tc_row(e, b, r, r->pk_name, "PRIMARY KEY", err) < 0) return -1;
         for (int k = 0; k < r->nfk; k++)
             if (tc_row(e, b, r, r->fks[k].name, "FOREIGN KEY", err) < 0) return -1;
@@ -1424,7 +1465,7 @@ static int i_key_column_usage(tl_engine *e, rowb *b, tl_error *err)
 {
     for (int i = 0; i < e->nrels; i++) {
         tl_rel *r = e->rels[i];
-        if (!user_table(r)) continue;
+        if (!user_table(r) || !viewer_any(e, r, VIS_USE)) continue;
         if (r->npk && kcu_rows(e, b, r, r->pk_name, r->pk, r->npk, NULL, NULL, err) < 0) return -1;
         for (int k = 0; k < r->nfk; k++) {
             const tl_fkey *fk = &r->fks[k];

@@ -31,6 +31,7 @@ typedef enum tl_relkind {
 #define TL_NSP_TEMP_BASE 0x70000000u
 #define TL_NSP_IS_TEMP(nsp) ((nsp) >= TL_NSP_TEMP_BASE && (nsp) < TL_NSP_TEMP_BASE + 0x1000000u)
 #define TL_MAX_KEY_COLS 8
+#define TL_MAX_INDEX_COLS 32 /* PostgreSQL's INDEX_MAX_KEYS: key and INCLUDE columns */
 
 typedef struct tl_attr {
     char *name;
@@ -79,8 +80,9 @@ struct tl_rel {
     tl_fkey *fks;
     /* index relations: what they index (a zone-map hint only; see README) */
     uint32_t index_of;
-    int nidx;
-    int idx_cols[TL_MAX_KEY_COLS];
+    int nidx;                           /* all columns ... */
+    int nidx_key;                       /* ... of which the first nidx_key are keys, the rest INCLUDE */
+    int idx_cols[TL_MAX_INDEX_COLS];
     bool idx_unique;
     char *idx_def;
     /* data (tables only) */
@@ -183,7 +185,8 @@ typedef struct tl_table_def {
 
 /* Exclusive lock held. 42P07 if the name is taken. */
 tl_rel *tl_catalog_create_table(tl_engine *e, const tl_table_def *def, tl_error *err);
-tl_rel *tl_catalog_create_index(tl_engine *e, const char *name, tl_rel *table, int ncols,
+/* cols: nkey key columns, then ncols - nkey INCLUDE columns */
+tl_rel *tl_catalog_create_index(tl_engine *e, const char *name, tl_rel *table, int ncols, int nkey,
                                 const int *cols, bool unique, const char *def, tl_error *err);
 tl_enum *tl_catalog_create_enum(tl_engine *e, const char *name, uint32_t nsp, int nlabels,
                                 const char *const *labels, tl_error *err);
@@ -236,10 +239,17 @@ typedef struct tl_syscat_hooks {
      * row counts (pg_class.reltuples, pg_stat_*.n_live_tup) then count that org's rows
      * of relations with an org_id column, so they tell a scoped role nothing more. */
     const char *(*org_scope)(void);
+    /* A stored view query as PostgreSQL's pg_get_viewdef prints it (malloc'd), or NULL. */
+    char *(*viewdef)(tl_engine *e, const char *sql);
 } tl_syscat_hooks;
 void tl_syscat_set_hooks(const tl_syscat_hooks *h);
 /* Register pg_catalog and information_schema (engine start-up). */
 int tl_syscat_register(tl_engine *e, tl_error *err);
+/* The role whose view of information_schema the producers on this thread build (its
+ * rows are filtered by privilege as PostgreSQL's views are); active=false: unfiltered.
+ * The role is a struct tl_role (tl_roles.h); NULL with active=true: a role that does
+ * not exist, which sees what PUBLIC sees. */
+void tl_syscat_set_viewer(const void *role, bool active);
 /* The system catalog behind a virtual relation, or NULL: its pg_class.relkind. */
 char tl_syscat_relkind(const tl_rel *r);
 /* Resident bytes of a table's primary-key index (0 without one). */

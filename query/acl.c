@@ -902,18 +902,14 @@ static int has_priv_kernel(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, 
         uint32_t oid = 0;
         tl_rel *rel = NULL;
         if (kind == TL_OBJ_REL) {
-            char *dot = strchr(obj, '.');
-            uint32_t nsp = TL_NSP_PUBLIC;
-            char *rn = obj;
-            if (dot && obj[0] != '"') {
-                *dot = '\0';
-                nsp = tl_catalog_nsp_oid(ident_norm(obj));
-                if (!nsp) return tl_errorf(err, "3F000", "schema \"%s\" does not exist", obj);
-                rn = dot + 1;
-            }
-            rn = ident_norm(rn);
-            rel = tl_catalog_find_rel(q->eng, nsp, rn);
-            if (!rel) return tl_errorf(err, "42P01", "relation \"%s\" does not exist", rn);
+            char *sn, *rn;
+            if (cat_split_qualname(q, obj, &sn, &rn) < 0) return tl_errorf(err, "42602", "invalid name syntax");
+            if (sn && strcmp(sn, "pg_temp") && !tl_catalog_nsp_oid(sn))
+                return tl_errorf(err, "3F000", "schema \"%s\" does not exist", sn);
+            rel = cat_find_rel(q, sn, rn);
+            if (!rel)
+                return sn ? tl_errorf(err, "42P01", "relation \"%s.%s\" does not exist", sn, rn)
+                          : tl_errorf(err, "42P01", "relation \"%s\" does not exist", rn);
             oid = rel->oid;
         } else if (kind == TL_OBJ_NSP) {
             char *sn = ident_norm(obj);

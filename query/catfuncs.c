@@ -134,7 +134,23 @@ K(k_pg_get_constraintdef)
     return 0;
 }
 
-/* tally keeps no view definition text in its catalog yet: NULL, as PG for a non-view. */
+/* pg_get_viewdef(oid [, pretty]): a materialized view's query in PostgreSQL's layout
+ * (viewdef.c); NULL for a relation without a stored query, as PostgreSQL for a non-view. */
+K(k_pg_get_viewdef)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        tl_rel *r = tl_catalog_rel_by_oid(q->eng, (uint32_t)args[0].d.i[i]);
+        bool pretty = e->nargs == 2 && !tl_vec_isnull(&args[1], i) && args[1].d.b[i];
+        char *def = r && r->view_def ? q_viewdef(q->eng, r->view_def, pretty) : NULL;
+        set_str(q, out, i, def);
+        free(def);
+    }
+    UNUSED;
+    return 0;
+}
+
+/* triggers and rules tally does not have: NULL, as PostgreSQL for an unknown oid */
 K(k_null_text)
 {
     for (uint32_t i = 0; i < n; i++) out->nulls[i] = 1;
@@ -540,7 +556,23 @@ K(k_txid)
 /* ---- the registry ---------------------------------------------------------------------- */
 
 #define U TL_UNKNOWN
+/* pg_typeof(any): the argument's type, known at bind time. */
+static int k_pg_typeof(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    tl_type t = e->args[0]->type;
+    uint32_t oid = t.id == TL_UNKNOWN ? 705 /* unknown */ : tl_type_oid(t);
+    for (uint32_t i = 0; i < n; i++) {
+        out->nulls[i] = 0;
+        out->d.i[i] = oid;
+    }
+    (void)q;
+    (void)args;
+    (void)err;
+    return 0;
+}
+
 static const fn_def cat_fns[] = {
+    {"pg_typeof", 1, {U}, TL_OID, k_pg_typeof, true, false},
     {"format_type", 2, {TL_OID, TL_INT4}, TL_TEXT, k_format_type, true, false},
     {"pg_get_expr", 2, {TL_TEXT, TL_OID}, TL_TEXT, k_pg_get_expr, false, false},
     {"pg_get_expr", 3, {TL_TEXT, TL_OID, TL_BOOL}, TL_TEXT, k_pg_get_expr, false, false},
@@ -548,8 +580,8 @@ static const fn_def cat_fns[] = {
     {"pg_get_indexdef", 3, {TL_OID, TL_INT4, TL_BOOL}, TL_TEXT, k_pg_get_indexdef, false, false},
     {"pg_get_constraintdef", 1, {TL_OID}, TL_TEXT, k_pg_get_constraintdef, false, false},
     {"pg_get_constraintdef", 2, {TL_OID, TL_BOOL}, TL_TEXT, k_pg_get_constraintdef, false, false},
-    {"pg_get_viewdef", 1, {TL_OID}, TL_TEXT, k_null_text, true, false},
-    {"pg_get_viewdef", 2, {TL_OID, TL_BOOL}, TL_TEXT, k_null_text, true, false},
+    {"pg_get_viewdef", 1, {TL_OID}, TL_TEXT, k_pg_get_viewdef, false, false},
+    {"pg_get_viewdef", 2, {TL_OID, TL_BOOL}, TL_TEXT, k_pg_get_viewdef, false, false},
     {"pg_get_triggerdef", 1, {TL_OID}, TL_TEXT, k_null_text, true, false},
     {"pg_get_ruledef", 1, {TL_OID}, TL_TEXT, k_null_text, true, false},
     {"pg_get_ruledef", 2, {TL_OID, TL_BOOL}, TL_TEXT, k_null_text, true, false},
@@ -697,6 +729,63 @@ int cat_array_of(qctx *q, tl_type elem, tl_type *out)
     return 0;
 }
 
+/* 'a.b', '"A"."b"', 'a' as PostgreSQL's stringToQualifiedNameList reads them: unquoted
+ * parts fold to lower case, quoted parts keep their case and "" stands for ". *schema is
+ * NULL when unqualified. -1 on a malformed name (empty part, unterminated quote, more
+ * than a database.schema.name). */
+int cat_split_qualname(qctx *q, const char *s, char **schema, char **name)
+{
+    char *parts[3];
+    int np = 0;
+    const char *p = s;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n') p++;
+        char *o = tl_arena_alloc(&q->arena, strlen(p) + 1);
+        size_t k = 0;
+        if (*p == '"') {
+            for (p++;; p++) {
+                if (!*p) return -1;
+                if (*p == '"') {
+                    if (p[1] != '"') break;
+                    p++;
+                }
+                o[k++] = *p;
+            }
+            p++;
+            if (k == 0) return -1;
+        } else {
+            for (; *p && *p != '.' && *p != ' ' && *p != '\t' && *p != '\n'; p++)
+                o[k++] = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p;
+            if (k == 0) return -1;
+        }
+        o[k] = 0;
+        if (np == 3) return -1;
+        parts[np++] = o;
+        while (*p == ' ' || *p == '\t' || *p == '\n') p++;
+        if (!*p) break;
+        if (*p != '.') return -1;
+        p++;
+    }
+    *schema = np >= 2 ? parts[np - 2] : NULL;
+    *name = parts[np - 1];
+    return 0;
+}
+
+/* A relation by (schema, name); unqualified names follow the search path PostgreSQL
+ * uses by default: the session's temporary tables, pg_catalog, public. */
+tl_rel *cat_find_rel(qctx *q, const char *schema, const char *name)
+{
+    if (schema) {
+        uint32_t nsp = !strcmp(schema, "pg_temp") ? tl_catalog_temp_nsp() : tl_catalog_nsp_oid(schema);
+        return nsp ? tl_catalog_find_rel(q->eng, nsp, name) : NULL;
+    }
+    uint32_t tnsp = tl_catalog_temp_nsp();
+    tl_rel *r = tnsp ? tl_catalog_find_rel(q->eng, tnsp, name) : NULL;
+    if (!r) r = tl_catalog_find_rel(q->eng, TL_NSP_PG_CATALOG, name);
+    if (!r) r = tl_catalog_find_rel(q->eng, TL_NSP_PUBLIC, name);
+    return r;
+}
+
 static int reg_name_lookup(qctx *q, uint32_t regoid, const char *s, size_t len, int64_t *oid, tl_error *err)
 {
     char *z = tl_arena_strndup(&q->arena, s, len);
@@ -707,47 +796,12 @@ static int reg_name_lookup(qctx *q, uint32_t regoid, const char *s, size_t len, 
         *oid = v;
         return 0;
     }
-    /* schema-qualified and quoted names: "a"."b", a.b */
-    char *schema = NULL, *name = z;
-    char *dot = NULL;
-    bool inq = false;
-    for (char *p = z; *p; p++) {
-        if (*p == '"') inq = !inq;
-        else if (*p == '.' && !inq) dot = p;
-    }
-    if (dot) {
-        *dot = 0;
-        schema = z;
-        name = dot + 1;
-    }
-    for (char **part = &schema; part; part = part == &schema ? &name : NULL) {
-        char *p = *part;
-        if (!p) continue;
-        size_t l = strlen(p);
-        if (l >= 2 && p[0] == '"' && p[l - 1] == '"') {
-            char *o = tl_arena_alloc(&q->arena, l);
-            size_t k = 0;
-            for (size_t j = 1; j + 1 < l; j++) {
-                if (p[j] == '"' && p[j + 1] == '"') j++;
-                o[k++] = p[j];
-            }
-            o[k] = 0;
-            *part = o;
-        } else {
-            for (char *c = p; *c; c++)
-                if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
-        }
-    }
+    char *schema, *name;
+    if (cat_split_qualname(q, z, &schema, &name) < 0)
+        return tl_errorf(err, "42602", "invalid name syntax");
     switch (regoid) {
     case TL_OID_REGCLASS: {
-        tl_rel *r = NULL;
-        if (schema) {
-            uint32_t nsp = tl_catalog_nsp_oid(schema);
-            if (nsp) r = tl_catalog_find_rel(q->eng, nsp, name);
-        } else {
-            r = tl_catalog_find_rel(q->eng, TL_NSP_PG_CATALOG, name);
-            if (!r) r = tl_catalog_find_rel(q->eng, TL_NSP_PUBLIC, name);
-        }
+        tl_rel *r = cat_find_rel(q, schema, name);
         if (r) {
             *oid = r->oid;
             return 0;
@@ -866,9 +920,15 @@ static const char *session_org_scope(void)
     return cur_session ? acl_org_scope(cur_session) : NULL;
 }
 
+/* pg_matviews.definition is pg_get_viewdef(oid) */
+static char *matview_definition(tl_engine *e, const char *sql)
+{
+    return q_viewdef(e, sql, false);
+}
+
 void catfn_install_hooks(void)
 {
-    static const tl_syscat_hooks h = {each_setting, function_exists, session_org_scope};
+    static const tl_syscat_hooks h = {each_setting, function_exists, session_org_scope, matview_definition};
     tl_syscat_set_hooks(&h);
     if (!__atomic_load_n(&start_time, __ATOMIC_ACQUIRE)) {
         struct timespec ts;

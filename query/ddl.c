@@ -291,7 +291,9 @@ int exec_create_index(qctx *q, PgQuery__IndexStmt *st, tl_error *err)
      * view's group keys are unique by construction. Elsewhere they are not enforced yet. */
     if (st->unique && t->kind != TL_REL_MATVIEW)
         return err_at(err, rv->location, "0A000", "unique indexes are not supported yet");
-    int cols[TL_MAX_KEY_COLS], n = 0;
+    int cols[TL_MAX_INDEX_COLS], n = 0;
+    if (st->n_index_params + st->n_index_including_params > TL_MAX_INDEX_COLS)
+        return err_at(err, rv->location, "54011", "cannot use more than %d columns in an index", TL_MAX_INDEX_COLS);
     tl_buf def, nm;
     tl_buf_init(&def);
     tl_buf_init(&nm);
@@ -311,7 +313,7 @@ int exec_create_index(qctx *q, PgQuery__IndexStmt *st, tl_error *err)
             tl_buf_free(&nm);
             return tl_errorf(err, "42703", "column \"%s\" does not exist", ie->name);
         }
-        if (n < TL_MAX_KEY_COLS) cols[n++] = a;
+        cols[n++] = a;
         tl_buf_printf(&def, "%s%s", i ? ", " : "", ie->name);
         tl_buf_printf(&nm, "_%s", ie->name);
     }
@@ -329,12 +331,24 @@ int exec_create_index(qctx *q, PgQuery__IndexStmt *st, tl_error *err)
         tl_buf_init(&inc);
         for (size_t i = 0; i < st->n_index_including_params; i++) {
             PgQuery__IndexElem *ie = st->index_including_params[i]->index_elem;
-            tl_buf_printf(&inc, "%s%s", i ? ", " : "", ie->name ? ie->name : "?");
+            int a = -1;
+            for (int k = 0; ie->name && k < t->natts; k++)
+                if (!strcmp(t->atts[k].name, ie->name)) a = k;
+            if (a < 0) {
+                tl_buf_free(&inc);
+                tl_buf_free(&def);
+                tl_buf_free(&nm);
+                return ie->name ? tl_errorf(err, "42703", "column \"%s\" does not exist", ie->name)
+                                : err_at(err, rv->location, "0A000", "expressions are not supported in included columns");
+            }
+            cols[n + (int)i] = a;
+            tl_buf_printf(&inc, "%s%s", i ? ", " : "", ie->name);
         }
         full = tl_arena_printf(&q->arena, "%s INCLUDE (%s)", full, inc.data);
         tl_buf_free(&inc);
     }
-    tl_rel *ix = tl_catalog_create_index(q->eng, name, t, n, cols, st->unique, full, err);
+    tl_rel *ix = tl_catalog_create_index(q->eng, name, t, n + (int)st->n_index_including_params, n, cols,
+                                         st->unique, full, err);
     tl_buf_free(&def);
     tl_buf_free(&nm);
     return ix ? 0 : -1;

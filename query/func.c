@@ -146,6 +146,46 @@ static int k_int_arith(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_v
     return 0;
 }
 
+/* & | # << >> on int2/int4/int8. Shifts wrap as PostgreSQL's C shifts do on its
+ * platforms (the count taken modulo the promoted width, int2 computed in int4 and
+ * truncated back). */
+static int k_int_bits(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    const char *opn = e->fn->name;
+    tl_type_id t = e->type.id;
+    const int64_t *a = args[0].d.i, *b = args[1].d.i;
+    for (uint32_t i = 0; i < n; i++) {
+        if (out->nulls[i]) continue;
+        int64_t r;
+        if (opn[0] == '&') r = a[i] & b[i];
+        else if (opn[0] == '|') r = a[i] | b[i];
+        else if (opn[0] == '#') r = a[i] ^ b[i];
+        else if (t == TL_INT8) {
+            unsigned k = (unsigned)b[i] & 63;
+            r = opn[0] == '<' ? (int64_t)((uint64_t)a[i] << k) : a[i] >> k;
+        } else {
+            unsigned k = (unsigned)b[i] & 31;
+            int32_t x = (int32_t)a[i];
+            r = opn[0] == '<' ? (int32_t)((uint32_t)x << k) : x >> k;
+            if (t == TL_INT2) r = (int16_t)r;
+        }
+        out->d.i[i] = r;
+    }
+    (void)q;
+    (void)err;
+    return 0;
+}
+
+static int k_int_not(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (!out->nulls[i]) out->d.i[i] = ~args[0].d.i[i];
+    (void)q;
+    (void)e;
+    (void)err;
+    return 0;
+}
+
 static int k_num_arith(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
 {
     char opk = e->fn->name[0];
@@ -901,12 +941,19 @@ static const fn_def cmp_defs[] = {
     {"+", 2, {T, T}, T, NULL, false, false}, {"-", 2, {T, T}, T, NULL, false, false},              \
         {"*", 2, {T, T}, T, NULL, false, false}, {"/", 2, {T, T}, T, NULL, false, false}
 
+#define BITS(T)                                                                                    \
+    {"&", 2, {T, T}, T, k_int_bits, false, false}, {"|", 2, {T, T}, T, k_int_bits, false, false},  \
+        {"#", 2, {T, T}, T, k_int_bits, false, false},                                              \
+        {"<<", 2, {T, TL_INT4}, T, k_int_bits, false, false},                                       \
+        {">>", 2, {T, TL_INT4}, T, k_int_bits, false, false}, {"~", 1, {T}, T, k_int_not, false, false}
+
 static fn_def fns[] = {
     ARITH(TL_INT2), ARITH(TL_INT4), ARITH(TL_INT8), ARITH(TL_NUMERIC), ARITH(TL_FLOAT8), ARITH(TL_FLOAT4),
     {"%", 2, {TL_INT2, TL_INT2}, TL_INT2, k_int_arith, false, false},
     {"%", 2, {TL_INT4, TL_INT4}, TL_INT4, k_int_arith, false, false},
     {"%", 2, {TL_INT8, TL_INT8}, TL_INT8, k_int_arith, false, false},
     {"%", 2, {TL_NUMERIC, TL_NUMERIC}, TL_NUMERIC, k_num_arith, false, false},
+    BITS(TL_INT2), BITS(TL_INT4), BITS(TL_INT8),
     {"+", 2, {TL_TIMESTAMPTZ, TL_INTERVAL}, TL_TIMESTAMPTZ, k_ts_pm_interval, false, false},
     {"-", 2, {TL_TIMESTAMPTZ, TL_INTERVAL}, TL_TIMESTAMPTZ, k_ts_pm_interval, false, false},
     {"+", 2, {TL_INTERVAL, TL_TIMESTAMPTZ}, TL_TIMESTAMPTZ, k_ts_pm_interval, false, false},

@@ -191,3 +191,119 @@ int k_array_cat(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out
     tl_arena_free(&tmp);
     return rc;
 }
+
+/* ARRAY[e1, e2, ...]: each row's elements (all already of the element type) in the
+ * array's text form. Not strict: a NULL element is a NULL entry, never a NULL array. */
+static int k_array_ctor(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err)
+{
+    int ne = e->nargs;
+    tl_arena tmp;
+    tl_arena_init(&tmp);
+    tl_array_elems el = {.n = ne};
+    el.v = tl_arena_alloc(&tmp, sizeof *el.v * (size_t)(ne + 1));
+    el.isnull = tl_arena_alloc(&tmp, (size_t)ne + 1);
+    tl_buf b, ab;
+    tl_buf_init(&b);
+    tl_buf_init(&ab);
+    for (uint32_t i = 0; i < n; i++) {
+        out->nulls[i] = 0;
+        for (int k = 0; k < ne; k++) {
+            el.isnull[k] = tl_vec_isnull(&args[k], i);
+            el.v[k] = (tl_str){0};
+            if (el.isnull[k]) continue;
+            tl_datum d;
+            tl_vec_get(&args[k], i, &d);
+            tl_buf_clear(&b);
+            q_format_value(q, e->args[k]->type, &d, &b);
+            el.v[k].ptr = tl_arena_strndup(&tmp, b.data ? b.data : "", b.len);
+            el.v[k].len = (uint32_t)b.len;
+        }
+        tl_buf_clear(&ab);
+        tl_array_format(e->type.oid, &el, &ab);
+        tl_datum d = {.isnull = false};
+        d.v.s.ptr = tl_arena_strndup(&q->arena, ab.data ? ab.data : "", ab.len);
+        d.v.s.len = (uint32_t)ab.len;
+        tl_vec_set(out, i, &d);
+        tl_arena_reset(&tmp);
+        el.v = tl_arena_alloc(&tmp, sizeof *el.v * (size_t)(ne + 1));
+        el.isnull = tl_arena_alloc(&tmp, (size_t)ne + 1);
+    }
+    tl_buf_free(&b);
+    tl_buf_free(&ab);
+    tl_arena_free(&tmp);
+    (void)err;
+    return 0;
+}
+
+static const fn_def array_ctor_def = {"array", -1, {TL_UNKNOWN}, TL_ARRAY, k_array_ctor, true, false};
+
+tl_expr *array_ctor_expr(qctx *q, tl_type array_type, tl_expr **elems, int n, int location)
+{
+    tl_expr *e = expr_new(q, E_FUNC, array_type, location);
+    e->fn = &array_ctor_def;
+    e->name = "array";
+    e->nargs = n;
+    e->args = tl_arena_alloc(&q->arena, sizeof *e->args * (size_t)(n ? n : 1));
+    if (n) memcpy(e->args, elems, sizeof *elems * (size_t)n);
+    return e;
+}
+
+static void put_be32(tl_buf *b, uint32_t v)
+{
+    char c[4] = {(char)(v >> 24), (char)(v >> 16), (char)(v >> 8), (char)v};
+    tl_buf_append(b, c, 4);
+}
+
+/* array_send: PostgreSQL's binary array format (ndim, has-null flag, element type oid,
+ * length and lower bound per dimension, then each element as length + its binary
+ * form, -1 for NULL), for a client that asked for binary results. Elements of a type
+ * without a binary form of their own (enums, "char") go as their text, which is what
+ * PostgreSQL's send functions for those types produce. */
+int q_array_send(qctx *q, tl_type t, const tl_datum *d, tl_buf *out, tl_error *err)
+{
+    tl_arena tmp;
+    tl_arena_init(&tmp);
+    tl_array_elems el;
+    if (tl_array_parse(t.oid, d->v.s.ptr, d->v.s.len, &el, &tmp, err) < 0) {
+        tl_arena_free(&tmp);
+        return -1;
+    }
+    tl_type et = array_elem_of(t);
+    uint32_t eoid = tl_array_elem_oid(t.oid);
+    if (!eoid) {
+        tl_enum *en = tl_catalog_enum_by_oid(q->eng, t.oid + 1);
+        if (en && en->array_oid == t.oid) eoid = en->oid;
+        else eoid = TL_OID_TEXT;
+        et = tl_type_make(TL_TEXT);
+    }
+    bool anynull = false;
+    for (int k = 0; k < el.n; k++) anynull = anynull || el.isnull[k];
+    put_be32(out, el.n ? 1 : 0);
+    put_be32(out, anynull ? 1 : 0);
+    put_be32(out, eoid);
+    if (el.n) {
+        put_be32(out, (uint32_t)el.n);
+        put_be32(out, zero_based(t.oid) ? 0 : 1);
+    }
+    int rc = 0;
+    for (int k = 0; k < el.n && rc == 0; k++) {
+        if (el.isnull[k]) {
+            put_be32(out, UINT32_MAX);
+            continue;
+        }
+        size_t at = out->len;
+        put_be32(out, 0);
+        if (!tl_type_has_binary(et.id)) {
+            tl_buf_append(out, el.v[k].ptr, el.v[k].len);
+        } else {
+            tl_datum v;
+            if ((rc = array_elem_datum(q, &el.v[k], et, &v, &tmp, err)) < 0) break;
+            tl_value_send(et, &v, out);
+        }
+        uint32_t len = (uint32_t)(out->len - at - 4);
+        char c[4] = {(char)(len >> 24), (char)(len >> 16), (char)(len >> 8), (char)len};
+        memcpy(out->data + at, c, 4);
+    }
+    tl_arena_free(&tmp);
+    return rc;
+}

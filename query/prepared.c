@@ -672,12 +672,16 @@ static int run_select(tl_qsession *s, portal *p, int64_t max_rows, tl_sink *sink
             tl_datum d;
             tl_vec_get(v, i, &d);
             offs[c] = buf.len;
-            if (p->desc[c].format == 1 && v->type.id != TL_ENUM && tl_type_has_binary(v->type.id))
+            if (p->desc[c].format == 1 && v->type.id != TL_ENUM && tl_type_has_binary(v->type.id)) {
                 tl_value_send(v->type, &d, &buf);
-            else
+            } else if (p->desc[c].format == 1 && v->type.id == TL_ARRAY) {
+                if ((rc = q_array_send(q, v->type, &d, &buf, err)) < 0) break;
+            } else {
                 q_format_value(q, v->type, &d, &buf);
+            }
             cells[c].len = buf.len - offs[c];
         }
+        if (rc < 0) break;
         for (int c = 0; c < n; c++)
             cells[c].ptr = offs[c] == SIZE_MAX ? NULL : buf.data ? buf.data + offs[c] : "";
         if (sink->row && sink->row(sink->ctx, n, cells) < 0) {

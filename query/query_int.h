@@ -320,6 +320,11 @@ int k_json_contains(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec 
 tl_type array_elem_of(tl_type arr); /* text for an array type the catalog does not know */
 tl_expr *array_any_expr(qctx *q, const char *opn, bool all, tl_expr *x, tl_expr *arr, int location);
 tl_expr *array_subscript_expr(qctx *q, tl_expr *arr, tl_expr *idx, int location);
+/* viewdef.c: a stored view query as pg_get_viewdef(oid, pretty) prints it; malloc'd, NULL if
+ * not a SELECT */
+char *q_viewdef(tl_engine *e, const char *sql, bool pretty);
+int q_array_send(qctx *q, tl_type t, const tl_datum *d, tl_buf *out, tl_error *err);
+tl_expr *array_ctor_expr(qctx *q, tl_type array_type, tl_expr **elems, int n, int location);
 int k_array_cat(qctx *q, const tl_expr *e, tl_vec *args, uint32_t n, tl_vec *out, tl_error *err);
 int array_elem_datum(qctx *q, const tl_str *txt, tl_type t, tl_datum *out, tl_arena *a, tl_error *err);
 /* func_misc.c */
@@ -338,6 +343,8 @@ const fn_def *catfn_lookup_name(const char *name);
 /* 0 with *out for regclass, int2vector, information_schema's domains ...; -1 unknown. */
 int cat_type_from_name(qctx *q, const char *schema, const char *name, tl_type *out);
 int cat_array_of(qctx *q, tl_type elem, tl_type *out); /* -1: no such array type */
+int cat_split_qualname(qctx *q, const char *s, char **schema, char **name); /* -1: bad syntax */
+tl_rel *cat_find_rel(qctx *q, const char *schema, const char *name);        /* NULL: none */
 int cat_cast_datum(qctx *q, const tl_datum *in, tl_type from, tl_type to, tl_datum *out, tl_error *err);
 bool cat_format_value(qctx *q, tl_type t, const tl_datum *d, tl_buf *out);
 void catfn_install_hooks(void);

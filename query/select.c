@@ -372,6 +372,7 @@ static tl_expr *make_func(bindctx *bc, const fn_def *fn, const char *name, int n
                           location);
     if (fn->ret == TL_UNKNOWN) e->type = args[0]->type;
     if (fn->ret == TL_ARRAY && !strcmp(fn->name, "current_schemas")) e->type = tl_array_type(TL_OID_NAMEARRAY);
+    if (!strcmp(fn->name, "pg_typeof")) e->type.oid = TL_OID_REGTYPE;
     e->fn = fn;
     e->name = name;
     e->nargs = nargs;
@@ -656,6 +657,13 @@ static tl_expr *bind_aexpr(bindctx *bc, PgQuery__AExpr *ae, tl_error *err)
                 return bind_binop(bc, "-", zero, r, ae->location, err);
             }
             if (!strcmp(opn, "+")) return r;
+            if (!strcmp(opn, "~")) { /* bitwise not of an integer */
+                tl_type_id a1[1] = {r->type.id == TL_UNKNOWN ? TL_INT4 : r->type.id};
+                const fn_def *fd = fn_lookup("~", 1, a1);
+                if (fd && fd->args[0] == a1[0] && (r = coerce(bc, r, tl_type_make(a1[0]), err)))
+                    return make_func(bc, fd, "?column?", 1, &r, ae->location);
+                if (!r) return NULL;
+            }
             err_at(err, ae->location, "42883", "operator does not exist: %s %s", opn,
                    op_display(r->type, bc->q));
             return NULL;
@@ -1548,6 +1556,11 @@ static tl_expr *bind_indirection(bindctx *bc, PgQuery__AIndirection *ai, tl_erro
             return NULL;
         }
         PgQuery__AIndices *ix = ind->a_indices;
+        if (i > 0 && ai->indirection[i - 1]->node_case == PG_QUERY__NODE__NODE_A_INDICES && !ix->is_slice) {
+            /* arr[i][j]: tally's arrays are one-dimensional, and PostgreSQL answers NULL */
+            tl_datum null = {.isnull = true};
+            return expr_const(bc->q, a->type, &null, a->location);
+        }
         if (a->type.id != TL_ARRAY) {
             err_at(err, a->location, "42804", "cannot subscript type %s because it does not support subscripting",
                    op_display(a->type, bc->q));
@@ -1557,16 +1570,70 @@ static tl_expr *bind_indirection(bindctx *bc, PgQuery__AIndirection *ai, tl_erro
             err_at(err, a->location, "0A000", "array slices are not supported yet");
             return NULL;
         }
-        if (i > 0) {
-            tl_datum null = {.isnull = true};
-            return expr_const(bc->q, a->type, &null, a->location);
-        }
         tl_expr *k = bind_expr(bc, ix->uidx, err);
         if (!k) return NULL;
         if (!(k = coerce(bc, k, tl_type_make(TL_INT4), err))) return NULL;
         a = array_subscript_expr(bc->q, a, k, a->location);
     }
     return a;
+}
+
+/* ARRAY[...]: the elements' common type (text if all are untyped), or with elem the
+ * element type of a cast around the constructor, which PostgreSQL applies to each
+ * element (ARRAY['..', '..']::uuid[]). arr_type: that cast's array type. */
+static tl_expr *bind_array_ctor(bindctx *bc, PgQuery__AArrayExpr *ax, const tl_type *elem, const tl_type *arr_type,
+                                tl_error *err)
+{
+    qctx *q = bc->q;
+    int n = (int)ax->n_elements;
+    tl_expr **items = tl_arena_alloc(&q->arena, sizeof *items * (size_t)(n + 1));
+    tl_type t = tl_type_make(TL_UNKNOWN);
+    for (int i = 0; i < n; i++) {
+        if (ax->elements[i]->node_case == PG_QUERY__NODE__NODE_A_ARRAY_EXPR) {
+            err_at(err, ax->location, "0A000", "multidimensional arrays are not supported yet");
+            return NULL;
+        }
+        if (!(items[i] = bind_expr(bc, ax->elements[i], err))) return NULL;
+        if (items[i]->type.id == TL_ARRAY) {
+            err_at(err, items[i]->location, "0A000", "multidimensional arrays are not supported yet");
+            return NULL;
+        }
+        if (elem) continue;
+        tl_type c = merge_type(t, items[i]->type);
+        if (c.id == TL_TYPE_COUNT) {
+            err_at(err, items[i]->location, "42804", "ARRAY types %s and %s cannot be matched", op_display(t, q),
+                   op_display(items[i]->type, q));
+            return NULL;
+        }
+        t = c;
+    }
+    tl_type at;
+    if (elem) {
+        t = *elem;
+        at = *arr_type;
+        for (int i = 0; i < n; i++)
+            if (!(items[i] = cast_expr(q, items[i], t, true, err))) return NULL;
+    } else {
+        if (n == 0) {
+            err_at(err, ax->location, "42P18", "cannot determine type of empty array");
+            snprintf(err->hint, sizeof err->hint, "Explicitly cast to the desired type, for example ARRAY[]::integer[].");
+            return NULL;
+        }
+        if (t.id == TL_UNKNOWN) t = tl_type_make(TL_TEXT);
+        for (int i = 0; i < n; i++)
+            if (!(items[i] = coerce(bc, items[i], t, err))) return NULL;
+        if (t.id == TL_ENUM) {
+            if (cat_array_of(q, t, &at) < 0) at = tl_type_make(TL_TYPE_COUNT);
+        } else {
+            uint32_t aoid = tl_array_oid_of(tl_type_oid(t));
+            at = aoid ? tl_array_type(aoid) : tl_type_make(TL_TYPE_COUNT);
+        }
+        if (at.id == TL_TYPE_COUNT) {
+            err_at(err, ax->location, "42704", "could not find array type for data type %s", op_display(t, q));
+            return NULL;
+        }
+    }
+    return array_ctor_expr(q, at, items, n, ax->location);
 }
 
 static tl_expr *bind_expr(bindctx *bc, pnode *n, tl_error *err)
@@ -1586,9 +1653,19 @@ static tl_expr *bind_expr(bindctx *bc, pnode *n, tl_error *err)
     case PG_QUERY__NODE__NODE_A_CONST:
         return bind_const(bc, n->a_const, err);
     case PG_QUERY__NODE__NODE_TYPE_CAST: {
+        tl_type t;
+        if (n->type_cast->arg->node_case == PG_QUERY__NODE__NODE_A_ARRAY_EXPR &&
+            n->type_cast->type_name->n_array_bounds > 0) {
+            PgQuery__TypeName tn = *n->type_cast->type_name;
+            tn.n_array_bounds = 0;
+            tl_type et;
+            if (type_from_typename(bc->q, &tn, &et, err) < 0 ||
+                type_from_typename(bc->q, n->type_cast->type_name, &t, err) < 0)
+                return NULL;
+            return bind_array_ctor(bc, n->type_cast->arg->a_array_expr, &et, &t, err);
+        }
         tl_expr *a = bind_expr(bc, n->type_cast->arg, err);
         if (!a) return NULL;
-        tl_type t;
         if (type_from_typename(bc->q, n->type_cast->type_name, &t, err) < 0) return NULL;
         tl_expr *c = cast_expr(bc->q, a, t, true, err);
         if (c && c != a) c->location = n->type_cast->location;
@@ -1631,6 +1708,8 @@ static tl_expr *bind_expr(bindctx *bc, pnode *n, tl_error *err)
         return bind_collate(bc, n->collate_clause, err);
     case PG_QUERY__NODE__NODE_A_INDIRECTION:
         return bind_indirection(bc, n->a_indirection, err);
+    case PG_QUERY__NODE__NODE_A_ARRAY_EXPR:
+        return bind_array_ctor(bc, n->a_array_expr, NULL, NULL, err);
     case PG_QUERY__NODE__NODE_MIN_MAX_EXPR: {
         PgQuery__MinMaxExpr *mm = n->min_max_expr;
         tl_expr *e = expr_new(bc->q, E_MINMAX, tl_type_make(TL_UNKNOWN), mm->location);
@@ -1819,23 +1898,35 @@ static const char *expr_colname(const tl_expr *e)
 
 /* Column name PostgreSQL gives an unaliased target: the last column name for a column
  * reference, the function's name, the type name for a bare cast, else ?column?. */
+static const char *inner_name(qctx *q, pnode *v, const tl_expr *e);
+
+/* as PostgreSQL's FigureColname: a cast names the column after its (outermost) type
+ * only when what it casts has no stronger name of its own (a constant, CASE). */
+static const char *figure_name(qctx *q, pnode *v, const tl_expr *e);
+
 const char *target_name(qctx *q, PgQuery__ResTarget *rt, const tl_expr *e)
 {
     if (rt->name && *rt->name) return rt->name;
-    pnode *v = rt->val;
+    return figure_name(q, rt->val, e);
+}
+
+static const char *figure_name(qctx *q, pnode *v, const tl_expr *e)
+{
+    PgQuery__TypeName *outer = NULL;
     while (v && v->node_case == PG_QUERY__NODE__NODE_TYPE_CAST) {
-        pnode *inner = v->type_cast->arg;
-        if (inner->node_case == PG_QUERY__NODE__NODE_A_CONST || inner->node_case == PG_QUERY__NODE__NODE_TYPE_CAST) {
-            if (inner->node_case == PG_QUERY__NODE__NODE_A_CONST) {
-                PgQuery__TypeName *tn = v->type_cast->type_name;
-                const char *n = pn_str(tn->names[tn->n_names - 1]);
-                return n ? tl_arena_strdup(&q->arena, n) : "?column?";
-            }
-            v = inner;
-            continue;
-        }
-        v = inner;
+        if (!outer) outer = v->type_cast->type_name;
+        v = v->type_cast->arg;
     }
+    const char *n = inner_name(q, v, e);
+    if (outer && (!strcmp(n, "?column?") || (v && v->node_case == PG_QUERY__NODE__NODE_CASE_EXPR))) {
+        const char *tn = outer->n_names ? pn_str(outer->names[outer->n_names - 1]) : NULL;
+        if (tn) return tl_arena_strdup(&q->arena, tn);
+    }
+    return n;
+}
+
+static const char *inner_name(qctx *q, pnode *v, const tl_expr *e)
+{
     /* as PostgreSQL's FigureColname: a field selection names the field; a subscript or
      * COLLATE names like its argument */
     if (v && v->node_case == PG_QUERY__NODE__NODE_A_INDIRECTION && v->a_indirection->n_indirection &&
@@ -1843,6 +1934,7 @@ const char *target_name(qctx *q, PgQuery__ResTarget *rt, const tl_expr *e)
         return pn_str(v->a_indirection->indirection[v->a_indirection->n_indirection - 1]);
     while (v && (v->node_case == PG_QUERY__NODE__NODE_A_INDIRECTION || v->node_case == PG_QUERY__NODE__NODE_COLLATE_CLAUSE))
         v = v->node_case == PG_QUERY__NODE__NODE_A_INDIRECTION ? v->a_indirection->arg : v->collate_clause->arg;
+    if (v && v->node_case == PG_QUERY__NODE__NODE_TYPE_CAST) return figure_name(q, v, e);
     if (v && v->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
         PgQuery__ColumnRef *cr = v->column_ref;
         const char *n = pn_str(cr->fields[cr->n_fields - 1]);
@@ -1850,6 +1942,7 @@ const char *target_name(qctx *q, PgQuery__ResTarget *rt, const tl_expr *e)
     }
     if (v && v->node_case == PG_QUERY__NODE__NODE_SUB_LINK && v->sub_link->sub_link_type == PG_QUERY__SUB_LINK_TYPE__ARRAY_SUBLINK)
         return "array";
+    if (v && v->node_case == PG_QUERY__NODE__NODE_A_ARRAY_EXPR) return "array";
     if (v && v->node_case == PG_QUERY__NODE__NODE_FUNC_CALL) {
         PgQuery__FuncCall *fc = v->func_call;
         return pn_str(fc->funcname[fc->n_funcname - 1]);
@@ -2340,7 +2433,7 @@ static op *build_from(qctx *q, scope *sc, fromitem *fi, bool *need, const tl_tab
     tl_expr *residual = NULL;
     for (int i = 0; i < nconj; i++) {
         tl_expr *c = conj[i];
-        if (c->kind == E_FUNC && c->nargs == 2 && !strcmp(c->name, "=")) {
+        if (c->kind == E_FUNC && c->nargs == 2 && c->fn && !strcmp(c->fn->name, "=")) {
             tl_expr *a = c->args[0], *b = c->args[1];
             if (cols_within(a, llo, lhi) && cols_within(b, rlo, rhi)) {
                 lk[nk] = shift_cols(q, a, -llo);

@@ -404,7 +404,9 @@ tl_rel *q_materialize(qctx *q, tl_rel *r, tl_error *err)
     q->temps[q->ntemps++] = t;
     /* A materialized view is read with the statement's now() and TimeZone. */
     catfn_set_session(q->s);
+    tl_syscat_set_viewer(tl_catalog_find_role(q->eng, acl_current_user(q->s)), true);
     int rc = r->kind == TL_REL_MATVIEW ? matview_fill(q, r, t, err) : r->materialize(q->eng, r, t, err);
+    tl_syscat_set_viewer(NULL, false);
     catfn_set_session(NULL);
     if (rc < 0) return NULL;
     tl_table_publish(t);

@@ -32,6 +32,11 @@ static const struct {
     {1231, TL_NUMERIC, TL_OID_NUMERIC, false},
     {1182, TL_DATE, TL_OID_DATE, false},
     {1185, TL_TIMESTAMPTZ, TL_OID_TIMESTAMPTZ, false},
+    {1115, TL_TIMESTAMP, 1114, false},
+    {1187, TL_INTERVAL, 1186, false},
+    {1014, TL_BPCHAR, 1042, false},
+    {199, TL_JSON, 114, false},
+    {3807, TL_JSONB, 3802, false},
     {TL_OID_ACLITEMARRAY, TL_TEXT, 1033, false},
 };
 

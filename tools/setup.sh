@@ -7,14 +7,17 @@
 # When every package is already installed this touches nothing and takes well under
 # a second: dpkg-query decides, apt-get runs only for what is missing.
 # node's `pg` package is not a Debian package: tests/e2e/auth_clients installs it with
-# npm into the build directory on its first run.
+# npm into the build directory on its first run, and the real-clients suite
+# (tests/e2e/clients.sh) runs `npm ci` for pg + pg-cursor into BUILD/clients-work. That
+# suite also needs pgbench (in postgresql-15), psql 15, python3-psycopg2, javac and
+# Debian's pgjdbc, and openssl for its throwaway TLS certificate.
 #   TALLY_SETUP_MINIMAL=1   skip the client runtimes (JDK, pgjdbc, node, npm)
 set -euo pipefail
 
 pkgs=(build-essential meson ninja-build pkg-config
       libpg-query-dev libprotobuf-c-dev libjemalloc-dev libxxhash-dev liburing-dev
       libssl-dev libcriterion-dev libpq-dev
-      postgresql-15 postgresql-client-15 python3-psycopg2)
+      postgresql-15 postgresql-client-15 python3-psycopg2 openssl)
 if [ "${TALLY_SETUP_MINIMAL:-0}" != 1 ]; then
     pkgs+=(default-jdk-headless libpostgresql-jdbc-java nodejs npm)
 fi

@@ -33,6 +33,18 @@ PGJDBC_PKEYS = ("SELECT        result.TABLE_CAT,        result.TABLE_SCHEM,     
                 "ct.relname = '%s' AND i.indisprimary  ) result where  result.A_ATTNUM = (result.KEYS).x  "
                 "ORDER BY result.table_name, result.pk_name, result.key_seq")
 
+# Metabase's sync and pgjdbc's getIndexInfo, as sent (shared/clients/captured/metabase.sql):
+# privileges through quoted qualified names, foreign keys through attnum = ANY(conkey)
+# joins, index columns through indoption & 1::smallint and pg_get_indexdef per column
+# (INCLUDE columns among them: catalogs.py adds such an index to both servers).
+METABASE_TABLE_PRIVILEGES = ('with table_privileges as ( select NULL as role, t.schemaname as schema, t.objectname as table, pg_catalog.has_any_column_privilege(current_user, \'"\' || replace(t.schemaname, \'"\', \'""\') || \'"\' || \'.\' || \'"\' || replace(t.objectname, \'"\', \'""\') || \'"\', \'update\') as update, pg_catalog.has_any_column_privilege(current_user, \'"\' || replace(t.schemaname, \'"\', \'""\') || \'"\' || \'.\' || \'"\' || replace(t.objectname, \'"\', \'""\') || \'"\', \'select\') as select, pg_catalog.has_any_column_privilege(current_user, \'"\' || replace(t.schemaname, \'"\', \'""\') || \'"\' || \'.\' || \'"\' || replace(t.objectname, \'"\', \'""\') || \'"\', \'insert\') as insert, pg_catalog.has_table_privilege( current_user, \'"\' || replace(t.schemaname, \'"\', \'""\') || \'"\' || \'.\' || \'"\' || replace(t.objectname, \'"\', \'""\') || \'"\', \'delete\') as delete from ( select schemaname, tablename as objectname from pg_catalog.pg_tables union select schemaname, viewname as objectname from pg_catalog.pg_views union select schemaname, matviewname as objectname from pg_catalog.pg_matviews ) t where t.schemaname !~ \'^pg_\' and t.schemaname <> \'information_schema\' and pg_catalog.has_schema_privilege(current_user, t.schemaname, \'usage\') ) select t.* from table_privileges t')
+METABASE_FKS = ('SELECT "fk_ns"."nspname" AS "fk-table-schema", "fk_table"."relname" AS "fk-table-name", "fk_column"."attname" AS "fk-column-name", "pk_ns"."nspname" AS "pk-table-schema", "pk_table"."relname" AS "pk-table-name", "pk_column"."attname" AS "pk-column-name" FROM "pg_constraint" AS "c" INNER JOIN "pg_class" AS "fk_table" ON "c"."conrelid" = "fk_table"."oid" INNER JOIN "pg_namespace" AS "fk_ns" ON "c"."connamespace" = "fk_ns"."oid" INNER JOIN "pg_attribute" AS "fk_column" ON "c"."conrelid" = "fk_column"."attrelid" INNER JOIN "pg_class" AS "pk_table" ON "c"."confrelid" = "pk_table"."oid" INNER JOIN "pg_namespace" AS "pk_ns" ON "pk_table"."relnamespace" = "pk_ns"."oid" INNER JOIN "pg_attribute" AS "pk_column" ON "c"."confrelid" = "pk_column"."attrelid" WHERE fk_ns.nspname !~ \'^information_schema|catalog_history|pg_\' AND ("c"."contype" = \'f\'::char) AND ("fk_column"."attnum" = ANY(c.conkey)) AND ("pk_column"."attnum" = ANY(c.confkey)) AND ("fk_ns"."nspname" IN (\'public\')) ORDER BY "fk-table-schema" ASC, "fk-table-name" ASC')
+PGJDBC_INDEX_INFO = ('SELECT     tmp.TABLE_CAT,     tmp.TABLE_SCHEM,     tmp.TABLE_NAME,     tmp.NON_UNIQUE,     tmp.INDEX_QUALIFIER,     tmp.INDEX_NAME,     tmp.TYPE,     tmp.ORDINAL_POSITION,     trim(both \'"\' from pg_catalog.pg_get_indexdef(tmp.CI_OID, tmp.ORDINAL_POSITION, false)) AS COLUMN_NAME,   CASE tmp.AM_NAME     WHEN \'btree\' THEN CASE tmp.I_INDOPTION[tmp.ORDINAL_POSITION - 1] & 1::smallint       WHEN 1 THEN \'D\'       ELSE \'A\'     END     ELSE NULL   END AS ASC_OR_DESC,     tmp.CARDINALITY,     tmp.PAGES,     tmp.FILTER_CONDITION FROM (SELECT NULL AS TABLE_CAT, n.nspname AS TABLE_SCHEM,   ct.relname AS TABLE_NAME, NOT i.indisunique AS NON_UNIQUE,   NULL AS INDEX_QUALIFIER, ci.relname AS INDEX_NAME,   CASE i.indisclustered     WHEN true THEN 1    ELSE CASE am.amname       WHEN \'hash\' THEN 2      ELSE 3    END   END AS TYPE,   (information_schema._pg_expandarray(i.indkey)).n AS ORDINAL_POSITION,   ci.reltuples AS CARDINALITY,   ci.relpages AS PAGES,   pg_catalog.pg_get_expr(i.indpred, i.indrelid) AS FILTER_CONDITION,   ci.oid AS CI_OID,   i.indoption AS I_INDOPTION,   am.amname AS AM_NAME FROM pg_catalog.pg_class ct   JOIN pg_catalog.pg_namespace n ON (ct.relnamespace = n.oid)   JOIN pg_catalog.pg_index i ON (ct.oid = i.indrelid)   JOIN pg_catalog.pg_class ci ON (ci.oid = i.indexrelid)   JOIN pg_catalog.pg_am am ON (ci.relam = am.oid) WHERE true  AND n.nspname = \'public\' AND ct.relname = \'%s\') AS tmp ORDER BY NON_UNIQUE, TYPE, INDEX_NAME, ORDINAL_POSITION')
+
+# relpages (PAGES) is a storage detail that differs between the servers by design
+INDEX_INFO_COLS = ("SELECT table_name, non_unique, index_name, type, ordinal_position, column_name, asc_or_desc, "
+                   "filter_condition FROM (%s) q ORDER BY non_unique, type, index_name, ordinal_position")
+
 QUERIES = [
     ("pgjdbc getPrimaryKeys (Metabase sync): dim_users", True, PGJDBC_PKEYS % "dim_users"),
     ("pgjdbc getPrimaryKeys (Metabase sync): fact_kpi_events", True, PGJDBC_PKEYS % "fact_kpi_events"),
@@ -60,7 +72,9 @@ QUERIES = [
      "WHERE " + USER + " ORDER BY 1"),
     ("pg_index with pg_get_indexdef", True,
      "SELECT i.indexrelid::regclass::text AS ix, i.indrelid::regclass::text AS tab, i.indkey, i.indnatts, "
-     "i.indisunique, i.indisprimary, i.indisvalid, pg_catalog.pg_get_indexdef(i.indexrelid, 0, true) AS def "
+     "i.indisunique, i.indisprimary, i.indisvalid, i.indnkeyatts, i.indoption, i.indnullsnotdistinct, "
+     "i.indisexclusion, i.indisclustered, i.indcheckxmin, i.indisreplident, i.indpred, "
+     "pg_catalog.pg_get_indexdef(i.indexrelid, 0, true) AS def "
      "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indrelid WHERE " + USER +
      " ORDER BY 1"),
     ("pg_indexes", True,
@@ -125,6 +139,19 @@ QUERIES = [
      "pg_catalog.array_upper(co.conkey, 1) AS u, pg_catalog.array_to_string(current_schemas(true), ' ') AS s "
      "FROM pg_catalog.pg_constraint co JOIN pg_catalog.pg_class c ON c.oid = co.conrelid WHERE " + USER +
      " ORDER BY 1"),
+    # tally's pg_cron emulation adds cron.job, as PostgreSQL with pg_cron would
+    ("Metabase sync: table privileges (quoted qualified names)", False,
+     "SELECT * FROM (" + METABASE_TABLE_PRIVILEGES + ") q WHERE q.schema = 'public'"),
+    ("Metabase sync: foreign keys", True, METABASE_FKS),
+    ("pgjdbc getIndexInfo (Metabase legacy index sync): fact_scenario_attempts", True,
+     INDEX_INFO_COLS % (PGJDBC_INDEX_INFO % "fact_scenario_attempts")),
+    ("pgjdbc getIndexInfo: an index with INCLUDE columns", True,
+     INDEX_INFO_COLS % (PGJDBC_INDEX_INFO % "dim_scenarios")),
+    ("has_*_privilege and regclass with quoted and case-folded qualified names", False,
+     "SELECT pg_catalog.has_table_privilege('\"public\".\"dim_users\"', 'select') AS a, "
+     "pg_catalog.has_any_column_privilege('PUBLIC.Dim_Users', 'select') AS b, "
+     "pg_catalog.has_table_privilege(current_user, ' \"public\" . dim_users ', 'delete') AS c, "
+     "'\"pg_catalog\".\"pg_class\"'::regclass::oid AS d, 'Pg_Catalog.PG_TYPE'::regclass::oid AS e"),
     ("visibility and privilege functions", True,
      "SELECT c.relname, pg_catalog.pg_table_is_visible(c.oid) AS vis, "
      "pg_catalog.has_table_privilege(c.oid, 'SELECT') AS sel, "
@@ -167,10 +194,18 @@ def main():
     a = ap.parse_args()
     tap = Tap()
     tally, pg = connect(a.tally_port), connect(a.pg_port)
+    include_ix = "CREATE INDEX idx_cat_include ON dim_scenarios (org_id, category) INCLUDE (title, difficulty)"
+    for c in (tally, pg):
+        r = run(c, include_ix)
+        if r.error:
+            print("Bail out! %s: %s" % (include_ix, r.error))
+            sys.exit(1)
     for name, ordered, sql in QUERIES:
         tap.start(name)
         got, want = run(tally, sql), run(pg, sql)
         tap.check(name, compare(got, want, ordered) is None, compare(got, want, ordered))
+    for c in (tally, pg):
+        run(c, "DROP INDEX idx_cat_include")
     for cmd, cols in META:
         name = "psql " + cmd
         tap.start(name)

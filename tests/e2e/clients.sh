@@ -21,7 +21,8 @@ src=$2
 clients=${TALLY_CLIENTS_DIR:-$src/../shared/clients}
 [ -x "$clients/run.sh" ] || [ -f "$clients/run.sh" ] || { echo "Bail out! no clients harness at $clients"; exit 1; }
 work=$(mktemp -d "$TL_TMP_ROOT/tally-clients.XXXXXX")
-TL_CLEANUP_DIRS+=("$work")
+# TALLY_CLIENTS_KEEP=1 keeps the results, run.log and tallyd's log for debugging
+if [ -n "${TALLY_CLIENTS_KEEP:-}" ]; then tl_log "keeping $work"; else TL_CLEANUP_DIRS+=("$work"); fi
 cache=${3:-$work/cache}
 mkdir -p "$cache"
 

@@ -249,6 +249,25 @@ def select_formats(fmt):
 same("text results of every type at its limits and NULL", select_formats(0))
 binary_rows = same("binary results of every type at its limits and NULL", select_formats(1))
 
+
+# Arrays in binary (array_send: dimensions, NULL flag, element oid, elements in their own
+# binary form), as pgjdbc asks for _int4 / _text results once a statement is prepared.
+def select_arrays(fmt):
+    def run(c):
+        c.parse("", "SELECT k, array[i2, i2], array[i4, NULL], array[i8], array[f4], array[f8], array[n],"
+                    " array[t, v], array[u], array[d], array[ts], array[tz], array[iv], array[b], array[j],"
+                    " array[]::int4[], array[NULL::text] FROM proto_types ORDER BY k")
+        c.bind("", "", rfmts=(fmt,))
+        c.describe("P", "")
+        c.execute("", 0)
+        c.sync()
+        return c.until_ready()
+    return run
+
+
+same("text results of ARRAY[...] of every type", select_arrays(0))
+same("binary results of ARRAY[...] of every type", select_arrays(1))
+
 # Binary parameters: the binary values PostgreSQL sent come back as parameters, are
 # stored, and read back in text: a full round trip through recv and send.
 def binary_values_from(rows):

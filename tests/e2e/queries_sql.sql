@@ -1005,3 +1005,66 @@ from fact_scenario_attempts order by attempt_id limit 20;
 -- name: integer || integer has no operator
 -- error
 select 1 || 2;
+
+-- ==== ARRAY[...] constructors, subscripts, casts to arrays (real clients: pgbench, node, pgjdbc) ====
+
+-- name: ARRAY[...] over integer and text columns, NULL elements, quoting
+-- order: full
+select attempt_id, array[talk_ms, listen_ms] as ms, array[user_id, null, 'a "b", c'] as who,
+       array[duration_seconds, 1, null] as mixed
+from fact_scenario_attempts order by attempt_id;
+
+-- name: ARRAY[...] element type resolution: numeric, float8, timestamptz, uuid, enum, bool, date
+-- order: full
+select f.attempt_id, array[1, 2.5] as num, array[score::float8, 1] as f8, array[started_at, ended_at] as ts,
+       array[f.org_id] as orgs, array_to_string(array[role, 'admin'], ',') as roles, array[true, null] as b,
+       array[date_key, '2024-02-29'] as d, array['x'] as untyped, array[1::int2, 2::int2] as i2,
+       array[1::int8] as i8, array[ended_at - started_at] as iv, array['{{"a": 1}}'::jsonb] as j
+from fact_scenario_attempts f join dim_users u on u.user_id = f.user_id order by f.attempt_id;
+
+-- name: ARRAY[...]::uuid[] subscripted by a constant, as pgbench -M simple sends it
+select count(*), avg(score) from fact_scenario_attempts
+where org_id = (array['{org}', '{org2}']::uuid[])[2];
+
+-- name: subscripts: 1-based, out of range and NULL index give NULL, [i][j] on one dimension is NULL
+select (array[10, 20, 30])[1] as a, (array[10, 20, 30])[0] as b, (array[10, 20, 30])[4] as c,
+       (array[10, 20, 30])[null] as d, (array[10, 20])[1][1] as e, (array[talk_ms, listen_ms])[2] as f,
+       (array['x', 'y'])[-1] as g
+from fact_scenario_attempts;
+
+-- name: casts to arrays: the constructor's elements, empty arrays, array to array
+select array[]::int[] as e, array['1', '2']::int[] as i, array[1, 2]::text[] as t, array['2024-01-01']::date[] as d,
+       '{{1,2}}'::int[]::text[] as tt, cardinality(array[]::text[]) as c, array['a', 'b']::varchar[] as v;
+
+-- name: ARRAY[...] with = ANY, ||, array_to_string, unnest, array_upper
+select count(*) filter (where duration_seconds = any(array[talk_ms / 1000, 60, 120])) as n,
+       array_to_string(array['a', 'b'] || array['c'], ',') as s, array_upper(array[1, 2, 3], 1) as u,
+       (select sum(x) from unnest(array[1, 2, 3]) x) as total
+from fact_scenario_attempts;
+
+-- name: pg_typeof of array constructors and subscripts
+select pg_typeof(array[1]) as a, pg_typeof(array[1.5]) as b, pg_typeof(array['x']) as c,
+       pg_typeof((array[1::int8])[1]) as d, pg_typeof(array[now()]) as e;
+
+-- name: column names: casts name after the outermost type, arrays after ARRAY
+select '1'::int::text, (array[1, 2])[1], array[1], array[1]::text[], case when true then 1 end::text;
+
+-- name: empty ARRAY[] without a type
+-- error
+select array[];
+
+-- name: ARRAY[...] of types without a common type
+-- error
+select array[1, now()];
+
+-- name: ARRAY[...] with an element that does not cast
+-- error
+select array['x', 'y']::int[];
+
+-- ==== integer bitwise operators (pgjdbc's getIndexInfo: indoption & 1::smallint) ====
+
+-- name: & | # << >> ~ on smallint, integer and bigint
+select 5::int2 & 1::smallint as a, 6 | 3 as b, 6 # 3 as c, 1::int2 << 3 as d, -8 >> 1 as e, ~5 as f,
+       ~5::int2 as g, 7::int8 & 3::int8 as h, 1::int2 & 1 as i, 3 & 1::int8 as j, 1::int8 << 40 as k,
+       duration_seconds & 255 as l, pg_typeof(1::int2 & 1::int2) as m, pg_typeof(1::int2 << 2) as n
+from fact_scenario_attempts;

@@ -211,6 +211,13 @@ def main():
         tap.check("create materialized view %s" % name, t.error is None and p.error is None, (t.error, p.error))
     o.check_views("after create")
     o.check_filtered("after create")
+    # psql's \d+ and pg_matviews show the defining query as PostgreSQL deparses it
+    for name in VIEWS:
+        for sql in ("select pg_get_viewdef('%s'::regclass, true)" % name,
+                    "select definition from pg_matviews where matviewname = '%s'" % name):
+            t, p = lib.run(tally, sql), lib.run(pg, sql)
+            tap.check("%s: %s" % (name, sql.split(" from ")[0] if "matviews" in sql else "pg_get_viewdef"),
+                      t.error is None and t.rows == p.rows, "tally %s\nPostgreSQL %s" % (t.error or t.rows, p.rows))
 
     steps = ["one", "many", "copy", "late", "one", "copy", "many", "one"]
     for i, kind in enumerate(steps):

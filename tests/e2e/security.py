@@ -179,7 +179,16 @@ def main():
                   "select has_schema_privilege('public', 'usage')", "select has_schema_privilege('public', 'create')",
                   "select has_database_privilege('postgres', 'connect')",
                   "select has_any_column_privilege('orgs', 'select')",
-                  f"select has_table_privilege('{role}', 'orgs', 'select')"]
+                  f"select has_table_privilege('{role}', 'orgs', 'select')",
+                  "select has_table_privilege('\"public\".\"facts\"', 'select')",
+                  # information_schema shows each role only what its privileges allow
+                  "select table_name from information_schema.tables where table_schema = 'public' order by 1",
+                  "select table_name, count(*) from information_schema.columns where table_schema = 'public' "
+                  "group by 1 order by 1",
+                  "select table_name, constraint_type, count(*) from information_schema.table_constraints "
+                  "where table_schema = 'public' group by 1, 2 order by 1, 2",
+                  "select table_name, column_name from information_schema.key_column_usage "
+                  "where table_schema = 'public' order by 1, 2"]
         diff = [f"{q}: tally {rows(tc, q)}, PostgreSQL {rows(pc, q)}" for q in probes if rows(tc, q) != rows(pc, q)]
         check(not diff, f"has_*_privilege answers for {role} match PostgreSQL", "\n".join(diff))
         tc.close()
