@@ -104,19 +104,6 @@ static dx settle(vd *v, dx x) /* an untyped literal nobody typed is text */
     return x.lit ? retype(v, x, tl_type_make(TL_TEXT)) : x;
 }
 
-static int num_rank(tl_type_id t)
-{
-    switch (t) {
-    case TL_INT2: return 1;
-    case TL_INT4: return 2;
-    case TL_INT8: return 3;
-    case TL_NUMERIC: return 4;
-    case TL_FLOAT4: return 5;
-    case TL_FLOAT8: return 6;
-    default: return 0;
-    }
-}
-
 /* ruleutils' isSimpleNode for a child of an operator: does it print bare? */
 static bool simple_in_op(const dx *c, char parent_op, bool left)
 {
