@@ -237,6 +237,10 @@ static int type_of_oid(tl_qsession *s, uint32_t oid, tl_type *out, tl_error *err
             return 0;
         }
     }
+    if (tl_array_elem_oid(oid) && oid != TL_OID_ACLITEMARRAY) { /* int4[], text[], int2vector ... */
+        *out = tl_array_type(oid);
+        return 0;
+    }
     q_read_lock(s);
     tl_enum *en = tl_catalog_enum_by_oid(s->eng, oid);
     q_read_unlock(s);
@@ -672,7 +676,7 @@ static int run_select(tl_qsession *s, portal *p, int64_t max_rows, tl_sink *sink
             tl_datum d;
             tl_vec_get(v, i, &d);
             offs[c] = buf.len;
-            if (p->desc[c].format == 1 && v->type.id != TL_ENUM && tl_type_has_binary(v->type.id))
+            if (p->desc[c].format == 1 && v->type.id != TL_ENUM && tl_type_binary_ok(v->type))
                 tl_value_send(v->type, &d, &buf);
             else
                 q_format_value(q, v->type, &d, &buf);
