@@ -113,6 +113,12 @@ void q_each_setting(tl_qsession *s, void *ctx,
 void tl_qsession_free(tl_qsession *s)
 {
     if (!s) return;
+    if (s->txg) { /* a block that never committed: its writes go */
+        tl_ingest_abort(s->txg);
+        tl_engine_writer_end(s->eng);
+        s->txg = NULL;
+        q_read_unlock(s);
+    }
     prepared_free(s); /* portals give back their locks first */
     if (s->temp_nsp) { /* the session's temporary tables end with it */
         tl_engine_write_lock(s->eng);
@@ -124,8 +130,12 @@ void tl_qsession_free(tl_qsession *s)
         tl_engine_unlock(s->eng);
         tl_catalog_set_temp_nsp(0);
     }
-    for (int i = 0; i < s->nsavepoints; i++) free(s->savepoints[i]);
+    for (int i = 0; i < s->nsavepoints; i++) {
+        free(s->savepoints[i]);
+        tl_ingest_sp_free(s->sp_marks[i]);
+    }
     free(s->savepoints);
+    free(s->sp_marks);
     for (int i = 0; i < NGUCS; i++) free(s->values[i]);
     free(s->values);
     free(s->user);
