@@ -720,11 +720,12 @@ int exec_delete(qctx *q, PgQuery__DeleteStmt *st, uint64_t *rows, tl_error *err)
 tl_ingest *q_write_begin(qctx *q)
 {
     tl_qsession *s = q->s;
-    if (s->tx == 'I') {
+    if (s->tx == 'I' && !s->pipeline && !s->txg) {
         tl_engine_writer_begin(q->eng);
         return tl_ingest_begin(q->eng);
     }
     if (!s->txg) {
+        s->implicit = s->tx == 'I';
         /* Held to COMMIT/ROLLBACK: the writer mutex keeps the block's pending rows the
          * tables' newest; the extra read lock keeps DDL from changing the tables under
          * them (as PostgreSQL's locks are held to the end of the transaction). */
@@ -753,18 +754,24 @@ int q_write_end(qctx *q, tl_ingest *g, int rc, uint64_t *rows, tl_error *err)
 
 int q_tx_finish(qctx *q, bool commit, tl_error *err)
 {
-    tl_qsession *s = q->s;
+    return q_tx_finish_session(q->s, commit, err);
+}
+
+int q_tx_finish_session(tl_qsession *s, bool commit, tl_error *err)
+{
     tl_ingest *g = s->txg;
     if (!g) return 0;
     s->txg = NULL;
+    s->implicit = false;
     int rc = 0;
     if (commit) {
         uint64_t rows;
-        tl_ingest_set_synchronous(g, q_synchronous_commit(q));
+        qctx q = {.s = s, .eng = s->eng};
+        tl_ingest_set_synchronous(g, q_synchronous_commit(&q));
         rc = tl_ingest_commit(g, &rows, err); /* releases the writer mutex */
     } else {
         tl_ingest_abort(g);
-        tl_engine_writer_end(q->eng);
+        tl_engine_writer_end(s->eng);
     }
     q_read_unlock(s);
     return rc;

@@ -786,6 +786,7 @@ int tl_execute(tl_qsession *s, const char *name, int64_t max_rows, tl_sink *sink
     }
     if (s->tx == 'E' && !is_tx_stmt(p->t)) return aborted_error(err);
     __atomic_store_n(&s->cancel, 0, __ATOMIC_RELEASE);
+    s->pipeline = true; /* until Sync: one implicit transaction */
     pnode *stmt = ptree_stmt(p->t);
     ptree *t = p->t;
     t->refs++; /* COMMIT may close this very portal */
@@ -833,15 +834,19 @@ void prepared_end_tx(tl_qsession *s)
     for (portal *p = ps->portals; p; p = p->next) portal_finish(s, p);
 }
 
-void tl_sync(tl_qsession *s)
+int tl_sync(tl_qsession *s, bool failed, tl_error *err)
 {
-    if (s->tx != 'I') return;
+    s->pipeline = false;
+    int rc = 0;
+    if (s->txg && s->tx == 'I') rc = q_tx_finish_session(s, !failed, err); /* the implicit transaction */
+    if (s->tx != 'I') return rc;
     struct pstate *ps = st_of(s);
     while (ps->portals) {
         portal *p = ps->portals;
         ps->portals = p->next;
         portal_free(s, p);
     }
+    return rc;
 }
 
 int prepared_deallocate(tl_qsession *s, const char *name, tl_error *err)

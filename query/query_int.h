@@ -41,6 +41,9 @@ struct tl_qsession {
     int nsavepoints;
     tl_ingest *txg;      /* the block's writes, from its first to COMMIT/ROLLBACK (dml.c);
                             while set, the session holds the writer mutex and one read lock */
+    bool implicit;       /* txg belongs to the implicit transaction (no BEGIN): ends at Sync */
+    bool pipeline;       /* extended messages since the last Sync, or a multi-statement Query:
+                            PostgreSQL's implicit transaction, so writes wait for its end */
     char *role;          /* SET ROLE target, NULL = the session user (acl.c) */
     char *org_override;  /* superuser's SET tally.org_id (acl.c) */
     int64_t deadline_us; /* statement_timeout: monotonic deadline, 0 = none */
@@ -290,6 +293,7 @@ bool q_synchronous_commit(qctx *q); /* the session's synchronous_commit is not o
 tl_ingest *q_write_begin(qctx *q);
 int q_write_end(qctx *q, tl_ingest *g, int rc, uint64_t *rows, tl_error *err);
 int q_tx_finish(qctx *q, bool commit, tl_error *err);
+int q_tx_finish_session(tl_qsession *s, bool commit, tl_error *err);
 int64_t q_clock_now(const tl_qsession *s);
 
 /* expr.c */

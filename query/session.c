@@ -544,6 +544,7 @@ static int query_simple_stmts(tl_qsession *s, const char *sql, tl_sink *sink, tl
     }
     int rc = 0;
     if (res->n_stmts == 0 && sink->empty) sink->empty(sink->ctx);
+    s->pipeline = res->n_stmts > 1; /* one implicit transaction for the whole string */
     __atomic_store_n(&s->cancel, 0, __ATOMIC_RELEASE);
     tl_close_portal(s, ""); /* a simple Query drops the unnamed portal, as PostgreSQL */
     for (size_t i = 0; i < res->n_stmts && rc == 0; i++) {
@@ -572,7 +573,13 @@ static int query_simple_stmts(tl_qsession *s, const char *sql, tl_sink *sink, tl
         fix_position(sql, err);
         if (s->tx == 'T') s->tx = 'E';
     }
-    tl_sync(s); /* the implicit transaction ends with the query string */
+    /* the implicit transaction ends with the query string */
+    tl_error cerr;
+    tl_error_clear(&cerr);
+    if (tl_sync(s, rc < 0, &cerr) < 0 && rc == 0) {
+        *err = cerr;
+        rc = -1;
+    }
     pg_query__parse_result__free_unpacked(res, NULL);
     return rc;
 }

@@ -407,6 +407,7 @@ static int exec_transaction(qctx *q, PgQuery__TransactionStmt *st, tl_sink *sink
             return 0;
         }
         s->tx = 'T';
+        s->implicit = false; /* as PG: the implicit transaction's writes join the block */
         s->tx_read_only = strcmp(tl_qsession_get(s, "default_transaction_read_only"), "on") == 0;
         tl_qsession_set(s, "transaction_isolation", tl_qsession_get(s, "default_transaction_isolation"), err);
         if (tx_options(q, st->options, st->n_options, false, err) < 0) {
@@ -415,7 +416,7 @@ static int exec_transaction(qctx *q, PgQuery__TransactionStmt *st, tl_sink *sink
         }
         return 0;
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_COMMIT:
-    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK:
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK: {
         if (s->tx == 'I') {
             tl_error w;
             tl_error_clear(&w);
@@ -423,7 +424,6 @@ static int exec_transaction(qctx *q, PgQuery__TransactionStmt *st, tl_sink *sink
             w.severity = TL_SEV_WARNING;
             if (sink->notice) sink->notice(sink->ctx, &w);
         }
-    {
         bool commit = st->kind == PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_COMMIT && s->tx != 'E';
         *tag = commit ? "COMMIT" : "ROLLBACK";
         s->tx = 'I';
@@ -522,9 +522,13 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
     if (handled || rc < 0) return rc;
     int lockmode = statement_kind_is_write(stmt);
     if (acl_statement_is_ddl(stmt)) lockmode = 2;
-    if (q->s->txg && (lockmode == 2 || stmt->node_case == PG_QUERY__NODE__NODE_CHECK_POINT_STMT))
-        return tl_errorf(err, "25001", "%s cannot run inside a transaction block that has written rows",
-                         lockmode == 2 ? "a catalog change" : "CHECKPOINT");
+    if (q->s->txg && (lockmode == 2 || stmt->node_case == PG_QUERY__NODE__NODE_CHECK_POINT_STMT)) {
+        if (!q->s->implicit)
+            return tl_errorf(err, "25001", "%s cannot run inside a transaction block that has written rows",
+                             lockmode == 2 ? "a catalog change" : "CHECKPOINT");
+        /* the implicit transaction's writes so far commit first (README) */
+        if (q_tx_finish(q, true, err) < 0) return -1;
+    }
     if (lockmode == 2) {
         if (q->s->lock_depth > 0)
             return tl_errorf(err, "55006", "cannot change the catalog while this session has a suspended portal");
@@ -707,11 +711,11 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
         break;
     }
 done:
-    if (rc == 0 && tag) rc = complete(sink, tag) < 0 ? tl_errorf(err, "08006", "connection lost") : 0;
     if (rc < 0 && q->s->txg && stmt->node_case != PG_QUERY__NODE__NODE_TRANSACTION_STMT)
         tl_ingest_rollback_to(q->s->txg, had_txg ? stmt_sp : NULL);
     tl_ingest_sp_free(stmt_sp);
     if (lockmode == 2) tl_engine_unlock(q->eng);
     else q_read_unlock(q->s);
+    if (rc == 0 && tag) rc = complete(sink, tag) < 0 ? tl_errorf(err, "08006", "connection lost") : 0;
     return rc;
 }

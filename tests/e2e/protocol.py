@@ -827,6 +827,51 @@ same("extended protocol in a block: ReadyForQuery T, an error makes it E and 25P
      tx_extended)
 
 
+def tx_implicit(c):
+    """Without BEGIN, the statements up to Sync (or of one Query string) are one implicit
+    transaction: an error drops the writes before it too."""
+    o = other[c]
+    out = []
+    c.parse("ti", "INSERT INTO tx_p VALUES ($1, $2)", (23, 25))
+    for k, v in ((80, "a"), (81, "b"), (80, "dup"), (82, "c")):
+        c.bind("", "ti", values=(str(k), v))
+        c.execute("")
+    c.sync()
+    out += c.until_ready()
+    out += o.query("SELECT count(*) FROM tx_p WHERE id >= 80 AND id < 90")
+    for k, v in ((80, "a"), (81, "b")):
+        c.bind("", "ti", values=(str(k), v))
+        c.execute("")
+    c.parse("", "SELECT count(*) FROM tx_p WHERE id >= 80 AND id < 90")
+    c.bind("", "")
+    c.execute("")
+    c.sync()
+    out += c.until_ready()
+    out += o.query("SELECT count(*) FROM tx_p WHERE id >= 80 AND id < 90")
+    out += c.query("INSERT INTO tx_p VALUES (83, 'd'); INSERT INTO tx_p VALUES (81, 'dup')")
+    out += c.query("INSERT INTO tx_p VALUES (84, 'e'); SELECT count(*) FROM tx_p WHERE id >= 80 AND id < 90;"
+                   " DELETE FROM tx_p WHERE id = 80")
+    out += c.query("INSERT INTO tx_p VALUES (85, 'f'); BEGIN; INSERT INTO tx_p VALUES (86, 'g')")
+    out += o.query("SELECT id FROM tx_p WHERE id >= 80 AND id < 90 ORDER BY id")
+    out += c.query("ROLLBACK")
+    out += c.query("INSERT INTO tx_p VALUES (87, 'h'); COMMIT")
+    c.bind("", "ti", values=("88", "i"))
+    c.execute("")
+    c.parse("", "CREATE TABLE tx_later (a int4)")
+    c.bind("", "")
+    c.execute("")
+    c.sync()
+    out += c.until_ready()
+    out += o.query("SELECT id FROM tx_p WHERE id >= 80 AND id < 90 ORDER BY id")
+    c.close_obj("S", "ti")
+    c.sync()
+    out += c.until_ready()
+    return out
+
+
+same("implicit transactions: a pipeline up to Sync and a multi-statement Query commit or fail whole", tx_implicit)
+
+
 def tx_disconnect(c):
     port = args.tally_port if c is tally else args.pg_port
     d = Conn(port)
