@@ -186,6 +186,33 @@ void tl_engine_snapshot(tl_engine *e, tl_rel *const *rels, int n, tl_table_snap 
     }
 }
 
+void tl_engine_snapshot_own(tl_engine *e, const tl_ingest *own, tl_rel *const *rels, int n,
+                            tl_table_snap *snaps, tl_arena *a)
+{
+    if (!own) {
+        tl_engine_snapshot(e, rels, n, snaps, a);
+        return;
+    }
+    /* The owner holds the writer mutex: nothing it sees can change under it except by
+     * publication of batches queued before it, which only the seqlock orders. */
+    for (;;) {
+        uint64_t s1 = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
+        if (s1 & 1) {
+            sched_yield();
+            continue;
+        }
+        for (int i = 0; i < n; i++) {
+            if (rels[i]->data) {
+                tl_ingest_snapshot(own, rels[i], &snaps[i], a);
+            } else {
+                snaps[i].nparts = 0;
+                snaps[i].rows = NULL;
+            }
+        }
+        if (__atomic_load_n(&e->seq, __ATOMIC_ACQUIRE) == s1) return;
+    }
+}
+
 /* ---- catalog lookups ------------------------------------------------------------- */
 
 /* the temporary schema of the session running on this thread (tl_catalog_set_temp_nsp) */

@@ -122,7 +122,7 @@ static int64_t pk_find(const tl_rel *r, const tl_pkindex *ix, const int *cols, i
 
 /* ---- ingest ------------------------------------------------------------------------ */
 
-#define MAX_INGEST_RELS 16
+#define MAX_INGEST_RELS 64 /* a transaction block may write many tables */
 
 typedef struct undo_ent {
     tl_pkindex *ix;
@@ -192,6 +192,7 @@ struct tl_ingest {
         uint64_t row;
     } *dels;
     size_t ndels, capdels;
+    size_t dels_logged; /* dels[0, dels_logged) are in rec already (earlier statements) */
     bool redo; /* replaying a delete item: cascades were logged as items of their own */
     tl_rollup_pending *pending; /* view deltas of this statement, applied at commit */
     /* DELETE: keys of deleted parent rows whose referencing rows are handled once, at
@@ -276,7 +277,7 @@ static int register_rel(tl_ingest *g, tl_rel *r, tl_error *err)
     for (int i = 0; i < g->nrels; i++)
         if (g->rels[i] == r) return 0;
     if (g->nrels == MAX_INGEST_RELS)
-        return tl_errorf(err, "54000", "too many tables written by one statement");
+        return tl_errorf(err, "54000", "too many tables written by one statement or transaction block");
     tl_table_mark_take(r->data, &g->marks[g->nrels]);
     g->rels[g->nrels++] = r;
     return 0;
@@ -551,14 +552,18 @@ static int delent_cmp(const void *a, const void *b)
     return x->row < y->row ? -1 : x->row > y->row;
 }
 
-/* Delete items go after the appends: a statement deletes only rows published before
- * it, so replaying them after its appends is the same. */
+/* A statement's delete items go after its appends (a statement deletes only rows that
+ * existed before it, so replaying them after its appends is the same), and before the
+ * next statement's items: a transaction block that deletes a key and inserts it again
+ * replays in that order. */
 static void encode_deletes(tl_ingest *g)
 {
-    if (!g->ndels) return;
-    qsort(g->dels, g->ndels, sizeof *g->dels, delent_cmp);
-    int64_t *rows = tl_xmalloc(sizeof *rows * (g->ndels + 1));
-    for (size_t i = 0; i < g->ndels;) {
+    size_t from = g->dels_logged;
+    g->dels_logged = g->ndels;
+    if (from == g->ndels || !g->e->dur || g->e->replaying) return;
+    qsort(g->dels + from, g->ndels - from, sizeof *g->dels, delent_cmp);
+    int64_t *rows = tl_xmalloc(sizeof *rows * (g->ndels - from + 1));
+    for (size_t i = from; i < g->ndels;) {
         size_t j = i;
         while (j < g->ndels && g->dels[j].oid == g->dels[i].oid && g->dels[j].part == g->dels[i].part) {
             rows[j - i] = (int64_t)g->dels[j].row;
@@ -642,7 +647,8 @@ static int apply_fk_rules(tl_ingest *g, tl_rel *parent, const keyset *keys, tl_e
             tl_arena a;
             tl_arena_init(&a);
             tl_table_snap snap;
-            tl_table_snapshot(c->data, &snap, &a);
+            /* the writer's view: rows this transaction block appended reference too */
+            tl_table_snapshot_writer(c->data, &snap, &a);
             int rc = 0;
             for (uint32_t p = 0; p < snap.nparts && rc == 0; p++) {
                 for (uint64_t row = 0; row < snap.rows[p] && rc == 0; row++) {
@@ -682,7 +688,8 @@ static int delete_row(tl_ingest *g, tl_rel *r, uint32_t part, uint64_t row, tl_e
     if (register_rel(g, r, err) < 0) return -1;
     if (!tl_table_delete(r->data, part, row)) return 0;
     g->rows++;
-    if (g->e->dur && !g->e->replaying) {
+    /* kept in memory-only mode too: a savepoint rollback marks them again */
+    if (!g->e->replaying) {
         if (g->ndels == g->capdels) {
             g->capdels = g->capdels ? g->capdels * 2 : 64;
             g->dels = tl_xrealloc(g->dels, sizeof *g->dels * g->capdels);
@@ -757,4 +764,79 @@ int tl_ingest_delete_finish(tl_ingest *g, tl_error *err)
 int tl_rollup_apply_delete(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n, tl_error *err)
 {
     return tl_rollup_prepare(g->e, &g->pending, r, cols, n, -1, err);
+}
+
+/* ---- transaction blocks --------------------------------------------------------------- */
+
+void tl_ingest_statement_end(tl_ingest *g)
+{
+    encode_deletes(g);
+}
+
+struct tl_ingest_sp {
+    int nrels;
+    tl_table_mark marks[MAX_INGEST_RELS];
+    size_t nundo, reclen, ndels, dels_logged;
+    uint64_t rows;
+    const void *pending; /* tl_rollup_pending_mark */
+};
+
+tl_ingest_sp *tl_ingest_savepoint(const tl_ingest *g)
+{
+    tl_ingest_sp *sp = tl_xcalloc(1, sizeof *sp);
+    sp->nrels = g->nrels;
+    for (int i = 0; i < g->nrels; i++) tl_table_mark_take(g->rels[i]->data, &sp->marks[i]);
+    sp->nundo = g->nundo;
+    sp->reclen = g->rec.len;
+    sp->ndels = g->ndels;
+    sp->dels_logged = g->dels_logged;
+    sp->rows = g->rows;
+    sp->pending = tl_rollup_pending_mark(g->pending);
+    return sp;
+}
+
+void tl_ingest_sp_free(tl_ingest_sp *sp)
+{
+    if (!sp) return;
+    for (int i = 0; i < sp->nrels; i++) tl_table_mark_release(&sp->marks[i]);
+    free(sp);
+}
+
+void tl_ingest_rollback_to(tl_ingest *g, const tl_ingest_sp *sp)
+{
+    size_t nundo = sp ? sp->nundo : 0;
+    for (size_t i = g->nundo; i-- > nundo;) {
+        undo_ent *u = &g->undo[i];
+        if (u->restore) u->ix->slots[u->slot] = u->saved;
+        else u->ix->slots[u->slot].part1 = SLOT_TOMB;
+    }
+    g->nundo = nundo;
+    /* Table rollback drops every pending delete; the ones made before the savepoint are
+     * marked again (their key entries were never restored). */
+    for (int i = 0; i < g->nrels; i++)
+        tl_table_rollback(g->rels[i]->data, sp && i < sp->nrels ? &sp->marks[i] : &g->marks[i]);
+    g->ndels = sp ? sp->ndels : 0;
+    for (size_t k = 0; k < g->ndels; k++) {
+        tl_rel *r = tl_catalog_rel_by_oid(g->e, g->dels[k].oid);
+        if (r && r->data) tl_table_delete(r->data, g->dels[k].part, g->dels[k].row);
+    }
+    g->dels_logged = sp ? sp->dels_logged : 0;
+    g->rec.len = sp ? sp->reclen : 0;
+    g->rows = sp ? sp->rows : 0;
+    tl_rollup_pending_truncate(g->pending, sp ? sp->pending : NULL);
+    g->failed_row = -1;
+    g->defer_fk = false;
+    g->deferred_rel = NULL;
+    free(g->deferred.h);
+    g->deferred = (keyset){0};
+}
+
+void tl_ingest_snapshot(const tl_ingest *g, tl_rel *r, tl_table_snap *snap, tl_arena *a)
+{
+    for (int i = 0; g && i < g->nrels; i++)
+        if (g->rels[i] == r) {
+            tl_table_snapshot_writer(r->data, snap, a);
+            return;
+        }
+    tl_table_snapshot(r->data, snap, a);
 }

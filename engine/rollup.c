@@ -700,6 +700,22 @@ void tl_rollup_discard(tl_rollup_pending *p)
     free(p);
 }
 
+const void *tl_rollup_pending_mark(const tl_rollup_pending *p)
+{
+    return p ? p->tail : NULL;
+}
+
+/* The dropped items stay in the arena until the transaction ends: a savepoint rollback
+ * is rare, and the arena cannot free from the middle. */
+void tl_rollup_pending_truncate(tl_rollup_pending *p, const void *mark)
+{
+    if (!p) return;
+    pend_item *m = (pend_item *)mark;
+    p->tail = m;
+    if (m) m->next = NULL;
+    else p->head = NULL;
+}
+
 void tl_rollup_apply_pending(tl_rollup_pending *p)
 {
     for (pend_item *it = p ? p->head : NULL; it; it = it->next) apply_rows(it->ru, &it->rows, it->sign);

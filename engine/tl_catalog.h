@@ -324,4 +324,25 @@ int tl_ingest_delete_finish(tl_ingest *g, tl_error *err);
 /* Which row of the last tl_ingest_append failed (0-based within that call), -1 if none. */
 long tl_ingest_failed_row(const tl_ingest *g);
 
+/* ---- transaction blocks ----------------------------------------------------------
+ * A session in a transaction block keeps one ingest (and the writer mutex) from its
+ * first write to COMMIT, which is then one tl_ingest_commit: one WAL record, view
+ * deltas and rows published at one epoch. Statements in between see their own rows
+ * through tl_engine_snapshot_own; other sessions see nothing until the commit. */
+/* After each statement of a block: its deletes go into the record, in statement order. */
+void tl_ingest_statement_end(tl_ingest *g);
+/* A position to roll back to (SAVEPOINT, and the start of each statement: a failed
+ * statement leaves nothing behind). owned: free with tl_ingest_sp_free (NULL: no-op). */
+typedef struct tl_ingest_sp tl_ingest_sp;
+tl_ingest_sp *tl_ingest_savepoint(const tl_ingest *g);
+void tl_ingest_sp_free(tl_ingest_sp *sp);
+/* Undo everything after `sp` (NULL: everything); the ingest stays usable. */
+void tl_ingest_rollback_to(tl_ingest *g, const tl_ingest_sp *sp);
+/* A table's rows as the ingest's writer sees them (its own pending rows and deletes)
+ * if the ingest wrote to it, else the published snapshot. g may be NULL. */
+void tl_ingest_snapshot(const tl_ingest *g, tl_rel *r, tl_table_snap *snap, tl_arena *a);
+/* tl_engine_snapshot, except that tables `own` wrote are seen as its writer sees them. */
+void tl_engine_snapshot_own(tl_engine *e, const tl_ingest *own, tl_rel *const *rels, int n,
+                            tl_table_snap *snaps, tl_arena *a);
+
 #endif

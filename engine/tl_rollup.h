@@ -109,6 +109,10 @@ void tl_rollup_discard(tl_rollup_pending *p);
 /* Apply without publishing (the group-commit publisher holds the rollup lock and
  * publishes several batches at one epoch). */
 void tl_rollup_apply_pending(tl_rollup_pending *p);
+/* Savepoints of a transaction block: the deltas prepared so far (an opaque position,
+ * NULL for none), and dropping every delta prepared after such a position. */
+const void *tl_rollup_pending_mark(const tl_rollup_pending *p);
+void tl_rollup_pending_truncate(tl_rollup_pending *p, const void *mark);
 
 /* Whether any populated view reads the relation (the delete path skips work if not). */
 bool tl_rollup_has_views(tl_engine *e, uint32_t rel_oid);

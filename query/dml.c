@@ -305,8 +305,7 @@ int exec_insert(qctx *q, PgQuery__InsertStmt *st, uint64_t *rows, tl_error *err)
     wctx w;
     if (wctx_init(&w, q, r, err) < 0) return -1;
     for (int k = 0; k < ncols; k++) w.provided[idx[k]] = true;
-    tl_engine_writer_begin(q->eng);
-    w.ing = tl_ingest_begin(q->eng);
+    w.ing = q_write_begin(q);
     wctx_new_batch(&w);
     int rc;
     PgQuery__SelectStmt *ss = st->select_stmt ? st->select_stmt->select_stmt : NULL;
@@ -320,13 +319,8 @@ int exec_insert(qctx *q, PgQuery__InsertStmt *st, uint64_t *rows, tl_error *err)
         rc = insert_select(&w, ss, idx, ncols, err);
     }
     if (rc == 0) rc = wctx_flush(&w, err);
-    if (rc == 0) {
-        tl_ingest_set_synchronous(w.ing, q_synchronous_commit(q));
-        rc = tl_ingest_commit(w.ing, rows, err); /* releases the writer mutex */
-    } else {
-        tl_ingest_abort(w.ing);
-        tl_engine_writer_end(q->eng);
-    }
+    *rows = w.total;
+    rc = q_write_end(q, w.ing, rc, rows, err);
     wctx_done(&w);
     return rc;
 }
@@ -500,8 +494,7 @@ static int copy_from(qctx *q, PgQuery__CopyStmt *st, tl_sink *sink, uint64_t *ro
         wctx_done(&c.w);
         return tl_errorf(err, "08006", "connection lost");
     }
-    tl_engine_writer_begin(q->eng);
-    c.w.ing = tl_ingest_begin(q->eng);
+    c.w.ing = q_write_begin(q);
     wctx_new_batch(&c.w);
     c.dec = tl_copy_decoder_new(&o, copy_row, &c);
     char *buf = tl_xmalloc(65536);
@@ -523,13 +516,8 @@ static int copy_from(qctx *q, PgQuery__CopyStmt *st, tl_sink *sink, uint64_t *ro
         if (!err->context[0]) decoder_context(&c, err);
     }
     if (rc == 0) rc = wctx_flush(&c.w, err);
-    if (rc == 0) {
-        tl_ingest_set_synchronous(c.w.ing, q_synchronous_commit(q));
-        rc = tl_ingest_commit(c.w.ing, rows, err); /* releases the writer mutex */
-    } else {
-        tl_ingest_abort(c.w.ing);
-        tl_engine_writer_end(q->eng);
-    }
+    *rows = c.w.total;
+    rc = q_write_end(q, c.w.ing, rc, rows, err);
     free(buf);
     tl_copy_decoder_free(c.dec);
     wctx_done(&c.w);
@@ -657,7 +645,7 @@ int exec_copy(qctx *q, PgQuery__CopyStmt *st, tl_sink *sink, uint64_t *rows, tl_
 /* ---- DELETE ------------------------------------------------------------------------------------------ */
 
 /* DELETE FROM t [WHERE cond]: scan the published rows (the writer mutex keeps them
- * current), evaluate the condition on 2048-row batches (storage narrows first with the
+ * current; in a transaction block, with the block's own rows and deletes), evaluate the condition on 2048-row batches (storage narrows first with the
  * same predicates a SELECT would use), mark matches deleted through ingest, then apply
  * ON DELETE rules of referencing tables; everything publishes at one epoch or not at all. */
 int exec_delete(qctx *q, PgQuery__DeleteStmt *st, uint64_t *rows, tl_error *err)
@@ -677,12 +665,11 @@ int exec_delete(qctx *q, PgQuery__DeleteStmt *st, uint64_t *rows, tl_error *err)
             return err_at(err, where->location, "42804", "argument of WHERE must be type boolean, not type %s",
                           tl_type_name(where->type.id));
     }
-    tl_engine_writer_begin(q->eng);
-    tl_ingest *g = tl_ingest_begin(q->eng);
+    tl_ingest *g = q_write_begin(q);
     tl_arena a;
     tl_arena_init(&a);
     tl_table_snap snap;
-    tl_table_snapshot(r->data, &snap, &a);
+    tl_ingest_snapshot(g, r, &snap, &a);
     tl_scan_pred *preds = NULL;
     int npreds = scanpred_extract(q, r, where, &preds);
     uint64_t *hits = tl_xmalloc(sizeof *hits * TL_VEC_SIZE);
@@ -722,14 +709,70 @@ int exec_delete(qctx *q, PgQuery__DeleteStmt *st, uint64_t *rows, tl_error *err)
     tl_arena_free(&ba);
     tl_arena_free(&a);
     free(hits);
-    if (rc == 0) {
-        uint64_t changed;
-        tl_ingest_set_synchronous(g, q_synchronous_commit(q));
-        rc = tl_ingest_commit(g, &changed, err); /* releases the writer mutex */
-        *rows = rc == 0 ? n_deleted : 0;
-    } else {
+    uint64_t changed = 0;
+    rc = q_write_end(q, g, rc, &changed, err);
+    *rows = rc == 0 ? n_deleted : 0;
+    return rc;
+}
+
+/* ---- the write statements' ingest ------------------------------------------------------------ */
+
+tl_ingest *q_write_begin(qctx *q)
+{
+    tl_qsession *s = q->s;
+    if (s->tx == 'I' && !s->pipeline && !s->txg) {
+        tl_engine_writer_begin(q->eng);
+        return tl_ingest_begin(q->eng);
+    }
+    if (!s->txg) {
+        s->implicit = s->tx == 'I';
+        /* Held to COMMIT/ROLLBACK: the writer mutex keeps the block's pending rows the
+         * tables' newest; the extra read lock keeps DDL from changing the tables under
+         * them (as PostgreSQL's locks are held to the end of the transaction). */
+        q_read_lock(s);
+        tl_engine_writer_begin(q->eng);
+        s->txg = tl_ingest_begin(q->eng);
+    }
+    return s->txg;
+}
+
+int q_write_end(qctx *q, tl_ingest *g, int rc, uint64_t *rows, tl_error *err)
+{
+    if (g == q->s->txg) {
+        /* a failed statement is undone by run_statement, back to where it started */
+        if (rc == 0) tl_ingest_statement_end(g);
+        return rc;
+    }
+    if (rc < 0) {
         tl_ingest_abort(g);
         tl_engine_writer_end(q->eng);
+        return -1;
     }
+    tl_ingest_set_synchronous(g, q_synchronous_commit(q));
+    return tl_ingest_commit(g, rows, err); /* releases the writer mutex */
+}
+
+int q_tx_finish(qctx *q, bool commit, tl_error *err)
+{
+    return q_tx_finish_session(q->s, commit, err);
+}
+
+int q_tx_finish_session(tl_qsession *s, bool commit, tl_error *err)
+{
+    tl_ingest *g = s->txg;
+    if (!g) return 0;
+    s->txg = NULL;
+    s->implicit = false;
+    int rc = 0;
+    if (commit) {
+        uint64_t rows;
+        qctx q = {.s = s, .eng = s->eng};
+        tl_ingest_set_synchronous(g, q_synchronous_commit(&q));
+        rc = tl_ingest_commit(g, &rows, err); /* releases the writer mutex */
+    } else {
+        tl_ingest_abort(g);
+        tl_engine_writer_end(s->eng);
+    }
+    q_read_unlock(s);
     return rc;
 }

@@ -200,6 +200,8 @@ int exec_function_call(qctx *q, pnode *stmt, tl_sink *sink, bool *handled, tl_er
         const char *jname = fc->n_args == 3 ? a[0] : NULL;
         const char *sched = fc->n_args == 3 ? a[1] : a[0];
         const char *cmd = fc->n_args == 3 ? a[2] : a[1];
+        if (q->s->txg)
+            return tl_errorf(err, "25001", "cron.schedule cannot run inside a transaction block that has written rows");
         tl_engine_write_lock(q->eng);
         int64_t id = tl_catalog_cron_schedule(q->eng, jname, sched, cmd);
         int lrc = tl_catalog_registry_log(q->eng, err);
@@ -211,7 +213,7 @@ int exec_function_call(qctx *q, pnode *stmt, tl_sink *sink, bool *handled, tl_er
         return 0;
     }
     if (schema && strcmp(schema, "public")) return 0;
-    tl_engine_read_lock(q->eng);
+    q_read_lock(q->s); /* not a second rdlock: a queued DDL would block it behind our own */
     tl_func *f = tl_catalog_find_func(q->eng, TL_NSP_PUBLIC, name);
     tl_func copy = {0};
     if (f) {
@@ -220,7 +222,7 @@ int exec_function_call(qctx *q, pnode *stmt, tl_sink *sink, bool *handled, tl_er
         copy.language = tl_arena_strdup(&q->arena, f->language);
         copy.body = tl_arena_strdup(&q->arena, f->body);
     }
-    tl_engine_unlock(q->eng);
+    q_read_unlock(q->s);
     if (!f) return 0;
     *handled = true;
     if (fc->n_args) return err_at(err, fc->location, "42883", "function %s with arguments does not exist", name);

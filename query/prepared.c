@@ -237,6 +237,10 @@ static int type_of_oid(tl_qsession *s, uint32_t oid, tl_type *out, tl_error *err
             return 0;
         }
     }
+    if (tl_array_elem_oid(oid) && oid != TL_OID_ACLITEMARRAY) { /* int4[], text[], int2vector ... */
+        *out = tl_array_type(oid);
+        return 0;
+    }
     q_read_lock(s);
     tl_enum *en = tl_catalog_enum_by_oid(s->eng, oid);
     q_read_unlock(s);
@@ -672,7 +676,7 @@ static int run_select(tl_qsession *s, portal *p, int64_t max_rows, tl_sink *sink
             tl_datum d;
             tl_vec_get(v, i, &d);
             offs[c] = buf.len;
-            if (p->desc[c].format == 1 && v->type.id != TL_ENUM && tl_type_has_binary(v->type.id)) {
+            if (p->desc[c].format == 1 && v->type.id != TL_ENUM && tl_type_binary_ok(v->type)) {
                 tl_value_send(v->type, &d, &buf);
             } else if (p->desc[c].format == 1 && v->type.id == TL_ARRAY) {
                 if ((rc = q_array_send(q, v->type, &d, &buf, err)) < 0) break;
@@ -786,6 +790,7 @@ int tl_execute(tl_qsession *s, const char *name, int64_t max_rows, tl_sink *sink
     }
     if (s->tx == 'E' && !is_tx_stmt(p->t)) return aborted_error(err);
     __atomic_store_n(&s->cancel, 0, __ATOMIC_RELEASE);
+    s->pipeline = true; /* until Sync: one implicit transaction */
     pnode *stmt = ptree_stmt(p->t);
     ptree *t = p->t;
     t->refs++; /* COMMIT may close this very portal */
@@ -833,15 +838,19 @@ void prepared_end_tx(tl_qsession *s)
     for (portal *p = ps->portals; p; p = p->next) portal_finish(s, p);
 }
 
-void tl_sync(tl_qsession *s)
+int tl_sync(tl_qsession *s, bool failed, tl_error *err)
 {
-    if (s->tx != 'I') return;
+    s->pipeline = false;
+    int rc = 0;
+    if (s->txg && s->tx == 'I') rc = q_tx_finish_session(s, !failed, err); /* the implicit transaction */
+    if (s->tx != 'I') return rc;
     struct pstate *ps = st_of(s);
     while (ps->portals) {
         portal *p = ps->portals;
         ps->portals = p->next;
         portal_free(s, p);
     }
+    return rc;
 }
 
 int prepared_deallocate(tl_qsession *s, const char *name, tl_error *err)

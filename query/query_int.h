@@ -37,7 +37,13 @@ struct tl_qsession {
     int lock_depth;      /* read locks held for suspended portals (one real lock) */
     bool tx_read_only;   /* SET TRANSACTION READ ONLY / START TRANSACTION READ ONLY */
     char **savepoints;   /* names, innermost last, while in a transaction block */
+    tl_ingest_sp **sp_marks; /* per savepoint: txg's position there (NULL: before its first write) */
     int nsavepoints;
+    tl_ingest *txg;      /* the block's writes, from its first to COMMIT/ROLLBACK (dml.c);
+                            while set, the session holds the writer mutex and one read lock */
+    bool implicit;       /* txg belongs to the implicit transaction (no BEGIN): ends at Sync */
+    bool pipeline;       /* extended messages since the last Sync, or a multi-statement Query:
+                            PostgreSQL's implicit transaction, so writes wait for its end */
     char *role;          /* SET ROLE target, NULL = the session user (acl.c) */
     char *org_override;  /* superuser's SET tally.org_id (acl.c) */
     int64_t deadline_us; /* statement_timeout: monotonic deadline, 0 = none */
@@ -279,6 +285,15 @@ int q_check_cancel(qctx *q, tl_error *err);
 void q_statement_begin(tl_qsession *s);
 void q_statement_end(tl_qsession *s);
 bool q_synchronous_commit(qctx *q); /* the session's synchronous_commit is not off */
+/* Write statements (dml.c): the ingest to append to — a fresh one holding the writer
+ * mutex outside a transaction block, the block's (created at its first write) inside.
+ * q_write_end commits (autocommit) or closes the statement (block); rc < 0 aborts
+ * (autocommit) or is left to run_statement (block). q_tx_finish ends the block's writes
+ * at COMMIT (commit) or ROLLBACK / end of session. */
+tl_ingest *q_write_begin(qctx *q);
+int q_write_end(qctx *q, tl_ingest *g, int rc, uint64_t *rows, tl_error *err);
+int q_tx_finish(qctx *q, bool commit, tl_error *err);
+int q_tx_finish_session(tl_qsession *s, bool commit, tl_error *err);
 int64_t q_clock_now(const tl_qsession *s);
 
 /* expr.c */

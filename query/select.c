@@ -3008,7 +3008,7 @@ static int plan_simple(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error 
     for (int i = 0; i < sc->nrels; i++)
         if (sc->rels[i].rel) rels[nreal++] = sc->rels[i].rel;
     tl_table_snap *real = tl_arena_zalloc(&q->arena, sizeof *real * (size_t)(nreal + 1));
-    tl_engine_snapshot(q->eng, rels, nreal, real, &q->arena);
+    tl_engine_snapshot_own(q->eng, q->s ? q->s->txg : NULL, rels, nreal, real, &q->arena);
     tl_table_snap *snaps = tl_arena_zalloc(&q->arena, sizeof *snaps * (size_t)(sc->nrels + 1));
     for (int i = 0, k = 0; i < sc->nrels; i++)
         if (sc->rels[i].rel) snaps[i] = real[k++];

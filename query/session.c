@@ -113,6 +113,12 @@ void q_each_setting(tl_qsession *s, void *ctx,
 void tl_qsession_free(tl_qsession *s)
 {
     if (!s) return;
+    if (s->txg) { /* a block that never committed: its writes go */
+        tl_ingest_abort(s->txg);
+        tl_engine_writer_end(s->eng);
+        s->txg = NULL;
+        q_read_unlock(s);
+    }
     prepared_free(s); /* portals give back their locks first */
     if (s->temp_nsp) { /* the session's temporary tables end with it */
         tl_engine_write_lock(s->eng);
@@ -124,8 +130,12 @@ void tl_qsession_free(tl_qsession *s)
         tl_engine_unlock(s->eng);
         tl_catalog_set_temp_nsp(0);
     }
-    for (int i = 0; i < s->nsavepoints; i++) free(s->savepoints[i]);
+    for (int i = 0; i < s->nsavepoints; i++) {
+        free(s->savepoints[i]);
+        tl_ingest_sp_free(s->sp_marks[i]);
+    }
     free(s->savepoints);
+    free(s->sp_marks);
     for (int i = 0; i < NGUCS; i++) free(s->values[i]);
     free(s->values);
     free(s->user);
@@ -536,6 +546,7 @@ static int query_simple_stmts(tl_qsession *s, const char *sql, tl_sink *sink, tl
     }
     int rc = 0;
     if (res->n_stmts == 0 && sink->empty) sink->empty(sink->ctx);
+    s->pipeline = res->n_stmts > 1; /* one implicit transaction for the whole string */
     __atomic_store_n(&s->cancel, 0, __ATOMIC_RELEASE);
     tl_close_portal(s, ""); /* a simple Query drops the unnamed portal, as PostgreSQL */
     for (size_t i = 0; i < res->n_stmts && rc == 0; i++) {
@@ -564,7 +575,13 @@ static int query_simple_stmts(tl_qsession *s, const char *sql, tl_sink *sink, tl
         fix_position(sql, err);
         if (s->tx == 'T') s->tx = 'E';
     }
-    tl_sync(s); /* the implicit transaction ends with the query string */
+    /* the implicit transaction ends with the query string */
+    tl_error cerr;
+    tl_error_clear(&cerr);
+    if (tl_sync(s, rc < 0, &cerr) < 0 && rc == 0) {
+        *err = cerr;
+        rc = -1;
+    }
     pg_query__parse_result__free_unpacked(res, NULL);
     return rc;
 }

@@ -360,10 +360,23 @@ int exec_show(qctx *q, PgQuery__VariableShowStmt *st, tl_sink *sink, tl_error *e
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
 
+static void savepoints_truncate(tl_qsession *s, int keep)
+{
+    for (int i = keep; i < s->nsavepoints; i++) {
+        free(s->savepoints[i]);
+        tl_ingest_sp_free(s->sp_marks[i]);
+    }
+    s->nsavepoints = keep;
+}
+
 static void savepoints_clear(tl_qsession *s)
 {
-    for (int i = 0; i < s->nsavepoints; i++) free(s->savepoints[i]);
-    s->nsavepoints = 0;
+    savepoints_truncate(s, 0);
+}
+
+static int aborted_error(tl_error *err)
+{
+    return tl_errorf(err, "25P02", "current transaction is aborted, commands ignored until end of transaction block");
 }
 
 static int find_savepoint(tl_qsession *s, const char *name)
@@ -373,8 +386,10 @@ static int find_savepoint(tl_qsession *s, const char *name)
     return -1;
 }
 
-/* Transaction control. Reads see one epoch per statement; savepoints are kept by name so
- * RELEASE / ROLLBACK TO behave (ROLLBACK TO leaves an aborted block usable again). */
+/* Transaction control. A block's writes wait in the session's ingest (dml.c) and are
+ * applied at COMMIT as one commit; ROLLBACK drops them. Reads see one epoch per
+ * statement plus the block's own writes. A savepoint remembers the ingest's position,
+ * so ROLLBACK TO undoes the writes after it (and leaves an aborted block usable). */
 static int exec_transaction(qctx *q, PgQuery__TransactionStmt *st, tl_sink *sink, const char **tag,
                             tl_error *err)
 {
@@ -392,6 +407,7 @@ static int exec_transaction(qctx *q, PgQuery__TransactionStmt *st, tl_sink *sink
             return 0;
         }
         s->tx = 'T';
+        s->implicit = false; /* as PG: the implicit transaction's writes join the block */
         s->tx_read_only = strcmp(tl_qsession_get(s, "default_transaction_read_only"), "on") == 0;
         tl_qsession_set(s, "transaction_isolation", tl_qsession_get(s, "default_transaction_isolation"), err);
         if (tx_options(q, st->options, st->n_options, false, err) < 0) {
@@ -400,7 +416,7 @@ static int exec_transaction(qctx *q, PgQuery__TransactionStmt *st, tl_sink *sink
         }
         return 0;
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_COMMIT:
-    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK:
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK: {
         if (s->tx == 'I') {
             tl_error w;
             tl_error_clear(&w);
@@ -408,17 +424,22 @@ static int exec_transaction(qctx *q, PgQuery__TransactionStmt *st, tl_sink *sink
             w.severity = TL_SEV_WARNING;
             if (sink->notice) sink->notice(sink->ctx, &w);
         }
-        *tag = st->kind == PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK || s->tx == 'E' ? "ROLLBACK"
-                                                                                                 : "COMMIT";
+        bool commit = st->kind == PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_COMMIT && s->tx != 'E';
+        *tag = commit ? "COMMIT" : "ROLLBACK";
         s->tx = 'I';
         s->tx_read_only = false;
         savepoints_clear(s);
         tl_qsession_set(s, "transaction_isolation", tl_qsession_get(s, "default_transaction_isolation"), err);
-        return 0;
+        /* PG: a COMMIT that fails (here: the WAL write) ends the block all the same */
+        return q_tx_finish(q, commit, err);
+    }
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_SAVEPOINT:
         if (s->tx == 'I')
             return tl_errorf(err, "25P01", "SAVEPOINT can only be used in transaction blocks");
+        if (s->tx == 'E') return aborted_error(err);
         s->savepoints = tl_xrealloc(s->savepoints, sizeof *s->savepoints * (size_t)(s->nsavepoints + 1));
+        s->sp_marks = tl_xrealloc(s->sp_marks, sizeof *s->sp_marks * (size_t)(s->nsavepoints + 1));
+        s->sp_marks[s->nsavepoints] = s->txg ? tl_ingest_savepoint(s->txg) : NULL;
         s->savepoints[s->nsavepoints++] = tl_xstrdup(st->savepoint_name);
         *tag = "SAVEPOINT";
         return 0;
@@ -428,11 +449,11 @@ static int exec_transaction(qctx *q, PgQuery__TransactionStmt *st, tl_sink *sink
         if (s->tx == 'I')
             return tl_errorf(err, "25P01", "%s can only be used in transaction blocks",
                              release ? "RELEASE SAVEPOINT" : "ROLLBACK TO SAVEPOINT");
+        if (release && s->tx == 'E') return aborted_error(err);
         int i = find_savepoint(s, st->savepoint_name);
         if (i < 0) return tl_errorf(err, "3B001", "savepoint \"%s\" does not exist", st->savepoint_name);
-        int keep = release ? i : i + 1;
-        for (int k = keep; k < s->nsavepoints; k++) free(s->savepoints[k]);
-        s->nsavepoints = keep;
+        if (!release && s->txg) tl_ingest_rollback_to(s->txg, s->sp_marks[i]);
+        savepoints_truncate(s, release ? i : i + 1);
         if (!release) s->tx = 'T';
         *tag = release ? "RELEASE" : "ROLLBACK";
         return 0;
@@ -507,6 +528,13 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
     }
     int lockmode = statement_kind_is_write(stmt);
     if (acl_statement_is_ddl(stmt)) lockmode = 2;
+    if (q->s->txg && (lockmode == 2 || stmt->node_case == PG_QUERY__NODE__NODE_CHECK_POINT_STMT)) {
+        if (!q->s->implicit)
+            return tl_errorf(err, "25001", "%s cannot run inside a transaction block that has written rows",
+                             lockmode == 2 ? "a catalog change" : "CHECKPOINT");
+        /* the implicit transaction's writes so far commit first (README) */
+        if (q_tx_finish(q, true, err) < 0) return -1;
+    }
     if (lockmode == 2) {
         if (q->s->lock_depth > 0)
             return tl_errorf(err, "55006", "cannot change the catalog while this session has a suspended portal");
@@ -517,8 +545,14 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
         if (stmt->node_case == PG_QUERY__NODE__NODE_COPY_STMT && stmt->copy_stmt->is_from &&
             check_writable(q, "COPY FROM", err) < 0)
             return -1;
+        if (stmt->node_case == PG_QUERY__NODE__NODE_DELETE_STMT && check_writable(q, "DELETE", err) < 0) return -1;
         q_read_lock(q->s);
     }
+    /* In a block that has written, a failed statement is undone back to here. */
+    bool had_txg = q->s->txg != NULL;
+    tl_ingest_sp *stmt_sp = had_txg && stmt->node_case != PG_QUERY__NODE__NODE_TRANSACTION_STMT
+                                ? tl_ingest_savepoint(q->s->txg)
+                                : NULL;
     /* privileges first (acl.c); role and grant statements run there */
     int acl = acl_statement(q, stmt, sink, &tag, err);
     if (acl != 0) {
@@ -683,6 +717,9 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
         break;
     }
 done:
+    if (rc < 0 && q->s->txg && stmt->node_case != PG_QUERY__NODE__NODE_TRANSACTION_STMT)
+        tl_ingest_rollback_to(q->s->txg, had_txg ? stmt_sp : NULL);
+    tl_ingest_sp_free(stmt_sp);
     if (lockmode == 2) tl_engine_unlock(q->eng);
     else q_read_unlock(q->s);
     if (rc == 0 && tag) rc = complete(sink, tag) < 0 ? tl_errorf(err, "08006", "connection lost") : 0;

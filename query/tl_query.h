@@ -120,7 +120,9 @@ int tl_execute(tl_qsession *s, const char *portal, int64_t max_rows, tl_sink *si
 /* Close: 0 also when the name does not exist (as PostgreSQL). */
 int tl_close_statement(tl_qsession *s, const char *name);
 int tl_close_portal(tl_qsession *s, const char *name);
-/* Sync: ends the implicit transaction; outside a transaction block every portal closes. */
-void tl_sync(tl_qsession *s);
+/* Sync: ends the implicit transaction — its writes commit, or are dropped when `failed`
+ * (an error since the last Sync), as PostgreSQL's; outside a transaction block every
+ * portal closes. -1 with err when the commit failed (the WAL write). */
+int tl_sync(tl_qsession *s, bool failed, tl_error *err);
 
 #endif

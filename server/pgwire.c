@@ -987,12 +987,17 @@ static void conn_loop(pgw_conn *c)
             break;
         case 'X':
             return;
-        case 'S':
+        case 'S': {
+            tl_error err;
+            tl_error_clear(&err);
+            int src = tl_sync(c->qs, skip_to_sync, &err); /* commits the implicit transaction */
             skip_to_sync = false;
-            tl_sync(c->qs);
+            if (src < 0 && send_error(c, 'E', &err, TL_SEV_ERROR) != 0)
+                return;
             if (send_ready(c) != 0)
                 return;
             break;
+        }
         case 'F':
             /* FunctionCall is not extended protocol: its client waits for ReadyForQuery */
             send_simple_error(c, TL_SEV_ERROR, "0A000", "function call protocol not supported");

@@ -615,6 +615,39 @@ void tl_table_snapshot(const tl_table *t, tl_table_snap *snap, tl_arena *a)
     snap->dels = dels;
 }
 
+void tl_table_snapshot_writer(const tl_table *t, tl_table_snap *snap, tl_arena *a)
+{
+    tl_table_pin((tl_table *)t);
+    tl_arena_on_free(a, unpin_cb, (void *)t);
+    uint32_t np = t->nparts;
+    uint64_t *rows = tl_arena_alloc(a, sizeof *rows * (np ? np : 1));
+    const tl_delmap **dels = tl_arena_alloc(a, sizeof *dels * (np ? np : 1));
+    for (uint32_t p = 0; p < np; p++) {
+        const part *pt = t->parts[p];
+        rows[p] = pt->rows;
+        const tl_delmap *m = pt->dels, *pub = pt->pub_dels;
+        if (m == pub) {
+            dels[p] = m; /* published: the pin keeps it */
+            continue;
+        }
+        tl_delmap *c = tl_arena_alloc(a, sizeof *c + sizeof(uint64_t *) * (m->nchunks ? m->nchunks : 1));
+        c->nchunks = m->nchunks;
+        c->ndel = m->ndel;
+        for (uint32_t k = 0; k < m->nchunks; k++) {
+            if (!m->bm[k] || (pub && k < pub->nchunks && pub->bm[k] == m->bm[k])) {
+                c->bm[k] = m->bm[k];
+                continue;
+            }
+            c->bm[k] = tl_arena_alloc(a, DEL_WORDS * 8);
+            memcpy(c->bm[k], m->bm[k], DEL_WORDS * 8);
+        }
+        dels[p] = c;
+    }
+    snap->nparts = np;
+    snap->rows = rows;
+    snap->dels = dels;
+}
+
 uint64_t tl_table_snap_total(const tl_table_snap *snap)
 {
     uint64_t n = 0;

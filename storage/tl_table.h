@@ -110,6 +110,10 @@ typedef struct tl_table_snap {
 /* Fill `snap` (rows array allocated in `a`). Caller provides consistency (seqlock).
  * The snapshot pins the table until `a` is freed or reset, so free `a` before the table. */
 void tl_table_snapshot(const tl_table *t, tl_table_snap *snap, tl_arena *a);
+/* The writer's own view (writer only): every appended row and pending delete, published
+ * or not, for a transaction block reading what it wrote. Pending delete bitmaps are
+ * copied into `a`, since the writer's next delete or rollback may change or free them. */
+void tl_table_snapshot_writer(const tl_table *t, tl_table_snap *snap, tl_arena *a);
 uint64_t tl_table_snap_total(const tl_table_snap *snap); /* live rows (deleted ones excluded) */
 
 /* Readers outside the writer pin the table for as long as they read its columns. */

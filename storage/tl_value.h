@@ -176,6 +176,8 @@ void tl_value_out(tl_type t, const tl_datum *d, const tl_fmt_ctx *fc, tl_buf *ou
 
 /* Whether the type has a binary form here (enum's is its label: the engine's job). */
 bool tl_type_has_binary(tl_type_id id);
+/* Whether values of t have a binary form (arrays: by their element type). */
+bool tl_type_binary_ok(tl_type t);
 /* Append the binary form of a non-NULL datum (int64 microsecond timestamps, numeric in
  * base-10000 digits, jsonb with its version byte 1). */
 void tl_value_send(tl_type t, const tl_datum *d, tl_buf *out);

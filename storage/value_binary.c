@@ -2,7 +2,8 @@
  * value_binary.c — PostgreSQL's binary (typsend/typrecv) formats, for Bind parameters
  * and result columns a client asks for in binary: network-order integers, IEEE floats,
  * int64 microseconds for timestamps (integer_datetimes), numeric as base-10000 digits,
- * jsonb as a version byte and its text. Receive checks lengths as pq_getmsg* does:
+ * jsonb as a version byte and its text, one-dimensional arrays (and int2vector/oidvector)
+ * as array_send's header and length-prefixed elements. Receive checks lengths as pq_getmsg* does:
  * short data is 08P01, trailing bytes 22P03, out-of-range values the type's own error.
  */
 #include <math.h>
@@ -48,11 +49,125 @@ bool tl_type_has_binary(tl_type_id id)
     case TL_BOOL: case TL_INT2: case TL_INT4: case TL_INT8: case TL_FLOAT4: case TL_FLOAT8:
     case TL_NUMERIC: case TL_TEXT: case TL_VARCHAR: case TL_BPCHAR: case TL_NAME: case TL_UUID:
     case TL_DATE: case TL_TIMESTAMP: case TL_TIMESTAMPTZ: case TL_INTERVAL: case TL_JSON:
-    case TL_JSONB: case TL_OID: case TL_UNKNOWN: case TL_VOID:
+    case TL_JSONB: case TL_OID: case TL_UNKNOWN: case TL_VOID: case TL_CHAR:
         return true;
     default:
         return false;
     }
+}
+
+bool tl_type_binary_ok(tl_type t)
+{
+    if (t.id != TL_ARRAY) return tl_type_has_binary(t.id);
+    /* aclitem has no binary form in PostgreSQL either; other element types do */
+    uint32_t eo = tl_array_elem_oid(t.oid);
+    return eo && t.oid != TL_OID_ACLITEMARRAY && tl_type_has_binary(tl_array_elem_type(t.oid).id);
+}
+
+static int short_data(tl_error *err)
+{
+    return tl_errorf(err, "08P01", "insufficient data left in message");
+}
+
+/* array_send of tally's arrays: all one-dimensional (the text form has no nesting).
+ * Lower bound 1, but 0 for int2vector/oidvector, as buildint2vector makes them. */
+static void array_send(tl_type t, const tl_datum *d, tl_buf *out)
+{
+    tl_arena a;
+    tl_arena_init(&a);
+    tl_error err;
+    tl_error_clear(&err);
+    tl_array_elems el;
+    if (tl_array_parse(t.oid, d->v.s.ptr, d->v.s.len, &el, &a, &err) < 0) el.n = 0; /* stored arrays parse */
+    tl_type et = tl_array_elem_type(t.oid);
+    bool anynull = false;
+    for (int i = 0; i < el.n; i++) anynull |= el.isnull[i];
+    put_u32(out, el.n ? 1 : 0);
+    put_u32(out, anynull ? 1 : 0);
+    put_u32(out, tl_array_elem_oid(t.oid));
+    if (el.n) {
+        put_u32(out, (uint32_t)el.n);
+        put_u32(out, t.oid == TL_OID_INT2VECTOR || t.oid == TL_OID_OIDVECTOR ? 0 : 1);
+    }
+    tl_fmt_ctx fc = {.tz = tl_tz_utc(), .extra_float_digits = 1};
+    for (int i = 0; i < el.n; i++) {
+        tl_datum ed;
+        if (el.isnull[i] || tl_value_in(et, el.v[i].ptr, el.v[i].len, &fc, &ed, &a, &err) < 0) {
+            put_u32(out, UINT32_MAX); /* -1: NULL */
+            tl_error_clear(&err);
+            continue;
+        }
+        size_t at = out->len;
+        put_u32(out, 0);
+        tl_value_send(et, &ed, out);
+        uint32_t n = (uint32_t)(out->len - at - 4);
+        unsigned char *lp = (unsigned char *)out->data + at;
+        lp[0] = (unsigned char)(n >> 24), lp[1] = (unsigned char)(n >> 16), lp[2] = (unsigned char)(n >> 8),
+        lp[3] = (unsigned char)n;
+    }
+    tl_arena_free(&a);
+}
+
+/* array_recv: checks as PostgreSQL's (dimensions, flags, element type), each element
+ * through its type's receive function; stored in the canonical text form. */
+static int array_recv(tl_type t, const char *p, size_t len, tl_datum *out, tl_arena *a, tl_error *err)
+{
+    if (len < 12) return short_data(err);
+    int32_t ndim = (int32_t)get_be(p, 4);
+    int32_t flags = (int32_t)get_be(p + 4, 4);
+    uint32_t eoid = (uint32_t)get_be(p + 8, 4);
+    p += 12, len -= 12;
+    if (ndim < 0 || ndim > 6) return tl_errorf(err, "22P03", "invalid number of dimensions: %d", ndim);
+    if (flags != 0 && flags != 1) return tl_errorf(err, "22P03", "invalid array flags");
+    uint32_t want = tl_array_elem_oid(t.oid);
+    if (eoid != want) {
+        const char *got = "unknown";
+        for (int id = 0; id < TL_TYPE_COUNT; id++)
+            if (id != TL_ENUM && tl_type_oid(tl_type_make((tl_type_id)id)) == eoid) got = tl_type_name((tl_type_id)id);
+        return tl_errorf(err, "42804", "binary data has array element type %u (%s) instead of expected %u (%s)",
+                         eoid, got, want, tl_type_name(tl_array_elem_type(t.oid).id));
+    }
+    if (ndim > 1) return tl_errorf(err, "0A000", "multidimensional arrays are not supported");
+    int64_t n = 0;
+    if (ndim == 1) {
+        if (len < 8) return short_data(err);
+        n = (int32_t)get_be(p, 4);
+        p += 8, len -= 8; /* the lower bound is not kept: tally's arrays start at 1 */
+        if (n < 0 || n > 134217727) return tl_errorf(err, "54000", "array size exceeds the maximum allowed (134217727)");
+    }
+    tl_type et = tl_array_elem_type(t.oid);
+    tl_array_elems el = {.n = 0};
+    el.v = tl_arena_alloc(a, sizeof *el.v * (size_t)(n ? n : 1));
+    el.isnull = tl_arena_alloc(a, (size_t)(n ? n : 1));
+    tl_fmt_ctx fc = {.tz = tl_tz_utc(), .extra_float_digits = 1};
+    for (int64_t i = 0; i < n; i++) {
+        if (len < 4) return short_data(err);
+        int32_t elen = (int32_t)get_be(p, 4);
+        p += 4, len -= 4;
+        el.isnull[el.n] = elen == -1;
+        el.v[el.n] = (tl_str){"", 0};
+        if (elen != -1) {
+            if (elen < 0 || (size_t)elen > len) return tl_errorf(err, "22P03", "insufficient data left in message");
+            tl_datum ed;
+            if (tl_value_recv(et, p, (size_t)elen, &ed, a, err) < 0) return -1;
+            tl_buf b;
+            tl_buf_init(&b);
+            tl_value_out(et, &ed, &fc, &b);
+            el.v[el.n].ptr = tl_arena_strndup(a, b.data ? b.data : "", b.len);
+            el.v[el.n].len = (uint32_t)b.len;
+            tl_buf_free(&b);
+            p += elen, len -= (size_t)elen;
+        }
+        el.n++;
+    }
+    if (len) return tl_errorf(err, "22P03", "incorrect binary data format");
+    tl_buf b;
+    tl_buf_init(&b);
+    tl_array_format(t.oid, &el, &b);
+    out->v.s.ptr = tl_arena_strndup(a, b.data ? b.data : "", b.len);
+    out->v.s.len = (uint32_t)b.len;
+    tl_buf_free(&b);
+    return 0;
 }
 
 /* numeric_send: the decimal text regrouped into base-10000 digits around the point. */
@@ -152,16 +267,18 @@ void tl_value_send(tl_type t, const tl_datum *d, tl_buf *out)
         break;
     case TL_VOID:
         break;
+    case TL_CHAR: /* charsend: always one byte */
+        tl_buf_putc(out, d->v.s.len ? d->v.s.ptr[0] : 0);
+        break;
+    case TL_ARRAY:
+        array_send(t, d, out);
+        break;
     default: /* text, varchar, bpchar, name, json, unknown: the characters */
         tl_buf_append(out, d->v.s.ptr, d->v.s.len);
         break;
     }
 }
 
-static int short_data(tl_error *err)
-{
-    return tl_errorf(err, "08P01", "insufficient data left in message");
-}
 
 /* pg_verify_mbstr for UTF-8: what text receive functions check. */
 static int utf8_check(const char *s, size_t len, tl_error *err)
@@ -346,8 +463,16 @@ int tl_value_recv(tl_type t, const char *p, size_t len, tl_datum *out, tl_arena 
     }
     case TL_VOID:
         return 0;
+    case TL_CHAR:
+        if (len != 1) return len ? tl_errorf(err, "22P03", "incorrect binary data format") : short_data(err);
+        out->v.s.ptr = tl_arena_strndup(a, p, p[0] ? 1 : 0);
+        out->v.s.len = p[0] ? 1 : 0;
+        return 0;
+    case TL_ARRAY:
+        if (!tl_type_binary_ok(t)) break;
+        return array_recv(t, p, len, out, a, err);
     default:
-        return tl_errorf(err, "42883", "no binary input function available for type %s",
-                         tl_type_name(t.id));
+        break;
     }
+    return tl_errorf(err, "42883", "no binary input function available for type %s", tl_type_name(t.id));
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # tests/e2e/protocol.sh TALLYD SRCDIR
 #
-# The extended query protocol, binary formats, session statements, cancel and clients
-# leaving mid-query: protocol.py drives tallyd and a throwaway PostgreSQL 15 with the
-# same raw messages and compares the replies. Last check: tallyd stopped cleanly.
+# The extended query protocol, binary formats, session statements, transaction blocks,
+# cancel and clients leaving mid-query: protocol.py drives tallyd and a throwaway
+# PostgreSQL 15 with the same raw messages (and pgjdbc, clients/Prepared.java) and
+# compares the replies. Last check: tallyd stopped cleanly.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh

@@ -235,3 +235,67 @@ Test(ingest, foreign_key_and_not_null, .init = setup, .fini = teardown)
     cr_assert_str_eq(err.sqlstate, "2BP01");
     tl_arena_free(&a);
 }
+
+/* Rows of r the ingest's own writer sees (its pending rows and deletes included). */
+static uint64_t own(tl_ingest *g, tl_rel *r)
+{
+    tl_arena a;
+    tl_arena_init(&a);
+    tl_table_snap s;
+    tl_engine_snapshot_own(eng, g, &r, 1, &s, &a);
+    uint64_t n = tl_table_snap_total(&s);
+    tl_arena_free(&a);
+    return n;
+}
+
+/* A transaction block's ingest: savepoints undo appends, key entries and deletes made
+ * after them (deletes before them stay), nothing is visible to others before commit. */
+Test(ingest, savepoints_undo_exactly_what_follows, .init = setup, .fini = teardown)
+{
+    tl_arena a;
+    tl_arena_init(&a);
+    tl_error err;
+    tl_error_clear(&err);
+    const char *nm[3] = {"x", "y", "z"};
+    int64_t base[3] = {1, 2, 3};
+    tl_vec b[2] = {vec_i64(tl_type_make(TL_INT8), base, 3, &a), vec_str(nm, 3, &a)};
+    cr_assert_eq(ingest(parent, b, 3, &err), 0);
+
+    tl_engine_writer_begin(eng);
+    tl_ingest *g = tl_ingest_begin(eng);
+    int64_t k4[1] = {4};
+    tl_vec c4[2] = {vec_i64(tl_type_make(TL_INT8), k4, 1, &a), vec_str(nm, 1, &a)};
+    cr_assert_eq(tl_ingest_append(g, parent, c4, 1, &err), 0);
+    uint64_t row0 = 0;
+    cr_assert_eq(tl_ingest_delete_rows(g, parent, 0, &row0, 1, &err), 0); /* key 1 */
+    cr_assert_eq(tl_ingest_delete_finish(g, &err), 0);
+    tl_ingest_statement_end(g);
+    tl_ingest_sp *sp = tl_ingest_savepoint(g);
+    int64_t k5[2] = {5, 6};
+    tl_vec c5[2] = {vec_i64(tl_type_make(TL_INT8), k5, 2, &a), vec_str(nm, 2, &a)};
+    cr_assert_eq(tl_ingest_append(g, parent, c5, 2, &err), 0);
+    uint64_t row1 = 1;
+    cr_assert_eq(tl_ingest_delete_rows(g, parent, 0, &row1, 1, &err), 0); /* key 2 */
+    cr_assert_eq(own(g, parent), 4u); /* 2, 3, 4 gone 1, + 5, 6 gone 2 */
+    cr_assert_eq(visible(parent), 3u, "nothing is published before commit");
+    tl_ingest_rollback_to(g, sp);
+    cr_assert_eq(own(g, parent), 3u, "3 rows: 2, 3, 4 (1 stays deleted, 2 is back)");
+    /* key 5 was forgotten, key 4 and the deleted key 1 are as before the savepoint */
+    int64_t k51[3] = {5, 1, 2};
+    tl_vec c51[2] = {vec_i64(tl_type_make(TL_INT8), k51, 1, &a), vec_str(nm, 1, &a)};
+    cr_assert_eq(tl_ingest_append(g, parent, c51, 1, &err), 0, "%s", err.message);
+    c51[0] = vec_i64(tl_type_make(TL_INT8), k51 + 1, 1, &a);
+    cr_assert_eq(tl_ingest_append(g, parent, c51, 1, &err), 0, "key 1 was deleted before the savepoint");
+    c51[0] = vec_i64(tl_type_make(TL_INT8), k51 + 2, 1, &a);
+    cr_assert_eq(tl_ingest_append(g, parent, c51, 1, &err), -1, "key 2 is live again");
+    cr_assert_str_eq(err.sqlstate, "23505");
+    tl_ingest_rollback_to(g, NULL);
+    cr_assert_eq(own(g, parent), 3u);
+    tl_error_clear(&err);
+    cr_assert_eq(tl_ingest_append(g, parent, c4, 1, &err), 0, "%s", err.message);
+    tl_ingest_sp_free(sp);
+    uint64_t rows;
+    cr_assert_eq(tl_ingest_commit(g, &rows, &err), 0);
+    cr_assert_eq(visible(parent), 4u);
+    tl_arena_free(&a);
+}

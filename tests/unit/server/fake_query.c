@@ -447,12 +447,15 @@ int tl_close_portal(tl_qsession *s, const char *name)
     return 0;
 }
 
-void tl_sync(tl_qsession *s)
+int tl_sync(tl_qsession *s, bool failed, tl_error *err)
 {
+    (void)failed;
+    (void)err;
     if (s->tx != 'I')
-        return;
+        return 0;
     pthread_mutex_lock(&fake_mu);
     for (int i = 0; i < FAKE_MAX; i++)
         fake_portals[i].used = false;
     pthread_mutex_unlock(&fake_mu);
+    return 0;
 }
