@@ -1090,12 +1090,28 @@ static int load_snapshot(tl_engine *e, const char *path, uint64_t *wal_lsn, tl_e
     if (rc == 0 && off != size) rc = snap_bad(err, path, off, "bytes after the end marker");
     dictent *dicts = NULL;
     int ndicts = 0, capd = 0;
+    uint32_t rows_oid = 0; /* the table whose rows (then deletes) are being loaded */
+    e->snap_load = true;
     for (off = 24; rc == 0;) {
         uint32_t kind;
         uint64_t len;
         memcpy(&kind, base + off, 4);
         memcpy(&len, base + off + 4, 8);
         const char *p = base + off + 12;
+        uint32_t oid = 0;
+        if (kind == SEC_ROWS && len >= 4) memcpy(&oid, p, 4);
+        /* a table's sections are its rows, then its deletes: when the next table's rows
+         * (or the end) come, its deletes are all applied and its deferred keys can go in */
+        if ((kind == SEC_END || (kind == SEC_ROWS && oid != rows_oid)) && e->nsnap_dups) {
+            if ((rc = tl_ingest_snapshot_keys(e, err)) < 0) {
+                char why[600];
+                snprintf(why, sizeof why, "%s", err->message);
+                tl_error_clear(err);
+                snap_bad(err, path, off, why);
+                break;
+            }
+        }
+        if (kind == SEC_ROWS) rows_oid = oid;
         if (kind == SEC_END) break;
         if (kind == SEC_CATALOG) {
             tl_reader rd = {p, p + len, false};
@@ -1139,6 +1155,11 @@ static int load_snapshot(tl_engine *e, const char *path, uint64_t *wal_lsn, tl_e
         }
         off += 12 + len + 8;
     }
+    e->snap_load = false;
+    e->nsnap_dups = 0;
+    free(e->snap_dups);
+    e->snap_dups = NULL;
+    e->capsnap_dups = 0;
     for (int k = 0; k < ndicts; k++) free(dicts[k].s);
     free(dicts);
     munmap((void *)base, size);

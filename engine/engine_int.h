@@ -29,6 +29,9 @@ struct tl_engine {
     uint32_t next_oid;
     struct tl_durable *dur; /* NULL: in memory only (durable.c) */
     bool replaying;         /* recovery: no logging, constraints trusted */
+    bool snap_load;         /* loading a snapshot's rows: repeated keys are deferred */
+    struct tl_rowref *snap_dups; /* rows whose key an earlier row held (ingest.c) */
+    size_t nsnap_dups, capsnap_dups;
     bool async_default;
     /* incremental materialized views (rollup.c) */
     pthread_rwlock_t rollup_lock; /* states: shared to read, exclusive to apply a commit */
@@ -81,6 +84,10 @@ void tl_ingest_publish_all(tl_ingest *g);
 /* Apply view deltas, publish every table of the batch now and free it (no WAL: memory
  * only, replay, snapshot load). */
 void tl_ingest_publish_now(tl_ingest *g);
+/* Snapshot load (e->snap_load): index the live rows whose keys were deferred because an
+ * earlier, deleted row held them; call once a table's deletes are applied. -1 (23505)
+ * if two live rows hold one key. */
+int tl_ingest_snapshot_keys(tl_engine *e, tl_error *err);
 /* link field for durable.c's pending list */
 tl_ingest **tl_ingest_next(tl_ingest *g);
 int *tl_ingest_state(tl_ingest *g); /* 0 pending, 1 published, -1 failed */

@@ -361,6 +361,59 @@ static int check_fkeys(tl_ingest *g, const tl_rel *r, const tl_vec *cols, uint32
     return 0;
 }
 
+/* ---- snapshot load -------------------------------------------------------------------
+ * A snapshot keeps deleted rows (row positions must not move: later WAL records name
+ * them), so a key deleted and inserted again is in it twice. While a snapshot loads, a
+ * row whose key is already indexed gets no entry and is remembered here; once its
+ * table's deletes are applied, tl_ingest_snapshot_keys gives each remembered live row
+ * its key's entry. */
+typedef struct tl_rowref {
+    tl_rel *r;
+    uint32_t part;
+    uint64_t row;
+} tl_rowref;
+
+static void snap_dup_push(tl_engine *e, tl_rel *r, uint32_t part, uint64_t row)
+{
+    if (e->nsnap_dups == e->capsnap_dups) {
+        e->capsnap_dups = e->capsnap_dups ? e->capsnap_dups * 2 : 64;
+        e->snap_dups = tl_xrealloc(e->snap_dups, sizeof *e->snap_dups * e->capsnap_dups);
+    }
+    e->snap_dups[e->nsnap_dups++] = (tl_rowref){r, part, row};
+}
+
+static void row_key(const tl_rel *r, const int *cols, int n, uint32_t part, uint64_t row, tl_datum *vals);
+
+int tl_ingest_snapshot_keys(tl_engine *e, tl_error *err)
+{
+    int rc = 0;
+    for (size_t i = 0; i < e->nsnap_dups && rc == 0; i++) {
+        tl_rowref *d = &e->snap_dups[i];
+        tl_rel *r = d->r;
+        if (tl_table_is_deleted(r->data, d->part, d->row)) continue;
+        tl_pkindex *ix = r->pkidx;
+        if ((uint64_t)(ix->used + 1) * 10 > (uint64_t)ix->nslots * 7) pk_grow(ix);
+        tl_datum vals[TL_MAX_KEY_COLS];
+        row_key(r, r->pk, r->npk, d->part, d->row, vals);
+        uint64_t h = key_hash(r, r->pk, r->npk, vals);
+        uint32_t ins;
+        int64_t slot = pk_find(r, ix, r->pk, r->npk, vals, h, &ins);
+        if (slot >= 0) {
+            pk_slot *s = &ix->slots[slot];
+            if (!tl_table_is_deleted(r->data, s->part1 - 1, s->row)) {
+                rc = tl_errorf(err, "23505", "duplicate key value violates unique constraint \"%s\"", r->pk_name);
+                break;
+            }
+            ins = (uint32_t)slot;
+        } else if (ix->slots[ins].part1 == SLOT_EMPTY) {
+            ix->used++;
+        }
+        ix->slots[ins] = (pk_slot){.h32 = (uint32_t)(h >> 32), .part1 = d->part + 1, .row = d->row};
+    }
+    e->nsnap_dups = 0;
+    return rc;
+}
+
 static int insert_keys(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n,
                        const tl_rowloc *loc, tl_error *err)
 {
@@ -372,6 +425,10 @@ static int insert_keys(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n,
         uint64_t h = key_hash(r, r->pk, r->npk, vals);
         uint32_t ins;
         if (pk_find(r, ix, r->pk, r->npk, vals, h, &ins) >= 0) {
+            if (g->e->snap_load) {
+                snap_dup_push(g->e, r, loc[i].part, loc[i].row);
+                continue;
+            }
             g->failed_row = i;
             tl_errorf(err, "23505", "duplicate key value violates unique constraint \"%s\"", r->pk_name);
             tl_buf b;
@@ -718,7 +775,9 @@ static int delete_row(tl_ingest *g, tl_rel *r, uint32_t part, uint64_t row, tl_e
     row_key(r, r->pk, r->npk, part, row, vals);
     uint64_t h = key_hash(r, r->pk, r->npk, vals);
     int64_t slot = pk_find(r, r->pkidx, r->pk, r->npk, vals, h, NULL);
-    if (slot >= 0) {
+    /* the entry must be this row's: while a snapshot loads, a deleted row's key may be
+     * indexed for the live row that holds it again (see tl_ingest_snapshot_keys) */
+    if (slot >= 0 && r->pkidx->slots[slot].part1 == part + 1 && r->pkidx->slots[slot].row == row) {
         undo_push(g, r->pkidx, (uint32_t)slot);
         g->undo[g->nundo - 1].restore = true;
         g->undo[g->nundo - 1].saved = r->pkidx->slots[slot];
