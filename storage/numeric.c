@@ -122,7 +122,12 @@ static int make_result(bool neg, u256 mag, int scale, tl_numeric *out, tl_error 
 static u256 div_round(u256 n, u256 d)
 {
     u256 q, r;
-    u256_divmod(n, d, &q, &r);
+    if (n.hi == 0 && d.hi == 0) { /* the usual case (an avg): native 128-bit division */
+        q = (u256){0, n.lo / d.lo};
+        r = (u256){0, n.lo % d.lo};
+    } else {
+        u256_divmod(n, d, &q, &r);
+    }
     u256 r2 = u256_shl1(r);
     if (r.hi >> 127 || u256_cmp(r2, d) >= 0) {
         q.lo++;
