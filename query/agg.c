@@ -50,7 +50,7 @@ static void list_push(agg_state *st, const tl_datum *v, const tl_datum *k)
 
 /* DISTINCT aggregates keep each value once: a hash set over the list, so the final
  * sort (or count) sees distinct values only. true = v was already there. */
-static bool list_seen(agg_state *st, tl_type_id t, const tl_datum *v)
+static bool list_seen(agg_state *st, tl_type_id t, const tl_datum *v, bool byptr)
 {
     agg_list *l = st->list;
     if (!l) l = st->list = tl_xcalloc(1, sizeof *l);
@@ -66,11 +66,12 @@ static bool list_seen(agg_state *st, tl_type_id t, const tl_datum *v)
         l->slot = s;
         l->nslots = ns;
     }
-    uint64_t h = tl_datum_hash(t, v);
+    uint64_t h = byptr ? ptr_hash(v->v.s.ptr) : tl_datum_hash(t, v);
     uint64_t j = h & (l->nslots - 1);
     for (; l->slot[j]; j = (j + 1) & (l->nslots - 1)) {
         uint64_t i = l->slot[j] - 1;
-        if (l->hash[i] == h && tl_datum_cmp(t, &l->v[i], v) == 0) return true;
+        if (l->hash[i] == h && (byptr ? l->v[i].v.s.ptr == v->v.s.ptr : tl_datum_cmp(t, &l->v[i], v) == 0))
+            return true;
     }
     l->slot[j] = (uint32_t)(l->n + 1); /* the caller pushes v as element n next */
     if (l->n >= l->hcap) {
@@ -170,8 +171,10 @@ int agg_add(agg_state *st, const tl_expr *ae, const tl_datum *v, const tl_datum 
     if (v->isnull) return 0;
     if (agg_collects(ae)) {
         tl_type_id tt = t == TL_UNKNOWN ? TL_TEXT : t;
-        if (ae->agg_distinct && ae->agg->kind != A_STRING_AGG && list_seen(st, tt, v)) return 0;
-        tl_datum kv = keep_datum(t, v, keep);
+        if (ae->agg_distinct && ae->agg->kind != A_STRING_AGG && list_seen(st, tt, v, ae->agg_arg_stable)) return 0;
+        /* a dictionary's string outlives the statement: kept by pointer, which is also
+         * what list_seen compares */
+        tl_datum kv = ae->agg_arg_stable ? *v : keep_datum(t, v, keep);
         if (ae->agg->kind == A_STRING_AGG) {
             /* the delimiter travels with the value: it is printed before it */
             tl_datum dd = d ? keep_datum(TL_TEXT, d, keep) : (tl_datum){.isnull = true};

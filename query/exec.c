@@ -176,6 +176,11 @@ op *op_scan(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, t
     memcpy(s->need, need, (size_t)rel->natts);
     s->filter = filter;
     s->npreds = scanpred_extract(q, rel, filter, &s->preds);
+    for (int c = 0; c < rel->natts; c++)
+        if (tl_type_is_string(types[c].id) && tl_table_pred_domain(rel->data, c) == 'c') {
+            if (!s->base.stable) s->base.stable = tl_arena_zalloc(&q->arena, (size_t)rel->natts);
+            s->base.stable[c] = true;
+        }
     return &s->base;
 }
 
@@ -245,7 +250,14 @@ op *op_filter(qctx *q, op *child, tl_expr *pred)
     f->base.close = child_close;
     f->child = child;
     f->pred = pred;
+    f->base.stable = child->stable;
     return &f->base;
+}
+
+bool op_col_stable(const op *child, const tl_expr *e)
+{
+    return child->stable && e->kind == E_COL && e->col >= 0 && e->col < child->ncols && child->stable[e->col] &&
+           tl_type_is_string(e->type.id) && e->type.id == child->types[e->col].id;
 }
 
 typedef struct project_op {
@@ -281,6 +293,11 @@ op *op_project(qctx *q, op *child, int n, tl_expr **exprs)
     p->child = child;
     p->n = n;
     p->exprs = exprs;
+    for (int i = 0; i < n; i++)
+        if (op_col_stable(child, exprs[i])) {
+            if (!p->base.stable) p->base.stable = tl_arena_zalloc(&q->arena, (size_t)n);
+            p->base.stable[i] = true;
+        }
     return &p->base;
 }
 
@@ -306,6 +323,7 @@ void rs_free(rowstore *rs)
     free(rs->data);
     free(rs->nulls);
     free(rs->types);
+    free(rs->absent);
     tl_arena_free(&rs->strings);
 }
 
@@ -315,15 +333,30 @@ void rs_reserve(rowstore *rs, uint64_t n)
     uint64_t cap = rs->cap ? rs->cap : 1024;
     while (cap < n) cap *= 2;
     for (int c = 0; c < rs->ncols; c++) {
+        if (rs->absent && rs->absent[c]) continue;
         rs->data[c] = tl_xrealloc(rs->data[c], tl_vec_elem_size(rs->types[c].id) * cap);
         rs->nulls[c] = tl_xrealloc(rs->nulls[c], cap);
     }
     rs->cap = cap;
 }
 
+/* A sparse store's absent column gets data after all: NULL in the rows so far. */
+static void rs_materialize(rowstore *rs, int c)
+{
+    size_t es = tl_vec_elem_size(rs->types[c].id);
+    rs->absent[c] = false;
+    rs->data[c] = tl_xcalloc(rs->cap ? rs->cap : 1, es);
+    rs->nulls[c] = tl_xmalloc(rs->cap ? rs->cap : 1);
+    memset(rs->nulls[c], 1, rs->cap);
+}
+
 /* Append one row taken from column vectors (only the first rs->ncols columns). */
 void rs_put(rowstore *rs, uint64_t at, int c, const tl_vec *v, uint32_t i)
 {
+    if (rs->absent && rs->absent[c]) {
+        if (!v->d.raw) return;
+        rs_materialize(rs, c);
+    }
     size_t es = tl_vec_elem_size(rs->types[c].id);
     bool isnull = !v->d.raw || (v->nulls && v->nulls[i]);
     rs->nulls[c][at] = isnull;
@@ -333,9 +366,41 @@ void rs_put(rowstore *rs, uint64_t at, int c, const tl_vec *v, uint32_t i)
         return;
     }
     memcpy(dst, (const char *)v->d.raw + es * i, es);
-    if (tl_type_is_string(rs->types[c].id) || rs->types[c].id == TL_UNKNOWN) {
+    if ((tl_type_is_string(rs->types[c].id) || rs->types[c].id == TL_UNKNOWN) && !(rs->stable && rs->stable[c])) {
         tl_str *s = (tl_str *)dst;
         s->ptr = tl_arena_strndup(&rs->strings, s->ptr, s->len);
+    }
+}
+
+/* Rows [i0, i1) of v to rows base+i0.. of column c: rs_put's result, a column at a time
+ * (one copy of the values and of the NULL flags, then only NULLs and strings per row). */
+void rs_put_range(rowstore *rs, uint64_t base, int c, const tl_vec *v, uint32_t i0, uint32_t i1)
+{
+    size_t es = tl_vec_elem_size(rs->types[c].id);
+    uint32_t m = i1 - i0;
+    char *dst = (char *)rs->data[c] + es * (base + i0);
+    if (rs->absent && rs->absent[c]) {
+        if (!v->d.raw) return;
+        rs_materialize(rs, c);
+    }
+    uint8_t *dn = rs->nulls[c] + base + i0;
+    if (!v->d.raw) { /* a column nobody reads: all NULL, as rs_put stores it */
+        memset(dn, 1, m);
+        memset(dst, 0, es * m);
+        return;
+    }
+    memcpy(dst, (const char *)v->d.raw + es * i0, es * m);
+    if (v->nulls) {
+        memcpy(dn, v->nulls + i0, m);
+        for (uint32_t i = 0; i < m; i++)
+            if (dn[i]) memset(dst + es * i, 0, es);
+    } else {
+        memset(dn, 0, m);
+    }
+    if ((tl_type_is_string(rs->types[c].id) || rs->types[c].id == TL_UNKNOWN) && !(rs->stable && rs->stable[c])) {
+        tl_str *s = (tl_str *)(void *)dst;
+        for (uint32_t i = 0; i < m; i++)
+            if (!dn[i]) s[i].ptr = tl_arena_strndup(&rs->strings, s[i].ptr, s[i].len);
     }
 }
 
@@ -345,19 +410,23 @@ void rs_put(rowstore *rs, uint64_t at, int c, const tl_vec *v, uint32_t i)
  * which reports 53200, before the rows are used. */
 void rs_append_batch(rowstore *rs, const batch *b)
 {
+    if (rs->sparse && !rs->absent) {
+        rs->absent = tl_xcalloc((size_t)rs->ncols + 1, sizeof *rs->absent);
+        for (int c = 0; c < rs->ncols; c++) rs->absent[c] = rs->n == 0 && !b->cols[c].d.raw;
+    }
     rs_reserve(rs, rs->n + b->n);
     for (uint32_t i0 = 0; i0 < b->n; i0 += 256) {
         uint32_t i1 = b->n - i0 < 256 ? b->n : i0 + 256;
         if (tl_mem_budget_exceeded()) {
             for (int c = 0; c < rs->ncols; c++) {
+                if (rs->absent && rs->absent[c]) continue;
                 size_t es = tl_vec_elem_size(rs->types[c].id);
                 memset(rs->nulls[c] + rs->n + i0, 1, b->n - i0);
                 memset((char *)rs->data[c] + es * (rs->n + i0), 0, es * (b->n - i0));
             }
             break;
         }
-        for (int c = 0; c < rs->ncols; c++)
-            for (uint32_t i = i0; i < i1; i++) rs_put(rs, rs->n + i, c, &b->cols[c], i);
+        for (int c = 0; c < rs->ncols; c++) rs_put_range(rs, rs->n, c, &b->cols[c], i0, i1);
     }
     rs->n += b->n;
 }
@@ -365,6 +434,11 @@ void rs_append_batch(rowstore *rs, const batch *b)
 
 void rs_get(const rowstore *rs, int c, uint64_t r, tl_datum *d)
 {
+    if (rs->absent && rs->absent[c]) {
+        memset(d, 0, sizeof *d);
+        d->isnull = true;
+        return;
+    }
     tl_vec v = {.type = rs->types[c], .n = 1, .nulls = rs->nulls[c] + r};
     v.d.raw = (char *)rs->data[c] + tl_vec_elem_size(rs->types[c].id) * r;
     tl_vec_get(&v, 0, d);
@@ -376,14 +450,35 @@ batch *rs_gather(const rowstore *rs, const uint64_t *idx, uint64_t from, uint32_
     batch *b = batch_new(a, rs->ncols, n);
     for (int c = 0; c < rs->ncols; c++) {
         tl_vec *v = &b->cols[c];
+        if (rs->absent && rs->absent[c]) { /* as a scan hands over a column nobody reads */
+            memset(v, 0, sizeof *v);
+            v->type = rs->types[c];
+            v->n = n;
+            continue;
+        }
         tl_vec_alloc(v, rs->types[c], n, a);
         v->n = n;
         size_t es = tl_vec_elem_size(rs->types[c].id);
-        for (uint32_t i = 0; i < n; i++) {
-            uint64_t r = idx ? idx[from + i] : from + i;
-            memcpy((char *)v->d.raw + es * i, (char *)rs->data[c] + es * r, es);
-            v->nulls[i] = rs->nulls[c][r];
+        if (!idx) {
+            memcpy(v->d.raw, (char *)rs->data[c] + es * from, es * n);
+            memcpy(v->nulls, rs->nulls[c] + from, n);
+            continue;
         }
+        const uint64_t *ix = idx + from;
+        const uint8_t *sn = rs->nulls[c];
+        switch (es) { /* the common widths with constant-size copies */
+        case 8:
+            for (uint32_t i = 0; i < n; i++) memcpy((char *)v->d.raw + 8 * i, (char *)rs->data[c] + 8 * ix[i], 8);
+            break;
+        case 16:
+            for (uint32_t i = 0; i < n; i++)
+                memcpy((char *)v->d.raw + 16 * i, (char *)rs->data[c] + 16 * ix[i], 16);
+            break;
+        default:
+            for (uint32_t i = 0; i < n; i++)
+                memcpy((char *)v->d.raw + es * i, (char *)rs->data[c] + es * ix[i], es);
+        }
+        for (uint32_t i = 0; i < n; i++) v->nulls[i] = sn[ix[i]];
     }
     return b;
 }
@@ -406,7 +501,51 @@ typedef struct hashagg_op {
     uint64_t emitted;
     tl_arena keep;
     int fastkey;        /* FK_*: one key hashed and compared in place */
+    struct pairset *psets; /* per aggregate: count(DISTINCT x) as a set of (group, x) */
 } hashagg_op;
+
+/* count(DISTINCT x) over a dictionary string (by pointer), a uuid or an integer-like x:
+ * one open-addressing set of (group, value) for all groups, 24 bytes a pair, instead of
+ * a hash set per group; a pair new to the set counts for its group. */
+typedef struct pair_slot {
+    uint64_t g1;  /* group + 1, 0 = empty */
+    uint64_t a, b;
+} pair_slot;
+
+typedef struct pairset {
+    int kind;     /* FK_PTR, FK_UUID, FK_I64; FK_NONE = not used */
+    pair_slot *slots;
+    uint64_t nslots, n;
+} pairset;
+
+static bool pairset_add(pairset *ps, uint64_t g, uint64_t a, uint64_t b)
+{
+    if ((ps->n + 1) * 2 > ps->nslots) {
+        uint64_t ns = ps->nslots ? ps->nslots * 2 : 1024;
+        pair_slot *t = tl_xcalloc(ns, sizeof *t);
+        for (uint64_t i = 0; i < ps->nslots; i++) {
+            pair_slot *e = &ps->slots[i];
+            if (!e->g1) continue;
+            uint64_t j = ptr_hash((const void *)(uintptr_t)(e->a ^ e->b * 0x9E3779B97F4A7C15ull ^ e->g1 * 0xC2B2AE3D27D4EB4Full)) & (ns - 1);
+            while (t[j].g1) j = (j + 1) & (ns - 1);
+            t[j] = *e;
+        }
+        free(ps->slots);
+        ps->slots = t;
+        ps->nslots = ns;
+    }
+    uint64_t j = ptr_hash((const void *)(uintptr_t)(a ^ b * 0x9E3779B97F4A7C15ull ^ (g + 1) * 0xC2B2AE3D27D4EB4Full)) &
+                 (ps->nslots - 1);
+    for (;; j = (j + 1) & (ps->nslots - 1)) {
+        pair_slot *e = &ps->slots[j];
+        if (!e->g1) {
+            *e = (pair_slot){g + 1, a, b};
+            ps->n++;
+            return true;
+        }
+        if (e->g1 == g + 1 && e->a == a && e->b == b) return false;
+    }
+}
 
 static uint64_t row_hash(const tl_vec *cols, int n, uint32_t i)
 {
@@ -493,7 +632,8 @@ static int agg_update(hashagg_op *h, agg_state *st, const tl_expr *ae, const tl_
  * One grouping key of an integer-like, string or uuid type is hashed and compared in
  * place (no datum round trip); count/sum/avg over integers, floats and numerics of one
  * scale fold in a loop per aggregate. Anything else takes the general path per row. */
-enum { FK_NONE, FK_I64, FK_STR, FK_UUID };
+enum { FK_NONE, FK_I64, FK_STR, FK_UUID, FK_PTR /* a string by its dictionary pointer (op.stable) */,
+       FK_MULTI_I64 /* several keys, each integer-like (hash aggregate only) */ };
 
 static int fast_key_kind(tl_type t)
 {
@@ -502,6 +642,14 @@ static int fast_key_kind(tl_type t)
     if (t.id == TL_FLOAT4 || t.id == TL_FLOAT8 || t.id == TL_NUMERIC || t.id == TL_BOOL || t.id == TL_INTERVAL)
         return FK_NONE;
     return tl_vec_elem_size(t.id) == sizeof(int64_t) ? FK_I64 : FK_NONE;
+}
+
+uint64_t ptr_hash(const void *p)
+{
+    uint64_t x = (uint64_t)(uintptr_t)p;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    return x ^ (x >> 33);
 }
 
 static uint64_t fast_hash(int kind, const tl_vec *v, uint32_t i)
@@ -513,6 +661,7 @@ static uint64_t fast_hash(int kind, const tl_vec *v, uint32_t i)
         return x ^ (x >> 32);
     }
     case FK_STR: return XXH3_64bits(v->d.s[i].ptr, v->d.s[i].len);
+    case FK_PTR: return ptr_hash(v->d.s[i].ptr);
     default: return XXH3_64bits(v->d.u[i].b, 16);
     }
 }
@@ -523,6 +672,7 @@ static bool fast_equal(const hashagg_op *h, int kind, uint64_t g, const tl_vec *
     if (an || bn) return an == bn;
     switch (kind) {
     case FK_I64: return ((const int64_t *)h->keys.data[0])[g] == v->d.i[i];
+    case FK_PTR: return ((const tl_str *)h->keys.data[0])[g].ptr == v->d.s[i].ptr;
     case FK_STR: {
         const tl_str *a = &((const tl_str *)h->keys.data[0])[g];
         return a->len == v->d.s[i].len && memcmp(a->ptr, v->d.s[i].ptr, a->len) == 0;
@@ -531,14 +681,56 @@ static bool fast_equal(const hashagg_op *h, int kind, uint64_t g, const tl_vec *
     }
 }
 
+static uint64_t multi_hash(const tl_vec *cols, int n, uint32_t i)
+{
+    uint64_t h = 0x243F6A8885A308D3ull;
+    for (int c = 0; c < n; c++) {
+        uint64_t x = tl_vec_isnull(&cols[c], i) ? 0x9E3779B97F4A7C15ull : (uint64_t)cols[c].d.i[i] * 0xff51afd7ed558ccdull;
+        h = (h ^ x ^ (x >> 32)) * 0x9E3779B97F4A7C15ull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+static bool multi_equal(const hashagg_op *h, uint64_t g, const tl_vec *cols, uint32_t i)
+{
+    for (int c = 0; c < h->ngroups; c++) {
+        bool an = h->keys.nulls[c][g], bn = tl_vec_isnull(&cols[c], i);
+        if (an || bn) {
+            if (an != bn) return false;
+            continue;
+        }
+        if (((const int64_t *)h->keys.data[c])[g] != cols[c].d.i[i]) return false;
+    }
+    return true;
+}
+
 /* count / sum / avg folded over a batch; false when the aggregate needs the general path. */
 static bool fast_update(hashagg_op *h, int k, const tl_expr *ae, const tl_vec *av, const tl_vec *fv,
                         const uint64_t *gidx, uint32_t n)
 {
     agg_kind kind = ae->agg->kind;
     if (ae->agg_distinct || ae->agg_order) return false;
-    if (kind != A_COUNT_STAR && kind != A_COUNT && kind != A_SUM && kind != A_AVG) return false;
     tl_type_id t = ae->nargs ? ae->args[0]->type.id : TL_UNKNOWN;
+    if ((kind == A_MIN || kind == A_MAX) && ae->nargs == 1 &&
+        (tl_type_is_integer(t) || t == TL_DATE || t == TL_TIMESTAMP || t == TL_TIMESTAMPTZ)) {
+        /* what fold keeps: best is the first value and then each strictly better one */
+        const uint8_t *mn = av->d.raw ? av->nulls : NULL;
+        uint64_t stride = (uint64_t)h->naggs;
+        for (uint32_t i = 0; i < n; i++) {
+            if ((fv && (tl_vec_isnull(fv, i) || !fv->d.b[i])) || (mn && mn[i]) || !av->d.raw) continue;
+            agg_state *st = &h->states[gidx[i] * stride + (uint64_t)k];
+            int64_t x = av->d.i[i];
+            st->count++;
+            if (!st->has || (kind == A_MIN ? x < st->best.v.i : x > st->best.v.i)) {
+                st->best.isnull = false;
+                st->best.v.i = x;
+                st->has = true;
+            }
+        }
+        return true;
+    }
+    if (kind != A_COUNT_STAR && kind != A_COUNT && kind != A_SUM && kind != A_AVG) return false;
     bool isint = ae->nargs && tl_type_is_integer(t);
     if ((kind == A_SUM || kind == A_AVG) && !isint && t != TL_FLOAT8 && t != TL_NUMERIC) return false;
     uint64_t stride = (uint64_t)h->naggs;
@@ -615,7 +807,9 @@ static int hashagg_build(hashagg_op *h, qctx *q, tl_error *err)
                 gidx[i] = 0;
                 continue;
             }
-            uint64_t hash = h->fastkey ? fast_hash(h->fastkey, &gv[0], i) : row_hash(gv, h->ngroups, i);
+            uint64_t hash = h->fastkey == FK_MULTI_I64 ? multi_hash(gv, h->ngroups, i)
+                            : h->fastkey                ? fast_hash(h->fastkey, &gv[0], i)
+                                                        : row_hash(gv, h->ngroups, i);
             if ((h->nfound + 1) * 10 > h->nslots * 7) agg_grow(h);
             uint64_t j = hash & (h->nslots - 1);
             for (;;) {
@@ -626,7 +820,9 @@ static int hashagg_build(hashagg_op *h, qctx *q, tl_error *err)
                     break;
                 }
                 if (h->hashes[t - 1] == hash &&
-                    (h->fastkey ? fast_equal(h, h->fastkey, t - 1, &gv[0], i) : group_equal(h, t - 1, gv, i))) {
+                    (h->fastkey == FK_MULTI_I64 ? multi_equal(h, t - 1, gv, i)
+                     : h->fastkey               ? fast_equal(h, h->fastkey, t - 1, &gv[0], i)
+                                                : group_equal(h, t - 1, gv, i))) {
                     gidx[i] = t - 1;
                     break;
                 }
@@ -636,6 +832,25 @@ static int hashagg_build(hashagg_op *h, qctx *q, tl_error *err)
         /* aggregates one at a time over the batch: the common ones in tight loops */
         for (int k = 0; k < h->naggs && rc == 0; k++) {
             const tl_expr *ae = h->aggs[k];
+            if (h->psets && h->psets[k].kind != FK_NONE) {
+                pairset *ps = &h->psets[k];
+                const tl_vec *v = &av[k];
+                for (uint32_t i = 0; i < in->n; i++) {
+                    if (ae->agg_filter && (tl_vec_isnull(&fv[k], i) || !fv[k].d.b[i])) continue;
+                    if (tl_vec_isnull(v, i)) continue;
+                    uint64_t a, b = 0;
+                    if (ps->kind == FK_PTR) {
+                        a = (uint64_t)(uintptr_t)v->d.s[i].ptr;
+                    } else if (ps->kind == FK_UUID) {
+                        memcpy(&a, v->d.u[i].b, 8);
+                        memcpy(&b, v->d.u[i].b + 8, 8);
+                    } else {
+                        a = (uint64_t)v->d.i[i];
+                    }
+                    if (pairset_add(ps, gidx[i], a, b)) h->states[gidx[i] * (uint64_t)h->naggs + (uint64_t)k].count++;
+                }
+                continue;
+            }
             if (fast_update(h, k, ae, &av[k], ae->agg_filter ? &fv[k] : NULL, gidx, in->n)) continue;
             for (uint32_t i = 0; i < in->n && rc == 0; i++) {
                 if (ae->agg_filter && (tl_vec_isnull(&fv[k], i) || !fv[k].d.b[i])) continue;
@@ -679,6 +894,13 @@ static int hashagg_next(op *o, qctx *q, batch **out, tl_error *err)
         tl_vec *v = &b->cols[h->ngroups + k];
         tl_vec_alloc(v, h->aggs[k]->type, n, &o->arena);
         v->n = n;
+        if (h->psets && h->psets[k].kind != FK_NONE) { /* count(DISTINCT x): the pairs counted */
+            for (uint32_t i = 0; i < n; i++) {
+                v->d.i[i] = h->states[(h->emitted + i) * (uint64_t)h->naggs + (uint64_t)k].count;
+                v->nulls[i] = 0;
+            }
+            continue;
+        }
         for (uint32_t i = 0; i < n; i++) {
             tl_datum d;
             if (agg_finish(q, &h->states[(h->emitted + i) * (uint64_t)h->naggs + (uint64_t)k], h->aggs[k], &d,
@@ -701,6 +923,8 @@ static void hashagg_close(op *o)
     free(h->states);
     free(h->table);
     free(h->hashes);
+    for (int k = 0; h->psets && k < h->naggs; k++) free(h->psets[k].slots);
+    free(h->psets);
     tl_arena_free(&h->keep);
 }
 
@@ -726,7 +950,29 @@ op *op_hashagg(qctx *q, op *child, int ngroups, tl_expr **groups, int naggs, tl_
     h->aggs = aggs;
     h->scalar = ngroups == 0;
     h->fastkey = ngroups == 1 ? fast_key_kind(types[0]) : FK_NONE;
+    if (ngroups > 1) {
+        h->fastkey = FK_MULTI_I64;
+        for (int i = 0; i < ngroups; i++)
+            if (fast_key_kind(types[i]) != FK_I64) h->fastkey = FK_NONE;
+    }
     rs_init(&h->keys, ngroups, types);
+    if (h->fastkey == FK_STR && op_col_stable(child, groups[0])) {
+        h->fastkey = FK_PTR;
+        h->base.stable = tl_arena_zalloc(&q->arena, (size_t)(ngroups + naggs));
+        h->base.stable[0] = true;
+        h->keys.stable = h->base.stable;
+    }
+    for (int k = 0; k < naggs; k++) {
+        tl_expr *ae = aggs[k];
+        ae->agg_arg_stable = ae->agg_distinct && ae->nargs == 1 && op_col_stable(child, ae->args[0]);
+        if (ae->agg->kind != A_COUNT || !ae->agg_distinct || ae->nargs != 1 || ae->agg_order) continue;
+        tl_type at = ae->args[0]->type;
+        int kind = ae->agg_arg_stable ? FK_PTR : at.id == TL_UUID ? FK_UUID
+                 : fast_key_kind(at) == FK_I64 && at.id != TL_UNKNOWN ? FK_I64 : FK_NONE;
+        if (kind == FK_NONE) continue;
+        if (!h->psets) h->psets = tl_xcalloc((size_t)naggs, sizeof *h->psets);
+        h->psets[k].kind = kind;
+    }
     tl_arena_init(&h->keep);
     return &h->base;
 }
@@ -804,6 +1050,7 @@ static void sort_compact(sort_op *s)
     if (k > n) k = n;
     rowstore nr;
     rs_init(&nr, s->rows.ncols, s->rows.types);
+    nr.sparse = true;
     tl_arena a;
     tl_arena_init(&a);
     for (uint64_t from = 0; from < k; from += TL_VEC_SIZE) {
@@ -910,6 +1157,7 @@ op *op_sort(qctx *q, op *child, int nkeys, const sort_key *keys, int64_t limit_h
     memcpy(s->keys, keys, sizeof *keys * (size_t)nkeys);
     s->limit = limit_hint;
     rs_init(&s->rows, child->ncols, child->types);
+    s->rows.sparse = true; /* columns nobody reads stay without data */
     return &s->base;
 }
 
@@ -966,6 +1214,7 @@ op *op_limit(qctx *q, op *child, int64_t offset, int64_t count)
     l->child = child;
     l->offset = offset;
     l->count = count;
+    l->base.stable = child->stable;
     return &l->base;
 }
 
@@ -979,11 +1228,18 @@ typedef struct hashjoin_op {
     tl_expr **lkeys, **rkeys;
     int jointype;
     tl_expr *residual;
-    rowstore build;     /* right rows */
-    rowstore bkeys;     /* right key values */
+    rowstore build;     /* build rows: the right input's, or the left's if swapped */
+    rowstore bkeys;     /* build key values */
+    bool swapped;       /* inner join built on the left: the right input is probed */
+    rowstore pend;      /* probe rows read while choosing the build side, probed first */
+    uint64_t pendpos;
+    tl_arena pend_arena; /* the pend batch being joined */
     uint64_t *bhash;
     uint32_t *table;    /* row + 1 */
     uint32_t *chain;    /* next row + 1 with the same slot */
+    /* four bits per slot, set by the build keys' hashes (bits other than the slot's): a
+     * probe key whose bit is clear has no partner, found without touching the big table */
+    uint64_t *bits;
     uint64_t nslots;
     bool built;
     int fastkey;        /* FK_*: one key of the same type on both sides, hashed in place */
@@ -1041,48 +1297,108 @@ static int hashjoin_tail(hashjoin_op *j, op *o, batch **out)
     return 1;
 }
 
+/* One side's rows with their key values and hashes (UINT64_MAX: a NULL key). */
+typedef struct join_side {
+    rowstore rows, keys;
+    uint64_t *hash;
+} join_side;
+
+static void side_init(join_side *s, const op *child, int nkeys, tl_expr **keys)
+{
+    rs_init(&s->rows, child->ncols, child->types);
+    s->rows.sparse = true;
+    s->rows.stable = child->stable;
+    tl_type kt[nkeys + 1];
+    for (int k = 0; k < nkeys; k++) kt[k] = keys[k]->type;
+    rs_init(&s->keys, nkeys, kt);
+    s->hash = NULL;
+}
+
+static void side_free(join_side *s)
+{
+    rs_free(&s->rows);
+    rs_free(&s->keys);
+    free(s->hash);
+}
+
+static int side_add(hashjoin_op *j, join_side *s, tl_expr **keys, batch *in, qctx *q, tl_arena *scratch, tl_vec *kv,
+                    tl_error *err)
+{
+    tl_arena_reset(scratch);
+    for (int k = 0; k < j->nkeys; k++)
+        if (expr_eval(q, keys[k], in, &kv[k], scratch, err) < 0) return -1;
+    uint64_t base = s->rows.n;
+    rs_append_batch(&s->rows, in);
+    rs_reserve(&s->keys, base + in->n);
+    s->hash = tl_xrealloc(s->hash, sizeof *s->hash * s->rows.cap);
+    for (int k = 0; k < j->nkeys; k++) rs_put_range(&s->keys, base, k, &kv[k], 0, in->n);
+    s->keys.n = base + in->n;
+    for (uint32_t i = 0; i < in->n; i++) {
+        bool anynull = false;
+        for (int k = 0; k < j->nkeys; k++) anynull |= tl_vec_isnull(&kv[k], i);
+        s->hash[base + i] = anynull ? UINT64_MAX : j->fastkey ? fast_hash(j->fastkey, &kv[0], i) : row_hash(kv, j->nkeys, i);
+    }
+    /* a big build side is where a join's memory goes: stop it at the budget */
+    return q_check_cancel(q, err);
+}
+
+/* The build side is read whole into the hash table. An inner join builds on whichever
+ * input ends first: both are read in turns, the one with fewer rows so far next, so
+ * neither is read much beyond the smaller one's size; the other side's rows read by
+ * then are probed first (pend), then its child is read on. Outer joins build on the
+ * right, whose unmatched rows (FULL) or NULL extension (LEFT) depend on the side. */
 static int hashjoin_build(hashjoin_op *j, qctx *q, tl_error *err)
 {
     tl_arena scratch;
     tl_arena_init(&scratch);
     tl_vec *kv = tl_xcalloc((size_t)j->nkeys + 1, sizeof *kv);
-    int rc;
+    join_side sd[2]; /* 0: right, 1: left */
+    side_init(&sd[0], j->right, j->nkeys, j->rkeys);
+    side_init(&sd[1], j->left, j->nkeys, j->lkeys);
+    bool race = j->jointype == JOIN_INNER && j->nkeys > 0;
+    int rc, done = -1;
     for (;;) {
+        int s = race && sd[1].rows.n < sd[0].rows.n ? 1 : 0;
         batch *in;
-        rc = j->right->next(j->right, q, &in, err);
-        if (rc <= 0) break;
-        tl_arena_reset(&scratch);
-        for (int k = 0; k < j->nkeys && rc >= 0; k++) rc = expr_eval(q, j->rkeys[k], in, &kv[k], &scratch, err);
-        if (rc < 0) break;
-        uint64_t base = j->build.n;
-        rs_append_batch(&j->build, in);
-        rs_reserve(&j->bkeys, base + in->n);
-        j->bhash = tl_xrealloc(j->bhash, sizeof *j->bhash * j->build.cap);
-        for (int k = 0; k < j->nkeys; k++)
-            for (uint32_t i = 0; i < in->n; i++) rs_put(&j->bkeys, base + i, k, &kv[k], i);
-        j->bkeys.n = base + in->n;
-        for (uint32_t i = 0; i < in->n; i++) {
-            bool anynull = false;
-            for (int k = 0; k < j->nkeys; k++) anynull |= tl_vec_isnull(&kv[k], i);
-            j->bhash[base + i] = anynull ? UINT64_MAX : j->fastkey ? fast_hash(j->fastkey, &kv[0], i) : row_hash(kv, j->nkeys, i);
+        op *child = s ? j->left : j->right;
+        rc = child->next(child, q, &in, err);
+        if (rc <= 0) {
+            done = s;
+            break;
         }
-        /* a big build side is where a join's memory goes: stop it at the budget */
-        if ((rc = q_check_cancel(q, err)) < 0) break;
+        if ((rc = side_add(j, &sd[s], s ? j->lkeys : j->rkeys, in, q, &scratch, kv, err)) < 0) break;
     }
     free(kv);
     tl_arena_free(&scratch);
-    if (rc < 0) return -1;
+    if (rc < 0) {
+        side_free(&sd[0]);
+        side_free(&sd[1]);
+        return -1;
+    }
+    j->swapped = done == 1;
+    join_side *bs = &sd[done], *ps = &sd[1 - done];
+    rs_free(&j->build);
+    rs_free(&j->bkeys);
+    rs_free(&j->pend);
+    j->build = bs->rows;
+    j->bkeys = bs->keys;
+    j->bhash = bs->hash;
+    j->pend = ps->rows;
+    rs_free(&ps->keys);
+    free(ps->hash);
     uint64_t n = j->build.n;
     if (j->jointype == JOIN_FULL) j->bmatched = tl_xcalloc(n ? n : 1, 1);
     j->nslots = 16;
     while (j->nslots < n * 2) j->nslots *= 2;
     j->table = tl_xcalloc(j->nslots, sizeof *j->table);
     j->chain = tl_xcalloc(n ? n : 1, sizeof *j->chain);
+    j->bits = tl_xcalloc(j->nslots / 16 + 1, sizeof *j->bits); /* 4 bits a slot: few false hits */
     for (uint64_t r = 0; r < n; r++) {
         if (j->bhash[r] == UINT64_MAX) continue; /* NULL keys never match */
-        uint64_t s = j->bhash[r] & (j->nslots - 1);
+        uint64_t s = j->bhash[r] & (j->nslots - 1), b = (j->bhash[r] >> 36) & (j->nslots * 4 - 1);
         j->chain[r] = j->table[s];
         j->table[s] = (uint32_t)(r + 1);
+        j->bits[b >> 6] |= 1ull << (b & 63);
     }
     return 0;
 }
@@ -1119,6 +1435,31 @@ static int pairs_too_many(qctx *q, uint64_t np, uint32_t *li, uint64_t *ri, tl_e
     return rc;
 }
 
+/* Gather rows of a vector by 32-bit positions into a new vector of n values. */
+static void vec_take(tl_vec *dst, const tl_vec *src, const uint32_t *pos, uint64_t n, tl_arena *a)
+{
+    if (!src->d.raw) {
+        *dst = *src;
+        dst->n = (uint32_t)n;
+        return;
+    }
+    tl_vec_alloc(dst, src->type, (uint32_t)n, a);
+    dst->n = (uint32_t)n;
+    size_t es = tl_vec_elem_size(src->type.id);
+    if (es == 8)
+        for (uint64_t p = 0; p < n; p++) memcpy((char *)dst->d.raw + 8 * p, (const char *)src->d.raw + 8 * pos[p], 8);
+    else if (es == 16)
+        for (uint64_t p = 0; p < n; p++)
+            memcpy((char *)dst->d.raw + 16 * p, (const char *)src->d.raw + 16 * pos[p], 16);
+    else
+        for (uint64_t p = 0; p < n; p++)
+            memcpy((char *)dst->d.raw + es * p, (const char *)src->d.raw + es * pos[p], es);
+    if (src->nulls)
+        for (uint64_t p = 0; p < n; p++) dst->nulls[p] = src->nulls[pos[p]];
+    else
+        memset(dst->nulls, 0, n);
+}
+
 static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
 {
     hashjoin_op *j = (hashjoin_op *)o;
@@ -1128,6 +1469,10 @@ static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
     }
     int nl = j->left->ncols, nr = j->right->ncols;
     bool outer_l = j->jointype == JOIN_LEFT || j->jointype == JOIN_FULL;
+    /* output columns: the left input's, then the right's, whichever side was built */
+    op *probe = j->swapped ? j->right : j->left;
+    tl_expr **pkeys = j->swapped ? j->rkeys : j->lkeys;
+    int poff = j->swapped ? nl : 0, boff = j->swapped ? 0 : nl, npc = j->swapped ? nr : nl, nbc = j->swapped ? nl : nr;
     for (;;) {
         batch *in;
         if (j->left_done) {
@@ -1136,8 +1481,17 @@ static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
         }
         if (j->probe && j->probe_pos < j->probe->n) {
             in = j->probe;
+        } else if (j->pendpos < j->pend.n) {
+            /* its own arena: the batch outlives the slices joined from it */
+            tl_arena_reset(&j->pend_arena);
+            uint64_t left = j->pend.n - j->pendpos;
+            uint32_t n = left > TL_VEC_SIZE ? TL_VEC_SIZE : (uint32_t)left;
+            in = rs_gather(&j->pend, NULL, j->pendpos, n, &j->pend_arena);
+            j->pendpos += n;
+            j->probe = in;
+            j->probe_pos = 0;
         } else {
-            int rc = j->left->next(j->left, q, &in, err);
+            int rc = probe->next(probe, q, &in, err);
             if (rc < 0) return rc;
             if (rc == 0) {
                 j->probe = NULL;
@@ -1153,7 +1507,7 @@ static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
         tl_arena_reset(&o->arena);
         tl_vec *kv = tl_arena_zalloc(&o->arena, sizeof *kv * (size_t)(j->nkeys + 1));
         for (int k = 0; k < j->nkeys; k++)
-            if (expr_eval(q, j->lkeys[k], in, &kv[k], &o->arena, err) < 0) return -1;
+            if (expr_eval(q, pkeys[k], in, &kv[k], &o->arena, err) < 0) return -1;
         /* candidate pairs */
         uint64_t cap = in->n * 2 + 16, np = 0;
         uint32_t *li = tl_xmalloc(sizeof *li * cap);
@@ -1180,6 +1534,8 @@ static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
                 }
                 continue;
             }
+            uint64_t bit = (h >> 36) & (j->nslots * 4 - 1);
+            if (!(j->bits[bit >> 6] & (1ull << (bit & 63)))) continue;
             for (uint32_t e = j->table[h & (j->nslots - 1)]; e; e = j->chain[e - 1]) {
                 uint64_t r = e - 1;
                 if (j->bhash[r] != h || !keys_match(j, kv, i, r)) continue;
@@ -1200,26 +1556,12 @@ static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
         }
         /* materialise joined pairs, then the residual condition */
         batch *b = batch_new(&o->arena, nl + nr, (uint32_t)np);
-        for (int c = 0; c < nl; c++) {
-            const tl_vec *src = &in->cols[c];
-            tl_vec *dst = &b->cols[c];
-            if (!src->d.raw) {
-                *dst = *src;
-                dst->n = (uint32_t)np;
-                continue;
-            }
-            tl_vec_alloc(dst, src->type, (uint32_t)np, &o->arena);
-            dst->n = (uint32_t)np;
-            size_t es = tl_vec_elem_size(src->type.id);
-            for (uint64_t p = 0; p < np; p++) {
-                memcpy((char *)dst->d.raw + es * p, (const char *)src->d.raw + es * li[p], es);
-                dst->nulls[p] = src->nulls ? src->nulls[li[p]] : 0;
-            }
-        }
+        for (int c = 0; c < npc; c++) vec_take(&b->cols[poff + c], &in->cols[c], li, np, &o->arena);
         batch *rb = rs_gather(&j->build, ri, 0, (uint32_t)np, &o->arena);
-        for (int c = 0; c < nr; c++) b->cols[nl + c] = rb->cols[c];
+        for (int c = 0; c < nbc; c++) b->cols[boff + c] = rb->cols[c];
         uint8_t *keep = tl_arena_alloc(&o->arena, np + 1);
         memset(keep, 1, np);
+        uint64_t nk = np;
         if (j->residual && np) {
             tl_vec v;
             if (expr_eval(q, j->residual, b, &v, &o->arena, err) < 0) {
@@ -1227,26 +1569,40 @@ static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
                 free(ri);
                 return -1;
             }
-            for (uint64_t p = 0; p < np; p++) keep[p] = !(v.nulls && v.nulls[p]) && v.d.b[p];
+            nk = 0;
+            for (uint64_t p = 0; p < np; p++) nk += keep[p] = !(v.nulls && v.nulls[p]) && v.d.b[p];
+        }
+        if (!outer_l) { /* inner: the kept pairs, in either orientation */
+            free(li);
+            free(ri);
+            if (nk == 0) continue;
+            if (nk < np) {
+                uint32_t *pos = tl_arena_alloc(&o->arena, sizeof *pos * nk);
+                uint64_t w = 0;
+                for (uint64_t p = 0; p < np; p++)
+                    if (keep[p]) pos[w++] = (uint32_t)p;
+                batch *kb = batch_new(&o->arena, nl + nr, (uint32_t)nk);
+                for (int c = 0; c < nl + nr; c++) vec_take(&kb->cols[c], &b->cols[c], pos, nk, &o->arena);
+                b = kb;
+            }
+            *out = b;
+            return 1;
         }
         uint8_t *matched = tl_arena_zalloc(&o->arena, in->n + 1);
-        uint64_t nk = 0;
         for (uint64_t p = 0; p < np; p++)
             if (keep[p]) {
                 matched[li[p]] = 1;
                 if (j->bmatched) j->bmatched[ri[p]] = 1;
-                nk++;
             }
         uint64_t nun = 0;
-        if (outer_l)
-            for (uint32_t i = 0; i < in->n; i++) nun += !matched[i];
+        for (uint32_t i = 0; i < in->n; i++) nun += !matched[i];
         uint64_t total = nk + nun;
         batch *ob = batch_new(&o->arena, nl + nr, (uint32_t)total);
         for (int c = 0; c < nl + nr; c++) {
             const tl_vec *src = c < nl ? NULL : &b->cols[c];
             tl_vec *dst = &ob->cols[c];
             tl_type t = c < nl ? in->cols[c].type : b->cols[c].type;
-            bool have = c < nl ? in->cols[c].d.raw != NULL : true;
+            bool have = (c < nl ? in->cols[c].d.raw : b->cols[c].d.raw) != NULL; /* sparse build rows */
             if (!have) {
                 dst->type = t;
                 dst->n = (uint32_t)total;
@@ -1263,7 +1619,7 @@ static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
                 dst->nulls[w] = sv->nulls ? sv->nulls[p] : 0;
                 w++;
             }
-            for (uint32_t i = 0; i < in->n && outer_l; i++) {
+            for (uint32_t i = 0; i < in->n; i++) {
                 if (matched[i]) continue;
                 if (c < nl) {
                     memcpy((char *)dst->d.raw + es * w, (const char *)in->cols[c].d.raw + es * i, es);
@@ -1283,6 +1639,13 @@ static int hashjoin_next(op *o, qctx *q, batch **out, tl_error *err)
     }
 }
 
+static void hashjoin_stats(op *o, tl_buf *out)
+{
+    hashjoin_op *j = (hashjoin_op *)o;
+    tl_buf_printf(out, "built on the %s input: %llu rows", j->swapped ? "left" : "right",
+                  (unsigned long long)j->build.n);
+}
+
 static void hashjoin_close(op *o)
 {
     hashjoin_op *j = (hashjoin_op *)o;
@@ -1290,8 +1653,11 @@ static void hashjoin_close(op *o)
     op_free(j->right);
     rs_free(&j->build);
     rs_free(&j->bkeys);
+    rs_free(&j->pend);
+    tl_arena_free(&j->pend_arena);
     free(j->bhash);
     free(j->table);
+    free(j->bits);
     free(j->chain);
     free(j->bmatched);
 }
@@ -1300,6 +1666,7 @@ op *op_hashjoin(qctx *q, op *left, op *right, int nkeys, tl_expr **lkeys, tl_exp
                 tl_expr *residual)
 {
     hashjoin_op *j = tl_xcalloc(1, sizeof *j);
+    tl_arena_init(&j->pend_arena);
     int n = left->ncols + right->ncols;
     tl_type *types = tl_arena_alloc(&q->arena, sizeof *types * (size_t)(n + 1));
     memcpy(types, left->types, sizeof *types * (size_t)left->ncols);
@@ -1312,6 +1679,7 @@ op *op_hashjoin(qctx *q, op *left, op *right, int nkeys, tl_expr **lkeys, tl_exp
              left, right);
     j->base.next = hashjoin_next;
     j->base.close = hashjoin_close;
+    j->base.stats = hashjoin_stats;
     j->left = left;
     j->right = right;
     j->nkeys = nkeys;
@@ -1321,11 +1689,17 @@ op *op_hashjoin(qctx *q, op *left, op *right, int nkeys, tl_expr **lkeys, tl_exp
     memcpy(j->rkeys, rkeys, sizeof *rkeys * (size_t)nkeys);
     j->jointype = jointype;
     j->residual = residual;
+    if (left->stable || right->stable) {
+        j->base.stable = tl_arena_zalloc(&q->arena, (size_t)n);
+        if (left->stable) memcpy(j->base.stable, left->stable, (size_t)left->ncols);
+        if (right->stable) memcpy(j->base.stable + left->ncols, right->stable, (size_t)right->ncols);
+    }
     if (nkeys == 1 && lkeys[0]->type.id == rkeys[0]->type.id && lkeys[0]->type.id != TL_UNKNOWN)
         j->fastkey = fast_key_kind(lkeys[0]->type);
     rs_init(&j->build, right->ncols, right->types);
     tl_type *kt = tl_arena_alloc(&q->arena, sizeof *kt * (size_t)(nkeys + 1));
     for (int k = 0; k < nkeys; k++) kt[k] = rkeys[k]->type;
     rs_init(&j->bkeys, nkeys, kt);
+    rs_init(&j->pend, 0, NULL);
     return &j->base;
 }

@@ -107,6 +107,7 @@ struct tl_expr {
     /* E_AGG */
     const agg_def *agg;
     bool agg_star, agg_distinct;
+    bool agg_arg_stable;    /* DISTINCT over a dictionary column's strings (op.stable) */
     tl_expr *agg_filter;
     tl_expr *agg_order;     /* string_agg(x, d ORDER BY k), WITHIN GROUP (ORDER BY k) */
     bool agg_order_desc;
@@ -185,6 +186,10 @@ struct op {
     void (*close)(op *o);
     int ncols;
     tl_type *types;
+    /* per output column, or NULL: its strings point into a table column's dictionary,
+     * which interns each value once and outlives the statement, so the pointer is the
+     * value's identity (group and distinct keys hash and compare it) and need no copy */
+    bool *stable;
     tl_arena arena;       /* output of the last next(); reset on each call */
     /* EXPLAIN (explain.c): what the operator is, its inputs, and under ANALYZE the rows
      * it returned and the time spent in it and below */
@@ -383,11 +388,20 @@ typedef struct rowstore {
     void **data;      /* per column: cap * elem size */
     uint8_t **nulls;  /* per column */
     tl_arena strings; /* deep copies of string values */
+    /* sparse: a column that arrives without data (a scan column nobody reads) is kept
+     * without data too, instead of as NULLs; set before the first append */
+    bool sparse;
+    bool *absent;     /* per column, with sparse */
+    const bool *stable; /* per column or NULL: strings kept by pointer (op.stable) */
 } rowstore;
 void rs_init(rowstore *rs, int ncols, const tl_type *types);
 void rs_free(rowstore *rs);
 void rs_reserve(rowstore *rs, uint64_t n);
 void rs_put(rowstore *rs, uint64_t at, int c, const tl_vec *v, uint32_t i);
+/* e reads a column of child that op.stable marks, unchanged */
+bool op_col_stable(const op *child, const tl_expr *e);
+uint64_t ptr_hash(const void *p);
+void rs_put_range(rowstore *rs, uint64_t base, int c, const tl_vec *v, uint32_t i0, uint32_t i1);
 void rs_append_batch(rowstore *rs, const batch *b);
 void rs_get(const rowstore *rs, int c, uint64_t r, tl_datum *d);
 /* Rows idx[from..from+n) (or from..from+n without idx) as a batch in a. */

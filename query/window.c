@@ -262,7 +262,8 @@ static int window_build(window_op *w, qctx *q, tl_error *err)
     uint64_t n = w->rows.n;
     w->idx = tl_xmalloc(sizeof *w->idx * (n ? n : 1));
     for (uint64_t i = 0; i < n; i++) w->idx[i] = i;
-    qsort_r(w->idx, n, sizeof *w->idx, win_cmp, w);
+    if (w->ws->npart || w->ws->norder) /* else one partition in input order, e.g. count(*) over () */
+        qsort_r(w->idx, n, sizeof *w->idx, win_cmp, w);
     uint64_t *pstart = tl_xmalloc(sizeof *pstart * (n ? n : 1));
     uint64_t *pend = tl_xmalloc(sizeof *pend * (n ? n : 1));
     w->res = tl_xcalloc((size_t)w->nfn, sizeof *w->res);
@@ -303,7 +304,7 @@ static int window_next(op *o, qctx *q, batch **out, tl_error *err)
     tl_arena_reset(&o->arena);
     uint64_t left = w->rows.n - w->emitted;
     uint32_t n = left > TL_VEC_SIZE ? TL_VEC_SIZE : (uint32_t)left;
-    batch *all = rs_gather(&w->rows, w->idx, w->emitted, n, &o->arena);
+    batch *all = rs_gather(&w->rows, w->ws->npart || w->ws->norder ? w->idx : NULL, w->emitted, n, &o->arena);
     batch *b = batch_new(&o->arena, w->cin + w->nfn, n);
     for (int c = 0; c < w->cin; c++) b->cols[c] = all->cols[c];
     for (int f = 0; f < w->nfn; f++) {
@@ -369,6 +370,12 @@ op *op_window(qctx *q, op *child, const win_spec *ws, int nfn, tl_expr **fns)
     for (int f = 0; f < nfn; f++) otypes[w->cin + f] = fns[f]->type;
     op_init(&w->base, w->cin + nfn, otypes, q);
     op_label(&w->base, "WindowAgg", child, NULL);
+    if (child->stable) { /* dictionary strings of the input stay pointers (op.stable) */
+        bool *st = tl_arena_zalloc(&q->arena, (size_t)(w->cin + w->nextra + nfn + 1));
+        memcpy(st, child->stable, (size_t)w->cin);
+        w->rows.stable = st;
+        w->base.stable = st;
+    }
     w->base.next = window_next;
     w->base.close = window_close;
     tl_arena_init(&w->keep);

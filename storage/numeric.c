@@ -131,7 +131,7 @@ static int make_result(bool neg, u256 mag, int scale, tl_numeric *out, tl_error 
 static u256 div_round(u256 n, u256 d)
 {
     u256 q, r;
-    u256_divmod(n, d, &q, &r);
+    u256_divmod(n, d, &q, &r); /* native 128-bit division when both fit (an avg) */
     u256 r2 = u256_shl1(r);
     if (r.hi >> 127 || u256_cmp(r2, d) >= 0) {
         q.lo++;

@@ -165,6 +165,50 @@ from dim_time where not is_weekend group by year order by year""", True, None),
     ("dim_time: boolean output and IN",
      """select date_key, is_weekend, day_of_week, week, quarter from dim_time
 where month in (2, 12) and day_of_month in (1, 28, 29) order by date_key""", True, None),
+    # executor fast paths: grouping and DISTINCT by dictionary pointer (text columns read
+    # straight from a table, also through filters, projections and joins), min/max
+    # folded in place, inner joins built on the input that ends first, join rows stored
+    # without the columns nobody reads; run before and after the writes (deleted rows)
+    ("group by a dictionary text column with NULLs, distinct and min/max",
+     """select name, count(*), count(distinct org_id), min(created_at), max(created_at)
+from dim_users group by name""", False, None),
+    ("count(distinct) of a dictionary text column with NULLs per group",
+     """select org_id, count(distinct name), count(name), count(*), count(distinct role)
+from dim_users group by org_id""", False, None),
+    ("group by user_id after a filter: min/max with FILTER and NULL ended_at",
+     """select user_id, count(*), min(duration_seconds), max(started_at),
+       max(ended_at) filter (where score > 50), min(date_key), count(distinct scenario_id)
+from fact_scenario_attempts where org_id = '{org}' group by user_id""", False, None),
+    ("min/max/distinct over no rows, grouped and not",
+     """select max(started_at), min(duration_seconds), min(talk_ms) filter (where score > 0),
+       count(distinct user_id)
+from fact_scenario_attempts where duration_seconds < -1""", False, None),
+    ("group by a dictionary column over no rows",
+     """select user_id, count(distinct user_id), max(ended_at) from fact_scenario_attempts
+where duration_seconds < -1 group by user_id""", False, None),
+    ("inner join, small left input (built on the left), residual condition",
+     """select u.user_id, u.name, u.role, f.attempt_id, f.score, f.started_at
+from dim_users u join fact_scenario_attempts f on f.user_id = u.user_id and f.started_at > u.created_at
+where u.org_id = '{org}' order by f.attempt_id limit 60""", True, None),
+    ("inner join of a big left and a small right: group by the right's text",
+     """select u.name, count(*), count(distinct f.user_id), max(f.ended_at)
+from fact_scenario_attempts f join dim_users u on u.user_id = f.user_id
+where f.org_id = '{org}' group by u.name""", False, None),
+    ("inner join of two filtered facts, group by a joined dictionary column",
+     """select e.event_type, a.user_id, count(*), count(distinct e.attempt_id)
+from fact_kpi_events e join fact_scenario_attempts a on a.attempt_id = e.attempt_id
+where a.org_id = '{org2}' and e.timestamp_ms < 90000 group by e.event_type, a.user_id""", False, None),
+    ("left join with unread build columns, NULL extension",
+     """select f.attempt_id, s.title, s.difficulty from fact_scenario_attempts f
+left join dim_scenarios s on s.scenario_id = f.scenario_id and s.difficulty <> 'easy'
+where f.org_id = '{org}' order by f.attempt_id limit 80""", True, None),
+    ("full join: both sides' unmatched rows",
+     """select count(*), count(s.title), count(f.attempt_id), count(distinct s.category)
+from (select attempt_id, scenario_id from fact_scenario_attempts where org_id = '{org}') f
+full join dim_scenarios s on s.scenario_id = f.scenario_id""", False, None),
+    ("count(*) over () without ORDER BY, then paginated",
+     """select attempt_id, user_id, count(*) over () as total from fact_scenario_attempts
+where org_id = '{org}' order by attempt_id limit 20 offset 40""", True, None),
 ]
 
 
