@@ -107,7 +107,8 @@ tl_table *tl_table_new(int ncols, const tl_type *types, int part_col)
     t->dicts = tl_xcalloc((size_t)ncols + 1, sizeof *t->dicts);
     for (int c = 0; c < ncols; c++) {
         t->phys[c] = (uint8_t)phys_of(types[c].id);
-        if (is_code((phys)t->phys[c])) t->dicts[c] = tl_dict_new();
+        if (is_code((phys)t->phys[c]))
+            t->dicts[c] = t->phys[c] == P_UCODE ? tl_dict_new_fixed(16) : tl_dict_new();
     }
     t->part_col = part_col;
     t->parts = tl_xcalloc(TL_MAX_PARTS, sizeof *t->parts);
@@ -542,6 +543,19 @@ void tl_table_seal(tl_table *t)
     free_list(dead);
 }
 
+void tl_table_settle(tl_table *t)
+{
+    pthread_mutex_lock(&t->seal_mu);
+    for (;;) {
+        bool pending = false;
+        for (uint32_t p = 0; p < t->seal_nparts; p++)
+            pending |= t->parts[p]->nsealed < t->parts[p]->seal_want;
+        if (!pending || !t->sealer_on) break;
+        pthread_cond_wait(&t->done_cv, &t->seal_mu);
+    }
+    pthread_mutex_unlock(&t->seal_mu);
+}
+
 void tl_table_publish(tl_table *t)
 {
     pthread_mutex_lock(&t->seal_mu);
@@ -792,7 +806,36 @@ static void table_get(const tl_table *t, uint32_t pi, int c, uint64_t row, tl_da
             return;
         }
     }
-    /* Sealed: decode the one row through the vector path (strings stay in the dictionary). */
+    /* Sealed: one value straight from the streams (primary-key probes and grows fetch
+     * keys this way); the wider kinds through the vector path. */
+    uint32_t off = (uint32_t)(row & (TL_CHUNK_ROWS - 1));
+    if (seg_isnull(s, off)) {
+        out->isnull = true;
+        return;
+    }
+    switch ((phys)t->phys[c]) {
+    case P_U8: out->v.b = seg_fetch(s, 0, off) != 0; return;
+    case P_I32: {
+        int64_t x = seg_fetch(s, 0, off);
+        out->v.i = t->types[c].id == TL_OID ? (int64_t)(uint32_t)x : x;
+        return;
+    }
+    case P_I64: out->v.i = seg_fetch(s, 0, off); return;
+    case P_F64: {
+        int64_t bits = seg_fetch(s, 0, off);
+        memcpy(&out->v.f, &bits, 8);
+        return;
+    }
+    case P_CODE: out->v.s = tl_dict_get(t->dicts[c], (uint32_t)seg_fetch(s, 0, off)); return;
+    case P_UCODE: memcpy(out->v.u.b, tl_dict_get(t->dicts[c], (uint32_t)seg_fetch(s, 0, off)).ptr, 16); return;
+    case P_UUID: {
+        int64_t hi = seg_fetch(s, 0, off), lo = seg_fetch(s, 1, off);
+        memcpy(out->v.u.b, &hi, 8);
+        memcpy(out->v.u.b + 8, &lo, 8);
+        return;
+    }
+    default: break;
+    }
     tl_arena_init(&a);
     tl_table_read(t, pi, c, row, 1, &v, &a);
     tl_vec_get(&v, 0, out);
@@ -832,6 +875,7 @@ size_t tl_table_delete_bytes(const tl_table *t)
 
 size_t tl_table_bytes(const tl_table *t)
 {
+    tl_table_settle((tl_table *)t);
     size_t b = __atomic_load_n(&t->seg_bytes, __ATOMIC_RELAXED);
     for (uint32_t p = 0; p < t->nparts; p++) {
         uint64_t tail = t->parts[p]->rows -
@@ -1079,6 +1123,7 @@ uint32_t tl_table_select(const tl_table *t, const tl_table_snap *snap, uint32_t 
 void tl_table_storage_stats(const tl_table *t, void (*fn)(void *arg, const tl_storage_stat *st),
                             void *arg)
 {
+    tl_table_settle((tl_table *)t);
     uint32_t np = __atomic_load_n(&t->pub_nparts, __ATOMIC_ACQUIRE);
     for (uint32_t p = 0; p < np; p++) {
         const part *pt = t->parts[p];

@@ -44,6 +44,9 @@
 
 typedef struct tl_dict tl_dict;
 tl_dict *tl_dict_new(void);
+/* A dictionary whose values all have `len` bytes (uuids: 16), stored without per-entry
+ * overhead; interning a value of another length is a bug (panics). */
+tl_dict *tl_dict_new_fixed(uint32_t len);
 void tl_dict_free(tl_dict *d);
 /* Code of the string, adding it if new (writer only). */
 uint32_t tl_dict_intern(tl_dict *d, const char *s, uint32_t len);
@@ -147,6 +150,10 @@ int tl_table_append_months(tl_table *t, const tl_vec *cols, uint32_t n, const in
 /* Seal every full, published tail chunk and wait until the sealer is done (tests,
  * checkpoints, benchmarks); publish only asks the sealer. */
 void tl_table_seal(tl_table *t);
+/* Wait until the sealer has encoded what publishes so far asked for, asking nothing
+ * new: safe from readers. The size figures (tl_table_bytes, tl_table_storage_stats)
+ * settle first, so two views read one after the other agree. */
+void tl_table_settle(tl_table *t);
 
 /* ---- deletes ------------------------------------------------------------------------ */
 

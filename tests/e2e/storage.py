@@ -13,7 +13,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import Tap, connect, run  # noqa: E402
 
-ENCODINGS = {"for", "rle", "constant", "plain", "all-null", "tail"}
+ENCODINGS = {"for", "for-scaled", "rle", "constant", "plain", "all-null", "tail"}
 
 
 def rows_of(conn, sql):

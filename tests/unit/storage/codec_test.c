@@ -22,7 +22,8 @@ static uint64_t next_rand(void)
     return rng;
 }
 
-enum { SHAPE_RANDOM, SHAPE_SORTED, SHAPE_CONST, SHAPE_RUNS, SHAPE_SMALL_NEG, SHAPE_LIMITS, SHAPE_MAXW, NSHAPES };
+enum { SHAPE_RANDOM, SHAPE_SORTED, SHAPE_CONST, SHAPE_RUNS, SHAPE_SMALL_NEG, SHAPE_LIMITS, SHAPE_MAXW,
+       SHAPE_SECONDS, SHAPE_SCALED_NEG, SHAPE_SCALED_LIMITS, NSHAPES };
 
 static void fill(int shape, int64_t *v, uint32_t n)
 {
@@ -35,11 +36,19 @@ static void fill(int shape, int64_t *v, uint32_t n)
         case SHAPE_SMALL_NEG: v[i] = -(int64_t)(next_rand() % 100); break;
         case SHAPE_LIMITS: v[i] = (next_rand() & 1) ? INT64_MAX : INT64_MIN; break;
         case SHAPE_MAXW: v[i] = (int64_t)next_rand(); break;
+        /* timestamps of whole seconds in microseconds: the scaled frame's case */
+        case SHAPE_SECONDS: v[i] = 1700000000000000 + (int64_t)(next_rand() % 100000) * 1000000; break;
+        case SHAPE_SCALED_NEG: v[i] = -(int64_t)(next_rand() % 5000) * 7; break;
+        /* the largest scale factor over the whole int64 range */
+        case SHAPE_SCALED_LIMITS:
+            v[i] = (int64_t)((uint64_t)INT64_MIN + (next_rand() & 0xffffffffu) * (uint64_t)UINT32_MAX);
+            break;
         }
     }
 }
 
-static const enc_codec *all[] = {&enc_const_codec, &enc_for_codec, &enc_rle_codec, &enc_plain_codec};
+static const enc_codec *all[] = {&enc_const_codec, &enc_for_codec, &enc_rle_codec, &enc_plain_codec,
+                                 &enc_fork_codec};
 
 /* Encode with codec c into an exactly-sized heap buffer (so ASan sees any overread). */
 static uint8_t *encode(const enc_codec *c, const int64_t *v, uint32_t n, size_t *len)
@@ -152,6 +161,10 @@ Test(codec, chosen_codec_is_cheapest_shape)
     fill(SHAPE_MAXW, v, 4096);
     tl_buf_clear(&b);
     cr_assert_eq(enc_compress_best(v, 4096, &b)->id, ENC_PLAIN);
+    fill(SHAPE_SECONDS, v, 4096);
+    tl_buf_clear(&b);
+    cr_assert_eq(enc_compress_best(v, 4096, &b)->id, ENC_FORK);
+    cr_assert(b.len < 4096 * 3, "17-bit second offsets take about 2.1 bytes each, got %zu", b.len);
     tl_buf_free(&b);
 }
 
