@@ -349,6 +349,7 @@ tl_rel *tl_catalog_create_table(tl_engine *e, const tl_table_def *def, tl_error 
     r->data = tl_table_new(def->natts, types, def->part_col);
     /* A lone uuid key is unique: a dictionary would only add its hash index. */
     if (def->npk == 1 && types[def->pk[0]].id == TL_UUID) tl_table_hint_unique(r->data, def->pk[0]);
+    for (int i = 0; i < def->npk; i++) tl_table_hint_key(r->data, def->pk[i]);
     free(types);
     if (log_rel(e, CATREC_CREATE_TABLE, r, err) < 0) {
         rel_free(r);

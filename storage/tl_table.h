@@ -141,6 +141,19 @@ size_t tl_table_delete_bytes(const tl_table *t); /* the published delete bitmaps
  * Call before the first append. */
 void tl_table_hint_unique(tl_table *t, int col);
 
+/* The column's values must survive deletes (primary-key columns: a snapshot re-inserts
+ * deleted rows' keys before deleting them again); compaction leaves it alone. */
+void tl_table_hint_key(tl_table *t, int col);
+
+/* Compaction (see table.c): sealed chunks with at least half their rows deleted are
+ * re-encoded by the sealer thread with deleted rows filled from live neighbours.
+ * tl_table_compact does it now, in the caller (tests; the caller must hold no pin). */
+void tl_table_compact(tl_table *t);
+uint64_t tl_table_compactions(const tl_table *t); /* chunks rewritten so far */
+/* Deletes were published that the sealer has not finished looking at (or a rewrite
+ * waits for a moment without readers). */
+bool tl_table_compaction_pending(tl_table *t);
+
 /* Like tl_table_append, but the caller chooses each row's partition by month key
  * (months since 2000-01; INT32_MIN = the NULL partition): rows of a child table filed
  * under their parent's month (fact_kpi_events under its attempt's started_at). */
