@@ -2289,6 +2289,12 @@ static op *build_from(qctx *q, scope *sc, fromitem *fi, bool *need, const tl_tab
 {
     if (fi->kind == 0) {
         scope_rel *sr = &sc->rels[fi->rel];
+        bool *nofilter = NULL;
+        if (fi->pushed && !pushed && !sr->sub) {
+            /* what the rest of the statement needs, should storage take the whole filter */
+            nofilter = tl_arena_alloc(&q->arena, (size_t)sr->rel->natts + 1);
+            memcpy(nofilter, need + sr->base, (size_t)sr->rel->natts);
+        }
         if (fi->pushed) {
             mark_cols(fi->pushed, need); /* WHERE no longer holds it: its columns must still be read */
             pushed = make_bool2(q, E_AND, pushed, shift_cols(q, fi->pushed, -sr->base));
@@ -2300,7 +2306,7 @@ static op *build_from(qctx *q, scope *sc, fromitem *fi, bool *need, const tl_tab
             if (pushed) o = op_filter(q, o, pushed);
             return o;
         }
-        return acl_scan(q, sr->rel, &snaps[fi->rel], need + sr->base, pushed); /* org scoping */
+        return acl_scan_ex(q, sr->rel, &snaps[fi->rel], need + sr->base, pushed, nofilter); /* org scoping */
     }
     int llo, lhi, rlo, rhi;
     span_of(fi->l, sc, &llo, &lhi);
