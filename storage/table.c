@@ -1247,14 +1247,16 @@ static void pred_chunk(const tl_table *t, const part *pt, const tl_scan_pred *p,
         return;
     }
     uint8_t nl[TL_VEC_SIZE];
-    if (s) seg_nulls(s, off, m, nl);
+    bool anynull = true; /* a sealed segment without NULLs skips the NULL pass */
+    if (s) anynull = seg_nulls(s, off, m, nl);
     else memcpy(nl, pc->nulls[k] + off, m);
     if (p->kind == TL_PRED_ISNULL || p->kind == TL_PRED_NOTNULL) {
         uint8_t want = p->kind == TL_PRED_ISNULL;
         for (uint32_t j = 0; j < m; j++) keep[j] &= (uint8_t)(nl[j] == want);
         return;
     }
-    for (uint32_t j = 0; j < m; j++) keep[j] &= (uint8_t)!nl[j];
+    if (anynull)
+        for (uint32_t j = 0; j < m; j++) keep[j] &= (uint8_t)(nl[j] ^ 1);
     if (s && s->nstreams && p->kind == TL_PRED_RANGE) {
         /* On the packed form: no decode of the column. */
         enc_by_id(s->s[0].id)->filter(&s->s[0], off, m, p->lo, p->hi, keep);
@@ -1264,17 +1266,20 @@ static void pred_chunk(const tl_table *t, const part *pt, const tl_scan_pred *p,
         if (!s->nstreams) return;
         seg_scan(s, 0, off, m, tmp);
     } else {
-        phys ph = (phys)t->phys[p->col];
+        /* one loop per width, not a switch per row */
         const char *src = (const char *)pc->chunks[k];
-        for (uint32_t j = 0; j < m; j++) {
-            uint32_t r = off + j;
-            switch (ph) {
-            case P_U8: tmp[j] = ((const uint8_t *)src)[r]; break;
-            case P_I32: tmp[j] = ((const int32_t *)src)[r]; break;
-            case P_I64: tmp[j] = ((const int64_t *)src)[r]; break;
-            case P_CODE: case P_UCODE: tmp[j] = ((const uint32_t *)src)[r]; break;
-            default: tmp[j] = 0; break;
-            }
+        switch ((phys)t->phys[p->col]) {
+        case P_U8:
+            for (uint32_t j = 0; j < m; j++) tmp[j] = ((const uint8_t *)src)[off + j];
+            break;
+        case P_I32:
+            for (uint32_t j = 0; j < m; j++) tmp[j] = ((const int32_t *)src)[off + j];
+            break;
+        case P_I64: memcpy(tmp, (const int64_t *)src + off, (size_t)m * 8); break;
+        case P_CODE: case P_UCODE:
+            for (uint32_t j = 0; j < m; j++) tmp[j] = ((const uint32_t *)src)[off + j];
+            break;
+        default: memset(tmp, 0, (size_t)m * 8); break;
         }
     }
     if (p->kind == TL_PRED_RANGE) {
@@ -1305,8 +1310,18 @@ uint32_t tl_table_select(const tl_table *t, const tl_table_snap *snap, uint32_t 
         for (int q = 0; q < npreds; q++) pred_chunk(t, pt, &preds[q], k, off, m, keep + i, tmp);
         i += m;
     }
-    uint32_t ns = 0;
-    for (uint32_t j = 0; j < n; j++) {
+    /* eight keep bytes at a time: runs of unselected rows cost a load each */
+    uint32_t ns = 0, j = 0;
+    for (; j + 8 <= n; j += 8) {
+        uint64_t w;
+        memcpy(&w, keep + j, 8);
+        if (!w) continue;
+        for (uint32_t b = 0; b < 8; b++) {
+            sel[ns] = j + b;
+            ns += keep[j + b];
+        }
+    }
+    for (; j < n; j++) {
         sel[ns] = j;
         ns += keep[j];
     }
