@@ -31,7 +31,9 @@ gen=("$build/tools/tally-gen" --attempts "$attempts" --seed 7)
 # Both systems get the generator's rows streamed over COPY (tally-gen --connect, same
 # seed, same bytes) in 1M-row COPYs: 10M attempts would be ~20 GB of CSV. tallyd runs in memory (no
 # WAL); PostgreSQL gets the schema without its indexes and builds them after the load
-# (as a bulk load would), shared_buffers 256MB. Both loads run at once, niced.
+# (as a bulk load would, as soon as its load is done), shared_buffers 256MB. Both
+# loads run at once; run the script under `nice` (the generators inherit it, and the
+# two servers are reniced to 10).
 TL_TALLY_MEMORY=1 tl_tallyd_start "$build/server/tallyd"
 renice -n 10 -p "$TL_TALLY_PID" >/dev/null
 rss0=$(awk '/^VmRSS:/ {print $2}' "/proc/$TL_TALLY_PID/status")
@@ -62,24 +64,27 @@ PY
 tl_psql "$TL_PG_PORT" -f "$work/pg_schema.sql" >/dev/null
 echo "bench: streaming $attempts attempts into tally and PostgreSQL" >&2
 t0=$(date +%s.%N)
-nice -n 10 "${gen[@]}" --batch-rows 1000000 --connect "host=127.0.0.1 port=$TL_TALLY_PORT user=postgres dbname=postgres" \
+"${gen[@]}" --batch-rows 1000000 --connect "host=127.0.0.1 port=$TL_TALLY_PORT user=postgres dbname=postgres" \
     >"$work/load_tally.txt" 2>&1 &
 gen_tally=$!
-nice -n 10 "${gen[@]}" --batch-rows 1000000 --connect "host=127.0.0.1 port=$TL_PG_PORT user=postgres dbname=postgres" \
-    >"$work/load_pg.txt" 2>&1 &
-gen_pg=$!
+# PostgreSQL: load, then keys and indexes, then vacuum analyze, while tally still loads
+(
+    "${gen[@]}" --batch-rows 1000000 --connect "host=127.0.0.1 port=$TL_PG_PORT user=postgres dbname=postgres" \
+        >"$work/load_pg.txt" 2>&1 || exit 1
+    echo "PostgreSQL load $(tl__since "$t0") s" >>"$work/times.txt"
+    t1=$(date +%s.%N)
+    tl_psql "$TL_PG_PORT" -f "$work/pg_indexes.sql" >/dev/null || exit 1
+    tl_psql "$TL_PG_PORT" -c 'vacuum analyze' >/dev/null || exit 1
+    echo "PostgreSQL indexes + vacuum analyze $(tl__since "$t1") s" >>"$work/times.txt"
+) &
+pg_side=$!
 wait "$gen_tally" || { cat "$work/load_tally.txt" >&2; tl_die "tally load failed"; }
 echo "tally load $(tl__since "$t0") s" >>"$work/times.txt"
-wait "$gen_pg" || { cat "$work/load_pg.txt" >&2; tl_die "PostgreSQL load failed"; }
-echo "PostgreSQL load $(tl__since "$t0") s" >>"$work/times.txt"
-t1=$(date +%s.%N)
-tl_psql "$TL_PG_PORT" -f "$work/pg_indexes.sql" >/dev/null
-tl_psql "$TL_PG_PORT" -c 'vacuum analyze' >/dev/null
-echo "PostgreSQL indexes + vacuum analyze $(tl__since "$t1") s" >>"$work/times.txt"
 # CSV bytes of the fact tables (the generator again, counted, not stored)
 for t in fact_scenario_attempts fact_kpi_events; do
-    nice -n 10 "${gen[@]}" --stream "$t" --format csv | wc -c >"$work/$t.csvbytes"
+    "${gen[@]}" --stream "$t" --format csv | wc -c >"$work/$t.csvbytes"
 done
+wait "$pg_side" || { cat "$work/load_pg.txt" >&2; tl_die "PostgreSQL load or index build failed"; }
 echo "bench: codecs" >&2
 "$build/bench/storage_codec" 200 >"$work/codec.txt"
 cat "$work/load_tally.txt" "$work/load_pg.txt" "$work/times.txt" >&2
