@@ -10,7 +10,9 @@
  * "dictionary" row per dictionary-coded column with partition NULL (a dictionary is
  * shared by all partitions), and one "delete bitmap" row (column NULL) per table with
  * deletes. tally_storage_totals: per table, the same bytes summed,
- * the primary-key index, and bytes per live row — the figure the issue's targets name.
+ * the primary-key index, and bytes per live row — the figure the issue's targets name;
+ * then how many sealed chunks compaction has rewritten and whether a rewrite is still
+ * due (it runs in the background, at a moment no reader is pinned).
  */
 #include "engine_int.h"
 
@@ -23,7 +25,7 @@
 #define OID_TALLY_STORAGE_TOTALS 9971
 
 enum { S_TABLE, S_PART, S_COLUMN, S_ENCODING, S_SEGMENTS, S_ROWS, S_RAW, S_STORED, S_RATIO, S_NCOLS };
-enum { T_TABLE, T_ROWS, T_DATA, T_DICT, T_INDEX, T_TOTAL, T_BPR, T_NCOLS };
+enum { T_TABLE, T_ROWS, T_DATA, T_DICT, T_INDEX, T_TOTAL, T_BPR, T_COMPACTED, T_PENDING, T_NCOLS };
 
 /* Rows buffered one vector at a time, then appended to the statement's table. */
 typedef struct vrows {
@@ -203,6 +205,8 @@ static int totals_rows(tl_engine *e, const tl_rel *self, tl_table *out, tl_error
             if (tl_table_dict(r->data, c)) dict += tl_dict_bytes(tl_table_dict(r->data, c));
         uint64_t all = tl_table_bytes(r->data), idx = tl_catalog_index_bytes(r);
         uint64_t rows = tl_catalog_row_count(e, r);
+        uint64_t compacted = tl_table_compactions(r->data);
+        bool pending = tl_table_compaction_pending(r->data);
         tl_table_unpin(r->data);
         vr_text(&b, T_TABLE, r->name);
         vr_int(&b, T_ROWS, rows);
@@ -211,6 +215,9 @@ static int totals_rows(tl_engine *e, const tl_rel *self, tl_table *out, tl_error
         vr_int(&b, T_INDEX, idx);
         vr_int(&b, T_TOTAL, all + idx);
         vr_ratio(&b, T_BPR, all + idx, rows);
+        vr_int(&b, T_COMPACTED, compacted);
+        tl_datum pd = {.v.b = pending};
+        tl_vec_set(&b.v[T_PENDING], b.n, &pd);
         vr_row(&b);
     }
     return vr_done(&b);
@@ -235,7 +242,8 @@ int tl_storage_view_register(tl_engine *e, tl_error *err)
     tl_attr t[T_NCOLS] = {
         att("table_name", TL_TEXT),    att("rows", TL_INT8),        att("data_bytes", TL_INT8),
         att("dictionary_bytes", TL_INT8), att("index_bytes", TL_INT8), att("total_bytes", TL_INT8),
-        att("bytes_per_row", TL_NUMERIC),
+        att("bytes_per_row", TL_NUMERIC), att("compacted_segments", TL_INT8),
+        att("compaction_pending", TL_BOOL),
     };
     tl_rel *r = tl_catalog_create_virtual(e, "tally_storage", TL_NSP_PG_CATALOG, TL_REL_VIEW, S_NCOLS, s,
                                           storage_rows, NULL, err);

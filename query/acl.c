@@ -134,9 +134,15 @@ static int org_column(const tl_rel *rel)
 
 op *acl_scan(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, tl_expr *filter)
 {
+    return acl_scan_ex(q, rel, snap, need, filter, NULL);
+}
+
+op *acl_scan_ex(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, tl_expr *filter,
+                const bool *need_nofilter)
+{
     const char *org = org_scope(q);
     int col = org ? org_column(rel) : -1;
-    if (col < 0) return op_scan(q, rel, snap, need, filter);
+    if (col < 0) return op_scan_ex(q, rel, snap, need, filter, need_nofilter);
     bool *need2 = tl_arena_alloc(&q->arena, (size_t)rel->natts + 1);
     memcpy(need2, need, (size_t)rel->natts);
     need2[col] = true;

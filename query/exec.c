@@ -163,6 +163,12 @@ static int scan_next(op *o, qctx *q, batch **out, tl_error *err)
 
 op *op_scan(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, tl_expr *filter)
 {
+    return op_scan_ex(q, rel, snap, need, filter, NULL);
+}
+
+op *op_scan_ex(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, tl_expr *filter,
+               const bool *need_nofilter)
+{
     scan_op *s = tl_xcalloc(1, sizeof *s);
     tl_type *types = tl_arena_alloc(&q->arena, sizeof *types * (size_t)(rel->natts + 1));
     for (int i = 0; i < rel->natts; i++) types[i] = rel->atts[i].type;
@@ -175,7 +181,12 @@ op *op_scan(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, t
     s->need = tl_arena_alloc(&q->arena, (size_t)rel->natts + 1);
     memcpy(s->need, need, (size_t)rel->natts);
     s->filter = filter;
-    s->npreds = scanpred_extract(q, rel, filter, &s->preds);
+    bool exact;
+    s->npreds = scanpred_extract_exact(q, rel, filter, &s->preds, &exact);
+    if (exact && need_nofilter) {
+        s->filter = NULL;
+        memcpy(s->need, need_nofilter, (size_t)rel->natts);
+    }
     for (int c = 0; c < rel->natts; c++)
         if (tl_type_is_string(types[c].id) && tl_table_pred_domain(rel->data, c) == 'c') {
             if (!s->base.stable) s->base.stable = tl_arena_zalloc(&q->arena, (size_t)rel->natts);

@@ -411,8 +411,15 @@ void op_init(op *o, int ncols, const tl_type *types, qctx *q);
 
 /* exec.c: operators */
 op *op_scan(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, tl_expr *filter);
+/* need_nofilter (or NULL): the columns needed were the filter not there; when storage's
+ * predicates are the whole filter, only those are read and the filter is not run
+ * again (a count over an org and a month reads no column at all). */
+op *op_scan_ex(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, tl_expr *filter,
+               const bool *need_nofilter);
 /* scanpred.c: storage predicates implied by a scan's filter (arena-allocated); count. */
 int scanpred_extract(qctx *q, tl_rel *rel, const tl_expr *filter, tl_scan_pred **out);
+/* The same; *exact when the predicates select exactly the rows the filter passes. */
+int scanpred_extract_exact(qctx *q, tl_rel *rel, const tl_expr *filter, tl_scan_pred **out, bool *exact);
 op *op_values(qctx *q, int ncols, const tl_type *types, int nrows, tl_expr ***rows);
 op *op_filter(qctx *q, op *child, tl_expr *pred);
 op *op_project(qctx *q, op *child, int n, tl_expr **exprs);
@@ -515,6 +522,8 @@ char *deparse_expr(qctx *q, pnode *n, tl_error *err); /* for defaults; NULL if u
 /* acl.c: privileges, role statements, org scoping (see the file's comment) */
 int acl_check_rel(qctx *q, tl_rel *rel, unsigned privs, bool qualified, int location, tl_error *err);
 op *acl_scan(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, tl_expr *filter);
+op *acl_scan_ex(qctx *q, tl_rel *rel, const tl_table_snap *snap, const bool *need, tl_expr *filter,
+                const bool *need_nofilter);
 int acl_statement(qctx *q, pnode *stmt, tl_sink *sink, const char **tag, tl_error *err);
 bool acl_statement_is_ddl(const pnode *stmt);
 void acl_after_create(qctx *q, PgQuery__RangeVar *rv);

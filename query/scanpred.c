@@ -124,23 +124,35 @@ static bool one_pred(qctx *q, tl_rel *rel, const tl_expr *e, tl_scan_pred *p)
     return true;
 }
 
-static void collect(qctx *q, tl_rel *rel, const tl_expr *e, tl_scan_pred *out, int *n, int cap)
+/* *exact stays true while every conjunct becomes a predicate: each one_pred shape is
+ * true on a row exactly where storage selects it (NULLs select nothing, as WHERE drops
+ * them), so the scan's residual filter can go. */
+static void collect(qctx *q, tl_rel *rel, const tl_expr *e, tl_scan_pred *out, int *n, int cap, bool *exact)
 {
     if (e->kind == E_AND) {
-        for (int i = 0; i < e->nargs; i++) collect(q, rel, e->args[i], out, n, cap);
+        for (int i = 0; i < e->nargs; i++) collect(q, rel, e->args[i], out, n, cap, exact);
         return;
     }
     if (*n < cap && one_pred(q, rel, e, &out[*n])) (*n)++;
+    else *exact = false;
 }
 
-int scanpred_extract(qctx *q, tl_rel *rel, const tl_expr *filter, tl_scan_pred **out)
+int scanpred_extract_exact(qctx *q, tl_rel *rel, const tl_expr *filter, tl_scan_pred **out, bool *exact)
 {
     *out = NULL;
+    *exact = false;
     if (!filter || !rel->data) return 0;
     enum { CAP = 16 };
     tl_scan_pred *p = tl_arena_alloc(&q->arena, sizeof *p * CAP);
     int n = 0;
-    collect(q, rel, filter, p, &n, CAP);
+    *exact = true;
+    collect(q, rel, filter, p, &n, CAP, exact);
     *out = p;
     return n;
+}
+
+int scanpred_extract(qctx *q, tl_rel *rel, const tl_expr *filter, tl_scan_pred **out)
+{
+    bool exact;
+    return scanpred_extract_exact(q, rel, filter, out, &exact);
 }

@@ -2378,10 +2378,19 @@ static tl_expr *remap_cols(qctx *q, const tl_expr *e, const int *map)
 /* Operators over a FROM tree. Every join outputs all scope columns of its subtree at the
  * scope's own positions relative to the subtree's first column. */
 static op *build_from(qctx *q, scope *sc, fromitem *fi, bool *need, const tl_table_snap *snaps,
-                      tl_expr *pushed, tl_error *err)
+                      tl_expr *pushed, const bool *need_nowhere, tl_error *err)
 {
     if (fi->kind == 0) {
         scope_rel *sr = &sc->rels[fi->rel];
+        bool *nofilter = NULL;
+        if (fi->pushed && !pushed && !sr->sub) {
+            /* what the rest of the statement needs, should storage take the whole filter */
+            nofilter = tl_arena_alloc(&q->arena, (size_t)sr->rel->natts + 1);
+            memcpy(nofilter, need + sr->base, (size_t)sr->rel->natts);
+        } else if (pushed && !fi->pushed && need_nowhere && !sr->sub) {
+            nofilter = tl_arena_alloc(&q->arena, (size_t)sr->rel->natts + 1);
+            memcpy(nofilter, need_nowhere + sr->base, (size_t)sr->rel->natts);
+        }
         if (fi->pushed) {
             mark_cols(fi->pushed, need); /* WHERE no longer holds it: its columns must still be read */
             pushed = make_bool2(q, E_AND, pushed, shift_cols(q, fi->pushed, -sr->base));
@@ -2393,7 +2402,7 @@ static op *build_from(qctx *q, scope *sc, fromitem *fi, bool *need, const tl_tab
             if (pushed) o = op_filter(q, o, pushed);
             return o;
         }
-        return acl_scan(q, sr->rel, &snaps[fi->rel], need + sr->base, pushed); /* org scoping */
+        return acl_scan_ex(q, sr->rel, &snaps[fi->rel], need + sr->base, pushed, nofilter); /* org scoping */
     }
     int llo, lhi, rlo, rhi;
     span_of(fi->l, sc, &llo, &lhi);
@@ -2407,8 +2416,8 @@ static op *build_from(qctx *q, scope *sc, fromitem *fi, bool *need, const tl_tab
     }
     on = make_bool2(q, E_AND, on, fi->extra_on);
     mark_cols(on, need);
-    op *l = build_from(q, sc, fi->l, need, snaps, NULL, err);
-    op *r = l ? build_from(q, sc, fi->r, need, snaps, NULL, err) : NULL;
+    op *l = build_from(q, sc, fi->l, need, snaps, NULL, NULL, err);
+    op *r = l ? build_from(q, sc, fi->r, need, snaps, NULL, NULL, err) : NULL;
     if (!r) {
         if (l) op_free(l);
         return NULL;
@@ -2967,13 +2976,17 @@ static int plan_simple(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error 
                       "set-returning functions in grouped or windowed queries are not supported yet");
     /* Which input columns are read. */
     bool *need = tl_arena_zalloc(&q->arena, (size_t)sc->ncols + (size_t)bc.nsrf + 1);
-    mark_cols(where, need);
     for (int i = 0; i < nt; i++) mark_cols(tl[i].e, need);
     for (int k = 0; k < bc.nsrf; k++) /* op_project_set evaluates these below the targets */
         for (int a = 0; a < bc.srfs[k].nargs; a++) mark_cols(bc.srfs[k].args[a], need);
     for (int i = 0; i < g.ngroups; i++) mark_cols(g.groups[i], need);
     mark_cols(having, need);
     for (int i = 0; i < nsort; i++) mark_cols(sortexpr[i], need);
+    /* the columns without WHERE's: a single-table scan whose WHERE storage takes whole
+     * reads only these */
+    bool *need_nowhere = tl_arena_alloc(&q->arena, (size_t)sc->ncols + (size_t)bc.nsrf + 1);
+    memcpy(need_nowhere, need, (size_t)sc->ncols + (size_t)bc.nsrf + 1);
+    mark_cols(where, need);
     if (distinct)
         for (int i = 0; i < nsort; i++)
             if (keys[i].col < 0)
@@ -3019,7 +3032,7 @@ static int plan_simple(qctx *q, PgQuery__SelectStmt *st, qresult *res, tl_error 
         if (where) root = op_filter(q, root, where);
     } else {
         bool single = from[0]->kind == 0;
-        root = build_from(q, sc, from[0], need, snaps, single ? where : NULL, err);
+        root = build_from(q, sc, from[0], need, snaps, single ? where : NULL, single ? need_nowhere : NULL, err);
         if (!root) return -1;
         if (!single && where) root = op_filter(q, root, where);
     }

@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const enc_codec *const codecs[] = {&enc_const_codec, &enc_rle_codec, &enc_for_codec,
-                                          &enc_plain_codec};
+                                          &enc_fork_codec, &enc_plain_codec};
 
 const enc_codec *enc_by_id(int id)
 {
@@ -28,6 +28,17 @@ void enc_stats_of(const int64_t *v, uint32_t n, enc_stats *st)
         if (v[i] > st->max) st->max = v[i];
         st->runs += v[i] != v[i - 1];
     }
+    /* gcd of the offsets from min: stops early (at 1) for most integer columns */
+    uint64_t g = 0;
+    for (uint32_t i = 0; i < n && g != 1; i++) {
+        uint64_t x = (uint64_t)v[i] - (uint64_t)st->min;
+        while (x) {
+            uint64_t r = g % x;
+            g = x;
+            x = r;
+        }
+    }
+    st->gcd = g;
 }
 
 void enc__header(tl_buf *out, enc_id id, unsigned width, uint32_t nruns, int64_t base)

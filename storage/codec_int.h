@@ -18,10 +18,10 @@
  *   0      1    codec id (enc_id)
  *   1      1    bit width (FOR), 0 otherwise
  *   2      2    reserved, 0
- *   4      4    run count (RLE), 0 otherwise
+ *   4      4    run count (RLE), scale factor (FORK), 0 otherwise
  *   8      8    base: frame of reference (FOR) or the value (CONST)
  *   16     ...  payload: FOR  ceil(n*width/64)+1 words (the +1 lets the unpacker read
- *                             a word ahead without a branch)
+ *                             a word ahead without a branch); FORK the same
  *                        RLE  runs * int64 values, then runs * uint32 ends (exclusive),
  *                             padded to 8
  *                        PLAIN n * int64
@@ -31,7 +31,7 @@
 
 #include "tl_table.h"
 
-typedef enum enc_id { ENC_CONST = 1, ENC_FOR = 2, ENC_RLE = 3, ENC_PLAIN = 4, ENC_NCODECS = 5 } enc_id;
+typedef enum enc_id { ENC_CONST = 1, ENC_FOR = 2, ENC_RLE = 3, ENC_PLAIN = 4, ENC_FORK = 5, ENC_NCODECS = 6 } enc_id;
 
 #define ENC_HDR 16
 
@@ -40,6 +40,7 @@ typedef struct enc_stats {
     uint32_t n;
     int64_t min, max;
     uint32_t runs; /* maximal runs of equal values */
+    uint64_t gcd;  /* of the offsets from min (0 when all are equal) */
 } enc_stats;
 
 /* A validated stream: pointers into the caller's buffer, which must outlive the view. */
@@ -66,7 +67,7 @@ typedef struct enc_codec {
                    uint8_t *keep);
 } enc_codec;
 
-extern const enc_codec enc_const_codec, enc_for_codec, enc_rle_codec, enc_plain_codec;
+extern const enc_codec enc_const_codec, enc_for_codec, enc_rle_codec, enc_plain_codec, enc_fork_codec;
 
 const enc_codec *enc_by_id(int id);
 void enc_stats_of(const int64_t *v, uint32_t n, enc_stats *st);

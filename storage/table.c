@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef enum phys {
     P_U8, P_I32, P_I64, P_F64, P_NUM, P_CODE, P_UUID, P_IV, P_UCODE /* uuid as dictionary code */
@@ -32,6 +33,8 @@ struct tl_delmap {
 
 typedef struct part {
     int32_t month;
+    uint16_t *compacted; /* per chunk: deleted rows when last compacted (TL_MAX_CHUNKS) */
+    const tl_delmap *compact_seen; /* the published delete map the sealer last looked at */
     uint64_t rows;      /* writer's count, including unpublished rows */
     uint64_t pub_rows;  /* readers' count (atomic) */
     uint32_t nsealed;   /* chunks [0, nsealed) are sealed (atomic: the sealer's) */
@@ -52,6 +55,7 @@ struct tl_table {
     int ncols;
     tl_type *types;
     uint8_t *phys;
+    uint8_t *keep;      /* per column: values of deleted rows must stay (tl_table_hint_key) */
     int part_col;
     tl_dict **dicts;
     part **parts;       /* TL_MAX_PARTS slots, append-only */
@@ -69,7 +73,10 @@ struct tl_table {
     pthread_cond_t seal_cv, done_cv;
     pthread_t sealer;
     bool sealer_on, stop;
+    bool compact_check;  /* deletes were published since the sealer last looked */
+    bool compacting;     /* someone is in compact_all (the sealer or tl_table_compact) */
     uint32_t seal_nparts;
+    uint64_t compactions; /* chunks rewritten (atomic) */
 };
 
 static phys phys_of(tl_type_id id)
@@ -104,10 +111,12 @@ tl_table *tl_table_new(int ncols, const tl_type *types, int part_col)
     t->types = tl_xmalloc(sizeof *t->types * (size_t)(ncols ? ncols : 1));
     memcpy(t->types, types, sizeof *t->types * (size_t)ncols);
     t->phys = tl_xcalloc((size_t)ncols + 1, 1);
+    t->keep = tl_xcalloc((size_t)ncols + 1, 1);
     t->dicts = tl_xcalloc((size_t)ncols + 1, sizeof *t->dicts);
     for (int c = 0; c < ncols; c++) {
         t->phys[c] = (uint8_t)phys_of(types[c].id);
-        if (is_code((phys)t->phys[c])) t->dicts[c] = tl_dict_new();
+        if (is_code((phys)t->phys[c]))
+            t->dicts[c] = t->phys[c] == P_UCODE ? tl_dict_new_fixed(16) : tl_dict_new();
     }
     t->part_col = part_col;
     t->parts = tl_xcalloc(TL_MAX_PARTS, sizeof *t->parts);
@@ -115,6 +124,11 @@ tl_table *tl_table_new(int ncols, const tl_type *types, int part_col)
     pthread_cond_init(&t->seal_cv, NULL);
     pthread_cond_init(&t->done_cv, NULL);
     return t;
+}
+
+void tl_table_hint_key(tl_table *t, int col)
+{
+    t->keep[col] = 1;
 }
 
 void tl_table_hint_unique(tl_table *t, int col)
@@ -181,12 +195,14 @@ void tl_table_free(tl_table *t)
         }
         if (pt->dels != pt->pub_dels) delmap_free_unshared(pt->dels, pt->pub_dels);
         delmap_free_unshared(pt->pub_dels, NULL);
+        free(pt->compacted);
         free(pt);
     }
     for (int c = 0; c < t->ncols; c++) tl_dict_free(t->dicts[c]);
     free(t->parts);
     free(t->dicts);
     free(t->phys);
+    free(t->keep);
     free(t->types);
     free(t);
 }
@@ -265,6 +281,7 @@ static int part_for_month(tl_table *t, int32_t month, tl_error *err)
         return tl_errorf(err, "54000", "too many partitions (more than %d months)", TL_MAX_PARTS);
     part *pt = tl_xcalloc(1, sizeof *pt + sizeof(pcol) * (size_t)t->ncols);
     pt->month = month;
+    pt->compacted = tl_xcalloc(TL_MAX_CHUNKS, sizeof *pt->compacted);
     for (int c = 0; c < t->ncols; c++) {
         pt->cols[c].chunks = tl_xcalloc(TL_MAX_CHUNKS, sizeof(void *));
         pt->cols[c].nulls = tl_xcalloc(TL_MAX_CHUNKS, sizeof(uint8_t *));
@@ -461,6 +478,163 @@ static uint64_t chunk_raw_bytes(const tl_table *t, int c, const seg_col *s, uint
     return b;
 }
 
+/* ---- compaction ------------------------------------------------------------------------------ */
+
+/* A sealed chunk is rewritten once half of its rows are deleted, and again whenever
+ * another eighth of it has been since: below half, the rewrite rarely changes a
+ * codec's width, and the bound keeps a chunk from being rewritten for every delete.
+ * Row positions never move (constraint indexes, WAL delete items and snapshots name
+ * rows by position), so a rewrite cannot drop rows: every deleted row takes the value
+ * and NULL flag of the live row before it (the first live row's, for leading ones), so
+ * runs lengthen, frames narrow to the live values (zone maps with them) and a chunk
+ * deleted whole becomes constant segments of a header each. Columns hinted with
+ * tl_table_hint_key keep their values: a snapshot re-inserts deleted rows' keys into
+ * the primary-key index before deleting them again.
+ *
+ * The rewrite runs on the sealer thread, off the append path. The new segments go in
+ * only at a moment when no reader is pinned: a reader whose snapshot predates the
+ * deletes could otherwise read filled values for rows it still sees live; any reader
+ * that pins later snapshots the delete map the rewrite used, or a newer one. Busy
+ * tables are retried every 50 ms. */
+#define COMPACT_MIN_DEL (TL_CHUNK_ROWS / 2)
+#define COMPACT_STEP (TL_CHUNK_ROWS / 8)
+
+static inline bool bm_get(const uint64_t *bm, uint32_t i)
+{
+    return (bm[i >> 6] >> (i & 63)) & 1;
+}
+
+/* The segment re-encoded with deleted rows filled, or NULL if that is no smaller. */
+static seg_col *compact_seg(const seg_col *old, const uint64_t *bm)
+{
+    uint32_t n = old->n;
+    if (old->nstreams == 0) return NULL; /* all NULL: a header already */
+    uint8_t *nulls = tl_xmalloc(n);
+    seg_nulls(old, 0, n, nulls);
+    int64_t *st[SEG_MAX_STREAMS] = {0};
+    for (int k = 0; k < old->nstreams; k++) {
+        st[k] = tl_xmalloc((size_t)n * 8 + 8);
+        seg_scan(old, k, 0, n, st[k]);
+    }
+    uint32_t src = 0;
+    while (src < n && bm_get(bm, src)) src++;
+    if (src == n) src = 0; /* all deleted: every row takes row 0's value */
+    bool anynull = false;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!bm_get(bm, i)) {
+            src = i;
+        } else if (i != src) {
+            nulls[i] = nulls[src];
+            for (int k = 0; k < old->nstreams; k++) st[k][i] = st[k][src];
+        }
+        anynull |= nulls[i];
+    }
+    seg_col *s = seg_build((seg_kind)old->kind, n, anynull ? nulls : NULL, st, old->nstreams);
+    for (int k = 0; k < old->nstreams; k++) free(st[k]);
+    free(nulls);
+    if (s->len >= old->len) {
+        seg_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* One chunk due for a rewrite (seal_mu held): its partition, index, a copy of its delete
+ * bitmap and deleted count. */
+static bool compact_pick(tl_table *t, part **ppt, uint32_t *pk, uint64_t *bm, uint32_t *pnd)
+{
+    for (uint32_t p = 0; p < t->seal_nparts; p++) {
+        part *pt = t->parts[p];
+        const tl_delmap *dm = __atomic_load_n(&pt->pub_dels, __ATOMIC_SEQ_CST);
+        if (!dm) continue;
+        uint32_t nk = __atomic_load_n(&pt->nsealed, __ATOMIC_ACQUIRE);
+        if (nk > dm->nchunks) nk = dm->nchunks;
+        for (uint32_t k = 0; k < nk; k++) {
+            if (!dm->bm[k]) continue;
+            uint32_t nd = 0;
+            for (uint32_t w = 0; w < DEL_WORDS; w++) nd += (uint32_t)__builtin_popcountll(dm->bm[k][w]);
+            if (nd < COMPACT_MIN_DEL || (pt->compacted[k] && nd < pt->compacted[k] + COMPACT_STEP)) continue;
+            /* under seal_mu no publish can retire this map, so the copy is of live memory */
+            memcpy(bm, dm->bm[k], DEL_WORDS * 8);
+            *ppt = pt;
+            *pk = k;
+            *pnd = nd;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Rewrite one chunk due for it (seal_mu held; released while encoding). Returns 1 if
+ * one was rewritten, 0 if none is due, -1 if one waits for a moment without readers. */
+static int compact_one(tl_table *t)
+{
+    uint64_t bm[DEL_WORDS];
+    part *pt;
+    uint32_t k, nd;
+    if (!compact_pick(t, &pt, &k, bm, &nd)) return 0;
+    pthread_mutex_unlock(&t->seal_mu);
+    seg_col **nsegs = tl_xcalloc((size_t)t->ncols + 1, sizeof *nsegs);
+    for (int c = 0; c < t->ncols; c++)
+        if (!t->keep[c]) nsegs[c] = compact_seg(pt->cols[c].segs[k], bm); /* only this thread swaps segs */
+    pthread_mutex_lock(&t->seal_mu);
+    int rc = 1;
+    if (__atomic_load_n(&t->readers, __ATOMIC_SEQ_CST) != 0) {
+        for (int c = 0; c < t->ncols; c++) seg_free(nsegs[c]);
+        rc = -1;
+    } else {
+        for (int c = 0; c < t->ncols; c++) {
+            if (!nsegs[c]) continue;
+            pcol *pc = &pt->cols[c];
+            seg_col *old = pc->segs[k];
+            __atomic_store_n(&pc->segs[k], nsegs[c], __ATOMIC_SEQ_CST);
+            __atomic_add_fetch(&t->seg_bytes, nsegs[c]->len + sizeof *nsegs[c], __ATOMIC_RELAXED);
+            __atomic_sub_fetch(&t->seg_bytes, old->len + sizeof *old, __ATOMIC_RELAXED);
+            retire(t, old->buf, old, NULL);
+        }
+        pt->compacted[k] = (uint16_t)(nd > UINT16_MAX ? UINT16_MAX : nd);
+        __atomic_add_fetch(&t->compactions, 1, __ATOMIC_RELAXED);
+    }
+    free(nsegs);
+    return rc;
+}
+
+/* Rewrite every chunk due (seal_mu held). Returns -1 if some wait for readers. */
+static int compact_all(tl_table *t)
+{
+    while (t->compacting) pthread_cond_wait(&t->done_cv, &t->seal_mu);
+    t->compacting = true;
+    int rc;
+    while ((rc = compact_one(t)) > 0 && !t->stop) {
+    }
+    t->compacting = false;
+    pthread_cond_broadcast(&t->done_cv);
+    return rc;
+}
+
+void tl_table_compact(tl_table *t)
+{
+    pthread_mutex_lock(&t->seal_mu);
+    if (t->nparts > t->seal_nparts) t->seal_nparts = t->nparts;
+    compact_all(t);
+    retired *dead = reclaim(t);
+    pthread_mutex_unlock(&t->seal_mu);
+    free_list(dead);
+}
+
+bool tl_table_compaction_pending(tl_table *t)
+{
+    pthread_mutex_lock(&t->seal_mu);
+    bool p = t->compact_check || t->compacting;
+    pthread_mutex_unlock(&t->seal_mu);
+    return p;
+}
+
+uint64_t tl_table_compactions(const tl_table *t)
+{
+    return __atomic_load_n(&t->compactions, __ATOMIC_RELAXED);
+}
+
 /* The sealer thread: encode the oldest requested chunk of any partition outside the
  * lock (the chunk is full and published, so nobody writes it any more), then swap the
  * segment in and retire the raw chunk under the lock. Appends never wait for encoding;
@@ -476,6 +650,27 @@ static void *sealer_main(void *arg)
         if (!pt) {
             pthread_cond_broadcast(&t->done_cv);
             if (t->stop) break;
+            if (t->compact_check) {
+                t->compact_check = false;
+                if (compact_all(t) < 0) t->compact_check = true; /* readers: try again soon */
+                retired *dead = reclaim(t);
+                if (dead) {
+                    pthread_mutex_unlock(&t->seal_mu);
+                    free_list(dead);
+                    pthread_mutex_lock(&t->seal_mu);
+                }
+                if (t->compact_check && !t->stop) {
+                    struct timespec ts;
+                    clock_gettime(CLOCK_REALTIME, &ts);
+                    ts.tv_nsec += 50 * 1000000L;
+                    if (ts.tv_nsec >= 1000000000L) {
+                        ts.tv_sec++;
+                        ts.tv_nsec -= 1000000000L;
+                    }
+                    pthread_cond_timedwait(&t->seal_cv, &t->seal_mu, &ts);
+                }
+                continue;
+            }
             pthread_cond_wait(&t->seal_cv, &t->seal_mu);
             continue;
         }
@@ -517,11 +712,11 @@ static bool request_seal(tl_table *t)
         if (full > pt->seal_want) pt->seal_want = full;
         pending |= pt->nsealed < pt->seal_want;
     }
-    if (pending && !t->sealer_on) {
+    if ((pending || t->compact_check) && !t->sealer_on) {
         if (pthread_create(&t->sealer, NULL, sealer_main, t) != 0) tl_panic("cannot start the sealer thread");
         t->sealer_on = true;
     }
-    if (pending) pthread_cond_signal(&t->seal_cv);
+    if (pending || t->compact_check) pthread_cond_signal(&t->seal_cv);
     return pending;
 }
 
@@ -542,6 +737,19 @@ void tl_table_seal(tl_table *t)
     free_list(dead);
 }
 
+void tl_table_settle(tl_table *t)
+{
+    pthread_mutex_lock(&t->seal_mu);
+    for (;;) {
+        bool pending = false;
+        for (uint32_t p = 0; p < t->seal_nparts; p++)
+            pending |= t->parts[p]->nsealed < t->parts[p]->seal_want;
+        if (!pending || !t->sealer_on) break;
+        pthread_cond_wait(&t->done_cv, &t->seal_mu);
+    }
+    pthread_mutex_unlock(&t->seal_mu);
+}
+
 void tl_table_publish(tl_table *t)
 {
     pthread_mutex_lock(&t->seal_mu);
@@ -550,6 +758,7 @@ void tl_table_publish(tl_table *t)
         __atomic_store_n(&pt->pub_rows, pt->rows, __ATOMIC_RELEASE);
         if (pt->dels != pt->pub_dels) {
             tl_delmap *old = pt->pub_dels;
+            t->compact_check = true;
             __atomic_store_n(&pt->pub_dels, pt->dels, __ATOMIC_SEQ_CST);
             if (old) {
                 /* Bitmaps the new version replaced, then the old directory. */
@@ -825,7 +1034,36 @@ static void table_get(const tl_table *t, uint32_t pi, int c, uint64_t row, tl_da
             return;
         }
     }
-    /* Sealed: decode the one row through the vector path (strings stay in the dictionary). */
+    /* Sealed: one value straight from the streams (primary-key probes and grows fetch
+     * keys this way); the wider kinds through the vector path. */
+    uint32_t off = (uint32_t)(row & (TL_CHUNK_ROWS - 1));
+    if (seg_isnull(s, off)) {
+        out->isnull = true;
+        return;
+    }
+    switch ((phys)t->phys[c]) {
+    case P_U8: out->v.b = seg_fetch(s, 0, off) != 0; return;
+    case P_I32: {
+        int64_t x = seg_fetch(s, 0, off);
+        out->v.i = t->types[c].id == TL_OID ? (int64_t)(uint32_t)x : x;
+        return;
+    }
+    case P_I64: out->v.i = seg_fetch(s, 0, off); return;
+    case P_F64: {
+        int64_t bits = seg_fetch(s, 0, off);
+        memcpy(&out->v.f, &bits, 8);
+        return;
+    }
+    case P_CODE: out->v.s = tl_dict_get(t->dicts[c], (uint32_t)seg_fetch(s, 0, off)); return;
+    case P_UCODE: memcpy(out->v.u.b, tl_dict_get(t->dicts[c], (uint32_t)seg_fetch(s, 0, off)).ptr, 16); return;
+    case P_UUID: {
+        int64_t hi = seg_fetch(s, 0, off), lo = seg_fetch(s, 1, off);
+        memcpy(out->v.u.b, &hi, 8);
+        memcpy(out->v.u.b + 8, &lo, 8);
+        return;
+    }
+    default: break;
+    }
     tl_arena_init(&a);
     tl_table_read(t, pi, c, row, 1, &v, &a);
     tl_vec_get(&v, 0, out);
@@ -865,6 +1103,7 @@ size_t tl_table_delete_bytes(const tl_table *t)
 
 size_t tl_table_bytes(const tl_table *t)
 {
+    tl_table_settle((tl_table *)t);
     size_t b = __atomic_load_n(&t->seg_bytes, __ATOMIC_RELAXED);
     for (uint32_t p = 0; p < t->nparts; p++) {
         uint64_t tail = t->parts[p]->rows -
@@ -1041,14 +1280,16 @@ static void pred_chunk(const tl_table *t, const part *pt, const tl_scan_pred *p,
         return;
     }
     uint8_t nl[TL_VEC_SIZE];
-    if (s) seg_nulls(s, off, m, nl);
+    bool anynull = true; /* a sealed segment without NULLs skips the NULL pass */
+    if (s) anynull = seg_nulls(s, off, m, nl);
     else memcpy(nl, pc->nulls[k] + off, m);
     if (p->kind == TL_PRED_ISNULL || p->kind == TL_PRED_NOTNULL) {
         uint8_t want = p->kind == TL_PRED_ISNULL;
         for (uint32_t j = 0; j < m; j++) keep[j] &= (uint8_t)(nl[j] == want);
         return;
     }
-    for (uint32_t j = 0; j < m; j++) keep[j] &= (uint8_t)!nl[j];
+    if (anynull)
+        for (uint32_t j = 0; j < m; j++) keep[j] &= (uint8_t)(nl[j] ^ 1);
     if (s && s->nstreams && p->kind == TL_PRED_RANGE) {
         /* On the packed form: no decode of the column. */
         enc_by_id(s->s[0].id)->filter(&s->s[0], off, m, p->lo, p->hi, keep);
@@ -1058,17 +1299,20 @@ static void pred_chunk(const tl_table *t, const part *pt, const tl_scan_pred *p,
         if (!s->nstreams) return;
         seg_scan(s, 0, off, m, tmp);
     } else {
-        phys ph = (phys)t->phys[p->col];
+        /* one loop per width, not a switch per row */
         const char *src = (const char *)pc->chunks[k];
-        for (uint32_t j = 0; j < m; j++) {
-            uint32_t r = off + j;
-            switch (ph) {
-            case P_U8: tmp[j] = ((const uint8_t *)src)[r]; break;
-            case P_I32: tmp[j] = ((const int32_t *)src)[r]; break;
-            case P_I64: tmp[j] = ((const int64_t *)src)[r]; break;
-            case P_CODE: case P_UCODE: tmp[j] = ((const uint32_t *)src)[r]; break;
-            default: tmp[j] = 0; break;
-            }
+        switch ((phys)t->phys[p->col]) {
+        case P_U8:
+            for (uint32_t j = 0; j < m; j++) tmp[j] = ((const uint8_t *)src)[off + j];
+            break;
+        case P_I32:
+            for (uint32_t j = 0; j < m; j++) tmp[j] = ((const int32_t *)src)[off + j];
+            break;
+        case P_I64: memcpy(tmp, (const int64_t *)src + off, (size_t)m * 8); break;
+        case P_CODE: case P_UCODE:
+            for (uint32_t j = 0; j < m; j++) tmp[j] = ((const uint32_t *)src)[off + j];
+            break;
+        default: memset(tmp, 0, (size_t)m * 8); break;
         }
     }
     if (p->kind == TL_PRED_RANGE) {
@@ -1099,8 +1343,18 @@ uint32_t tl_table_select(const tl_table *t, const tl_table_snap *snap, uint32_t 
         for (int q = 0; q < npreds; q++) pred_chunk(t, pt, &preds[q], k, off, m, keep + i, tmp);
         i += m;
     }
-    uint32_t ns = 0;
-    for (uint32_t j = 0; j < n; j++) {
+    /* eight keep bytes at a time: runs of unselected rows cost a load each */
+    uint32_t ns = 0, j = 0;
+    for (; j + 8 <= n; j += 8) {
+        uint64_t w;
+        memcpy(&w, keep + j, 8);
+        if (!w) continue;
+        for (uint32_t b = 0; b < 8; b++) {
+            sel[ns] = j + b;
+            ns += keep[j + b];
+        }
+    }
+    for (; j < n; j++) {
         sel[ns] = j;
         ns += keep[j];
     }
@@ -1112,6 +1366,7 @@ uint32_t tl_table_select(const tl_table *t, const tl_table_snap *snap, uint32_t 
 void tl_table_storage_stats(const tl_table *t, void (*fn)(void *arg, const tl_storage_stat *st),
                             void *arg)
 {
+    tl_table_settle((tl_table *)t);
     uint32_t np = __atomic_load_n(&t->pub_nparts, __ATOMIC_ACQUIRE);
     for (uint32_t p = 0; p < np; p++) {
         const part *pt = t->parts[p];

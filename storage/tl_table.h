@@ -44,6 +44,9 @@
 
 typedef struct tl_dict tl_dict;
 tl_dict *tl_dict_new(void);
+/* A dictionary whose values all have `len` bytes (uuids: 16), stored without per-entry
+ * overhead; interning a value of another length is a bug (panics). */
+tl_dict *tl_dict_new_fixed(uint32_t len);
 void tl_dict_free(tl_dict *d);
 /* Code of the string, adding it if new (writer only). */
 uint32_t tl_dict_intern(tl_dict *d, const char *s, uint32_t len);
@@ -142,6 +145,19 @@ size_t tl_table_delete_bytes(const tl_table *t); /* the published delete bitmaps
  * Call before the first append. */
 void tl_table_hint_unique(tl_table *t, int col);
 
+/* The column's values must survive deletes (primary-key columns: a snapshot re-inserts
+ * deleted rows' keys before deleting them again); compaction leaves it alone. */
+void tl_table_hint_key(tl_table *t, int col);
+
+/* Compaction (see table.c): sealed chunks with at least half their rows deleted are
+ * re-encoded by the sealer thread with deleted rows filled from live neighbours.
+ * tl_table_compact does it now, in the caller (tests; the caller must hold no pin). */
+void tl_table_compact(tl_table *t);
+uint64_t tl_table_compactions(const tl_table *t); /* chunks rewritten so far */
+/* Deletes were published that the sealer has not finished looking at (or a rewrite
+ * waits for a moment without readers). */
+bool tl_table_compaction_pending(tl_table *t);
+
 /* Like tl_table_append, but the caller chooses each row's partition by month key
  * (months since 2000-01; INT32_MIN = the NULL partition): rows of a child table filed
  * under their parent's month (fact_kpi_events under its attempt's started_at). */
@@ -151,6 +167,10 @@ int tl_table_append_months(tl_table *t, const tl_vec *cols, uint32_t n, const in
 /* Seal every full, published tail chunk and wait until the sealer is done (tests,
  * checkpoints, benchmarks); publish only asks the sealer. */
 void tl_table_seal(tl_table *t);
+/* Wait until the sealer has encoded what publishes so far asked for, asking nothing
+ * new: safe from readers. The size figures (tl_table_bytes, tl_table_storage_stats)
+ * settle first, so two views read one after the other agree. */
+void tl_table_settle(tl_table *t);
 
 /* ---- deletes ------------------------------------------------------------------------ */
 

@@ -97,7 +97,11 @@ tl_tallyd_start() {
     TL_TALLY_LOG=${TL_TALLY_LOG:-$TL_TALLY_DIR/tallyd.log}
     for try in 1 2 3; do
         TL_TALLY_PORT=${TL_TALLY_FIXED_PORT:-$(tl_free_port)}
-        "$bin" --listen 127.0.0.1 --port "$TL_TALLY_PORT" --data-dir "$TL_TALLY_DIR" \
+        # TL_TALLY_MEMORY=1: no --data-dir (no WAL, no snapshots), as benchmarks of
+        # tens of millions of rows want (the WAL of such a load is tens of GB)
+        local dd=(--data-dir "$TL_TALLY_DIR")
+        [ "${TL_TALLY_MEMORY:-0}" = 1 ] && dd=()
+        "$bin" --listen 127.0.0.1 --port "$TL_TALLY_PORT" "${dd[@]}" \
             --database postgres ${TL_TALLY_ARGS:-} >>"$TL_TALLY_LOG" 2>&1 &
         TL_TALLY_PID=$!
         if tl_wait_ready "$TL_TALLY_PORT" "$TL_TALLY_PID" "${TL_TALLY_START_SECS:-60}"; then

@@ -38,6 +38,7 @@ static void usage(FILE *f)
 #ifdef TL_HAVE_LIBPQ
             "  --connect STR    COPY the tables into a running server (libpq conninfo or URI);\n"
             "                   the schema (tools/schema/reporting*.sql) must exist there\n"
+            "  --batch-rows N   with --connect: one COPY (one transaction) per N rows\n"
 #endif
             "  --end DATE       attempts span the 24 months before DATE (default 2026-11-01)\n"
             "  --seed S         same seed, same bytes (default 1)\n"
@@ -128,11 +129,68 @@ static int write_files(const gen_world *w, const char *dir, unsigned mask)
 #ifdef TL_HAVE_LIBPQ
 typedef struct pq_ctx {
     PGconn *conn;
+    const char *sql;    /* the COPY statement, re-issued every `batch` rows */
+    uint64_t batch;     /* rows per COPY (0: one COPY for the table) */
+    uint64_t in_batch;  /* rows sent in the current COPY */
 } pq_ctx;
 
+static int pq_send(pq_ctx *c, const char *p, size_t n);
+
+/* End the current COPY and wait for its result; 0 if it committed. */
+static int pq_end_copy(PGconn *conn, const char *errmsg, const char *table)
+{
+    int rc = PQputCopyEnd(conn, errmsg) == 1 ? 0 : -1;
+    PGresult *res;
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            fprintf(stderr, "tally-gen: %s: %s", table, PQresultErrorMessage(res));
+            rc = -1;
+        }
+        PQclear(res);
+    }
+    return rc;
+}
+
+static int pq_begin_copy(PGconn *conn, const char *sql, const char *table)
+{
+    PGresult *res = PQexec(conn, sql);
+    int ok = PQresultStatus(res) == PGRES_COPY_IN;
+    if (!ok) fprintf(stderr, "tally-gen: %s: %s", table, PQerrorMessage(conn));
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+/* With a batch size, split the stream at row ends (the generator's rows hold no
+ * newline: text escapes it, and no CSV field it writes contains one) into COPYs of
+ * `batch` rows, each its own transaction. */
 static int pq_write(void *ctx, const char *p, size_t n)
 {
     pq_ctx *c = ctx;
+    if (!c->batch) return pq_send(c, p, n);
+    while (n > 0) {
+        size_t i = 0;
+        while (i < n && c->in_batch < c->batch) {
+            const char *nl = memchr(p + i, '\n', n - i);
+            if (!nl) {
+                i = n;
+                break;
+            }
+            i = (size_t)(nl - p) + 1;
+            c->in_batch++;
+        }
+        if (pq_send(c, p, i) < 0) return -1;
+        p += i;
+        n -= i;
+        if (c->in_batch == c->batch) {
+            if (pq_end_copy(c->conn, NULL, "batch") < 0 || pq_begin_copy(c->conn, c->sql, "batch") < 0) return -1;
+            c->in_batch = 0;
+        }
+    }
+    return 0;
+}
+
+static int pq_send(pq_ctx *c, const char *p, size_t n)
+{
     while (n > 0) { /* PQputCopyData takes an int length */
         int k = n > (1u << 30) ? (1 << 30) : (int)n;
         if (PQputCopyData(c->conn, p, k) != 1)
@@ -143,7 +201,7 @@ static int pq_write(void *ctx, const char *p, size_t n)
     return 0;
 }
 
-static int load_connect(const gen_world *w, const char *conninfo, unsigned mask, gen_format fmt)
+static int load_connect(const gen_world *w, const char *conninfo, unsigned mask, gen_format fmt, uint64_t batch)
 {
     PGconn *conn = PQconnectdb(conninfo);
     if (PQstatus(conn) != CONNECTION_OK) {
@@ -159,26 +217,15 @@ static int load_connect(const gen_world *w, const char *conninfo, unsigned mask,
         snprintf(sql, sizeof sql, "COPY %s (%s) FROM STDIN%s", gen_table_name((gen_table)t),
                  gen_table_columns((gen_table)t), fmt == GEN_FORMAT_CSV ? " (FORMAT csv)" : "");
         double t0 = now_sec();
-        PGresult *res = PQexec(conn, sql);
-        if (PQresultStatus(res) != PGRES_COPY_IN) {
-            fprintf(stderr, "tally-gen: %s: %s", gen_table_name((gen_table)t), PQerrorMessage(conn));
-            PQclear(res);
+        if (pq_begin_copy(conn, sql, gen_table_name((gen_table)t)) < 0) {
             rc = -1;
             break;
         }
-        PQclear(res);
-        pq_ctx c = {conn};
+        pq_ctx c = {.conn = conn, .sql = sql, .batch = batch};
         gen_sink sink = {pq_write, &c};
         int64_t rows = gen_write_table(w, (gen_table)t, fmt, false, &sink);
-        if (PQputCopyEnd(conn, rows < 0 ? "tally-gen: write failed" : NULL) != 1)
+        if (pq_end_copy(conn, rows < 0 ? "tally-gen: write failed" : NULL, gen_table_name((gen_table)t)) < 0)
             rc = -1;
-        while ((res = PQgetResult(conn)) != NULL) {
-            if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                fprintf(stderr, "tally-gen: %s: %s", gen_table_name((gen_table)t), PQresultErrorMessage(res));
-                rc = -1;
-            }
-            PQclear(res);
-        }
         if (rc == 0)
             fprintf(stderr, "%-24s %12lld rows  %7.2f s\n", gen_table_name((gen_table)t), (long long)rows,
                     now_sec() - t0);
@@ -191,7 +238,7 @@ static int load_connect(const gen_world *w, const char *conninfo, unsigned mask,
 int main(int argc, char **argv)
 {
     enum { OPT_ATTEMPTS = 256, OPT_SEED, OPT_OUT, OPT_STREAM, OPT_FORMAT, OPT_HEADER, OPT_TABLES,
-           OPT_NO_EVENTS, OPT_END, OPT_CONNECT, OPT_COLUMNS, OPT_LIST, OPT_HELP };
+           OPT_NO_EVENTS, OPT_END, OPT_CONNECT, OPT_COLUMNS, OPT_LIST, OPT_HELP, OPT_BATCH };
     static const struct option longopts[] = {
         {"attempts", required_argument, NULL, OPT_ATTEMPTS}, {"seed", required_argument, NULL, OPT_SEED},
         {"out", required_argument, NULL, OPT_OUT},           {"stream", required_argument, NULL, OPT_STREAM},
@@ -199,11 +246,13 @@ int main(int argc, char **argv)
         {"tables", required_argument, NULL, OPT_TABLES},     {"no-events", no_argument, NULL, OPT_NO_EVENTS},
         {"end", required_argument, NULL, OPT_END},           {"connect", required_argument, NULL, OPT_CONNECT},
         {"columns", required_argument, NULL, OPT_COLUMNS},   {"list-tables", no_argument, NULL, OPT_LIST},
-        {"help", no_argument, NULL, OPT_HELP},               {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, OPT_HELP},               {"batch-rows", required_argument, NULL, OPT_BATCH},
+        {NULL, 0, NULL, 0},
     };
     gen_opts opts;
     gen_opts_default(&opts);
     const char *out_dir = NULL, *stream = NULL, *connect = NULL;
+    uint64_t batch_rows = 0;
     gen_format fmt = GEN_FORMAT_CSV;
     bool header = false, have_attempts = false;
     unsigned mask = (1u << GEN_TABLE_COUNT) - 1;
@@ -232,6 +281,12 @@ int main(int argc, char **argv)
         case OPT_OUT: out_dir = optarg; break;
         case OPT_STREAM: stream = optarg; break;
         case OPT_CONNECT: connect = optarg; break;
+        case OPT_BATCH:
+            if (parse_u64(optarg, &batch_rows) != 0) {
+                fprintf(stderr, "tally-gen: --batch-rows wants a row count\n");
+                return 2;
+            }
+            break;
         case OPT_HEADER: header = true; break;
         case OPT_NO_EVENTS: mask &= ~(1u << GEN_FACT_EVENTS); break;
         case OPT_FORMAT:
@@ -302,7 +357,7 @@ int main(int argc, char **argv)
     }
 #ifdef TL_HAVE_LIBPQ
     else {
-        rc = load_connect(w, connect, mask, fmt) != 0;
+        rc = load_connect(w, connect, mask, fmt, batch_rows) != 0;
     }
 #endif
     gen_world_free(w);

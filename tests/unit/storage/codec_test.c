@@ -22,7 +22,8 @@ static uint64_t next_rand(void)
     return rng;
 }
 
-enum { SHAPE_RANDOM, SHAPE_SORTED, SHAPE_CONST, SHAPE_RUNS, SHAPE_SMALL_NEG, SHAPE_LIMITS, SHAPE_MAXW, NSHAPES };
+enum { SHAPE_RANDOM, SHAPE_SORTED, SHAPE_CONST, SHAPE_RUNS, SHAPE_SMALL_NEG, SHAPE_LIMITS, SHAPE_MAXW,
+       SHAPE_SECONDS, SHAPE_SCALED_NEG, SHAPE_SCALED_LIMITS, NSHAPES };
 
 static void fill(int shape, int64_t *v, uint32_t n)
 {
@@ -35,11 +36,19 @@ static void fill(int shape, int64_t *v, uint32_t n)
         case SHAPE_SMALL_NEG: v[i] = -(int64_t)(next_rand() % 100); break;
         case SHAPE_LIMITS: v[i] = (next_rand() & 1) ? INT64_MAX : INT64_MIN; break;
         case SHAPE_MAXW: v[i] = (int64_t)next_rand(); break;
+        /* timestamps of whole seconds in microseconds: the scaled frame's case */
+        case SHAPE_SECONDS: v[i] = 1700000000000000 + (int64_t)(next_rand() % 100000) * 1000000; break;
+        case SHAPE_SCALED_NEG: v[i] = -(int64_t)(next_rand() % 5000) * 7; break;
+        /* the largest scale factor over the whole int64 range */
+        case SHAPE_SCALED_LIMITS:
+            v[i] = (int64_t)((uint64_t)INT64_MIN + (next_rand() & 0xffffffffu) * (uint64_t)UINT32_MAX);
+            break;
         }
     }
 }
 
-static const enc_codec *all[] = {&enc_const_codec, &enc_for_codec, &enc_rle_codec, &enc_plain_codec};
+static const enc_codec *all[] = {&enc_const_codec, &enc_for_codec, &enc_rle_codec, &enc_plain_codec,
+                                 &enc_fork_codec};
 
 /* Encode with codec c into an exactly-sized heap buffer (so ASan sees any overread). */
 static uint8_t *encode(const enc_codec *c, const int64_t *v, uint32_t n, size_t *len)
@@ -152,6 +161,10 @@ Test(codec, chosen_codec_is_cheapest_shape)
     fill(SHAPE_MAXW, v, 4096);
     tl_buf_clear(&b);
     cr_assert_eq(enc_compress_best(v, 4096, &b)->id, ENC_PLAIN);
+    fill(SHAPE_SECONDS, v, 4096);
+    tl_buf_clear(&b);
+    cr_assert_eq(enc_compress_best(v, 4096, &b)->id, ENC_FORK);
+    cr_assert(b.len < 4096 * 3, "17-bit second offsets take about 2.1 bytes each, got %zu", b.len);
     tl_buf_free(&b);
 }
 
@@ -471,4 +484,119 @@ Test(table, dictionary_one_and_2_pow_20)
         tl_arena_free(&a);
         tl_table_free(t);
     }
+}
+
+/* Compaction: chunks with at least half their rows deleted are rewritten (not while a
+ * reader is pinned), live rows read back unchanged (values, NULLs, predicates), the key
+ * column keeps deleted rows' values, and the table shrinks. */
+Test(table, compaction_rewrites_deleted_chunks)
+{
+    tl_type types[5] = {tl_type_make(TL_DATE), tl_type_make(TL_INT8), tl_type_make(TL_INT4), tl_type_make(TL_TEXT),
+                        tl_type_make(TL_TIMESTAMPTZ)};
+    enum { N = 3 * TL_CHUNK_ROWS, NC = 5 };
+    tl_arena a;
+    tl_arena_init(&a);
+    tl_vec cols[NC];
+    for (int c = 0; c < NC; c++) cols[c] = make_vec(types[c].id, N, &a);
+    const char *names[] = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta"};
+    for (uint32_t i = 0; i < N; i++) {
+        cols[0].d.i[i] = tl_ymd_to_date(2024, 3, 1 + (int)(i % 28));
+        cols[1].d.i[i] = (int64_t)i * 7919;
+        cols[2].d.i[i] = (int64_t)(next_rand() % 100000) - 50000;
+        cols[2].nulls[i] = i % 17 == 3;
+        cols[3].d.s[i] = (tl_str){names[i % 7], (uint32_t)strlen(names[i % 7])};
+        cols[4].d.i[i] = 1700000000000000 + (int64_t)(next_rand() % 1000000) * 1000000;
+        cols[4].nulls[i] = i % 29 == 1;
+    }
+    tl_table *t = tl_table_new(NC, types, 0);
+    tl_table_hint_key(t, 1);
+    tl_error err = {0};
+    cr_assert_eq(tl_table_append(t, cols, N, NULL, &err), 0);
+    tl_table_publish(t);
+    tl_table_seal(t);
+    /* chunk 0 deleted whole, chunk 1 at 60%, chunk 2 at 10% */
+    bool *del = calloc(N, 1);
+    for (uint32_t i = 0; i < N; i++) {
+        uint32_t k = i / TL_CHUNK_ROWS;
+        del[i] = k == 0 || (k == 1 && i % 5 < 3) || (k == 2 && i % 10 == 0);
+    }
+    tl_arena ra;
+    tl_arena_init(&ra);
+    tl_table_snap old;
+    tl_table_snapshot(t, &old, &ra); /* a reader from before the deletes, still pinned */
+    for (uint32_t i = 0; i < N; i++)
+        if (del[i]) cr_assert(tl_table_delete(t, 0, i));
+    tl_table_publish(t);
+    size_t before = tl_table_bytes(t);
+    tl_table_compact(t);
+    cr_assert_eq(tl_table_compactions(t), 0, "rewritten while a reader from before the deletes was pinned");
+    tl_vec v;
+    tl_table_read(t, 0, 2, 5, 1, &v, &ra);
+    cr_assert(v.nulls ? !v.nulls[0] : true);
+    cr_assert_eq(v.d.i[0], cols[2].d.i[5], "the pinned reader sees row 5 as it was");
+    tl_arena_free(&ra);
+    tl_table_compact(t);
+    cr_assert_eq(tl_table_compactions(t), 2, "chunks at 100%% and 60%% deleted are rewritten, 10%% is not");
+    size_t after = tl_table_bytes(t);
+    cr_assert(after < before - 40000, "compaction saved %zd bytes", (ssize_t)before - (ssize_t)after);
+
+    tl_arena b; /* reads and snapshots (a holds the input) */
+    tl_arena_init(&b);
+    tl_table_snap snap;
+    tl_table_snapshot(t, &snap, &b);
+    uint32_t live = 0;
+    for (uint32_t i = 0; i < N; i++) live += !del[i];
+    cr_assert_eq(tl_table_snap_total(&snap), live);
+    /* live rows as they were; a range predicate selects what a plain comparison does */
+    tl_scan_pred pr = {.col = 2, .kind = TL_PRED_RANGE, .lo = -1000, .hi = 20000};
+    for (uint64_t r = 0; r < N; r += TL_VEC_SIZE) {
+        uint32_t sel[TL_VEC_SIZE];
+        uint32_t ns = tl_table_select(t, &snap, 0, r, TL_VEC_SIZE, NULL, 0, sel), j = 0;
+        for (uint32_t i = 0; i < TL_VEC_SIZE; i++) {
+            if (del[r + i]) continue;
+            cr_assert(j < ns && sel[j] == i, "live row %u selected", (unsigned)(r + i));
+            j++;
+        }
+        cr_assert_eq(j, ns);
+        for (int c = 0; c < NC; c++) {
+            tl_table_read(t, 0, c, r, TL_VEC_SIZE, &v, &b);
+            for (uint32_t i = 0; i < TL_VEC_SIZE; i++) {
+                uint32_t row = (uint32_t)r + i;
+                if (del[row] && c != 1) continue;
+                tl_datum want, got;
+                tl_vec_get(&cols[c], row, &want);
+                tl_vec_get(&v, i, &got);
+                cr_assert_eq(got.isnull, want.isnull, "col %d row %u null", c, row);
+                if (!want.isnull) cr_assert_eq(tl_datum_cmp(types[c].id, &got, &want), 0, "col %d row %u", c, row);
+            }
+        }
+        ns = tl_table_select(t, &snap, 0, r, TL_VEC_SIZE, &pr, 1, sel);
+        j = 0;
+        for (uint32_t i = 0; i < TL_VEC_SIZE; i++) {
+            uint32_t row = (uint32_t)r + i;
+            bool want = !del[row] && !cols[2].nulls[row] && cols[2].d.i[row] >= -1000 && cols[2].d.i[row] <= 20000;
+            if (!want) continue;
+            cr_assert(j < ns && sel[j] == i, "predicate row %u", row);
+            j++;
+        }
+        cr_assert_eq(j, ns, "predicate selected extra rows at %u", (unsigned)r);
+        tl_arena_reset(&b);
+        tl_table_snapshot(t, &snap, &b);
+    }
+    /* chunk 2 crosses half: rewritten at the next pass */
+    for (uint32_t i = 2 * TL_CHUNK_ROWS; i < N; i++)
+        if (!del[i] && i % 2 == 0) {
+            cr_assert(tl_table_delete(t, 0, i));
+            del[i] = true;
+        }
+    tl_table_publish(t);
+    tl_arena_reset(&b); /* drop the snapshot's pin */
+    tl_table_compact(t);
+    cr_assert_eq(tl_table_compactions(t), 3);
+    tl_table_read(t, 0, 3, 2 * TL_CHUNK_ROWS + 1, 1, &v, &b);
+    cr_assert_eq(v.d.s[0].len, strlen(names[(2 * TL_CHUNK_ROWS + 1) % 7]), "a live row of the rewritten chunk");
+    free(del);
+    tl_arena_free(&b);
+    tl_arena_free(&a);
+    tl_table_free(t);
 }
