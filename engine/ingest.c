@@ -124,10 +124,11 @@ static int64_t pk_find(const tl_rel *r, const tl_pkindex *ix, const int *cols, i
 
 #define MAX_INGEST_RELS 16
 
+/* Entries are found again by their hash and row on rollback, not by slot: an index that
+ * grew during the statement has moved every entry (and dropped the tombstones). */
 typedef struct undo_ent {
     tl_pkindex *ix;
-    uint32_t slot;
-    bool restore;   /* a delete's tombstone: put `saved` back on abort */
+    bool restore;   /* a delete: put `saved` back on abort; else remove the insert `saved` */
     pk_slot saved;
 } undo_ent;
 
@@ -282,16 +283,35 @@ static int register_rel(tl_ingest *g, tl_rel *r, tl_error *err)
     return 0;
 }
 
-static void undo_push(tl_ingest *g, tl_pkindex *ix, uint32_t slot)
+static void undo_push(tl_ingest *g, tl_pkindex *ix, pk_slot entry, bool restore)
 {
     if (g->nundo == g->capundo) {
         g->capundo = g->capundo ? g->capundo * 2 : 1024;
         g->undo = tl_xrealloc(g->undo, sizeof *g->undo * g->capundo);
     }
     g->undo[g->nundo].ix = ix;
-    g->undo[g->nundo].slot = slot;
-    g->undo[g->nundo].restore = false;
+    g->undo[g->nundo].saved = entry;
+    g->undo[g->nundo].restore = restore;
     g->nundo++;
+}
+
+static void undo_one(const undo_ent *u)
+{
+    tl_pkindex *ix = u->ix;
+    uint32_t mask = ix->nslots - 1, j = (u->saved.h32 * 2654435761u) & mask;
+    if (u->restore) {
+        /* the first free slot of its probe chain: lookups pass tombstones, stop at empties */
+        while (ix->slots[j].part1 != SLOT_EMPTY && ix->slots[j].part1 != SLOT_TOMB) j = (j + 1) & mask;
+        if (ix->slots[j].part1 == SLOT_EMPTY) ix->used++;
+        ix->slots[j] = u->saved;
+        return;
+    }
+    for (; ix->slots[j].part1 != SLOT_EMPTY; j = (j + 1) & mask)
+        if (ix->slots[j].part1 == u->saved.part1 && ix->slots[j].row == u->saved.row) {
+            ix->slots[j].part1 = SLOT_TOMB;
+            return;
+        }
+    tl_panic("primary-key index: the entry of an aborted insert is gone");
 }
 
 static int check_not_null(const tl_rel *r, const tl_vec *cols, uint32_t n, tl_ingest *g, tl_error *err)
@@ -386,7 +406,7 @@ static int insert_keys(tl_ingest *g, tl_rel *r, const tl_vec *cols, uint32_t n,
         s->h32 = (uint32_t)(h >> 32);
         s->part1 = loc[i].part + 1;
         s->row = loc[i].row;
-        undo_push(g, ix, ins);
+        undo_push(g, ix, *s, false);
     }
     return 0;
 }
@@ -604,11 +624,7 @@ int tl_ingest_commit(tl_ingest *g, uint64_t *rows, tl_error *err)
 void tl_ingest_rollback(tl_ingest *g)
 {
     /* Tombstones, not empties: later entries of a probe chain must stay reachable. */
-    for (size_t i = g->nundo; i-- > 0;) {
-        undo_ent *u = &g->undo[i];
-        if (u->restore) u->ix->slots[u->slot] = u->saved;
-        else u->ix->slots[u->slot].part1 = SLOT_TOMB;
-    }
+    for (size_t i = g->nundo; i-- > 0;) undo_one(&g->undo[i]);
     for (int i = 0; i < g->nrels; i++) tl_table_rollback(g->rels[i]->data, &g->marks[i]);
 }
 
@@ -712,9 +728,7 @@ static int delete_row(tl_ingest *g, tl_rel *r, uint32_t part, uint64_t row, tl_e
     uint64_t h = key_hash(r, r->pk, r->npk, vals);
     int64_t slot = pk_find(r, r->pkidx, r->pk, r->npk, vals, h, NULL);
     if (slot >= 0) {
-        undo_push(g, r->pkidx, (uint32_t)slot);
-        g->undo[g->nundo - 1].restore = true;
-        g->undo[g->nundo - 1].saved = r->pkidx->slots[slot];
+        undo_push(g, r->pkidx, r->pkidx->slots[slot], true);
         r->pkidx->slots[slot].part1 = SLOT_TOMB;
     }
     /* Children referencing this key: one row at a time is fine for single deletes;

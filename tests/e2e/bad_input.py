@@ -382,6 +382,26 @@ def main():
     check_insert(tap, both, "INSERT of a KPI event whose attempt does not exist",
                  "insert into fact_kpi_events (attempt_id, org_id, user_id, event_type) "
                  "values ('%s', '%s', 'user_x', 'filler_word')" % (new_uuid(), ORG))
+    # A failed INSERT during which the primary-key index grew (past 716 of its first 1,024
+    # slots, then twice more): the rollback must remove exactly its own keys, wherever
+    # the growth moved them, and no committed one.
+    for c in (both.t, both.p):
+        lib.run(c, "create table pk_grow (k int primary key, v int)")
+        lib.run(c, "insert into pk_grow select g, g from generate_series(1, 600) g")
+    check_error(tap, both, "INSERT that grows the primary-key index, then fails on a duplicate",
+                lambda c: err_of(c, "insert into pk_grow select g, g from generate_series(601, 5000) g "
+                                    "union all select 1, 1"),
+                table="pk_grow", verify="select count(*), min(k), max(k) from pk_grow")
+    for k, what in ((700, "a rolled-back key"), (4999, "another rolled-back key"), (5, "a committed key")):
+        title = "after it, INSERT of %s as on PostgreSQL" % what
+        tap.start(title)
+        sql = "insert into pk_grow values (%d, 0)" % k
+        e1, e2 = err_of(both.p, sql), err_of(both.t, sql)
+        tap.check(title, (e1 and e1[0]) == (e2 and e2[0]), "tally: %s; PostgreSQL: %s" % (e2, e1))
+    tap.start("the primary-key table after the rollback and the inserts")
+    verify = "select count(*), count(distinct k), sum(k) from pk_grow"
+    diff = lib.compare(lib.run(both.t, verify), lib.run(both.p, verify), False)
+    tap.check("the primary-key table after the rollback and the inserts", not diff, diff)
 
     # -- raw protocol ----------------------------------------------------------------
     q = b"select 1\0"
