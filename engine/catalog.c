@@ -155,15 +155,25 @@ void tl_engine_writer_end(tl_engine *e)
     pthread_mutex_unlock(&e->writer);
 }
 
-void tl_engine_publish(tl_engine *e, tl_rel *const *rels, int n)
+void tl_engine_publish_rows(tl_engine *e, tl_rel *const *rels, int n)
 {
     __atomic_add_fetch(&e->seq, 1, __ATOMIC_ACQ_REL); /* odd: publishing */
     for (int i = 0; i < n; i++)
         if (rels[i]->data) tl_table_publish(rels[i]->data);
     __atomic_add_fetch(&e->seq, 1, __ATOMIC_ACQ_REL);
-    /* Seal full tails outside the sequence lock: readers keep snapshotting meanwhile. */
+}
+
+void tl_engine_publish_seal(tl_rel *const *rels, int n)
+{
     for (int i = 0; i < n; i++)
         if (rels[i]->data) tl_table_seal(rels[i]->data);
+}
+
+void tl_engine_publish(tl_engine *e, tl_rel *const *rels, int n)
+{
+    tl_engine_publish_rows(e, rels, n);
+    /* Seal full tails outside the sequence lock: readers keep snapshotting meanwhile. */
+    tl_engine_publish_seal(rels, n);
 }
 
 void tl_engine_snapshot(tl_engine *e, tl_rel *const *rels, int n, tl_table_snap *snaps, tl_arena *a)

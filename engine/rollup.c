@@ -760,8 +760,9 @@ void tl_rollup_commit_publish(tl_engine *e, tl_rollup_pending *p, tl_rel *const 
 {
     tl_rollup_write_lock_int(e);
     for (pend_item *it = p ? p->head : NULL; it; it = it->next) apply_rows(it->ru, &it->rows, it->sign);
-    tl_engine_publish(e, rels, n);
+    tl_engine_publish_rows(e, rels, n);
     tl_rollup_write_unlock_int(e);
+    tl_engine_publish_seal(rels, n);
     tl_rollup_discard(p);
 }
 

@@ -144,6 +144,11 @@ void tl_engine_writer_begin(tl_engine *e); /* data writers, with the read lock h
 void tl_engine_writer_end(tl_engine *e);
 /* Make the appended rows of these tables visible together. */
 void tl_engine_publish(tl_engine *e, tl_rel *const *rels, int n);
+/* Its two halves: make the rows visible, then wait for the sealer to encode the chunks
+ * they filled (the view maintenance publishes under the views' lock and waits after
+ * releasing it, so dashboards never wait for sealing). */
+void tl_engine_publish_rows(tl_engine *e, tl_rel *const *rels, int n);
+void tl_engine_publish_seal(tl_rel *const *rels, int n);
 /* Snapshot these tables' published rows at one epoch (arrays in `a`). */
 void tl_engine_snapshot(tl_engine *e, tl_rel *const *rels, int n, tl_table_snap *snaps,
                         tl_arena *a);
