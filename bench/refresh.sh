@@ -9,10 +9,19 @@
 # Prints a markdown table; writes bench/refresh.svg (log-log, refresh time vs scale).
 #
 # Run from a build:   BUILD=build-rel bench/refresh.sh 10000 100000 1000000
-# Environment: APPENDS (single-row appends, default 100000); WORK (directory kept between
+# Environment: APPENDS (single-row appends, default 100000; SYNC_APPENDS with fsync, default
+# 10000); TALLY_WAL (default 1: tally writes its WAL under WORK, as a server does); WORK (directory kept between
 # runs: generated CSVs and results.tsv accumulate there, so scales can be run one at a
-# time and the report covers all of them); PHASE=all|tally|pg (run one system only).
+# time and the report covers all of them); PHASE=all|tally|pg (run one system only);
+# PG_KPI_MAX (default 1000000): above this scale no KPI events are generated or loaded
+# into PostgreSQL (75M rows with a foreign-key check each take most of an hour on 2
+# cores; no view reads them, tally's side never loads them); PG_SHARED_BUFFERS
+# (default 2GB).
 set -uo pipefail
+# a 10M-row COPY or view build takes longer than the e2e suites' 600 s step limit
+TL_PSQL_TIMEOUT=${TL_PSQL_TIMEOUT:-7200}
+export TL_PG_SHARED_BUFFERS=${PG_SHARED_BUFFERS:-2GB}
+export TL_PG_OPTS="-c work_mem=64MB -c maintenance_work_mem=1GB"
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
 build=${BUILD:-$src/build}
@@ -57,8 +66,12 @@ for n in "${scales[@]}"; do
         "$build/tools/tally-gen" --attempts "$n" --seed 2 --tables fact_scenario_attempts --out "$d/b" >/dev/null 2>&1
     fi
     if [ "$phase" != pg ]; then
+        # with a WAL in $d/wal (TALLY_WAL=0: in memory, no fsync figures)
+        wal=()
+        if [ "${TALLY_WAL:-1}" = 1 ]; then rm -rf "$d/wal" && mkdir -p "$d/wal" && wal=("$d/wal"); fi
         "$build/bench/refresh_tally" "$src/tools/schema/reporting.sql" "$work/views.sql" \
-            "$d/a/fact_scenario_attempts.csv" "$d/b/fact_scenario_attempts.csv" "$appends" >"$d/tally.txt" || exit 1
+            "$d/a/fact_scenario_attempts.csv" "$d/b/fact_scenario_attempts.csv" "$appends" "${wal[@]}" >"$d/tally.txt" || exit 1
+        rm -rf "$d/wal"
         while read -r k v; do [ "$k" = point_query_sql ] || record "$n" "tally_$k" "$v"; done <"$d/tally.txt"
     fi
     [ "$phase" != tally ] || continue
