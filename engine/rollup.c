@@ -123,7 +123,9 @@ typedef struct group {
     int64_t nrows;
     uint64_t hash;
     uint64_t hash0;     /* of the first key alone */
+    uint64_t hashL;     /* of the first and the last key (views of two keys or more) */
     uint32_t next0;     /* 1 + the previous group with the same first key, or 0 */
+    uint32_t nextL;     /* 1 + the previous group with the same first and last keys, or 0 */
     tl_datum *keys;
     ragg_state *st;
 } group;
@@ -153,6 +155,11 @@ struct tl_rollup {
      * first key (org_id) visits that key's groups only */
     uint32_t *slots0;
     uint64_t nslots0, nfirst;
+    /* (first key, last key) -> its newest group, chained by group.nextL: a filter on both
+     * (org_id and month of the leaderboard) visits that org's groups of that month only;
+     * the first key's chain holds all of the org's months */
+    uint32_t *slotsL;
+    uint64_t nslotsL, npairs;
     size_t bytes;
 };
 
@@ -249,6 +256,9 @@ static void groups_free(tl_rollup *ru)
     ru->old = NULL;
     ru->nold = ru->migrated = 0;
     free(ru->slots0);
+    free(ru->slotsL);
+    ru->slotsL = NULL;
+    ru->nslotsL = ru->npairs = 0;
     ru->gpages = NULL;
     ru->npages = 0;
     ru->slots = NULL;
@@ -294,7 +304,7 @@ void tl_rollup_clear(tl_rollup *ru)
 size_t tl_rollup_bytes(const tl_rollup *ru)
 {
     return ru->bytes + (ru->ngroups + GPAGE - 1) / GPAGE * GPAGE * sizeof(group) +
-           (ru->nslots + ru->nslots0 + ru->nold) * sizeof(uint32_t) +
+           (ru->nslots + ru->nslots0 + ru->nslotsL + ru->nold) * sizeof(uint32_t) +
            tl_dict_bytes(ru->dict);
 }
 
@@ -451,6 +461,50 @@ static uint64_t slot0_find(const tl_rollup *ru, const tl_vec *keys, uint32_t i, 
     return j;
 }
 
+static uint64_t pairL_hash(const tl_rollup *ru, const tl_vec *keys, uint32_t i)
+{
+    int L = ru->nkeys - 1;
+    uint64_t x = tl_vec_isnull(&keys[L], i) ? 0x9E3779B97F4A7C15ull : key_hash1(ru->key_types[L].id, &keys[L], i);
+    uint64_t h = (key0_hash(ru, keys, i) ^ x) * 0xff51afd7ed558ccdull;
+    return h ^ (h >> 32);
+}
+
+static void slotsL_grow(tl_rollup *ru)
+{
+    uint64_t ns = ru->nslotsL ? ru->nslotsL * 2 : 64;
+    uint32_t *t = tl_xcalloc(ns, sizeof *t);
+    for (uint64_t j = 0; j < ru->nslotsL; j++) {
+        uint32_t head = ru->slotsL[j];
+        if (!head) continue;
+        uint64_t k = GRP(ru, head - 1)->hashL & (ns - 1);
+        while (t[k]) k = (k + 1) & (ns - 1);
+        t[k] = head;
+    }
+    free(ru->slotsL);
+    ru->slotsL = t;
+    ru->nslotsL = ns;
+}
+
+static bool pairL_same(const tl_rollup *ru, const group *g, const tl_vec *keys, uint32_t i)
+{
+    int L = ru->nkeys - 1;
+    if (!key0_same(ru, g, keys, i)) return false;
+    bool bn = tl_vec_isnull(&keys[L], i);
+    if (g->keys[L].isnull || bn) return g->keys[L].isnull == bn;
+    return key_eq1(ru->key_types[L].id, &g->keys[L], &keys[L], i);
+}
+
+static uint64_t slotL_find(const tl_rollup *ru, const tl_vec *keys, uint32_t i, uint64_t h)
+{
+    uint64_t mask = ru->nslotsL - 1, j = h & mask;
+    while (ru->slotsL[j]) {
+        const group *g = GRP(ru, ru->slotsL[j] - 1);
+        if (g->hashL == h && pairL_same(ru, g, keys, i)) return j;
+        j = (j + 1) & mask;
+    }
+    return j;
+}
+
 /* Groups are never removed from the table: an emptied group keeps its slot (states all
  * back to zero) and is skipped when emitting, so a later row of it reuses the slot. */
 static group *find_group(tl_rollup *ru, const tl_vec *keys, uint32_t i, uint64_t h)
@@ -501,6 +555,14 @@ static group *find_group(tl_rollup *ru, const tl_vec *keys, uint32_t i, uint64_t
     if (!ru->slots0[j0]) ru->nfirst++;
     g->next0 = ru->slots0[j0];
     ru->slots0[j0] = (uint32_t)ru->ngroups;
+    if (ru->nkeys >= 2) {
+        if ((ru->npairs + 1) * 10 > ru->nslotsL * 7) slotsL_grow(ru);
+        g->hashL = pairL_hash(ru, keys, i);
+        uint64_t jl = slotL_find(ru, keys, i, g->hashL);
+        if (!ru->slotsL[jl]) ru->npairs++;
+        g->nextL = ru->slotsL[jl];
+        ru->slotsL[jl] = (uint32_t)ru->ngroups;
+    }
     return g;
 }
 
@@ -1152,29 +1214,45 @@ static bool group_matches(const tl_rollup *ru, const group *g, int nfilt, const 
     return true;
 }
 
+/* Types whose equality is equality of representation: a chain lookup by value finds
+ * every group a filter on them keeps. */
+static bool exact_type(tl_type_id t)
+{
+    return i64_ordered(t) || t == TL_BOOL || t == TL_OID || t == TL_UUID || t == TL_TEXT || t == TL_VARCHAR ||
+           t == TL_NAME;
+}
+
 int tl_rollup_emit(tl_rollup *ru, int64_t now, const tl_tz *tz, int nfilt, const int *fkeys, const tl_datum *fvals,
                    tl_table *out, tl_error *err)
 {
     if (!ru->populated) return tl_errorf(err, "55000", "materialized view has not been populated");
     tl_arena a;
     tl_arena_init(&a);
-    /* A filter on the first key: follow its chain (groups of one org) rather than all. */
+    /* A filter on the first key: follow its chain (groups of one org) rather than all;
+     * with a filter on the last key too, the chain of that pair (one org's month). */
     uint32_t chain = 0;
-    bool use_chain = false;
-    tl_type_id t0 = ru->nkeys ? ru->key_types[0].id : TL_UNKNOWN;
-    bool exact0 = i64_ordered(t0) || t0 == TL_BOOL || t0 == TL_OID || t0 == TL_UUID || t0 == TL_TEXT ||
-                  t0 == TL_VARCHAR || t0 == TL_NAME; /* equality is equality of representation */
-    for (int f = 0; f < nfilt && !use_chain && exact0; f++) {
-        if (fkeys[f] != 0) continue;
+    bool use_chain = false, pair = false;
+    int L = ru->nkeys - 1;
+    int f0 = -1, fL = -1;
+    for (int f = 0; f < nfilt; f++) {
+        if (fkeys[f] == 0 && f0 < 0 && exact_type(ru->key_types[0].id)) f0 = f;
+        if (L > 0 && fkeys[f] == L && fL < 0 && exact_type(ru->key_types[L].id)) fL = f;
+    }
+    if (f0 >= 0) {
         use_chain = true;
-        if (fvals[f].isnull || !ru->nslots0) break;
-        tl_vec one;
-        tl_vec_alloc(&one, ru->key_types[0], 1, &a);
-        one.n = 1;
-        tl_vec_set(&one, 0, &fvals[f]);
-        one.nulls[0] = 0;
-        uint64_t j = slot0_find(ru, &one, 0, key0_hash(ru, &one, 0));
-        chain = ru->slots0[j];
+        pair = fL >= 0;
+        if (!fvals[f0].isnull && !(pair && fvals[fL].isnull) && (pair ? ru->nslotsL : ru->nslots0)) {
+            tl_vec *kv = tl_arena_zalloc(&a, sizeof *kv * (size_t)(ru->nkeys + 1));
+            for (int k = 0; k <= (pair ? 1 : 0); k++) {
+                int key = k ? L : 0, f = k ? fL : f0;
+                tl_vec_alloc(&kv[key], ru->key_types[key], 1, &a);
+                kv[key].n = 1;
+                tl_vec_set(&kv[key], 0, &fvals[f]);
+                kv[key].nulls[0] = 0;
+            }
+            chain = pair ? ru->slotsL[slotL_find(ru, kv, 0, pairL_hash(ru, kv, 0))]
+                         : ru->slots0[slot0_find(ru, kv, 0, key0_hash(ru, kv, 0))];
+        }
     }
     tl_vec *cols = tl_arena_zalloc(&a, sizeof *cols * (size_t)(ru->ncols + 1));
     int rc = 0;
@@ -1192,7 +1270,8 @@ int tl_rollup_emit(tl_rollup *ru, int64_t now, const tl_tz *tz, int nfilt, const
         }
         if (!last) {
             group *g = GRP(ru, gi);
-            uint64_t next = use_chain ? (g->next0 ? g->next0 - 1 : ru->ngroups) : gi + 1;
+            uint32_t nx = pair ? g->nextL : g->next0;
+            uint64_t next = use_chain ? (nx ? nx - 1 : ru->ngroups) : gi + 1;
             if (g->nrows <= 0 || (nfilt > 0 && !group_matches(ru, g, nfilt, fkeys, fvals))) {
                 gi = next;
                 continue;
