@@ -9,10 +9,19 @@
 # Prints a markdown table; writes bench/refresh.svg (log-log, refresh time vs scale).
 #
 # Run from a build:   BUILD=build-rel bench/refresh.sh 10000 100000 1000000
-# Environment: APPENDS (single-row appends, default 100000); WORK (directory kept between
+# Environment: APPENDS (single-row appends, default 100000; SYNC_APPENDS with fsync, default
+# 10000); TALLY_WAL (default 1: tally writes its WAL under WORK, as a server does); WORK (directory kept between
 # runs: generated CSVs and results.tsv accumulate there, so scales can be run one at a
-# time and the report covers all of them); PHASE=all|tally|pg (run one system only).
+# time and the report covers all of them); PHASE=all|tally|pg (run one system only);
+# PG_KPI_MAX (default 1000000): above this scale no KPI events are generated or loaded
+# into PostgreSQL (75M rows with a foreign-key check each take most of an hour on 2
+# cores; no view reads them, tally's side never loads them); PG_SHARED_BUFFERS
+# (default 2GB).
 set -uo pipefail
+# a 10M-row COPY or view build takes longer than the e2e suites' 600 s step limit
+TL_PSQL_TIMEOUT=${TL_PSQL_TIMEOUT:-7200}
+export TL_PG_SHARED_BUFFERS=${PG_SHARED_BUFFERS:-2GB}
+export TL_PG_OPTS="-c work_mem=64MB -c maintenance_work_mem=1GB"
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
 build=${BUILD:-$src/build}
@@ -50,19 +59,31 @@ csvcol() { # FILE COLUMN -> that column of the last row
 for n in "${scales[@]}"; do
     d=$work/$n
     mkdir -p "$d"
+    events=()
+    [ "$n" -le "${PG_KPI_MAX:-1000000}" ] || events=(--no-events)
     if [ ! -s "$d/a/fact_scenario_attempts.csv" ]; then
-        "$build/tools/tally-gen" --attempts "$n" --seed 1 --out "$d/a" >/dev/null 2>&1 || { echo "tally-gen failed"; exit 1; }
+        "$build/tools/tally-gen" --attempts "$n" --seed 1 "${events[@]}" --out "$d/a" >/dev/null 2>&1 || { echo "tally-gen failed"; exit 1; }
         "$build/tools/tally-gen" --attempts "$n" --seed 2 --tables fact_scenario_attempts --out "$d/b" >/dev/null 2>&1
     fi
     if [ "$phase" != pg ]; then
+        # with a WAL in $d/wal (TALLY_WAL=0: in memory, no fsync figures)
+        wal=()
+        if [ "${TALLY_WAL:-1}" = 1 ]; then rm -rf "$d/wal" && mkdir -p "$d/wal" && wal=("$d/wal"); fi
         "$build/bench/refresh_tally" "$src/tools/schema/reporting.sql" "$work/views.sql" \
-            "$d/a/fact_scenario_attempts.csv" "$d/b/fact_scenario_attempts.csv" "$appends" >"$d/tally.txt" || exit 1
+            "$d/a/fact_scenario_attempts.csv" "$d/b/fact_scenario_attempts.csv" "$appends" "${wal[@]}" >"$d/tally.txt" || exit 1
+        rm -rf "$d/wal"
         while read -r k v; do [ "$k" = point_query_sql ] || record "$n" "tally_$k" "$v"; done <"$d/tally.txt"
     fi
     [ "$phase" != tally ] || continue
     tl_psql "$TL_PG_PORT" -c "drop schema public cascade; create schema public;" >/dev/null 2>&1
-    tl_load "$TL_PG_PORT" "$src/tools/schema/reporting_pg.sql" "$d/a" "$d/pgload.txt"
+    # secondary indexes built after the COPY, as a bulk load into PostgreSQL is done
+    grep -v '^create index' "$src/tools/schema/reporting_pg.sql" >"$work/schema_noidx.sql"
+    t0=$(date +%s.%N)
+    tl_load "$TL_PG_PORT" "$work/schema_noidx.sql" "$d/a" "$d/pgload.txt"
+    grep '^create index' "$src/tools/schema/reporting_pg.sql" | tl_psql "$TL_PG_PORT" -f - >/dev/null
     tl_psql "$TL_PG_PORT" -c "analyze" >/dev/null
+    record "$n" pg_load_s "$(tl__since "$t0")"
+    record "$n" pg_kpi_events "$(awk '$1 == "fact_kpi_events" { print $2 }' "$d/pgload.txt" | tail -n 1 | grep -E '^[0-9]+$' || echo 0)"
     t0=$(date +%s.%N)
     tl_psql "$TL_PG_PORT" -v dbname=postgres -f "$work/views.sql" >/dev/null 2>&1
     record "$n" pg_build_views_s "$(tl__since "$t0")"

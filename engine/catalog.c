@@ -155,7 +155,7 @@ void tl_engine_writer_end(tl_engine *e)
     pthread_mutex_unlock(&e->writer);
 }
 
-void tl_engine_publish(tl_engine *e, tl_rel *const *rels, int n)
+void tl_engine_publish_rows(tl_engine *e, tl_rel *const *rels, int n)
 {
     __atomic_add_fetch(&e->seq, 1, __ATOMIC_ACQ_REL); /* odd: publishing */
     for (int i = 0; i < n; i++)
@@ -163,6 +163,11 @@ void tl_engine_publish(tl_engine *e, tl_rel *const *rels, int n)
     __atomic_add_fetch(&e->seq, 1, __ATOMIC_ACQ_REL);
     /* Full tails were handed to each table's sealer by tl_table_publish; the statement
      * does not wait for them (that wait was the append stall: ~1-2 ms a segment). */
+}
+
+void tl_engine_publish(tl_engine *e, tl_rel *const *rels, int n)
+{
+    tl_engine_publish_rows(e, rels, n);
 }
 
 void tl_engine_snapshot(tl_engine *e, tl_rel *const *rels, int n, tl_table_snap *snaps, tl_arena *a)

@@ -30,11 +30,11 @@ static oset_chunk *chunk_new(oset *s, uint32_t cap)
 static uint32_t find_chunk(const oset *s, int64_t x)
 {
     if (s->nch == 0) return 0;
-    if (s->ch[s->nch - 1]->v[0] <= x) return s->nch - 1;
+    if (s->first[s->nch - 1] <= x) return s->nch - 1;
     uint32_t lo = 0, hi = s->nch - 1; /* answer in [lo, hi) or 0 */
     while (lo + 1 < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (s->ch[mid]->v[0] <= x) lo = mid;
+        if (s->first[mid] <= x) lo = mid;
         else hi = mid;
     }
     return lo;
@@ -66,12 +66,15 @@ static uint32_t upper(const oset_chunk *c, int64_t x)
 static void index_insert(oset *s, uint32_t at, oset_chunk *c)
 {
     if (s->nch == s->capch) {
-        s->bytes += sizeof *s->ch * s->capch;
+        s->bytes += (sizeof *s->ch + sizeof *s->first) * s->capch;
         s->capch = s->capch ? s->capch * 2 : 4;
         s->ch = tl_xrealloc(s->ch, sizeof *s->ch * s->capch);
+        s->first = tl_xrealloc(s->first, sizeof *s->first * s->capch);
     }
     memmove(&s->ch[at + 1], &s->ch[at], sizeof *s->ch * (s->nch - at));
+    memmove(&s->first[at + 1], &s->first[at], sizeof *s->first * (s->nch - at));
     s->ch[at] = c;
+    s->first[at] = c->v[0];
     s->nch++;
 }
 
@@ -79,6 +82,7 @@ void oset_free(oset *s)
 {
     for (uint32_t i = 0; i < s->nch; i++) free(s->ch[i]);
     free(s->ch);
+    free(s->first);
     memset(s, 0, sizeof *s);
 }
 
@@ -118,12 +122,14 @@ void oset_add(oset *s, int64_t x)
             if (p > half) {
                 c = d;
                 p -= half;
+                j++;
             }
         }
     }
     memmove(&c->v[p + 1], &c->v[p], sizeof(int64_t) * (c->n - p));
     c->v[p] = x;
     c->n++;
+    if (p == 0) s->first[j] = x;
 }
 
 bool oset_del(oset *s, int64_t x)
@@ -143,8 +149,11 @@ bool oset_del(oset *s, int64_t x)
         s->bytes -= sizeof(oset_chunk) + sizeof(int64_t) * c->cap;
         free(c);
         memmove(&s->ch[j], &s->ch[j + 1], sizeof *s->ch * (s->nch - j - 1));
+        memmove(&s->first[j], &s->first[j + 1], sizeof *s->first * (s->nch - j - 1));
         s->nch--;
         if (s->nch == 0) oset_free(s);
+    } else if (p == 0) {
+        s->first[j] = c->v[0];
     }
     return true;
 }
@@ -165,7 +174,7 @@ int64_t oset_count_from(const oset *s, int64_t x, bool strict)
     int64_t n = 0;
     /* whole chunks whose first key qualifies, newest first (windows are recent) */
     uint32_t i = s->nch;
-    while (i > 0 && (strict ? s->ch[i - 1]->v[0] > x : s->ch[i - 1]->v[0] >= x)) n += s->ch[--i]->n;
+    while (i > 0 && (strict ? s->first[i - 1] > x : s->first[i - 1] >= x)) n += s->ch[--i]->n;
     if (i > 0) {
         const oset_chunk *c = s->ch[i - 1];
         n += c->n - (strict ? upper(c, x) : lower(c, x));

@@ -21,6 +21,7 @@ typedef struct oset_chunk oset_chunk;
 
 typedef struct oset {
     oset_chunk **ch;
+    int64_t *first;   /* ch[i]'s first key: finding a chunk reads this array, not chunks */
     uint32_t nch, capch;
     int64_t total;    /* keys held, duplicates included */
     int64_t ndistinct;

@@ -108,9 +108,11 @@ typedef struct ragg_state {
         };
         int64_t ntrue; /* bool_and / bool_or */
         mset *ms;      /* SET_GENERIC */
-        oset *os;      /* SET_I64 / SET_F64 / SET_CODE, unless shared with another aggregate */
+        oset os;       /* SET_I64 / SET_F64 / SET_CODE, unless shared with another aggregate;
+                        * in the state, not behind a pointer: one cache miss less a row */
     };
 } ragg_state;
+_Static_assert(sizeof(ragg_state) == 64, "a state is one cache line");
 
 /* How an aggregate that needs its values keeps them. */
 enum { SET_NONE, SET_I64, SET_F64, SET_CODE, SET_GENERIC };
@@ -121,7 +123,9 @@ typedef struct group {
     int64_t nrows;
     uint64_t hash;
     uint64_t hash0;     /* of the first key alone */
+    uint64_t hashL;     /* of the first and the last key (views of two keys or more) */
     uint32_t next0;     /* 1 + the previous group with the same first key, or 0 */
+    uint32_t nextL;     /* 1 + the previous group with the same first and last keys, or 0 */
     tl_datum *keys;
     ragg_state *st;
 } group;
@@ -151,6 +155,11 @@ struct tl_rollup {
      * first key (org_id) visits that key's groups only */
     uint32_t *slots0;
     uint64_t nslots0, nfirst;
+    /* (first key, last key) -> its newest group, chained by group.nextL: a filter on both
+     * (org_id and month of the leaderboard) visits that org's groups of that month only;
+     * the first key's chain holds all of the org's months */
+    uint32_t *slotsL;
+    uint64_t nslotsL, npairs;
     size_t bytes;
 };
 
@@ -226,9 +235,8 @@ static void state_free(const tl_rollup *ru, int a, ragg_state *s)
         free(s->ms->v);
         free(s->ms->c);
         free(s->ms);
-    } else if (mode != SET_NONE && mode != SET_GENERIC && s->os) {
-        oset_free(s->os);
-        free(s->os);
+    } else if (mode != SET_NONE && mode != SET_GENERIC) {
+        oset_free(&s->os);
     } else if (mode == SET_NONE && ru->aggs[a].arg_type.id == TL_NUMERIC) {
         free(s->scnt);
     }
@@ -239,8 +247,7 @@ static void groups_free(tl_rollup *ru)
     for (uint64_t g = 0; g < ru->ngroups; g++) {
         group *gr = GRP(ru, g);
         for (int a = 0; a < ru->naggs; a++) state_free(ru, a, &gr->st[a]);
-        free(gr->st);
-        free(gr->keys);
+        free(gr->keys); /* the states share the keys' block */
     }
     for (uint64_t p = 0; p < (ru->ngroups + GPAGE - 1) / GPAGE; p++) free(ru->gpages[p]);
     free(ru->gpages);
@@ -249,6 +256,9 @@ static void groups_free(tl_rollup *ru)
     ru->old = NULL;
     ru->nold = ru->migrated = 0;
     free(ru->slots0);
+    free(ru->slotsL);
+    ru->slotsL = NULL;
+    ru->nslotsL = ru->npairs = 0;
     ru->gpages = NULL;
     ru->npages = 0;
     ru->slots = NULL;
@@ -294,7 +304,7 @@ void tl_rollup_clear(tl_rollup *ru)
 size_t tl_rollup_bytes(const tl_rollup *ru)
 {
     return ru->bytes + (ru->ngroups + GPAGE - 1) / GPAGE * GPAGE * sizeof(group) +
-           (ru->nslots + ru->nslots0 + ru->nold) * sizeof(uint32_t) +
+           (ru->nslots + ru->nslots0 + ru->nslotsL + ru->nold) * sizeof(uint32_t) +
            tl_dict_bytes(ru->dict);
 }
 
@@ -451,13 +461,57 @@ static uint64_t slot0_find(const tl_rollup *ru, const tl_vec *keys, uint32_t i, 
     return j;
 }
 
+static uint64_t pairL_hash(const tl_rollup *ru, const tl_vec *keys, uint32_t i)
+{
+    int L = ru->nkeys - 1;
+    uint64_t x = tl_vec_isnull(&keys[L], i) ? 0x9E3779B97F4A7C15ull : key_hash1(ru->key_types[L].id, &keys[L], i);
+    uint64_t h = (key0_hash(ru, keys, i) ^ x) * 0xff51afd7ed558ccdull;
+    return h ^ (h >> 32);
+}
+
+static void slotsL_grow(tl_rollup *ru)
+{
+    uint64_t ns = ru->nslotsL ? ru->nslotsL * 2 : 64;
+    uint32_t *t = tl_xcalloc(ns, sizeof *t);
+    for (uint64_t j = 0; j < ru->nslotsL; j++) {
+        uint32_t head = ru->slotsL[j];
+        if (!head) continue;
+        uint64_t k = GRP(ru, head - 1)->hashL & (ns - 1);
+        while (t[k]) k = (k + 1) & (ns - 1);
+        t[k] = head;
+    }
+    free(ru->slotsL);
+    ru->slotsL = t;
+    ru->nslotsL = ns;
+}
+
+static bool pairL_same(const tl_rollup *ru, const group *g, const tl_vec *keys, uint32_t i)
+{
+    int L = ru->nkeys - 1;
+    if (!key0_same(ru, g, keys, i)) return false;
+    bool bn = tl_vec_isnull(&keys[L], i);
+    if (g->keys[L].isnull || bn) return g->keys[L].isnull == bn;
+    return key_eq1(ru->key_types[L].id, &g->keys[L], &keys[L], i);
+}
+
+static uint64_t slotL_find(const tl_rollup *ru, const tl_vec *keys, uint32_t i, uint64_t h)
+{
+    uint64_t mask = ru->nslotsL - 1, j = h & mask;
+    while (ru->slotsL[j]) {
+        const group *g = GRP(ru, ru->slotsL[j] - 1);
+        if (g->hashL == h && pairL_same(ru, g, keys, i)) return j;
+        j = (j + 1) & mask;
+    }
+    return j;
+}
+
 /* Groups are never removed from the table: an emptied group keeps its slot (states all
  * back to zero) and is skipped when emitting, so a later row of it reuses the slot. */
-static group *find_group(tl_rollup *ru, const tl_vec *keys, uint32_t i)
+static group *find_group(tl_rollup *ru, const tl_vec *keys, uint32_t i, uint64_t h)
 {
     if ((ru->ngroups + 1) * 10 > ru->nslots * 7) slots_grow(ru);
     if (ru->old) slots_migrate(ru, 16); /* done long before the new table fills */
-    uint64_t h = keys_hash(ru, keys, i), mask = ru->nslots - 1, j = h & mask;
+    uint64_t mask = ru->nslots - 1, j = h & mask;
     while (ru->slots[j]) {
         group *g = GRP(ru, ru->slots[j] - 1);
         if (g->hash == h && keys_equal(ru, g, keys, i)) return g;
@@ -481,13 +535,17 @@ static group *find_group(tl_rollup *ru, const tl_vec *keys, uint32_t i)
     group *g = GRP(ru, ru->ngroups);
     memset(g, 0, sizeof *g);
     g->hash = h;
-    g->keys = tl_xcalloc((size_t)ru->nkeys + 1, sizeof *g->keys);
+    /* keys and states in one block: a lookup that compares keys then updates states
+     * touches one allocation, not three */
+    size_t kb = ((size_t)(ru->nkeys + 1) * sizeof *g->keys + 63) & ~(size_t)63;
+    char *blk = tl_xcalloc(1, kb + sizeof *g->st * (size_t)(ru->naggs + 1));
+    g->keys = (tl_datum *)blk;
     for (int k = 0; k < ru->nkeys; k++) {
         tl_vec_get(&keys[k], i, &g->keys[k]);
         g->keys[k].isnull = tl_vec_isnull(&keys[k], i);
         intern(ru, ru->key_types[k].id, &g->keys[k]);
     }
-    g->st = tl_xcalloc((size_t)ru->naggs + 1, sizeof *g->st);
+    g->st = (ragg_state *)(blk + kb);
     ru->bytes += sizeof(tl_datum) * (size_t)ru->nkeys + sizeof(ragg_state) * (size_t)ru->naggs;
     ru->ngroups++;
     ru->slots[j] = (uint32_t)ru->ngroups;
@@ -497,6 +555,14 @@ static group *find_group(tl_rollup *ru, const tl_vec *keys, uint32_t i)
     if (!ru->slots0[j0]) ru->nfirst++;
     g->next0 = ru->slots0[j0];
     ru->slots0[j0] = (uint32_t)ru->ngroups;
+    if (ru->nkeys >= 2) {
+        if ((ru->npairs + 1) * 10 > ru->nslotsL * 7) slotsL_grow(ru);
+        g->hashL = pairL_hash(ru, keys, i);
+        uint64_t jl = slotL_find(ru, keys, i, g->hashL);
+        if (!ru->slotsL[jl]) ru->npairs++;
+        g->nextL = ru->slotsL[jl];
+        ru->slotsL[jl] = (uint32_t)ru->ngroups;
+    }
     return g;
 }
 
@@ -587,15 +653,11 @@ static void apply_agg(tl_rollup *ru, int a, ragg_state *st, const tl_rollup_agg 
     int mode = ru->setmode[a];
     if (mode == SET_I64 || mode == SET_F64 || mode == SET_CODE) {
         if (ru->owner[a] != a) return; /* the owner keeps the values */
-        if (!st->os) {
-            st->os = tl_xcalloc(1, sizeof *st->os);
-            ru->bytes += sizeof *st->os;
-        }
-        size_t before = st->os->bytes;
+        size_t before = st->os.bytes;
         int64_t k = set_key(ru, mode, arg, i);
-        if (sign > 0) oset_add(st->os, k);
-        else if (!oset_del(st->os, k)) tl_panic("rollup: deleting a value the view never saw");
-        ru->bytes += st->os->bytes - before;
+        if (sign > 0) oset_add(&st->os, k);
+        else if (!oset_del(&st->os, k)) tl_panic("rollup: deleting a value the view never saw");
+        ru->bytes += st->os.bytes - before;
         return;
     }
     if (uses_mset(ag->kind)) {
@@ -609,15 +671,66 @@ static void apply_agg(tl_rollup *ru, int a, ragg_state *st, const tl_rollup_agg 
     }
 }
 
+/* Rows go through in blocks: hash the block's keys first, then look groups up while the
+ * slot of a row PF_SLOT ahead, the group of a row PF_GROUP ahead and the keys and states
+ * of a row PF_STATE ahead are being fetched. With hundreds of thousands of groups every
+ * lookup is otherwise a chain of cache misses (slot, group, its keys and states), paid
+ * one after the other. */
+#define APPLY_BLOCK 256
+#define PF_SLOT 16
+#define PF_GROUP 8
+#define PF_STATE 4
+#define PF_SET 2
+
+static const group *slot_group(const tl_rollup *ru, uint64_t h)
+{
+    uint32_t v = ru->slots[h & (ru->nslots - 1)];
+    return v ? GRP(ru, v - 1) : NULL;
+}
+
+/* The value sets a row of group pg will insert into: their chunk index and last chunk
+ * (appends of time-ordered values land there). */
+static void prefetch_sets(const tl_rollup *ru, const group *pg, const int *sets, int nsets)
+{
+    for (int k = 0; k < nsets; k++) {
+        const oset *os = &pg->st[sets[k]].os;
+        if (!os->nch) continue;
+        __builtin_prefetch(&os->first[os->nch - 1]);
+        __builtin_prefetch(&os->ch[os->nch - 1]);
+    }
+}
+
 static void apply_rows(tl_rollup *ru, const tl_rollup_rows *rows, int sign)
 {
-    for (uint32_t i = 0; i < rows->n; i++) {
-        group *g = find_group(ru, rows->keys, i);
-        if (g->nrows == 0) ru->nlive++;
-        g->nrows += sign;
-        if (g->nrows == 0) ru->nlive--;
-        for (int a = 0; a < ru->naggs; a++)
-            apply_agg(ru, a, &g->st[a], &ru->aggs[a], ru->aggs[a].star ? NULL : &rows->args[a], i, sign);
+    uint64_t h[APPLY_BLOCK];
+    int sets[64], nsets = 0;
+    for (int a = 0; a < ru->naggs && nsets < 64; a++) {
+        int mode = ru->setmode[a];
+        if ((mode == SET_I64 || mode == SET_F64 || mode == SET_CODE) && ru->owner[a] == a) sets[nsets++] = a;
+    }
+    for (uint32_t b = 0; b < rows->n; b += APPLY_BLOCK) {
+        uint32_t m = rows->n - b < APPLY_BLOCK ? rows->n - b : APPLY_BLOCK;
+        for (uint32_t i = 0; i < m; i++) h[i] = keys_hash(ru, rows->keys, b + i);
+        for (uint32_t i = 0; i < m; i++) {
+            if (ru->nslots) {
+                if (i + PF_SLOT < m) __builtin_prefetch(&ru->slots[h[i + PF_SLOT] & (ru->nslots - 1)]);
+                const group *pg;
+                if (i + PF_GROUP < m && (pg = slot_group(ru, h[i + PF_GROUP]))) __builtin_prefetch(pg);
+                if (i + PF_STATE < m && (pg = slot_group(ru, h[i + PF_STATE]))) {
+                    __builtin_prefetch(pg->keys); /* keys, then the states after them */
+                    __builtin_prefetch((const char *)pg->keys + 64);
+                    __builtin_prefetch(pg->st);
+                    __builtin_prefetch((const char *)pg->st + 64);
+                }
+                if (nsets && i + PF_SET < m && (pg = slot_group(ru, h[i + PF_SET]))) prefetch_sets(ru, pg, sets, nsets);
+            }
+            group *g = find_group(ru, rows->keys, b + i, h[i]);
+            if (g->nrows == 0) ru->nlive++;
+            g->nrows += sign;
+            if (g->nrows == 0) ru->nlive--;
+            for (int a = 0; a < ru->naggs; a++)
+                apply_agg(ru, a, &g->st[a], &ru->aggs[a], ru->aggs[a].star ? NULL : &rows->args[a], b + i, sign);
+        }
     }
 }
 
@@ -725,7 +838,7 @@ void tl_rollup_commit_publish(tl_engine *e, tl_rollup_pending *p, tl_rel *const 
 {
     tl_rollup_write_lock_int(e);
     for (pend_item *it = p ? p->head : NULL; it; it = it->next) apply_rows(it->ru, &it->rows, it->sign);
-    tl_engine_publish(e, rels, n);
+    tl_engine_publish_rows(e, rels, n);
     tl_rollup_write_unlock_int(e);
     tl_rollup_discard(p);
 }
@@ -967,22 +1080,22 @@ static int finalize_set(const tl_rollup *ru, const group *g, int a, int64_t now,
 {
     const tl_rollup_agg *ag = &ru->aggs[a];
     const ragg_state *st = &g->st[a];
-    const oset *os = g->st[ru->owner[a]].os;
+    const oset *os = &g->st[ru->owner[a]].os;
     bool f64 = ru->setmode[a] == SET_F64;
     memset(out, 0, sizeof *out);
     if (ag->kind == TL_RAGG_COUNT_DISTINCT) {
-        out->v.i = os ? os->ndistinct : 0;
+        out->v.i = os->ndistinct;
         return 0;
     }
     if (ag->kind == TL_RAGG_COUNT_SINCE) {
-        if (!os || os->total == 0) return 0;
+        if (os->total == 0) return 0;
         tl_interval neg = {.us = -ag->window.us, .days = -ag->window.days, .months = -ag->window.months};
         int64_t thr;
         if (tl_ts_add_interval(now, &neg, tz, &thr, err) < 0) return -1;
         out->v.i = oset_count_from(os, thr, ag->strict);
         return 0;
     }
-    if (st->n == 0 || !os || os->total == 0) {
+    if (st->n == 0 || os->total == 0) {
         out->isnull = true;
         return 0;
     }
@@ -1116,29 +1229,45 @@ static bool group_matches(const tl_rollup *ru, const group *g, int nfilt, const 
     return true;
 }
 
+/* Types whose equality is equality of representation: a chain lookup by value finds
+ * every group a filter on them keeps. */
+static bool exact_type(tl_type_id t)
+{
+    return i64_ordered(t) || t == TL_BOOL || t == TL_OID || t == TL_UUID || t == TL_TEXT || t == TL_VARCHAR ||
+           t == TL_NAME;
+}
+
 int tl_rollup_emit(tl_rollup *ru, int64_t now, const tl_tz *tz, int nfilt, const int *fkeys, const tl_datum *fvals,
                    tl_table *out, tl_error *err)
 {
     if (!ru->populated) return tl_errorf(err, "55000", "materialized view has not been populated");
     tl_arena a;
     tl_arena_init(&a);
-    /* A filter on the first key: follow its chain (groups of one org) rather than all. */
+    /* A filter on the first key: follow its chain (groups of one org) rather than all;
+     * with a filter on the last key too, the chain of that pair (one org's month). */
     uint32_t chain = 0;
-    bool use_chain = false;
-    tl_type_id t0 = ru->nkeys ? ru->key_types[0].id : TL_UNKNOWN;
-    bool exact0 = i64_ordered(t0) || t0 == TL_BOOL || t0 == TL_OID || t0 == TL_UUID || t0 == TL_TEXT ||
-                  t0 == TL_VARCHAR || t0 == TL_NAME; /* equality is equality of representation */
-    for (int f = 0; f < nfilt && !use_chain && exact0; f++) {
-        if (fkeys[f] != 0) continue;
+    bool use_chain = false, pair = false;
+    int L = ru->nkeys - 1;
+    int f0 = -1, fL = -1;
+    for (int f = 0; f < nfilt; f++) {
+        if (fkeys[f] == 0 && f0 < 0 && exact_type(ru->key_types[0].id)) f0 = f;
+        if (L > 0 && fkeys[f] == L && fL < 0 && exact_type(ru->key_types[L].id)) fL = f;
+    }
+    if (f0 >= 0) {
         use_chain = true;
-        if (fvals[f].isnull || !ru->nslots0) break;
-        tl_vec one;
-        tl_vec_alloc(&one, ru->key_types[0], 1, &a);
-        one.n = 1;
-        tl_vec_set(&one, 0, &fvals[f]);
-        one.nulls[0] = 0;
-        uint64_t j = slot0_find(ru, &one, 0, key0_hash(ru, &one, 0));
-        chain = ru->slots0[j];
+        pair = fL >= 0;
+        if (!fvals[f0].isnull && !(pair && fvals[fL].isnull) && (pair ? ru->nslotsL : ru->nslots0)) {
+            tl_vec *kv = tl_arena_zalloc(&a, sizeof *kv * (size_t)(ru->nkeys + 1));
+            for (int k = 0; k <= (pair ? 1 : 0); k++) {
+                int key = k ? L : 0, f = k ? fL : f0;
+                tl_vec_alloc(&kv[key], ru->key_types[key], 1, &a);
+                kv[key].n = 1;
+                tl_vec_set(&kv[key], 0, &fvals[f]);
+                kv[key].nulls[0] = 0;
+            }
+            chain = pair ? ru->slotsL[slotL_find(ru, kv, 0, pairL_hash(ru, kv, 0))]
+                         : ru->slots0[slot0_find(ru, kv, 0, key0_hash(ru, kv, 0))];
+        }
     }
     tl_vec *cols = tl_arena_zalloc(&a, sizeof *cols * (size_t)(ru->ncols + 1));
     int rc = 0;
@@ -1156,7 +1285,8 @@ int tl_rollup_emit(tl_rollup *ru, int64_t now, const tl_tz *tz, int nfilt, const
         }
         if (!last) {
             group *g = GRP(ru, gi);
-            uint64_t next = use_chain ? (g->next0 ? g->next0 - 1 : ru->ngroups) : gi + 1;
+            uint32_t nx = pair ? g->nextL : g->next0;
+            uint64_t next = use_chain ? (nx ? nx - 1 : ru->ngroups) : gi + 1;
             if (g->nrows <= 0 || (nfilt > 0 && !group_matches(ru, g, nfilt, fkeys, fvals))) {
                 gi = next;
                 continue;

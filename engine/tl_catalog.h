@@ -146,6 +146,9 @@ void tl_engine_writer_begin(tl_engine *e); /* data writers, with the read lock h
 void tl_engine_writer_end(tl_engine *e);
 /* Make the appended rows of these tables visible together. */
 void tl_engine_publish(tl_engine *e, tl_rel *const *rels, int n);
+/* The same, for the view maintenance, which publishes under the views' lock: sealing
+ * happens on the sealer thread, so neither waits for it. */
+void tl_engine_publish_rows(tl_engine *e, tl_rel *const *rels, int n);
 /* Snapshot these tables' published rows at one epoch (arrays in `a`). */
 void tl_engine_snapshot(tl_engine *e, tl_rel *const *rels, int n, tl_table_snap *snaps,
                         tl_arena *a);

@@ -382,6 +382,30 @@ def main():
     check_insert(tap, both, "INSERT of a KPI event whose attempt does not exist",
                  "insert into fact_kpi_events (attempt_id, org_id, user_id, event_type) "
                  "values ('%s', '%s', 'user_x', 'filler_word')" % (new_uuid(), ORG))
+    # A failed INSERT during which the primary-key index grew (past 716 of its first 1,024
+    # slots, then again): the rollback must remove exactly its own keys, wherever the
+    # growth moved them, and no committed one. pk_grow fails long after its last growth,
+    # pk_grow2 a few rows after one (entries still moving from the previous table).
+    for table, last, keys in (("pk_grow", 5000, (700, 4999, 5)), ("pk_grow2", 1440, (1435, 1440, 600))):
+        for c in (both.t, both.p):
+            lib.run(c, "create table %s (k int primary key, v int)" % table)
+            lib.run(c, "insert into %s select g, g from generate_series(1, 600) g" % table)
+        check_error(tap, both, "INSERT of rows 601..%d into %s, growing its primary-key index, then a duplicate"
+                    % (last, table),
+                    lambda c: err_of(c, "insert into %s select g, g from generate_series(601, %d) g "
+                                        "union all select 1, 1" % (table, last)),
+                    table=table, verify="select count(*), min(k), max(k) from %s" % table)
+        for k, what in zip(keys, ("a rolled-back key", "another rolled-back key", "a committed key")):
+            title = "after it, INSERT of %s into %s as on PostgreSQL" % (what, table)
+            tap.start(title)
+            sql = "insert into %s values (%d, 0)" % (table, k)
+            e1, e2 = err_of(both.p, sql), err_of(both.t, sql)
+            tap.check(title, (e1 and e1[0]) == (e2 and e2[0]), "tally: %s; PostgreSQL: %s" % (e2, e1))
+        title = "%s after the rollback and the inserts" % table
+        tap.start(title)
+        verify = "select count(*), count(distinct k), sum(k) from %s" % table
+        diff = lib.compare(lib.run(both.t, verify), lib.run(both.p, verify), False)
+        tap.check(title, not diff, diff)
 
     # -- raw protocol ----------------------------------------------------------------
     q = b"select 1\0"

@@ -64,7 +64,7 @@ tl_pg_start() {
         if tl__pg_run "$TL_PGBIN/pg_ctl" -D "$TL_PG_DIR/data" -l "$TL_PG_DIR/server.log" -w -t 60 \
                -o "-p $TL_PG_PORT -k $TL_PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off \
 -c synchronous_commit=off -c full_page_writes=off -c timezone=UTC -c max_wal_size=4GB \
--c shared_buffers=256MB" start >/dev/null; then
+-c shared_buffers=${TL_PG_SHARED_BUFFERS:-256MB} ${TL_PG_OPTS:-}" start >/dev/null; then
             TL_PG_PID=$(head -n 1 "$TL_PG_DIR/data/postmaster.pid")
             return 0
         fi

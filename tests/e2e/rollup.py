@@ -109,7 +109,14 @@ class Oracle:
         month = lib.run(self.pg, "select max(date_trunc('month', started_at)) from fact_scenario_attempts "
                                  "where org_id = '%s' and score is not null" % org).rows[0][0]
         scen = lib.run(self.pg, "select scenario_id from fact_scenario_attempts where org_id = '%s' and scenario_id is not null order by 1 limit 1" % org).rows[0][0]
+        first = lib.run(self.pg, "select min(date_trunc('month', started_at)) from fact_scenario_attempts "
+                                 "where org_id = '%s' and score is not null" % org).rows[0][0]
         cases = [
+            # first and last group key together: the chain of that pair
+            ("mv_leaderboard_month", "*", "org_id = '%s' and month = '%s'" % (org, first), "v"),
+            ("mv_leaderboard_month", "*", "month = '%s' and org_id = '%s' and user_id <> ''" % (month, org), "v"),
+            ("mv_leaderboard_month", "*", "org_id = '%s' and month = '1999-01-01'" % org, "v"),
+            ("mv_scenario_insights", "*", "org_id = '%s' and scenario_id = '%s'" % (org, scen), "v"),
             ("mv_leaderboard_month", "*", "org_id = '%s' and month = '%s'" % (org, month), "v"),
             ("mv_leaderboard_month", "*, rank() over (order by avg_score desc) as rank",
              "org_id = '%s' and month = '%s'" % (org, month), "v"),
