@@ -172,33 +172,15 @@ void tl_engine_publish(tl_engine *e, tl_rel *const *rels, int n)
 
 void tl_engine_snapshot(tl_engine *e, tl_rel *const *rels, int n, tl_table_snap *snaps, tl_arena *a)
 {
-    for (;;) {
-        uint64_t s1 = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
-        if (s1 & 1) {
-            sched_yield();
-            continue;
-        }
-        for (int i = 0; i < n; i++) {
-            if (rels[i]->data) {
-                tl_table_snapshot(rels[i]->data, &snaps[i], a);
-            } else {
-                snaps[i].nparts = 0;
-                snaps[i].rows = NULL;
-            }
-        }
-        if (__atomic_load_n(&e->seq, __ATOMIC_ACQUIRE) == s1) return;
-    }
+    tl_engine_snapshot_own(e, NULL, rels, n, snaps, a);
 }
 
 void tl_engine_snapshot_own(tl_engine *e, const tl_ingest *own, tl_rel *const *rels, int n,
                             tl_table_snap *snaps, tl_arena *a)
 {
-    if (!own) {
-        tl_engine_snapshot(e, rels, n, snaps, a);
-        return;
-    }
-    /* The owner holds the writer mutex: nothing it sees can change under it except by
-     * publication of batches queued before it, which only the seqlock orders. */
+    /* An owner (a transaction block's writer) holds the writer mutex: nothing it sees can
+     * change under it except by publication of batches queued before it, which only the
+     * seqlock orders. */
     for (;;) {
         uint64_t s1 = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
         if (s1 & 1) {
@@ -206,11 +188,13 @@ void tl_engine_snapshot_own(tl_engine *e, const tl_ingest *own, tl_rel *const *r
             continue;
         }
         for (int i = 0; i < n; i++) {
-            if (rels[i]->data) {
-                tl_ingest_snapshot(own, rels[i], &snaps[i], a);
-            } else {
+            if (!rels[i]->data) {
                 snaps[i].nparts = 0;
                 snaps[i].rows = NULL;
+            } else if (own) {
+                tl_ingest_snapshot(own, rels[i], &snaps[i], a);
+            } else {
+                tl_table_snapshot(rels[i]->data, &snaps[i], a);
             }
         }
         if (__atomic_load_n(&e->seq, __ATOMIC_ACQUIRE) == s1) return;
