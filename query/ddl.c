@@ -362,6 +362,7 @@ int exec_drop(qctx *q, PgQuery__DropStmt *st, const char **tag, tl_error *err)
     case PG_QUERY__OBJECT_TYPE__OBJECT_TABLE: *tag = "DROP TABLE"; kind = "table"; break;
     case PG_QUERY__OBJECT_TYPE__OBJECT_INDEX: *tag = "DROP INDEX"; kind = "index"; break;
     case PG_QUERY__OBJECT_TYPE__OBJECT_TYPE: *tag = "DROP TYPE"; kind = "type"; break;
+    case PG_QUERY__OBJECT_TYPE__OBJECT_VIEW: *tag = "DROP VIEW"; kind = "view"; break;
     default: return tl_errorf(err, "0A000", "this DROP is not supported yet");
     }
     /* Check everything first: DROP of several objects is all or nothing. */
@@ -387,9 +388,20 @@ int exec_drop(qctx *q, PgQuery__DropStmt *st, const char **tag, tl_error *err)
             objs[i] = en;
         } else {
             tl_rel *r = nsp ? tl_catalog_find_rel(q->eng, nsp, name) : NULL;
-            tl_relkind want = st->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE ? TL_REL_TABLE : TL_REL_INDEX;
-            if (r && r->kind != want)
-                return tl_errorf(err, "42809", "\"%s\" is not %s", name, want == TL_REL_TABLE ? "a table" : "an index");
+            tl_relkind want = st->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE  ? TL_REL_TABLE
+                              : st->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_VIEW ? TL_REL_VIEW
+                                                                                        : TL_REL_INDEX;
+            if (r && (r->kind != want || (want == TL_REL_VIEW && !matview_is_plain_view(r)))) {
+                tl_errorf(err, "42809", "\"%s\" is not %s", name,
+                          want == TL_REL_TABLE ? "a table" : want == TL_REL_VIEW ? "a view" : "an index");
+                const char *use = r->kind == TL_REL_TABLE     ? "Use DROP TABLE to remove a table."
+                                  : r->kind == TL_REL_VIEW    ? "Use DROP VIEW to remove a view."
+                                  : r->kind == TL_REL_MATVIEW ? "Use DROP MATERIALIZED VIEW to remove a materialized view."
+                                  : r->kind == TL_REL_INDEX   ? "Use DROP INDEX to remove an index."
+                                                              : "";
+                snprintf(err->hint, sizeof err->hint, "%s", use);
+                return -1;
+            }
             if (!r && !st->missing_ok) return tl_errorf(err, "42P01", "%s \"%s\" does not exist", kind, name);
             objs[i] = r;
         }

@@ -675,6 +675,30 @@ static void view_create_sql(const tl_rel *r, const matview *mv, tl_buf *b)
     if (!r->populated) tl_buf_puts(b, " WITH NO DATA");
 }
 
+/* ---- plain views (CREATE VIEW) ------------------------------------------------------------------
+ * A plain view is a catalog relation of kind 'v' holding its deparsed SELECT (view_def) and
+ * no data: the binder reads it as that SELECT in parentheses (add_rel), so a view is always
+ * what its query returns now, as in PostgreSQL. It is logged and dumped as its CREATE VIEW
+ * statement, like the materialized views. */
+
+bool matview_is_plain_view(const tl_rel *r)
+{
+    return r->kind == TL_REL_VIEW && r->view_def && !r->materialize && r->nsp != TL_NSP_PG_CATALOG;
+}
+
+static void plain_view_sql(const tl_rel *r, tl_buf *b)
+{
+    tl_buf_puts(b, "CREATE VIEW ");
+    view_qualified(b, r);
+    tl_buf_puts(b, " (");
+    for (int i = 0; i < r->natts; i++) {
+        if (i) tl_buf_puts(b, ", ");
+        put_ident(b, r->atts[i].name);
+    }
+    tl_buf_puts(b, ") AS ");
+    tl_buf_puts(b, r->view_def);
+}
+
 static int view_log(tl_engine *e, uint32_t oid, const matview *mv, const char *sql, tl_error *err)
 {
     tl_buf b;
@@ -731,12 +755,14 @@ static int view_dump(tl_engine *e, tl_catalog_emit_fn emit, void *ctx)
     tl_buf_init(&b);
     for (int i = 0; i < tl_catalog_nrels(e); i++) {
         tl_rel *r = tl_catalog_rel_at(e, i);
-        if (!r || r->kind != TL_REL_MATVIEW || r->mat_free != mv_free) continue;
-        matview *mv = r->mat_arg;
+        bool plain = r && matview_is_plain_view(r);
+        if (!r || (!plain && (r->kind != TL_REL_MATVIEW || r->mat_free != mv_free))) continue;
+        matview *mv = plain ? NULL : r->mat_arg;
         sql.len = b.len = 0;
-        view_create_sql(r, mv, &sql);
+        if (plain) plain_view_sql(r, &sql);
+        else view_create_sql(r, mv, &sql);
         tl_buf_putc(&sql, '\0');
-        view_payload(&b, r->oid, mv->tzname ? mv->tzname : "", sql.data);
+        view_payload(&b, r->oid, mv && mv->tzname ? mv->tzname : "", sql.data);
         emit(ctx, TL_CATREC_SQL, b.data, b.len);
     }
     tl_buf_free(&sql);
@@ -1012,4 +1038,69 @@ size_t matview_state_bytes(tl_engine *e)
             b += tl_rollup_bytes(((matview *)r->mat_arg)->ru);
     }
     return b;
+}
+
+int exec_create_view(qctx *q, PgQuery__ViewStmt *st, tl_error *err)
+{
+    PgQuery__RangeVar *rv = st->view;
+    if (!st->query || st->query->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+        return err_at(err, rv->location, "0A000", "views must be defined by a SELECT");
+    if (st->with_check_option == PG_QUERY__VIEW_CHECK_OPTION__LOCAL_CHECK_OPTION ||
+        st->with_check_option == PG_QUERY__VIEW_CHECK_OPTION__CASCADED_CHECK_OPTION)
+        return err_at(err, rv->location, "0A000", "WITH CHECK OPTION is not supported (tally's views are read-only)");
+    if (rv->relpersistence && rv->relpersistence[0] == 't')
+        return err_at(err, rv->location, "0A000", "temporary views are not supported yet");
+    uint32_t nsp = rv->schemaname && *rv->schemaname ? tl_catalog_nsp_oid(rv->schemaname) : TL_NSP_PUBLIC;
+    if (!nsp) return err_at(err, rv->location, "3F000", "schema \"%s\" does not exist", rv->schemaname);
+    tl_rel *old = tl_catalog_find_rel(q->eng, nsp, rv->relname);
+    if (old && st->replace && matview_is_plain_view(old))
+        return err_at(err, rv->location, "0A000",
+                      "CREATE OR REPLACE of an existing view is not supported yet: DROP VIEW it first");
+    if (old || tl_catalog_find_enum(q->eng, nsp, rv->relname))
+        return tl_errorf(err, "42P07", "relation \"%s\" already exists", rv->relname);
+    qresult res = {0};
+    if (plan_select(q, st->query->select_stmt, &res, err) < 0) return -1;
+    int n = res.ncols;
+    if ((int)st->n_aliases > n) {
+        op_free(res.root);
+        return tl_errorf(err, "42601", "CREATE VIEW specifies more column names than columns");
+    }
+    tl_attr *atts = tl_arena_zalloc(&q->arena, sizeof *atts * (size_t)(n + 1));
+    for (int i = 0; i < n; i++) {
+        atts[i].name = (char *)(i < (int)st->n_aliases ? pn_str(st->aliases[i]) : res.desc[i].name);
+        atts[i].type = res.types[i].id == TL_UNKNOWN ? tl_type_make(TL_TEXT) : res.types[i];
+    }
+    op_free(res.root);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            if (!strcmp(atts[i].name, atts[j].name))
+                return tl_errorf(err, "42701", "column \"%s\" specified more than once", atts[i].name);
+    char *sql = deparse_select(st->query);
+    if (!sql) return err_at(err, rv->location, "XX000", "could not deparse the view's query");
+    tl_rel *r = tl_catalog_create_virtual(q->eng, rv->relname, nsp, TL_REL_VIEW, n, atts, NULL, NULL, err);
+    if (!r) {
+        free(sql);
+        return -1;
+    }
+    r->view_def = sql;
+    r->populated = true;
+    if (tl_engine_durable(q->eng)) {
+        tl_buf text;
+        tl_buf_init(&text);
+        plain_view_sql(r, &text);
+        tl_buf_putc(&text, '\0');
+        tl_buf b;
+        tl_buf_init(&b);
+        view_payload(&b, r->oid, "", text.data);
+        int lrc = tl_engine_log_catalog(q->eng, TL_CATREC_SQL, b.data, b.len, err);
+        tl_buf_free(&b);
+        tl_buf_free(&text);
+        if (lrc < 0) {
+            tl_error keep = *err;
+            tl_catalog_drop_rel(q->eng, r, false, err);
+            *err = keep;
+            return -1;
+        }
+    }
+    return 0;
 }

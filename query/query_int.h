@@ -238,6 +238,7 @@ struct qctx {
     /* virtual relations already materialised in this statement: source -> copy */
     tl_rel **mat_src, **mat_copy;
     int nmat;
+    int view_depth; /* plain views being expanded (add_view) */
     struct explain_ctx *explain; /* EXPLAIN ANALYZE: per-operator counters (explain.c) */
     /* While a SELECT binds its FROM list: its WHERE and the name the relation being added
      * goes by, so a materialized view can answer only the groups an equality on one of
@@ -551,6 +552,9 @@ size_t matview_state_bytes(tl_engine *e);
  * as `SELECT f()`, and pg_cron's cron.schedule. *handled = false when `st` is not such
  * a call. Runs without the catalog lock held (the body takes its own). */
 int exec_create_function(qctx *q, PgQuery__CreateFunctionStmt *st, tl_error *err);
+/* CREATE VIEW: a relation of kind 'v' read as its SELECT (matview.c). */
+int exec_create_view(qctx *q, PgQuery__ViewStmt *st, tl_error *err);
+bool matview_is_plain_view(const tl_rel *r);
 /* A SELECT's SQL text as libpg_query deparses it (malloc'd; NULL if it cannot) (matview.c). */
 char *deparse_select(pnode *query);
 /* CREATE [TEMP] TABLE … AS SELECT …, run before any lock is taken (ddl.c). */

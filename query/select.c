@@ -101,6 +101,53 @@ static void sync_types(qctx *q, scope *sc)
         for (int c = 0; c < sc->rels[i].ncols; c++) sc->types[sc->rels[i].base + c] = sc->rels[i].types[c];
 }
 
+static int add_sub(qctx *q, scope *sc, const char *alias, PgQuery__Alias *al, qresult *r, int location,
+                   tl_error *err);
+
+static void *view_tree_alloc(void *data, size_t size)
+{
+    return tl_arena_alloc(data, size ? size : 1);
+}
+
+static void view_tree_free(void *data, void *p)
+{
+    (void)data, (void)p; /* the statement's arena owns it */
+}
+
+/* A plain view in FROM is its SELECT in parentheses, under the view's name (or the alias)
+ * and with the view's column names. Its parse tree lives in the statement's arena: the
+ * plan may point into it (names, constants). */
+static int add_view(qctx *q, scope *sc, tl_rel *v, PgQuery__RangeVar *rv, tl_error *err)
+{
+    if (q->view_depth >= 32) return err_at(err, rv->location, "54001", "views nested too deeply");
+    PgQueryProtobufParseResult pr = pg_query_parse_protobuf(v->view_def);
+    if (pr.error) {
+        pg_query_free_protobuf_parse_result(pr);
+        return err_at(err, rv->location, "XX000", "view \"%s\" has a definition that does not parse", v->name);
+    }
+    ProtobufCAllocator alloc = {view_tree_alloc, view_tree_free, &q->arena};
+    PgQuery__ParseResult *res =
+        pg_query__parse_result__unpack(&alloc, pr.parse_tree.len, (const uint8_t *)pr.parse_tree.data);
+    pg_query_free_protobuf_parse_result(pr);
+    if (!res || res->n_stmts != 1 || res->stmts[0]->stmt->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+        return err_at(err, rv->location, "XX000", "view \"%s\" has a definition that is not a SELECT", v->name);
+    q->view_depth++;
+    qresult r = {0};
+    int rc = plan_select(q, res->stmts[0]->stmt->select_stmt, &r, err);
+    q->view_depth--;
+    if (rc < 0) return -1;
+    if (r.ncols != v->natts) {
+        op_free(r.root);
+        return err_at(err, rv->location, "XX000", "view \"%s\" no longer matches its columns", v->name);
+    }
+    const char *alias = rv->alias && rv->alias->aliasname ? rv->alias->aliasname : v->name;
+    if (add_sub(q, sc, alias, rv->alias, &r, rv->location, err) < 0) return -1;
+    scope_rel *sr = &sc->rels[sc->nrels - 1];
+    size_t nal = rv->alias ? rv->alias->n_colnames : 0;
+    for (int i = (int)nal; i < v->natts; i++) sr->names[i] = v->atts[i].name;
+    return 0;
+}
+
 static int add_rel(qctx *q, scope *sc, PgQuery__RangeVar *rv, tl_error *err)
 {
     if (!(rv->schemaname && *rv->schemaname)) {
@@ -123,6 +170,7 @@ static int add_rel(qctx *q, scope *sc, PgQuery__RangeVar *rv, tl_error *err)
         return err_at(err, rv->location, "42P01", "relation \"%s\" does not exist", rv->relname);
     }
     if (acl_check_rel(q, r, TL_ACL_SELECT, rv->schemaname && *rv->schemaname, rv->location, err) < 0) return -1;
+    if (matview_is_plain_view(r)) return add_view(q, sc, r, rv, err);
     if (sc->nrels == (int)TL_ARRAY_LEN(sc->rels))
         return err_at(err, rv->location, "54000", "too many tables in FROM");
     q->from_alias = rv->alias && rv->alias->aliasname ? rv->alias->aliasname : r->name;

@@ -500,6 +500,7 @@ static int statement_kind_is_write(pnode *stmt)
     case PG_QUERY__NODE__NODE_CREATE_ENUM_STMT:
     case PG_QUERY__NODE__NODE_INDEX_STMT:
     case PG_QUERY__NODE__NODE_DROP_STMT:
+    case PG_QUERY__NODE__NODE_VIEW_STMT:
     case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
     case PG_QUERY__NODE__NODE_REFRESH_MAT_VIEW_STMT:
     case PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT:
@@ -633,6 +634,10 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
         }
         break;
     }
+    case PG_QUERY__NODE__NODE_VIEW_STMT:
+        rc = exec_create_view(q, stmt->view_stmt, err);
+        tag = "CREATE VIEW";
+        break;
     case PG_QUERY__NODE__NODE_REFRESH_MAT_VIEW_STMT:
         rc = exec_refresh_matview(q, stmt->refresh_mat_view_stmt, err);
         tag = "REFRESH MATERIALIZED VIEW";

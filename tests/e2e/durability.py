@@ -511,7 +511,10 @@ def roles_restart(work):
                 "comment on table t2 is 'dropped comment'",
                 "comment on table t2 is null",
                 "create materialized view mv_t as select s, count(*) as n from t group by s",
-                "comment on materialized view mv_t is 'by label'"]:
+                "comment on materialized view mv_t is 'by label'",
+                "create view v_t (label) as select s from t where id > 0",
+                "create view v_v as select count(*) as n from v_t",
+                "grant select on v_t, v_v to reporter"]:
         cur.execute(sql)
     cur.connection.close()
     want_comments = [("mv_t", 0, "by label"), ("t", 0, "facts"), ("t", 2, "label")]
@@ -529,6 +532,12 @@ def roles_restart(work):
             rcur.execute("select id from t2")
             if rcur.fetchall() != [(7,)]:
                 out.append("default privilege on t2 lost")
+            rcur.execute("select label from v_t order by 1")
+            got_v = rcur.fetchall()
+            rcur.execute("select n from v_v")
+            got_vv = rcur.fetchall()
+            if got_v != [("one",), ("two",)] or got_vv != [(2,)]:
+                out.append(f"views read {got_v} and {got_vv}")
             try:
                 rcur.execute("insert into t values (3, 'x')")
                 out.append("reporter could INSERT without the privilege")
@@ -563,7 +572,7 @@ def roles_restart(work):
             out.append(f"comments: {got}, want {want_comments}")
         c.close()
         ok(not out, f"roles: after {label}, SCRAM login works, grants and default privileges hold, "
-                    f"the dropped role stays dropped, functions, cron jobs and comments are kept",
+                    f"the dropped role stays dropped, functions, cron jobs, views and comments are kept",
            "\n".join(out))
 
     srv.kill()

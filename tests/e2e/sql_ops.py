@@ -131,6 +131,7 @@ def main():
     tap.check("after RESET the same session runs the query", r.error is None and r.rows == want.rows,
               "%s %s" % (r.error or r.rows, want.rows))
     create_table_as(tap, tally, pg)
+    views(tap, tally, pg)
     return tap
 
 
@@ -178,6 +179,45 @@ def create_table_as(tap, tally, pg):
         key = lambda r: tuple("" if v is None else str(v) for v in r)  # noqa: E731
         tap.check(title, not got.error and sorted(got.rows, key=key) == sorted(want.rows, key=key),
                   "tally: %s\nPostgreSQL: %s" % (got.error or got.rows[:5], want.error or want.rows[:5]))
+
+
+# Plain views: each statement on both servers (SQLSTATE, or the rows), then the catalogs.
+VIEWS = [
+    "create view v_org_scores as select org_id, count(*) as n, avg(score) as avg_score, max(ended_at) as last "
+    "from fact_scenario_attempts group by org_id",
+    "create view v_renamed (org, attempts) as select org_id, count(*) from fact_scenario_attempts group by 1",
+    "create view v_on_view as select org, attempts * 2 as twice from v_renamed where attempts > 10",
+    "select * from v_org_scores",
+    "select * from v_on_view",
+    "select o.name, v.n from v_org_scores v join dim_orgs o on o.org_id = v.org_id",
+    "select x.a, x.b from v_renamed as x(a, b) where x.b > 0",
+    "select count(*) from v_org_scores where n > (select avg(n) from v_org_scores)",
+    "create view v_org_scores as select 1",
+    "create view v_nosuch as select nosuch from fact_scenario_attempts",
+    "create view v_dup (a, a) as select 1, 2",
+    "create view v_many (a, b, c) as select 1, 2",
+    "select table_name from information_schema.views where table_schema = 'public' and table_name like 'v\\_%'",
+    "select viewname from pg_views where schemaname = 'public' and viewname like 'v\\_%'",
+    "select relname, relkind from pg_class where relname like 'v\\_%'",
+    "select table_name, column_name, data_type from information_schema.columns where table_name like 'v\\_%'",
+    "drop view v_on_view",
+    "drop view v_on_view",
+    "drop view if exists v_on_view",
+    "drop view fact_scenario_attempts",
+    "drop table v_renamed",
+    "select count(*) from v_renamed",
+]
+
+
+def views(tap, tally, pg):
+    key = lambda r: tuple("" if v is None else str(v) for v in r)  # noqa: E731
+    for sql in VIEWS:
+        title = "views like PostgreSQL: " + sql[:90]
+        tap.start(title)
+        got, want = run(tally, sql), run(pg, sql)
+        same = (got.error and want.error and got.error[0] == want.error[0]) or \
+               (not got.error and not want.error and sorted(got.rows, key=key) == sorted(want.rows, key=key))
+        tap.check(title, same, "tally: %s\nPostgreSQL: %s" % (got.error or got.rows[:5], want.error or want.rows[:5]))
 
 
 if __name__ == "__main__":
