@@ -661,9 +661,12 @@ static void view_payload(tl_buf *b, uint32_t oid, const char *tz, const char *sq
     tl_buf_puts(b, sql);
 }
 
-static void view_create_sql(const tl_rel *r, const matview *mv, tl_buf *b)
+/* CREATE [MATERIALIZED] VIEW name (columns) AS select: how a view is logged and dumped. */
+static void view_statement(const tl_rel *r, const char *kind, const char *sql, tl_buf *b)
 {
-    tl_buf_puts(b, "CREATE MATERIALIZED VIEW ");
+    tl_buf_puts(b, "CREATE ");
+    tl_buf_puts(b, kind);
+    tl_buf_putc(b, ' ');
     view_qualified(b, r);
     tl_buf_puts(b, " (");
     for (int i = 0; i < r->natts; i++) {
@@ -671,7 +674,12 @@ static void view_create_sql(const tl_rel *r, const matview *mv, tl_buf *b)
         put_ident(b, r->atts[i].name);
     }
     tl_buf_puts(b, ") AS ");
-    tl_buf_puts(b, mv->sql);
+    tl_buf_puts(b, sql);
+}
+
+static void view_create_sql(const tl_rel *r, const matview *mv, tl_buf *b)
+{
+    view_statement(r, "MATERIALIZED VIEW", mv->sql, b);
     if (!r->populated) tl_buf_puts(b, " WITH NO DATA");
 }
 
@@ -688,15 +696,7 @@ bool matview_is_plain_view(const tl_rel *r)
 
 static void plain_view_sql(const tl_rel *r, tl_buf *b)
 {
-    tl_buf_puts(b, "CREATE VIEW ");
-    view_qualified(b, r);
-    tl_buf_puts(b, " (");
-    for (int i = 0; i < r->natts; i++) {
-        if (i) tl_buf_puts(b, ", ");
-        put_ident(b, r->atts[i].name);
-    }
-    tl_buf_puts(b, ") AS ");
-    tl_buf_puts(b, r->view_def);
+    view_statement(r, "VIEW", r->view_def, b);
 }
 
 static int view_log(tl_engine *e, uint32_t oid, const matview *mv, const char *sql, tl_error *err)
