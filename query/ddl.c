@@ -403,6 +403,11 @@ int exec_drop(qctx *q, PgQuery__DropStmt *st, const char **tag, tl_error *err)
                 return -1;
             }
             if (!r && !st->missing_ok) return tl_errorf(err, "42P01", "%s \"%s\" does not exist", kind, name);
+            if (!r) {
+                char msg[200];
+                snprintf(msg, sizeof msg, "%s \"%s\" does not exist, skipping", kind, name);
+                q_notice(q->sink, "00000", msg);
+            }
             objs[i] = r;
         }
     }
@@ -503,11 +508,9 @@ int exec_create_table_as(qctx *q, PgQuery__CreateTableAsStmt *st, tl_sink *sink,
     if (!temp) {
         uint32_t nsp = rv->schemaname && *rv->schemaname ? tl_catalog_nsp_oid(rv->schemaname) : TL_NSP_PUBLIC;
         if (nsp && st->if_not_exists && tl_catalog_find_rel(q->eng, nsp, rv->relname)) {
-            tl_error n;
-            tl_error_clear(&n);
-            tl_errorf(&n, "42P07", "relation \"%s\" already exists, skipping", rv->relname);
-            n.severity = TL_SEV_NOTICE;
-            if (sink->notice) sink->notice(sink->ctx, &n);
+            char msg[200];
+            snprintf(msg, sizeof msg, "relation \"%s\" already exists, skipping", rv->relname);
+            q_notice(sink, "42P07", msg);
             return 0;
         }
     }

@@ -621,15 +621,6 @@ static tl_rel *find_view(qctx *q, PgQuery__RangeVar *rv, bool missing_ok, tl_err
     return r;
 }
 
-static int send_notice(tl_sink *sink, const char *msg)
-{
-    tl_error n;
-    tl_error_clear(&n);
-    tl_errorf(&n, "00000", "%s", msg);
-    n.severity = TL_SEV_NOTICE;
-    return sink && sink->notice ? sink->notice(sink->ctx, &n) : 0;
-}
-
 /* ---- durability --------------------------------------------------------------------------------
  * A view is logged as the statement that recreates it (TL_CATREC_SQL): its oid, the
  * TimeZone it was created in, and CREATE MATERIALIZED VIEW with its columns and the
@@ -791,11 +782,7 @@ int exec_create_matview(qctx *q, PgQuery__CreateTableAsStmt *st, tl_sink *sink, 
         if (st->if_not_exists) {
             char msg[200];
             snprintf(msg, sizeof msg, "relation \"%s\" already exists, skipping", rv->relname);
-            tl_error n;
-            tl_error_clear(&n);
-            tl_errorf(&n, "42P07", "%s", msg);
-            n.severity = TL_SEV_NOTICE;
-            if (sink->notice) sink->notice(sink->ctx, &n);
+            q_notice(sink, "42P07", msg);
             return 0;
         }
         return err_at(err, rv->location, "42P07", "relation \"%s\" already exists", rv->relname);
@@ -864,7 +851,7 @@ int exec_create_matview(qctx *q, PgQuery__CreateTableAsStmt *st, tl_sink *sink, 
                  "materialized view \"%s\" is not maintained incrementally: it is computed on CREATE and "
                  "REFRESH, as in PostgreSQL",
                  rv->relname);
-        send_notice(sink, msg);
+        q_notice(sink, "00000", msg);
     }
     r->populated = !into->skip_data;
     if (tl_engine_durable(q->eng)) {

@@ -171,13 +171,13 @@ static int complete(tl_sink *sink, const char *tag)
     return sink->complete ? sink->complete(sink->ctx, tag) : 0;
 }
 
-static int notice(tl_sink *sink, const char *sqlstate, const char *msg)
+int q_notice(tl_sink *sink, const char *sqlstate, const char *msg)
 {
     tl_error n;
     tl_error_clear(&n);
     tl_errorf(&n, sqlstate, "%s", msg);
     n.severity = TL_SEV_NOTICE;
-    return sink->notice ? sink->notice(sink->ctx, &n) : 0;
+    return sink && sink->notice ? sink->notice(sink->ctx, &n) : 0;
 }
 
 /* ---- SET / SHOW ------------------------------------------------------------------------- */
@@ -671,7 +671,7 @@ int run_statement(qctx *q, pnode *stmt, int stmt_loc, int stmt_len, tl_sink *sin
         } else if (!ce->if_not_exists) {
             char msg[160];
             snprintf(msg, sizeof msg, "extension \"%s\" is built into tally", ce->extname);
-            notice(sink, "00000", msg);
+            q_notice(sink, "00000", msg);
         }
         tag = "CREATE EXTENSION";
         break;

@@ -218,6 +218,17 @@ def views(tap, tally, pg):
         same = (got.error and want.error and got.error[0] == want.error[0]) or \
                (not got.error and not want.error and sorted(got.rows, key=key) == sorted(want.rows, key=key))
         tap.check(title, same, "tally: %s\nPostgreSQL: %s" % (got.error or got.rows[:5], want.error or want.rows[:5]))
+    title = "DROP … IF EXISTS of missing objects sends PostgreSQL's NOTICEs"
+    tap.start(title)
+    notices = []
+    for c in (tally, pg):
+        del c.notices[:]
+        for sql in ["drop view if exists v_nowhere", "drop table if exists t_nowhere, t_nowhere2",
+                    "drop index if exists i_nowhere", "create table if not exists ctas_1 as select 1"]:
+            run(c, sql)
+        notices.append([n.strip() for n in c.notices])
+    tap.check(title, notices[0] == notices[1] and len(notices[1]) == 5,
+              "tally: %s\nPostgreSQL: %s" % (notices[0], notices[1]))
 
 
 if __name__ == "__main__":
