@@ -142,8 +142,69 @@ static inline int truth(const tl_vec *v, uint32_t i)
     return v->d.b[i] ? 1 : 0;
 }
 
+bool hash_exact_type(tl_type_id t)
+{
+    switch (t) {
+    case TL_INT2: case TL_INT4: case TL_INT8: case TL_OID: case TL_BOOL: case TL_DATE:
+    case TL_TIMESTAMP: case TL_TIMESTAMPTZ: case TL_UUID: case TL_TEXT: case TL_VARCHAR: case TL_NAME:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* x [NOT] IN (many constants) — a literal list or an uncorrelated subquery's values —
+ * probes a hash set built once per batch instead of comparing every row with every value
+ * (a 1M-row NOT IN over 2,000 values took 44 s). */
+static int eval_in_set(qctx *q, const tl_expr *e, const batch *in, tl_vec *out, tl_arena *a, tl_error *err)
+{
+    uint32_t n = in->n;
+    tl_vec x;
+    if (expr_eval(q, e->args[0], in, &x, a, err) < 0) return -1;
+    tl_type_id t = e->args[0]->type.id;
+    uint64_t cap = 16, nv = (uint64_t)e->nargs - 1;
+    while (cap < nv * 2) cap <<= 1;
+    uint32_t *set = tl_arena_zalloc(a, sizeof *set * cap);
+    bool hasnull = false;
+    for (uint64_t k = 1; k <= nv; k++) {
+        const tl_datum *v = &e->args[k]->cval;
+        if (v->isnull) {
+            hasnull = true;
+            continue;
+        }
+        uint64_t j = tl_datum_hash(t, v) & (cap - 1);
+        while (set[j]) j = (j + 1) & (cap - 1);
+        set[j] = (uint32_t)k;
+    }
+    tl_vec_alloc(out, tl_type_make(TL_BOOL), n, a);
+    out->n = n;
+    for (uint32_t i = 0; i < n; i++) {
+        if (tl_vec_isnull(&x, i)) {
+            out->nulls[i] = 1;
+            continue;
+        }
+        tl_datum l;
+        tl_vec_get(&x, i, &l);
+        bool found = false;
+        for (uint64_t j = tl_datum_hash(t, &l) & (cap - 1); set[j] && !found; j = (j + 1) & (cap - 1))
+            found = tl_datum_cmp(t, &l, &e->args[set[j]]->cval) == 0;
+        out->nulls[i] = !found && hasnull;
+        out->d.b[i] = found ? !e->negated : e->negated;
+    }
+    return 0;
+}
+
+static bool in_list_hashable(const tl_expr *e)
+{
+    if (e->nargs <= 9 || e->nargs > (int)(UINT32_MAX / 2) || !hash_exact_type(e->args[0]->type.id)) return false;
+    for (int k = 1; k < e->nargs; k++)
+        if (e->args[k]->kind != E_CONST || e->args[k]->type.id != e->args[0]->type.id) return false;
+    return true;
+}
+
 static int eval_in(qctx *q, const tl_expr *e, const batch *in, tl_vec *out, tl_arena *a, tl_error *err)
 {
+    if (in_list_hashable(e)) return eval_in_set(q, e, in, out, a, err);
     uint32_t n = in->n;
     tl_vec *args = tl_arena_alloc(a, sizeof *args * (size_t)e->nargs);
     if (eval_args(q, e, in, args, a, err) < 0) return -1;

@@ -564,6 +564,9 @@ int exec_create_table_as(qctx *q, PgQuery__CreateTableAsStmt *st, tl_sink *sink,
  * statement ends) one by one through run_statement, each taking its own locks; stops at
  * the first error. A function body refuses COPY and transaction control (function.c). */
 int run_sql_text(qctx *q, char *text, tl_sink *sink, bool function_body, tl_error *err);
+/* Equal values of this type have one representation, so they hash equally (expr.c):
+ * not numeric (1.0 = 1.00), floats (-0 = 0) or bpchar (trailing blanks). */
+bool hash_exact_type(tl_type_id t);
 /* Send a NOTICE with this SQLSTATE and message to the client, if the sink takes them (stmt.c). */
 int q_notice(tl_sink *sink, const char *sqlstate, const char *msg);
 int exec_function_call(qctx *q, pnode *stmt, tl_sink *sink, bool *handled, tl_error *err);

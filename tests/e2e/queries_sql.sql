@@ -1068,3 +1068,15 @@ select 5::int2 & 1::smallint as a, 6 | 3 as b, 6 # 3 as c, 1::int2 << 3 as d, -8
        ~5::int2 as g, 7::int8 & 3::int8 as h, 1::int2 & 1 as i, 3 & 1::int8 as j, 1::int8 << 40 as k,
        duration_seconds & 255 as l, pg_typeof(1::int2 & 1::int2) as m, pg_typeof(1::int2 << 2) as n
 from fact_scenario_attempts;
+
+-- name: IN and NOT IN over long constant lists (hashed), with and without a NULL, on text, integers and dates
+select count(*) filter (where event_type in ('filler_word', 'interruption', 'question', 'objection', 'pause', 'x1', 'x2', 'x3', 'x4', 'x5')) as t_in,
+       count(*) filter (where event_type not in ('filler_word', 'interruption', 'question', 'objection', 'pause', 'x1', 'x2', 'x3', 'x4', 'x5', null)) as t_not_in_null,
+       count(*) filter (where (event_type in ('filler_word', 'x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7', 'x8', 'x9', null)) is null) as t_in_null_unknown
+from fact_kpi_events;
+
+-- name: NOT IN over an uncorrelated subquery's many values (hashed), integers and dates
+select count(*) filter (where talk_ms not in (select listen_ms from fact_scenario_attempts where org_id = '{org}')) as a,
+       count(*) filter (where date_key in (select date_key from fact_scenario_attempts where org_id = '{org2}')) as b,
+       count(*) filter (where (duration_seconds not in (select duration_seconds from fact_scenario_attempts where org_id = '{org}' and duration_seconds < 100 union all select null::int)) is null) as c
+from fact_scenario_attempts;
